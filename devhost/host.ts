@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { connectionStringFor } from './azurite.js';
+import { DurableEngine } from './durable/engine.js';
+import { durableApi, durableClientData, type ClientUrls } from './durable/api.js';
+import { DurableStore } from './durable/store.js';
+import { DevHostError, errorMessage } from './errors.js';
+import { loadFunctionsLib } from './functionsLib.js';
+import { HttpHost, jsonResponse } from './http/server.js';
+import { Invoker } from './invoker.js';
+import { loadApp } from './loader.js';
+import { createLogger, type Logger, type LogLevel } from './log.js';
+import { Registry } from './registry.js';
+import { loadHostSettings, loadLocalSettings, type HostKeys } from './settings.js';
+import { BlobTriggers } from './triggers/blob.js';
+import { QueueTriggers } from './triggers/queue.js';
+
+export interface DevHostOptions {
+  /** Folder with the app's package.json and host.json. */
+  appRoot: string;
+  /** HTTP port; 0 picks a free one. Default: local.settings.json Host.LocalHttpPort, else 7071. */
+  port?: number;
+  /** Address to bind; default 127.0.0.1. */
+  bind?: string;
+  /** Storage connection string; default: AzureWebJobsStorage. */
+  storage?: string;
+  logLevel?: LogLevel;
+  logger?: Logger;
+  keys?: HostKeys;
+}
+
+export interface DevHost {
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly registry: Registry;
+  stop(): Promise<void>;
+}
+
+function resolveStorage(value: string | undefined): string {
+  if (!value) {
+    throw new DevHostError('BAD_REQUEST', 'No storage: set AzureWebJobsStorage in local.settings.json Values, or pass --storage.');
+  }
+  return value.trim().toLowerCase() === 'usedevelopmentstorage=true' ? connectionStringFor({ blob: 10000, queue: 10001, table: 10002 }) : value;
+}
+
+/** Applies local.settings.json Values as environment variables (without overriding ones already set), as Core Tools does. */
+function applyLocalValues(values: Record<string, string>): void {
+  for (const [k, v] of Object.entries(values)) if (process.env[k] === undefined) process.env[k] = v;
+  process.env.FUNCTIONS_WORKER_RUNTIME ??= 'node';
+  // durable-functions talks to the host over HTTP; never through a proxy.
+  process.env.NO_PROXY = ['127.0.0.1', 'localhost', process.env.NO_PROXY].filter(Boolean).join(',');
+}
+
+export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
+  const appRoot = path.resolve(options.appRoot);
+  const log = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const local = loadLocalSettings(appRoot);
+  applyLocalValues(local.values);
+  const storage = resolveStorage(options.storage ?? process.env.AzureWebJobsStorage);
+  process.env.AzureWebJobsStorage = storage;
+  const settings = loadHostSettings(appRoot);
+  const keys = options.keys ?? local.keys;
+
+  let registry = new Registry();
+  try {
+    registry = (await loadApp(appRoot, log)).registry;
+  } catch (err) {
+    log.error(errorMessage(err));
+  }
+
+  const lib = loadFunctionsLib(appRoot);
+  let urls: ClientUrls | undefined;
+  const invoker = new Invoker(lib, log, () => {
+    if (!urls) throw new Error('durable client used before the host listens');
+    return durableClientData(urls);
+  });
+  const store = await DurableStore.open(storage, settings.durable.hubName);
+  const engine = new DurableEngine(store, registry, invoker, log, settings.durable);
+  const http = new HttpHost(registry, invoker, lib, settings.routePrefix, keys, log);
+  http.addHandler(durableApi(engine, () => urls as ClientUrls, keys.master));
+  http.addHandler((req) =>
+    Promise.resolve(req.url.pathname === '/admin/host/status' ? jsonResponse(200, { state: 'Running', functions: registry.all().length }) : undefined),
+  );
+  const bind = options.bind ?? '127.0.0.1';
+  const port = await http.listen(options.port ?? local.port ?? 7071, bind);
+  const publicHost = bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;
+  urls = {
+    publicOrigin: `http://${publicHost}:${port}`,
+    rpcOrigin: `http://127.0.0.1:${port}`,
+    taskHub: settings.durable.hubName,
+    ...(keys.master ? { code: keys.master } : {}),
+  };
+  // As Core Tools does; it also keeps durable-functions from rewriting its URLs to :7071.
+  process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
+
+  const queues = new QueueTriggers(registry, invoker, storage, settings.queues, log);
+  const blobs = new BlobTriggers(registry, invoker, storage, log);
+  const recovered = await engine.recover();
+  queues.start();
+  blobs.start();
+  printBanner(log, http.describeRoutes(urls.publicOrigin), registry, recovered, settings.durable.hubName);
+  await runHooks(registry, 'appStart', log);
+
+  return {
+    port,
+    baseUrl: urls.publicOrigin,
+    registry,
+    async stop() {
+      await http.close();
+      await Promise.all([queues.stop(), blobs.stop()]);
+      await engine.stop();
+      await runHooks(registry, 'appTerminate', log);
+    },
+  };
+}
+
+function printBanner(log: Logger, routes: string[], registry: Registry, recovered: number, hub: string): void {
+  const lines = ['', 'Functions:', ''];
+  for (const r of routes) lines.push(`        ${r}`);
+  for (const fn of registry.all().filter((f) => f.trigger.type !== 'httpTrigger')) {
+    const where = [fn.trigger.queueName, fn.trigger.path].find((v) => typeof v === 'string') as string | undefined;
+    lines.push(`        ${fn.name}: ${fn.trigger.type}${where ? ` (${where})` : ''}`);
+  }
+  lines.push('');
+  for (const l of lines) log.info(l);
+  log.info(`Host started: ${registry.all().length} functions, task hub ${hub}, ${recovered} unfinished instance(s) resumed.`);
+}
+
+async function runHooks(registry: Registry, name: 'appStart' | 'appTerminate', log: Logger): Promise<void> {
+  for (const hook of registry.hooks.get(name) ?? []) {
+    try {
+      await hook({ hookData: {}, appHookData: {} });
+    } catch (err) {
+      log.error(`${name} hook failed: ${errorMessage(err)}`);
+    }
+  }
+}
