@@ -8,6 +8,7 @@ import { parseLogLevel } from './log.js';
 
 const usage = `Usage: devhost [--app <dir>] [--port <n>] [--bind <addr>] [--storage <connection string>]
                [--azurite <data dir> | --azurite-memory] [--log-level error|warn|info|debug]
+               [--local-settings <file>]
 
 Runs an Azure Functions (Node, v4 model) app locally: HTTP, queue and blob triggers, and Durable
 Functions, against Azurite. --azurite starts an embedded Azurite keeping data in <data dir>.`;
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       azurite: { type: 'string' },
       'azurite-memory': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'local-settings': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     ...(values.bind ? { bind: values.bind } : {}),
     ...(azurite ? { storage: azurite.connectionString } : values.storage ? { storage: values.storage } : {}),
     logLevel: parseLogLevel(values['log-level']),
+    ...(values['local-settings'] ? { localSettingsFile: path.resolve(values['local-settings']) } : {}),
   });
   let stopping = false;
   const stop = async () => {

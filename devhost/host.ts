@@ -26,6 +26,8 @@ export interface DevHostOptions {
   logLevel?: LogLevel;
   logger?: Logger;
   keys?: HostKeys;
+  /** Another local.settings.json than the one in appRoot. */
+  localSettingsFile?: string;
 }
 
 export interface DevHost {
@@ -53,7 +55,7 @@ function applyLocalValues(values: Record<string, string>): void {
 export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   const appRoot = path.resolve(options.appRoot);
   const log = options.logger ?? createLogger(options.logLevel ?? 'info');
-  const local = loadLocalSettings(appRoot);
+  const local = loadLocalSettings(options.localSettingsFile ?? path.join(appRoot, 'local.settings.json'));
   applyLocalValues(local.values);
   const storage = resolveStorage(options.storage ?? process.env.AzureWebJobsStorage);
   process.env.AzureWebJobsStorage = storage;

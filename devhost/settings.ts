@@ -92,8 +92,7 @@ export function loadHostSettings(appRoot: string, env: NodeJS.ProcessEnv = proce
   };
 }
 
-export function loadLocalSettings(appRoot: string): LocalSettings {
-  const file = path.join(appRoot, 'local.settings.json');
+export function loadLocalSettings(file: string): LocalSettings {
   if (!existsSync(file)) return { values: {}, keys: { function: {} } };
   const json = readJson(file);
   const values: Record<string, string> = {};
