@@ -16,6 +16,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-confusing-void-expression': [
+        'error',
+        { ignoreArrowShorthand: true, ignoreVoidReturningFunctions: true },
+      ],
     },
   },
   {
@@ -26,9 +30,18 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'crypto', 'child_process'], message: 'Orchestrators do no I/O.' },
-            { group: ['@azure/storage-*', '@azure/data-tables', '@azure/identity', 'onnxruntime-node'], message: 'Orchestrators do no I/O: call an activity.' },
-            { group: ['**/core/storage/**', '**/core/runner/**', '**/functions/**'], message: 'Orchestrators import only pure code and activity types.' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'http', 'https', 'crypto', 'child_process'],
+              message: 'Orchestrators do no I/O.',
+            },
+            {
+              group: ['@azure/storage-*', '@azure/data-tables', '@azure/identity', 'onnxruntime-node'],
+              message: 'Orchestrators do no I/O: call an activity.',
+            },
+            {
+              group: ['**/core/storage/**', '**/core/runner/**', '**/functions/**'],
+              message: 'Orchestrators import only pure code and activity types.',
+            },
           ],
         },
       ],
@@ -39,7 +52,10 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use context.df.currentUtcDateTime.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Use context.df.currentUtcDateTime.',
+        },
         { selector: "CallExpression[callee.name='setTimeout']", message: 'Use context.df.createTimer.' },
       ],
     },

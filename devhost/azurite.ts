@@ -7,7 +7,8 @@ import { DevHostError } from './errors.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft; never a secret). */
 export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEV_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface AzuritePorts {
   blob: number;
@@ -81,7 +82,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     queue: options.ports?.queue ?? (await freePort(host)),
     table: options.ports?.table ?? (await freePort(host)),
   };
-  for (const [service, port] of Object.entries(ports)) {
+  for (const [service, port] of Object.entries(ports) as [keyof AzuritePorts, number][]) {
     if (await isPortInUse(port, host)) {
       throw new DevHostError(
         'PORT_IN_USE',
@@ -144,16 +145,22 @@ async function waitUntilListening(
   output: string[],
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? -1));
+  const state: { exitCode?: number } = {};
+  child.once('exit', (code) => (state.exitCode = code ?? -1));
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    if (exited !== null) {
-      throw new DevHostError('AZURITE_FAILED', `Azurite exited (code ${exited}) while starting:\n${output.join('')}`);
+    if (state.exitCode !== undefined) {
+      throw new DevHostError(
+        'AZURITE_FAILED',
+        `Azurite exited (code ${state.exitCode}) while starting:\n${output.join('')}`,
+      );
     }
     const up = await Promise.all(Object.values(ports).map((p: number) => isPortInUse(p, host)));
     if (up.every(Boolean)) return;
     if (Date.now() > deadline) {
-      throw new DevHostError('AZURITE_FAILED', `Azurite did not answer within ${timeoutMs} ms:\n${output.join('')}`);
+      throw new DevHostError(
+        'AZURITE_FAILED',
+        `Azurite did not answer within ${timeoutMs} ms:\n${output.join('')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, delay));
   }

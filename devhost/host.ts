@@ -39,9 +39,14 @@ export interface DevHost {
 
 function resolveStorage(value: string | undefined): string {
   if (!value) {
-    throw new DevHostError('BAD_REQUEST', 'No storage: set AzureWebJobsStorage in local.settings.json Values, or pass --storage.');
+    throw new DevHostError(
+      'BAD_REQUEST',
+      'No storage: set AzureWebJobsStorage in local.settings.json Values, or pass --storage.',
+    );
   }
-  return value.trim().toLowerCase() === 'usedevelopmentstorage=true' ? connectionStringFor({ blob: 10000, queue: 10001, table: 10002 }) : value;
+  return value.trim().toLowerCase() === 'usedevelopmentstorage=true'
+    ? connectionStringFor({ blob: 10000, queue: 10001, table: 10002 })
+    : value;
 }
 
 /** Applies local.settings.json Values as environment variables (without overriding ones already set), as Core Tools does. */
@@ -70,28 +75,33 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   }
 
   const lib = loadFunctionsLib(appRoot);
-  let urls: ClientUrls | undefined;
+  const client: { urls?: ClientUrls } = {};
   const invoker = new Invoker(lib, log, () => {
-    if (!urls) throw new Error('durable client used before the host listens');
-    return durableClientData(urls);
+    if (!client.urls) throw new Error('durable client used before the host listens');
+    return durableClientData(client.urls);
   });
   const store = await DurableStore.open(storage, settings.durable.hubName);
   const engine = new DurableEngine(store, registry, invoker, log, settings.durable);
   const http = new HttpHost(registry, invoker, lib, settings.routePrefix, keys, log);
-  http.addHandler(durableApi(engine, () => urls as ClientUrls, keys.master));
+  http.addHandler(durableApi(engine, () => client.urls as ClientUrls, keys.master));
   http.addHandler((req) =>
-    Promise.resolve(req.url.pathname === '/admin/host/status' ? jsonResponse(200, { state: 'Running', functions: registry.all().length }) : undefined),
+    Promise.resolve(
+      req.url.pathname === '/admin/host/status'
+        ? jsonResponse(200, { state: 'Running', functions: registry.all().length })
+        : undefined,
+    ),
   );
   const bind = options.bind ?? '127.0.0.1';
   const port = await http.listen(options.port ?? local.port ?? 7071, bind);
   const publicHost = bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;
-  urls = {
+  const urls: ClientUrls = {
     publicOrigin: `http://${publicHost}:${port}`,
     rpcOrigin: `http://127.0.0.1:${port}`,
     taskHub: settings.durable.hubName,
     ...(keys.master ? { code: keys.master } : {}),
   };
   // As Core Tools does; it also keeps durable-functions from rewriting its URLs to :7071.
+  client.urls = urls;
   process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
 
   const queues = new QueueTriggers(registry, invoker, storage, settings.queues, log);
@@ -115,16 +125,24 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   };
 }
 
-function printBanner(log: Logger, routes: string[], registry: Registry, recovered: number, hub: string): void {
+function printBanner(
+  log: Logger,
+  routes: string[],
+  registry: Registry,
+  recovered: number,
+  hub: string,
+): void {
   const lines = ['', 'Functions:', ''];
   for (const r of routes) lines.push(`        ${r}`);
   for (const fn of registry.all().filter((f) => f.trigger.type !== 'httpTrigger')) {
-    const where = [fn.trigger.queueName, fn.trigger.path].find((v) => typeof v === 'string') as string | undefined;
+    const where = [fn.trigger.queueName, fn.trigger.path].find((v): v is string => typeof v === 'string');
     lines.push(`        ${fn.name}: ${fn.trigger.type}${where ? ` (${where})` : ''}`);
   }
   lines.push('');
   for (const l of lines) log.info(l);
-  log.info(`Host started: ${registry.all().length} functions, task hub ${hub}, ${recovered} unfinished instance(s) resumed.`);
+  log.info(
+    `Host started: ${registry.all().length} functions, task hub ${hub}, ${recovered} unfinished instance(s) resumed.`,
+  );
 }
 
 async function runHooks(registry: Registry, name: 'appStart' | 'appTerminate', log: Logger): Promise<void> {

@@ -50,7 +50,11 @@ export class Invoker {
     return context;
   }
 
-  async invoke(fn: RegisteredFunction, triggerInput: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+  async invoke(
+    fn: RegisteredFunction,
+    triggerInput: unknown,
+    options: InvokeOptions = {},
+  ): Promise<InvokeResult> {
     const context = this.createContext(fn, options);
     const started = performance.now();
     try {
@@ -79,7 +83,11 @@ export class Invoker {
   }
 
   private userLog(name: string, level: AfLogLevel, args: unknown[]): void {
-    const text = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a))).join(' ');
+    const text = args
+      .map((a) =>
+        typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a),
+      )
+      .join(' ');
     const line = `[${name}] ${text}`;
     if (level === 'error' || level === 'critical') this.log.error(line);
     else if (level === 'warning') this.log.warn(line);

@@ -12,7 +12,8 @@ export interface Logger {
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = defaultWrite): Logger {
   const at = (l: LogLevel) => (message: string) => {
-    if (order[l] <= order[level]) write(`[${new Date().toISOString()}] ${l === 'info' ? '' : `${l.toUpperCase()}: `}${message}`);
+    if (order[l] <= order[level])
+      write(`[${new Date().toISOString()}] ${l === 'info' ? '' : `${l.toUpperCase()}: `}${message}`);
   };
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }

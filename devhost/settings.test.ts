@@ -15,7 +15,11 @@ describe('host settings', () => {
     const s = loadHostSettings(appWith({ version: '2.0' }));
     expect(s.routePrefix).toBe('api');
     expect(s.queues.maxDequeueCount).toBe(5);
-    expect(s.durable).toEqual({ hubName: 'TestHubName', maxConcurrentActivityFunctions: 10, maxConcurrentOrchestratorFunctions: 10 });
+    expect(s.durable).toEqual({
+      hubName: 'TestHubName',
+      maxConcurrentActivityFunctions: 10,
+      maxConcurrentOrchestratorFunctions: 10,
+    });
   });
 
   it('resolves %AppSetting% in the hub name and rejects an invalid one', () => {

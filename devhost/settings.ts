@@ -37,7 +37,8 @@ type Json = Record<string, unknown>;
 function readJson(file: string): Json {
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('not a JSON object');
     return value as Json;
   } catch (err) {
     throw new DevHostError('BAD_REQUEST', `${file} is not valid: ${(err as Error).message}`);
@@ -58,7 +59,9 @@ export function parseTimeSpan(value: unknown, fallbackMs: number): number {
   const m = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(value.trim());
   if (!m) return fallbackMs;
   const [, d = '0', h = '0', min = '0', s = '0', frac = '0'] = m;
-  return ((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(s) * 1000 + Number(`0.${frac}`) * 1000;
+  return (
+    ((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(s) * 1000 + Number(`0.${frac}`) * 1000
+  );
 }
 
 export function loadHostSettings(appRoot: string, env: NodeJS.ProcessEnv = process.env): HostSettings {
@@ -68,7 +71,11 @@ export function loadHostSettings(appRoot: string, env: NodeJS.ProcessEnv = proce
   const http = obj(ext.http);
   const queues = obj(ext.queues);
   const durable = obj(ext.durableTask);
-  const hubName = resolveAppSettings(typeof durable.hubName === 'string' ? durable.hubName : 'TestHubName', env, 'host.json durableTask.hubName');
+  const hubName = resolveAppSettings(
+    typeof durable.hubName === 'string' ? durable.hubName : 'TestHubName',
+    env,
+    'host.json durableTask.hubName',
+  );
   if (!/^[A-Za-z][A-Za-z0-9]{2,44}$/.test(hubName)) {
     throw new DevHostError(
       'BAD_REQUEST',
@@ -97,7 +104,7 @@ export function loadLocalSettings(file: string): LocalSettings {
   const json = readJson(file);
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj(json.Values))) {
-    if (v !== null && v !== undefined) values[k] = String(v as string | number | boolean);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') values[k] = String(v);
   }
   const host = obj(json.Host);
   const keys = obj(obj(json.DevHost).keys);

@@ -6,7 +6,10 @@ describe('flattenActions', () => {
     const a: Action = { actionType: ActionType.CallActivity, functionName: 'a' };
     const b: Action = { actionType: ActionType.CreateTimer };
     const c: Action = { actionType: ActionType.WaitForExternalEvent, externalEventName: 'e' };
-    const all: Action = { actionType: ActionType.WhenAll, compoundActions: [a, { actionType: ActionType.WhenAny, compoundActions: [b, c] }] };
+    const all: Action = {
+      actionType: ActionType.WhenAll,
+      compoundActions: [a, { actionType: ActionType.WhenAny, compoundActions: [b, c] }],
+    };
     expect(flattenActions([[a, all]])).toEqual([a, b, c]);
     expect(flattenActions([[]])).toEqual([]);
   });
@@ -14,7 +17,12 @@ describe('flattenActions', () => {
 
 describe('retryDelayMs', () => {
   it('backs off by the coefficient, capped by the maximum interval', () => {
-    const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5, backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 300 };
+    const options = {
+      firstRetryIntervalInMilliseconds: 100,
+      maxNumberOfAttempts: 5,
+      backoffCoefficient: 2,
+      maxRetryIntervalInMilliseconds: 300,
+    };
     expect([1, 2, 3, 4].map((n) => retryDelayMs(options, n))).toEqual([100, 200, 300, 300]);
     expect(retryDelayMs({ firstRetryIntervalInMilliseconds: 50, maxNumberOfAttempts: 2 }, 3)).toBe(50);
   });

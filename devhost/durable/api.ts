@@ -7,7 +7,14 @@ import type { InstanceFilter, RuntimeStatus } from './store.js';
 export const WEBHOOK_PATH = '/runtime/webhooks/durabletask/';
 export const RPC_PATH = '/durabletask/';
 
-const statuses: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'ContinuedAsNew', 'Failed', 'Terminated'];
+const statuses: RuntimeStatus[] = [
+  'Pending',
+  'Running',
+  'Completed',
+  'ContinuedAsNew',
+  'Failed',
+  'Terminated',
+];
 
 export interface ClientUrls {
   /** Origin the app's callers reach, e.g. http://localhost:7071 */
@@ -51,7 +58,8 @@ export function durableClientData(urls: ClientUrls): Record<string, unknown> {
 function checkStatusPayload(urls: ClientUrls, id: string): Record<string, string> {
   const data = durableClientData(urls).managementUrls as Record<string, string>;
   const out: Record<string, string> = { id };
-  for (const [k, v] of Object.entries(data)) if (k !== 'id') out[k] = v.replace('INSTANCEID', encodeURIComponent(id));
+  for (const [k, v] of Object.entries(data))
+    if (k !== 'id') out[k] = v.replace('INSTANCEID', encodeURIComponent(id));
   return out;
 }
 
@@ -61,7 +69,10 @@ function parseBody(req: RawRequest): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new DevHostError('BAD_REQUEST', `The request body is not valid JSON (${errorMessage(err)}); send JSON, or no body.`);
+    throw new DevHostError(
+      'BAD_REQUEST',
+      `The request body is not valid JSON (${errorMessage(err)}); send JSON, or no body.`,
+    );
   }
 }
 
@@ -71,7 +82,11 @@ function parseFilter(q: URLSearchParams): InstanceFilter {
   if (runtime) {
     const wanted = runtime.split(',').map((s) => s.trim());
     const bad = wanted.filter((s) => !statuses.includes(s as RuntimeStatus));
-    if (bad.length) throw new DevHostError('BAD_REQUEST', `runtimeStatus '${bad.join(',')}' is not one of ${statuses.join(', ')}.`);
+    if (bad.length)
+      throw new DevHostError(
+        'BAD_REQUEST',
+        `runtimeStatus '${bad.join(',')}' is not one of ${statuses.join(', ')}.`,
+      );
     filter.runtimeStatus = wanted as RuntimeStatus[];
   }
   for (const [key, field] of [
@@ -87,7 +102,13 @@ function parseFilter(q: URLSearchParams): InstanceFilter {
   return filter;
 }
 
-const statusCodes: Partial<Record<DevHostError['code'], number>> = { BAD_REQUEST: 400, NOT_FOUND: 404, CONFLICT: 409, GONE: 410, UNSUPPORTED: 501 };
+const statusCodes: Partial<Record<DevHostError['code'], number>> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  GONE: 410,
+  UNSUPPORTED: 501,
+};
 
 function isLoopback(address: string | undefined): boolean {
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
@@ -105,21 +126,36 @@ export function durableApi(engine: DurableEngine, urls: () => ClientUrls, master
         return errorResponse(401, 'UNAUTHORIZED', 'The durable task API needs the master key: pass ?code=.');
       }
     } else if (path.startsWith(RPC_PATH)) {
-      if (!isLoopback(req.remoteAddress)) return errorResponse(403, 'FORBIDDEN', 'The durable RPC endpoint answers only on loopback.');
+      if (!isLoopback(req.remoteAddress))
+        return errorResponse(403, 'FORBIDDEN', 'The durable RPC endpoint answers only on loopback.');
       rest = path.slice(RPC_PATH.length);
     } else {
       return undefined;
     }
     try {
-      return await route(engine, urls(), req, rest.split('/').filter((s) => s !== '').map(decodeURIComponent));
+      return await route(
+        engine,
+        urls(),
+        req,
+        rest
+          .split('/')
+          .filter((s) => s !== '')
+          .map(decodeURIComponent),
+      );
     } catch (err) {
-      if (err instanceof DevHostError) return errorResponse(statusCodes[err.code] ?? 400, err.code, err.message);
+      if (err instanceof DevHostError)
+        return errorResponse(statusCodes[err.code] ?? 400, err.code, err.message);
       throw err;
     }
   };
 }
 
-async function route(engine: DurableEngine, urls: ClientUrls, req: RawRequest, parts: string[]): Promise<RawResponse> {
+async function route(
+  engine: DurableEngine,
+  urls: ClientUrls,
+  req: RawRequest,
+  parts: string[],
+): Promise<RawResponse> {
   const q = req.url.searchParams;
   const [head, id, verb, name] = parts;
   const m = req.method;
@@ -135,7 +171,9 @@ async function route(engine: DurableEngine, urls: ClientUrls, req: RawRequest, p
     if (m === 'GET') return jsonResponse(200, await engine.listStatus(filter));
     if (m === 'DELETE') {
       const n = await engine.purgeBy(filter);
-      return n > 0 ? jsonResponse(200, { instancesDeleted: n }) : errorResponse(404, 'NOT_FOUND', 'No instance matches the filter.');
+      return n > 0
+        ? jsonResponse(200, { instancesDeleted: n })
+        : errorResponse(404, 'NOT_FOUND', 'No instance matches the filter.');
     }
   } else if (!verb) {
     if (m === 'GET') {
@@ -152,7 +190,9 @@ async function route(engine: DurableEngine, urls: ClientUrls, req: RawRequest, p
     }
     if (m === 'DELETE') {
       const n = await engine.purge(id);
-      return n > 0 ? jsonResponse(200, { instancesDeleted: n }) : errorResponse(404, 'NOT_FOUND', `No instance with ID '${id}' was found.`);
+      return n > 0
+        ? jsonResponse(200, { instancesDeleted: n })
+        : errorResponse(404, 'NOT_FOUND', `No instance with ID '${id}' was found.`);
     }
   } else if (m === 'POST' && verb === 'raiseEvent' && name) {
     await engine.raiseEvent(id, name, parseBody(req));

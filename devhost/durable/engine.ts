@@ -5,8 +5,22 @@ import type { Invoker } from '../invoker.js';
 import type { Logger } from '../log.js';
 import type { RegisteredFunction, Registry } from '../registry.js';
 import { Semaphore } from '../semaphore.js';
-import { EpisodeRunner, replayActions, type ActivityWork, type ChildWork, type EpisodeResult, type OrchestratorHandler } from './episode.js';
-import { EventType, event, failureDetailsOf, failureFields, type FailureDetails, type HistoryEvent } from './history.js';
+import {
+  EpisodeRunner,
+  replayActions,
+  type ActivityWork,
+  type ChildWork,
+  type EpisodeResult,
+  type OrchestratorHandler,
+} from './episode.js';
+import {
+  EventType,
+  event,
+  failureDetailsOf,
+  failureFields,
+  type FailureDetails,
+  type HistoryEvent,
+} from './history.js';
 import { Instance, type InboxItem } from './instance.js';
 import { isTerminal, type DurableStore, type InstanceFilter, type InstanceRecord } from './store.js';
 
@@ -92,7 +106,10 @@ export class DurableEngine {
     checkInstanceId(id);
     const existing = this.instances.get(id)?.record ?? (await this.store.getInstance(id));
     if (existing && !isTerminal(existing.runtimeStatus)) {
-      throw new DevHostError('CONFLICT', `An instance with ID '${id}' already exists and is ${existing.runtimeStatus}.`);
+      throw new DevHostError(
+        'CONFLICT',
+        `An instance with ID '${id}' already exists and is ${existing.runtimeStatus}.`,
+      );
     }
     await this.create({ name: fn.name, instanceId: id, input }, existing);
     return id;
@@ -137,7 +154,9 @@ export class DurableEngine {
       lastUpdatedTime: record.lastUpdatedTime,
     };
     if (options.showHistory) {
-      const history = live ? live.history : await this.store.readHistory(record.instanceId, record.executionId);
+      const history = live
+        ? live.history
+        : await this.store.readHistory(record.instanceId, record.executionId);
       payload.historyEvents = history.map((e) => describeEvent(e, options.showHistoryOutput === true));
     }
     return payload;
@@ -173,14 +192,20 @@ export class DurableEngine {
     if (live && !live.terminal) return live;
     const record = await this.store.getInstance(instanceId);
     if (!record) throw new DevHostError('NOT_FOUND', `No instance with ID '${instanceId}' was found.`);
-    throw new DevHostError('GONE', `Instance '${instanceId}' is ${record.runtimeStatus}: it takes no more events.`);
+    throw new DevHostError(
+      'GONE',
+      `Instance '${instanceId}' is ${record.runtimeStatus}: it takes no more events.`,
+    );
   }
 
   async raiseEvent(instanceId: string, eventName: string, data: unknown): Promise<void> {
     const inst = await this.liveOrThrow(instanceId);
     const input = JSON.stringify(data ?? null);
     const message = await this.store.putMessage(instanceId, { kind: 'event', name: eventName, data: input });
-    inst.inbox.push({ event: event(EventType.EventRaised, new Date(), { Name: eventName, Input: input, _msg: message.id }), messageId: message.id });
+    inst.inbox.push({
+      event: event(EventType.EventRaised, new Date(), { Name: eventName, Input: input, _msg: message.id }),
+      messageId: message.id,
+    });
     this.kick(inst);
   }
 
@@ -230,7 +255,10 @@ export class DurableEngine {
       } else if (m.kind === 'terminate') {
         inst.inbox.unshift({ terminate: m.data, messageId: m.id });
       } else {
-        inst.inbox.push({ event: event(EventType.EventRaised, new Date(), { Name: m.name, Input: m.data, _msg: m.id }), messageId: m.id });
+        inst.inbox.push({
+          event: event(EventType.EventRaised, new Date(), { Name: m.name, Input: m.data, _msg: m.id }),
+          messageId: m.id,
+        });
       }
     }
     this.instances.set(instanceId, inst);
@@ -249,10 +277,19 @@ export class DurableEngine {
     const open = inst.openWork();
     const executionId = inst.record.executionId;
     for (const e of open.scheduled) {
-      this.runActivity(inst, executionId, { taskId: e.EventId, name: String(e.Name), input: JSON.parse(String(e.Input)) as unknown });
+      this.runActivity(inst, executionId, {
+        taskId: e.EventId,
+        name: String(e.Name),
+        input: JSON.parse(String(e.Input)) as unknown,
+      });
     }
     for (const e of open.children) {
-      await this.startChild(inst, { taskId: e.EventId, name: String(e.Name), instanceId: String(e.InstanceId), input: JSON.parse(String(e.Input)) as unknown });
+      await this.startChild(inst, {
+        taskId: e.EventId,
+        name: String(e.Name),
+        instanceId: String(e.InstanceId),
+        input: JSON.parse(String(e.Input)) as unknown,
+      });
     }
     for (const e of open.timers) {
       const actionIndex = typeof e._action === 'number' ? e._action : undefined;
@@ -265,9 +302,14 @@ export class DurableEngine {
   private async disarmCancelledTimers(inst: Instance): Promise<void> {
     const fn = this.orchestrator(inst.record.name);
     if (!fn || ![...inst.timers.values()].some((t) => t.actionIndex !== undefined)) return;
-    const actions = await replayActions(inst, fn.handler as OrchestratorHandler, this.orchestrationContext(fn, inst));
+    const actions = await replayActions(
+      inst,
+      fn.handler as OrchestratorHandler,
+      this.orchestrationContext(fn, inst),
+    );
     for (const [timerId, timer] of inst.timers) {
-      if (timer.actionIndex !== undefined && actions?.[timer.actionIndex]?.isCanceled) this.disarmTimer(inst, timerId);
+      if (timer.actionIndex !== undefined && actions?.[timer.actionIndex]?.isCanceled)
+        this.disarmTimer(inst, timerId);
     }
   }
 
@@ -306,9 +348,15 @@ export class DurableEngine {
     if (inst.terminal || this.stopped) return;
     const batch = inst.takeBatch();
     const fn = this.orchestrator(inst.record.name);
-    const context = fn ? this.orchestrationContext(fn, inst) : this.invoker.createContext(missingFunction(inst.record.name));
+    const context = fn
+      ? this.orchestrationContext(fn, inst)
+      : this.invoker.createContext(missingFunction(inst.record.name));
     const started = performance.now();
-    const result = await new EpisodeRunner(inst, new Date()).run(batch, fn?.handler as OrchestratorHandler | undefined, context);
+    const result = await new EpisodeRunner(inst, new Date()).run(
+      batch,
+      fn?.handler as OrchestratorHandler | undefined,
+      context,
+    );
     await this.commit(inst, batch, result);
     const outcome = result.outcome.kind === 'failed' ? 'Failed' : 'Succeeded';
     const ms = Math.round(performance.now() - started);
@@ -354,7 +402,8 @@ export class DurableEngine {
     }
     await this.store.putInstance(record);
     if (finishedExecution) await this.store.deleteHistory(record.instanceId, finishedExecution);
-    for (const item of batch) if (item.messageId) await this.store.deleteMessage(record.instanceId, item.messageId);
+    for (const item of batch)
+      if (item.messageId) await this.store.deleteMessage(record.instanceId, item.messageId);
     if (isTerminal(record.runtimeStatus)) {
       this.finishInstance(inst);
       return;
@@ -368,12 +417,16 @@ export class DurableEngine {
 
   /** A storage fault mid-episode leaves memory ahead of storage: reload the instance from what was committed. */
   private async recoverFromFault(inst: Instance, err: unknown): Promise<void> {
-    this.log.error(`Instance ${inst.instanceId}: episode could not be committed (${errorMessage(err)}); reloading it from storage.`);
+    this.log.error(
+      `Instance ${inst.instanceId}: episode could not be committed (${errorMessage(err)}); reloading it from storage.`,
+    );
     this.retire(inst);
     if (this.stopped) return;
     await new Promise((r) => setTimeout(r, 1_000));
     const reloaded = await this.load(inst.instanceId).catch((e: unknown) => {
-      this.log.error(`Instance ${inst.instanceId}: reload failed (${errorMessage(e)}); restart the devhost to resume it.`);
+      this.log.error(
+        `Instance ${inst.instanceId}: reload failed (${errorMessage(e)}); restart the devhost to resume it.`,
+      );
       return undefined;
     });
     if (reloaded) await this.resume(reloaded);
@@ -430,15 +483,24 @@ export class DurableEngine {
       const message = `The function '${work.name}' doesn't exist, is disabled, or is not an activity function.`;
       return event(EventType.TaskFailed, now(), {
         TaskScheduledId: work.taskId,
-        ...failureFields(message, { ErrorType: 'FunctionNotFound', ErrorMessage: message, IsNonRetriable: true }),
+        ...failureFields(message, {
+          ErrorType: 'FunctionNotFound',
+          ErrorMessage: message,
+          IsNonRetriable: true,
+        }),
       });
     }
     const outcome = await this.invoker.invoke(fn, work.input, { detail: `Instance=${instanceId}` });
     if (outcome.ok) {
       try {
-        return event(EventType.TaskCompleted, now(), { TaskScheduledId: work.taskId, Result: JSON.stringify(outcome.value ?? null) });
+        return event(EventType.TaskCompleted, now(), {
+          TaskScheduledId: work.taskId,
+          Result: JSON.stringify(outcome.value ?? null),
+        });
       } catch (err) {
-        outcome.error = new Error(`Activity '${work.name}' returned a value that is not JSON: ${errorMessage(err)}`);
+        outcome.error = new Error(
+          `Activity '${work.name}' returned a value that is not JSON: ${errorMessage(err)}`,
+        );
       }
     }
     const details = failureDetailsOf(outcome.error);
@@ -449,15 +511,31 @@ export class DurableEngine {
   }
 
   private async startChild(parent: Instance, work: ChildWork): Promise<void> {
-    const parentRef = { instanceId: parent.instanceId, taskId: work.taskId, executionId: parent.record.executionId };
+    const parentRef = {
+      instanceId: parent.instanceId,
+      taskId: work.taskId,
+      executionId: parent.record.executionId,
+    };
     const fail = (message: string) =>
-      this.deliver(parent.instanceId, parentRef.executionId, event(EventType.SubOrchestrationInstanceFailed, new Date(), {
-        TaskScheduledId: work.taskId,
-        ...failureFields(message, { ErrorType: 'SubOrchestrationFailed', ErrorMessage: message, IsNonRetriable: true }),
-      }));
+      this.deliver(
+        parent.instanceId,
+        parentRef.executionId,
+        event(EventType.SubOrchestrationInstanceFailed, new Date(), {
+          TaskScheduledId: work.taskId,
+          ...failureFields(message, {
+            ErrorType: 'SubOrchestrationFailed',
+            ErrorMessage: message,
+            IsNonRetriable: true,
+          }),
+        }),
+      );
     const fn = this.orchestrator(work.name);
-    if (!fn) return fail(notOrchestrator(work.name));
-    const existing = this.instances.get(work.instanceId)?.record ?? (await this.store.getInstance(work.instanceId));
+    if (!fn) {
+      fail(notOrchestrator(work.name));
+      return;
+    }
+    const existing =
+      this.instances.get(work.instanceId)?.record ?? (await this.store.getInstance(work.instanceId));
     if (existing) {
       const ours =
         existing.parent?.instanceId === parentRef.instanceId &&
@@ -465,14 +543,19 @@ export class DurableEngine {
         existing.parent.executionId === parentRef.executionId;
       if (ours) {
         // After a restart: the child exists already; if it finished, hand its outcome to the parent again.
-        if (isTerminal(existing.runtimeStatus)) this.deliver(parentRef.instanceId, parentRef.executionId, childOutcome(existing, work.taskId));
+        if (isTerminal(existing.runtimeStatus))
+          this.deliver(parentRef.instanceId, parentRef.executionId, childOutcome(existing, work.taskId));
         return;
       }
       if (!isTerminal(existing.runtimeStatus)) {
-        return fail(`An instance with ID '${work.instanceId}' already exists and is ${existing.runtimeStatus}.`);
+        fail(`An instance with ID '${work.instanceId}' already exists and is ${existing.runtimeStatus}.`);
+        return;
       }
     }
-    await this.create({ name: fn.name, instanceId: work.instanceId, input: work.input, parent: parentRef }, existing);
+    await this.create(
+      { name: fn.name, instanceId: work.instanceId, input: work.input, parent: parentRef },
+      existing,
+    );
   }
 
   private armTimer(inst: Instance, timerId: number, fireAt: Date, actionIndex?: number): void {
@@ -486,7 +569,11 @@ export class DurableEngine {
         return;
       }
       inst.timers.delete(timerId);
-      this.deliver(inst.instanceId, executionId, event(EventType.TimerFired, new Date(), { TimerId: timerId, FireAt: fireAt.toISOString() }));
+      this.deliver(
+        inst.instanceId,
+        executionId,
+        event(EventType.TimerFired, new Date(), { TimerId: timerId, FireAt: fireAt.toISOString() }),
+      );
     };
     inst.timers.set(timerId, armed);
     armed.handle = setTimeout(fire, Math.min(Math.max(fireAt.getTime() - Date.now(), 0), MAX_TIMER_MS));
@@ -502,7 +589,10 @@ export class DurableEngine {
 function childOutcome(child: InstanceRecord, taskId: number): HistoryEvent {
   const now = new Date();
   if (child.runtimeStatus === 'Completed') {
-    return event(EventType.SubOrchestrationInstanceCompleted, now, { TaskScheduledId: taskId, Result: JSON.stringify(child.output ?? null) });
+    return event(EventType.SubOrchestrationInstanceCompleted, now, {
+      TaskScheduledId: taskId,
+      Result: JSON.stringify(child.output ?? null),
+    });
   }
   const message =
     child.runtimeStatus === 'Terminated'
@@ -514,16 +604,25 @@ function childOutcome(child: InstanceRecord, taskId: number): HistoryEvent {
     IsNonRetriable: false,
     ...(child.failure ? { InnerFailure: child.failure } : {}),
   };
-  return event(EventType.SubOrchestrationInstanceFailed, now, { TaskScheduledId: taskId, ...failureFields(message, details) });
+  return event(EventType.SubOrchestrationInstanceFailed, now, {
+    TaskScheduledId: taskId,
+    ...failureFields(message, details),
+  });
 }
 
 function missingFunction(name: string): RegisteredFunction {
-  return { name, handler: () => undefined, trigger: { type: 'orchestrationTrigger', name: 'context' }, extraInputs: [], extraOutputs: [] };
+  return {
+    name,
+    handler: () => undefined,
+    trigger: { type: 'orchestrationTrigger', name: 'context' },
+    extraInputs: [],
+    extraOutputs: [],
+  };
 }
 
 function describeEvent(e: HistoryEvent, withOutput: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    EventType: EventType[e.EventType] ?? String(e.EventType),
+    EventType: EventType[e.EventType],
     EventId: e.EventId,
     Timestamp: e.Timestamp instanceof Date ? e.Timestamp.toISOString() : e.Timestamp,
   };

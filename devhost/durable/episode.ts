@@ -88,7 +88,11 @@ export class EpisodeRunner {
   };
 
   /** Runs one episode: replays history plus the batch, then records what the orchestrator asked for. */
-  async run(batch: InboxItem[], handler: OrchestratorHandler | undefined, context: InvocationContext): Promise<EpisodeResult> {
+  async run(
+    batch: InboxItem[],
+    handler: OrchestratorHandler | undefined,
+    context: InvocationContext,
+  ): Promise<EpisodeResult> {
     const inst = this.inst;
     const record = inst.record;
     const terminate = batch.find((b) => b.terminate !== undefined)?.terminate;
@@ -103,11 +107,18 @@ export class EpisodeRunner {
     this.result.events.push(...delivered);
     if (!handler) {
       const message = `The function '${record.name}' doesn't exist, is disabled, or is not an orchestrator function.`;
-      return this.finish({ kind: 'failed', message, details: { ErrorType: 'FunctionNotFound', ErrorMessage: message, IsNonRetriable: true } });
+      return this.finish({
+        kind: 'failed',
+        message,
+        details: { ErrorType: 'FunctionNotFound', ErrorMessage: message, IsNonRetriable: true },
+      });
     }
     let state: OrchestratorState;
     try {
-      state = (await handler(this.triggerInput(inst.history.concat(this.result.events)), context)) as OrchestratorState;
+      state = (await handler(
+        this.triggerInput(inst.history.concat(this.result.events)),
+        context,
+      )) as OrchestratorState;
     } catch (err) {
       return this.finish(this.failure(err));
     }
@@ -115,7 +126,15 @@ export class EpisodeRunner {
     this.result.customStatus = state.customStatus;
     if (actions.length < inst.actionCount) {
       const message = `Non-deterministic orchestrator: it made ${actions.length} actions on replay, but ${inst.actionCount} were recorded. Orchestrator code must not depend on time, random values or I/O.`;
-      return this.finish({ kind: 'failed', message, details: { ErrorType: 'NonDeterministicOrchestrationError', ErrorMessage: message, IsNonRetriable: true } });
+      return this.finish({
+        kind: 'failed',
+        message,
+        details: {
+          ErrorType: 'NonDeterministicOrchestrationError',
+          ErrorMessage: message,
+          IsNonRetriable: true,
+        },
+      });
     }
     for (const e of delivered) this.advanceRetry(e, actions);
     const unsupported = this.recordNewActions(actions);
@@ -123,7 +142,11 @@ export class EpisodeRunner {
     this.noteCancelledTimers(actions);
     if (state.isDone) {
       const next = actions.find((a) => a.actionType === ActionType.ContinueAsNew);
-      return this.finish(next ? { kind: 'continueAsNew', input: activityInput(next) } : { kind: 'completed', output: state.output });
+      return this.finish(
+        next
+          ? { kind: 'continueAsNew', input: activityInput(next) }
+          : { kind: 'completed', output: state.output },
+      );
     }
     return this.finish({ kind: 'running' });
   }
@@ -136,7 +159,11 @@ export class EpisodeRunner {
       Version: '',
       OrchestrationInstance: { InstanceId: r.instanceId, ExecutionId: r.executionId },
       ParentInstance: r.parent
-        ? { Name: null, OrchestrationInstance: { InstanceId: r.parent.instanceId, ExecutionId: r.parent.executionId }, TaskScheduleId: r.parent.taskId }
+        ? {
+            Name: null,
+            OrchestrationInstance: { InstanceId: r.parent.instanceId, ExecutionId: r.parent.executionId },
+            TaskScheduleId: r.parent.taskId,
+          }
         : null,
     });
   }
@@ -181,14 +208,22 @@ export class EpisodeRunner {
     return {
       kind: 'failed',
       message,
-      details: { ErrorType: 'OrchestrationFailure', ErrorMessage: message, IsNonRetriable: false, ...(inner ? { InnerFailure: inner } : {}) },
+      details: {
+        ErrorType: 'OrchestrationFailure',
+        ErrorMessage: message,
+        IsNonRetriable: false,
+        ...(inner ? { InnerFailure: inner } : {}),
+      },
     };
   }
 
   /** Mirrors RetryableTask: a failed attempt takes an id for the retry timer; a fired timer takes one for the re-attempt. */
   private advanceRetry(e: HistoryEvent, actions: Action[]): void {
     const inst = this.inst;
-    if (e.EventType === EventType.TaskCompleted || e.EventType === EventType.SubOrchestrationInstanceCompleted) {
+    if (
+      e.EventType === EventType.TaskCompleted ||
+      e.EventType === EventType.SubOrchestrationInstanceCompleted
+    ) {
       inst.retryByTask.delete(e.TaskScheduledId as number);
       return;
     }
@@ -204,7 +239,12 @@ export class EpisodeRunner {
       const timerId = inst.nextId++;
       const fireAt = new Date(this.now.getTime() + delay);
       this.result.events.push(
-        event(EventType.TimerCreated, this.now, { FireAt: fireAt.toISOString(), _retry: { action: state.actionIndex, failures: state.failures } }, timerId),
+        event(
+          EventType.TimerCreated,
+          this.now,
+          { FireAt: fireAt.toISOString(), _retry: { action: state.actionIndex, failures: state.failures } },
+          timerId,
+        ),
       );
       inst.retryByTimer.set(timerId, state);
       this.result.timers.push({ timerId, fireAt });
@@ -225,15 +265,25 @@ export class EpisodeRunner {
     for (let i = inst.actionCount; i < actions.length; i++) {
       const action = actions[i];
       if (!action) continue;
-      if (action.actionType === ActionType.WaitForExternalEvent || action.actionType === ActionType.ContinueAsNew) continue;
+      if (
+        action.actionType === ActionType.WaitForExternalEvent ||
+        action.actionType === ActionType.ContinueAsNew
+      )
+        continue;
       if (!takesTaskId(action.actionType)) {
         const message = `The devhost does not support ${ActionType[action.actionType]} (durable entities and callHttp are not available locally).`;
-        return { kind: 'failed', message, details: { ErrorType: 'NotSupported', ErrorMessage: message, IsNonRetriable: true } };
+        return {
+          kind: 'failed',
+          message,
+          details: { ErrorType: 'NotSupported', ErrorMessage: message, IsNonRetriable: true },
+        };
       }
       if (action.actionType === ActionType.CreateTimer) {
         const timerId = inst.nextId++;
         const fireAt = new Date(action.fireAt ?? this.now);
-        this.result.events.push(event(EventType.TimerCreated, this.now, { FireAt: fireAt.toISOString(), _action: i }, timerId));
+        this.result.events.push(
+          event(EventType.TimerCreated, this.now, { FireAt: fireAt.toISOString(), _action: i }, timerId),
+        );
         if (!action.isCanceled) this.result.timers.push({ timerId, fireAt, actionIndex: i });
         continue;
       }
@@ -253,19 +303,32 @@ export class EpisodeRunner {
     if (isSubOrchestration(action.actionType)) {
       const childId = action.instanceId ?? `${inst.instanceId}:${taskId}`;
       this.result.events.push(
-        event(EventType.SubOrchestrationInstanceCreated, this.now, { Name: name, InstanceId: childId, Input: inputJson(action.input), ...mark }, taskId),
+        event(
+          EventType.SubOrchestrationInstanceCreated,
+          this.now,
+          { Name: name, InstanceId: childId, Input: inputJson(action.input), ...mark },
+          taskId,
+        ),
       );
       this.result.children.push({ taskId, name, instanceId: childId, input: action.input });
     } else {
       const input = activityInput(action);
-      this.result.events.push(event(EventType.TaskScheduled, this.now, { Name: name, Input: inputJson(input), Version: '', ...mark }, taskId));
+      this.result.events.push(
+        event(
+          EventType.TaskScheduled,
+          this.now,
+          { Name: name, Input: inputJson(input), Version: '', ...mark },
+          taskId,
+        ),
+      );
       this.result.activities.push({ taskId, name, input });
     }
   }
 
   private noteCancelledTimers(actions: Action[]): void {
     for (const [timerId, timer] of this.inst.timers) {
-      if (timer.actionIndex !== undefined && actions[timer.actionIndex]?.isCanceled) this.result.cancelledTimers.push(timerId);
+      if (timer.actionIndex !== undefined && actions[timer.actionIndex]?.isCanceled)
+        this.result.cancelledTimers.push(timerId);
     }
   }
 
@@ -273,11 +336,27 @@ export class EpisodeRunner {
     const now = this.now;
     const events = this.result.events;
     if (outcome.kind === 'completed') {
-      events.push(event(EventType.ExecutionCompleted, now, { OrchestrationStatus: 1, Result: inputJson(outcome.output) }));
+      events.push(
+        event(EventType.ExecutionCompleted, now, {
+          OrchestrationStatus: 1,
+          Result: inputJson(outcome.output),
+        }),
+      );
     } else if (outcome.kind === 'failed') {
-      events.push(event(EventType.ExecutionCompleted, now, { OrchestrationStatus: 3, Result: outcome.message, FailureDetails: outcome.details }));
+      events.push(
+        event(EventType.ExecutionCompleted, now, {
+          OrchestrationStatus: 3,
+          Result: outcome.message,
+          FailureDetails: outcome.details,
+        }),
+      );
     } else if (outcome.kind === 'terminated') {
-      events.push(event(EventType.ExecutionCompleted, now, { OrchestrationStatus: 5, Result: JSON.stringify(outcome.reason) }));
+      events.push(
+        event(EventType.ExecutionCompleted, now, {
+          OrchestrationStatus: 5,
+          Result: JSON.stringify(outcome.reason),
+        }),
+      );
     }
     events.push(event(EventType.OrchestratorCompleted, now, { _actionCount: this.inst.actionCount }));
     this.result.outcome = outcome;

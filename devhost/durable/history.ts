@@ -44,7 +44,12 @@ export interface FailureDetails {
   InnerFailure?: FailureDetails;
 }
 
-export function event(type: EventType, now: Date, fields: Record<string, unknown> = {}, eventId = -1): HistoryEvent {
+export function event(
+  type: EventType,
+  now: Date,
+  fields: Record<string, unknown> = {},
+  eventId = -1,
+): HistoryEvent {
   return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: now, ...fields };
 }
 
@@ -57,7 +62,12 @@ export function failureDetailsOf(error: unknown): FailureDetails {
   const err = error instanceof Error ? error : new Error(String(error));
   const fromProvider = parseProviderJson(err.message);
   if (fromProvider) return fromProvider;
-  return { ErrorType: err.name, ErrorMessage: err.message, ...(err.stack ? { StackTrace: err.stack } : {}), IsNonRetriable: false };
+  return {
+    ErrorType: err.name,
+    ErrorMessage: err.message,
+    ...(err.stack ? { StackTrace: err.stack } : {}),
+    IsNonRetriable: false,
+  };
 }
 
 function parseProviderJson(message: string): FailureDetails | undefined {

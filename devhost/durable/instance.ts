@@ -71,7 +71,8 @@ export class Instance {
   takeBatch(): InboxItem[] {
     const first = this.inbox[0];
     if (!first) return [];
-    if (first.terminate !== undefined || (first.event && this.isRetryEvent(first.event))) return this.inbox.splice(0, 1);
+    if (first.terminate !== undefined || (first.event && this.isRetryEvent(first.event)))
+      return this.inbox.splice(0, 1);
     let n = 0;
     while (n < this.inbox.length) {
       const item = this.inbox[n];
@@ -136,7 +137,8 @@ export class Instance {
       if (e.TaskScheduledId !== undefined) done.add(e.TaskScheduledId as number);
       if (e.EventType === EventType.TimerFired) fired.add(e.TimerId as number);
     }
-    const open = (type: EventType) => this.history.filter((e) => e.EventType === type && !done.has(e.EventId));
+    const open = (type: EventType) =>
+      this.history.filter((e) => e.EventType === type && !done.has(e.EventId));
     return {
       scheduled: open(EventType.TaskScheduled),
       children: open(EventType.SubOrchestrationInstanceCreated),

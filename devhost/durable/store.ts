@@ -65,15 +65,19 @@ export class DurableStore {
 
   async putInstance(record: InstanceRecord): Promise<void> {
     const body = JSON.stringify(record);
-    await this.container.getBlockBlobClient(`instances/${enc(record.instanceId)}.json`).upload(body, Buffer.byteLength(body), {
-      metadata: { status: record.runtimeStatus, created: record.createdTime },
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
+    await this.container
+      .getBlockBlobClient(`instances/${enc(record.instanceId)}.json`)
+      .upload(body, Buffer.byteLength(body), {
+        metadata: { status: record.runtimeStatus, created: record.createdTime },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
   }
 
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
     try {
-      const buf = await this.container.getBlockBlobClient(`instances/${enc(instanceId)}.json`).downloadToBuffer();
+      const buf = await this.container
+        .getBlockBlobClient(`instances/${enc(instanceId)}.json`)
+        .downloadToBuffer();
       return JSON.parse(buf.toString('utf8')) as InstanceRecord;
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -129,7 +133,9 @@ export class DurableStore {
 
   async readHistory(instanceId: string, executionId: string): Promise<HistoryEvent[]> {
     try {
-      const buf = await this.container.getBlobClient(this.historyName(instanceId, executionId)).downloadToBuffer();
+      const buf = await this.container
+        .getBlobClient(this.historyName(instanceId, executionId))
+        .downloadToBuffer();
       return buf
         .toString('utf8')
         .split('\n')
@@ -152,7 +158,9 @@ export class DurableStore {
     const id = `${Date.now().toString().padStart(15, '0')}-${String(this.messageSeq++).padStart(9, '0')}-${randomUUID()}`;
     const full: InstanceMessage = { id, ...message };
     const body = JSON.stringify(full);
-    await this.container.getBlockBlobClient(`messages/${enc(instanceId)}/${id}.json`).upload(body, Buffer.byteLength(body));
+    await this.container
+      .getBlockBlobClient(`messages/${enc(instanceId)}/${id}.json`)
+      .upload(body, Buffer.byteLength(body));
     return full;
   }
 

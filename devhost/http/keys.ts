@@ -15,7 +15,12 @@ function same(a: string, b: string): boolean {
 }
 
 /** True when the request may call the function. With no keys configured everything is anonymous, as in Core Tools. */
-export function isAuthorized(keys: HostKeys, level: AuthLevel, functionName: string, presented: string | undefined): boolean {
+export function isAuthorized(
+  keys: HostKeys,
+  level: AuthLevel,
+  functionName: string,
+  presented: string | undefined,
+): boolean {
   const anyConfigured = keys.master !== undefined || Object.keys(keys.function).length > 0;
   if (level === 'anonymous' || !anyConfigured) return true;
   if (!presented) return false;

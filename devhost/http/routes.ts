@@ -26,7 +26,8 @@ interface Segment {
 function parseSegment(raw: string, template: string): Segment {
   const m = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+))?(\?)?\}$/.exec(raw);
   if (!m) {
-    if (raw.includes('{') || raw.includes('}')) throw new Error(`route '${template}': segment '${raw}' is not supported`);
+    if (raw.includes('{') || raw.includes('}'))
+      throw new Error(`route '${template}': segment '${raw}' is not supported`);
     return { literal: raw.toLowerCase() };
   }
   const [, star, name = '', constraintName, question] = m;

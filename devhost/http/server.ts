@@ -33,8 +33,16 @@ interface HttpRoute {
   authLevel: AuthLevel;
 }
 
-export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): RawResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
+export function jsonResponse(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): RawResponse {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(value),
+  };
 }
 
 export function errorResponse(status: number, code: string, message: string): RawResponse {
@@ -62,7 +70,12 @@ export class HttpHost {
         const methods = Array.isArray(fn.trigger.methods)
           ? (fn.trigger.methods as string[]).map((m) => m.toUpperCase())
           : ['GET', 'POST'];
-        this.routes.push({ fn, route: compileRoute(template), methods, authLevel: parseAuthLevel(fn.trigger.authLevel) });
+        this.routes.push({
+          fn,
+          route: compileRoute(template),
+          methods,
+          authLevel: parseAuthLevel(fn.trigger.authLevel),
+        });
       } catch (err) {
         log.error(`Function '${fn.name}' is not served: ${errorMessage(err)}`);
       }
@@ -84,7 +97,10 @@ export class HttpHost {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new DevHostError('PORT_IN_USE', `port ${port} on ${host} is already in use: stop the other host or pass --port <n>.`)
+            ? new DevHostError(
+                'PORT_IN_USE',
+                `port ${port} on ${host} is already in use: stop the other host or pass --port <n>.`,
+              )
             : err,
         );
       });
@@ -116,7 +132,11 @@ export class HttpHost {
       response = await this.dispatch(raw);
     } catch (err) {
       this.log.error(`HTTP ${req.method ?? ''} ${req.url ?? ''} failed in the host: ${errorMessage(err)}`);
-      response = errorResponse(500, 'HOST_ERROR', 'The host failed to process the request; see the devhost log.');
+      response = errorResponse(
+        500,
+        'HOST_ERROR',
+        'The host failed to process the request; see the devhost log.',
+      );
     }
     res.writeHead(response.status, response.headers ?? {});
     res.end(response.body);
@@ -138,28 +158,50 @@ export class HttpHost {
     if (!hit) {
       const allowed = [...new Set(matches.flatMap((m) => m.r.methods))];
       return {
-        ...errorResponse(405, 'METHOD_NOT_ALLOWED', `${path} accepts ${allowed.join(', ')}, not ${req.method}.`),
+        ...errorResponse(
+          405,
+          'METHOD_NOT_ALLOWED',
+          `${path} accepts ${allowed.join(', ')}, not ${req.method}.`,
+        ),
         headers: { 'content-type': 'application/json; charset=utf-8', allow: allowed.join(', ') },
       };
     }
     const presented = req.url.searchParams.get('code') ?? headerValue(req.headers['x-functions-key']);
     if (!isAuthorized(this.keys, hit.r.authLevel, hit.r.fn.name, presented)) {
-      return errorResponse(401, 'UNAUTHORIZED', `Function '${hit.r.fn.name}' needs a ${hit.r.authLevel} key: pass ?code= or x-functions-key.`);
+      return errorResponse(
+        401,
+        'UNAUTHORIZED',
+        `Function '${hit.r.fn.name}' needs a ${hit.r.authLevel} key: pass ?code= or x-functions-key.`,
+      );
     }
     return this.invoke(hit.r.fn, req, hit.params);
   }
 
-  private async invoke(fn: RegisteredFunction, req: RawRequest, params: Record<string, string>): Promise<RawResponse> {
+  private async invoke(
+    fn: RegisteredFunction,
+    req: RawRequest,
+    params: Record<string, string>,
+  ): Promise<RawResponse> {
     const request = toFunctionsRequest(this.lib, req, params);
     const outcome = await this.invoker.invoke(fn, request, { triggerMetadata: { ...params } });
     if (!outcome.ok) {
-      return errorResponse(500, 'FUNCTION_FAILED', `Function '${fn.name}' failed; see the host log for invocation ${outcome.context.invocationId}.`);
+      return errorResponse(
+        500,
+        'FUNCTION_FAILED',
+        `Function '${fn.name}' failed; see the host log for invocation ${outcome.context.invocationId}.`,
+      );
     }
     const value = outcome.value;
     if (value === undefined || value === null) return { status: 204 };
     if (typeof value !== 'object') {
-      this.log.error(`Function '${fn.name}' returned a ${typeof value}: an HTTP function must return an HttpResponse or an object with body, status, headers.`);
-      return errorResponse(500, 'BAD_RESPONSE', `Function '${fn.name}' returned an invalid HTTP response; see the host log.`);
+      this.log.error(
+        `Function '${fn.name}' returned a ${typeof value}: an HTTP function must return an HttpResponse or an object with body, status, headers.`,
+      );
+      return errorResponse(
+        500,
+        'BAD_RESPONSE',
+        `Function '${fn.name}' returned an invalid HTTP response; see the host log.`,
+      );
     }
     const response = value instanceof this.lib.HttpResponse ? value : new this.lib.HttpResponse(value);
     const headers: Record<string, string> = {};
@@ -173,7 +215,11 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function toFunctionsRequest(lib: FunctionsLib, req: RawRequest, params: Record<string, string>): AfHttpRequest {
+function toFunctionsRequest(
+  lib: FunctionsLib,
+  req: RawRequest,
+  params: Record<string, string>,
+): AfHttpRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;

@@ -72,12 +72,20 @@ export class BlobTriggers {
     }
   }
 
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.allSettled(this.loops);
   }
 
-  private async watch(fn: RegisteredFunction, pattern: BlobPattern, service: BlobServiceClient): Promise<void> {
+  private async watch(
+    fn: RegisteredFunction,
+    pattern: BlobPattern,
+    service: BlobServiceClient,
+  ): Promise<void> {
     const signal = this.abort.signal;
     const container = service.getContainerClient(pattern.container);
     const receipts = service.getContainerClient(RECEIPTS_CONTAINER);
@@ -85,16 +93,17 @@ export class BlobTriggers {
     await receipts.createIfNotExists();
     const receiptPrefix = `blobreceipts/devhost/${fn.name}/${pattern.container}/`;
     const done = new Set<string>();
-    for await (const r of receipts.listBlobsFlat({ prefix: receiptPrefix })) done.add(r.name.slice(receiptPrefix.length));
+    for await (const r of receipts.listBlobsFlat({ prefix: receiptPrefix }))
+      done.add(r.name.slice(receiptPrefix.length));
     const tries = new Map<string, number>();
     const backoff = new Backoff(100, 2_000);
     while (!signal.aborted) {
       let found = false;
       try {
         for await (const blob of container.listBlobsFlat({ prefix: pattern.prefix })) {
-          if (signal.aborted) break;
+          if (this.stopping) break;
           const params = pattern.match(blob.name);
-          const etag = (blob.properties.etag ?? '').replace(/"/g, '');
+          const etag = blob.properties.etag.replace(/"/g, '');
           const key = `${etag}/${blob.name}`;
           if (!params || done.has(key)) continue;
           found = true;
@@ -102,7 +111,9 @@ export class BlobTriggers {
           const attempt = (tries.get(key) ?? 0) + 1;
           if (ok || attempt >= MAX_TRIES) {
             if (!ok) await this.poison(fn, pattern.container, blob.name, etag);
-            await receipts.getBlockBlobClient(`${receiptPrefix}${key}`).upload('', 0, { metadata: { outcome: ok ? 'succeeded' : 'poisoned' } });
+            await receipts
+              .getBlockBlobClient(`${receiptPrefix}${key}`)
+              .upload('', 0, { metadata: { outcome: ok ? 'succeeded' : 'poisoned' } });
             done.add(key);
             tries.delete(key);
           } else {
@@ -110,20 +121,30 @@ export class BlobTriggers {
           }
         }
       } catch (err) {
-        if (!signal.aborted) this.log.error(`Blob trigger '${fn.name}' could not scan ${pattern.container}: ${errorMessage(err)}`);
+        if (!this.stopping)
+          this.log.error(
+            `Blob trigger '${fn.name}' could not scan ${pattern.container}: ${errorMessage(err)}`,
+          );
       }
       await pause(backoff.next(found), signal);
     }
   }
 
-  private async fire(fn: RegisteredFunction, container: ContainerClient, name: string, params: Record<string, string>): Promise<boolean> {
+  private async fire(
+    fn: RegisteredFunction,
+    container: ContainerClient,
+    name: string,
+    params: Record<string, string>,
+  ): Promise<boolean> {
     const blob = container.getBlobClient(name);
     let content: Buffer;
     let properties: Awaited<ReturnType<typeof blob.getProperties>>;
     try {
       [content, properties] = await Promise.all([blob.downloadToBuffer(), blob.getProperties()]);
     } catch (err) {
-      this.log.warn(`Blob trigger '${fn.name}': could not read ${container.containerName}/${name}: ${errorMessage(err)}`);
+      this.log.warn(
+        `Blob trigger '${fn.name}': could not read ${container.containerName}/${name}: ${errorMessage(err)}`,
+      );
       return false;
     }
     const outcome = await this.invoker.invoke(fn, content, {
@@ -131,7 +152,11 @@ export class BlobTriggers {
         ...params,
         blobTrigger: `${container.containerName}/${name}`,
         uri: blob.url,
-        properties: { length: properties.contentLength, contentType: properties.contentType, eTag: properties.etag },
+        properties: {
+          length: properties.contentLength,
+          contentType: properties.contentType,
+          eTag: properties.etag,
+        },
         metadata: properties.metadata ?? {},
       },
       detail: `Blob=${container.containerName}/${name}`,
@@ -140,11 +165,20 @@ export class BlobTriggers {
   }
 
   private async poison(fn: RegisteredFunction, container: string, name: string, etag: string): Promise<void> {
-    this.log.warn(`Blob ${container}/${name} failed ${MAX_TRIES} times in '${fn.name}': sent to queue '${POISON_QUEUE}'.`);
+    this.log.warn(
+      `Blob ${container}/${name} failed ${MAX_TRIES} times in '${fn.name}': sent to queue '${POISON_QUEUE}'.`,
+    );
     const queueConn = connectionFor(fn) || this.defaultConnection;
     const queue = QueueServiceClient.fromConnectionString(queueConn).getQueueClient(POISON_QUEUE);
     await queue.createIfNotExists();
-    const body = JSON.stringify({ Type: 'BlobTrigger', FunctionId: fn.name, BlobType: 'BlockBlob', ContainerName: container, BlobName: name, ETag: etag });
+    const body = JSON.stringify({
+      Type: 'BlobTrigger',
+      FunctionId: fn.name,
+      BlobType: 'BlockBlob',
+      ContainerName: container,
+      BlobName: name,
+      ETag: etag,
+    });
     await queue.sendMessage(Buffer.from(body).toString('base64'));
   }
 }

@@ -4,17 +4,24 @@ import { resolveAppSettings } from '../settings.js';
 
 /** The storage connection a trigger names (an app setting), defaulting to AzureWebJobsStorage as Azure does. */
 export function connectionFor(fn: RegisteredFunction): string {
-  const setting = typeof fn.trigger.connection === 'string' && fn.trigger.connection !== '' ? fn.trigger.connection : 'AzureWebJobsStorage';
+  const setting =
+    typeof fn.trigger.connection === 'string' && fn.trigger.connection !== ''
+      ? fn.trigger.connection
+      : 'AzureWebJobsStorage';
   const value = process.env[setting] ?? process.env[`AzureWebJobs${setting}`];
   if (!value) {
-    throw new DevHostError('BAD_REQUEST', `function '${fn.name}' uses connection '${setting}', which is not set in local.settings.json Values.`);
+    throw new DevHostError(
+      'BAD_REQUEST',
+      `function '${fn.name}' uses connection '${setting}', which is not set in local.settings.json Values.`,
+    );
   }
   return value;
 }
 
 export function triggerSetting(fn: RegisteredFunction, key: string): string {
   const raw = fn.trigger[key];
-  if (typeof raw !== 'string' || raw === '') throw new DevHostError('BAD_REQUEST', `function '${fn.name}' has no ${key}.`);
+  if (typeof raw !== 'string' || raw === '')
+    throw new DevHostError('BAD_REQUEST', `function '${fn.name}' has no ${key}.`);
   return resolveAppSettings(raw, process.env, `function '${fn.name}' ${key}`);
 }
 

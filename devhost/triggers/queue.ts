@@ -30,11 +30,17 @@ export class QueueTriggers {
       try {
         const queueName = triggerSetting(fn, 'queueName').toLowerCase();
         const service = QueueServiceClient.fromConnectionString(connectionFor(fn) || this.defaultConnection);
-        this.loops.push(this.poll(fn, service.getQueueClient(queueName), service.getQueueClient(`${queueName}-poison`)));
+        this.loops.push(
+          this.poll(fn, service.getQueueClient(queueName), service.getQueueClient(`${queueName}-poison`)),
+        );
       } catch (err) {
         this.log.error(`Queue trigger '${fn.name}' is not listening: ${errorMessage(err)}`);
       }
     }
+  }
+
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
   }
 
   async stop(): Promise<void> {
@@ -56,7 +62,8 @@ export class QueueTriggers {
         found = receivedMessageItems.length > 0;
         await Promise.all(receivedMessageItems.map((m) => this.handle(fn, queue, poison, m)));
       } catch (err) {
-        if (!signal.aborted) this.log.error(`Queue trigger '${fn.name}' could not read ${queue.name}: ${errorMessage(err)}`);
+        if (!this.stopping)
+          this.log.error(`Queue trigger '${fn.name}' could not read ${queue.name}: ${errorMessage(err)}`);
       }
       await pause(backoff.next(found), signal);
     }
@@ -66,12 +73,19 @@ export class QueueTriggers {
     if (this.settings.messageEncoding === 'none') return text;
     const bytes = Buffer.from(text, 'base64');
     if (bytes.toString('base64').replace(/=+$/, '') !== text.trim().replace(/=+$/, '')) {
-      throw new Error('the message is not base64, but host.json queues.messageEncoding is base64 (the default): encode it, or set messageEncoding to "none"');
+      throw new Error(
+        'the message is not base64, but host.json queues.messageEncoding is base64 (the default): encode it, or set messageEncoding to "none"',
+      );
     }
     return bytes.toString('utf8');
   }
 
-  private async handle(fn: RegisteredFunction, queue: QueueClient, poison: QueueClient, m: DequeuedMessageItem): Promise<void> {
+  private async handle(
+    fn: RegisteredFunction,
+    queue: QueueClient,
+    poison: QueueClient,
+    m: DequeuedMessageItem,
+  ): Promise<void> {
     let ok = false;
     try {
       const text = this.decode(m.messageText);
@@ -97,9 +111,16 @@ export class QueueTriggers {
       await poison.createIfNotExists();
       await poison.sendMessage(m.messageText);
       await queue.deleteMessage(m.messageId, m.popReceipt);
-      this.log.warn(`Message ${m.messageId} failed ${m.dequeueCount} times: moved to queue '${poison.name}'.`);
+      this.log.warn(
+        `Message ${m.messageId} failed ${m.dequeueCount} times: moved to queue '${poison.name}'.`,
+      );
     } else {
-      await queue.updateMessage(m.messageId, m.popReceipt, undefined, Math.round(this.settings.visibilityTimeoutMs / 1000));
+      await queue.updateMessage(
+        m.messageId,
+        m.popReceipt,
+        undefined,
+        Math.round(this.settings.visibilityTimeoutMs / 1000),
+      );
     }
   }
 }

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { call, spawnDevHost, startOrchestration, waitForInstance, type DevHostProcess, type Status } from '../support/devhost.js';
+import {
+  call,
+  spawnDevHost,
+  startOrchestration,
+  waitForInstance,
+  type DevHostProcess,
+  type Status,
+} from '../support/devhost.js';
 
 let host: DevHostProcess;
 
@@ -17,7 +24,9 @@ async function run(name: string, input?: unknown, history = false): Promise<Stat
 }
 
 function scheduled(status: Status, type: string): { id: number; name?: string }[] {
-  return (status.historyEvents ?? []).filter((e) => e.EventType === type).map((e) => ({ id: e.EventId, ...(e.FunctionName ? { name: e.FunctionName } : {}) }));
+  return (status.historyEvents ?? [])
+    .filter((e) => e.EventType === type)
+    .map((e) => ({ id: e.EventId, ...(e.FunctionName ? { name: e.FunctionName } : {}) }));
 }
 
 describe('orchestrations on the real durable-functions library', () => {
@@ -111,7 +120,9 @@ describe('orchestrations on the real durable-functions library', () => {
     const status = await run('parent', 3);
     expect(status.output).toEqual({
       doubled: [2, 4, 6],
-      childError: expect.stringContaining("Orchestrator function 'failingChild' failed: Error: child boom") as string,
+      childError: expect.stringContaining(
+        "Orchestrator function 'failingChild' failed: Error: child boom",
+      ) as string,
       parentOfChild: null,
     });
     const child = await waitForInstance(host, `${status.instanceId}-child-1`);
@@ -133,19 +144,28 @@ describe('orchestrations on the real durable-functions library', () => {
     const status = await waitForInstance(host, id);
     expect(status.runtimeStatus).toBe('Terminated');
     expect(status.output).toBe('enough');
-    const late = await call(host.baseUrl, 'POST', `/runtime/webhooks/durabletask/instances/${id}/raiseEvent/a`, '1');
+    const late = await call(
+      host.baseUrl,
+      'POST',
+      `/runtime/webhooks/durabletask/instances/${id}/raiseEvent/a`,
+      '1',
+    );
     expect(late.status).toBe(410);
   });
 
   it('lists instances by status and purges one', async () => {
     const id = await startOrchestration(host, 'helloSequence');
     await waitForInstance(host, id);
-    const completed = (await call(host.baseUrl, 'GET', '/api/list?status=Completed')).body as { instanceId: string }[];
+    const completed = (await call(host.baseUrl, 'GET', '/api/list?status=Completed')).body as {
+      instanceId: string;
+    }[];
     expect(completed.map((s) => s.instanceId)).toContain(id);
     const all = (await call(host.baseUrl, 'GET', '/api/list')).body as { instanceId: string }[];
     expect(all.length).toBeGreaterThanOrEqual(completed.length);
     expect((await call(host.baseUrl, 'DELETE', `/api/purge/${id}`)).body).toEqual({ deleted: 1 });
-    expect((await call(host.baseUrl, 'GET', `/runtime/webhooks/durabletask/instances/${id}`)).status).toBe(404);
+    expect((await call(host.baseUrl, 'GET', `/runtime/webhooks/durabletask/instances/${id}`)).status).toBe(
+      404,
+    );
   });
 
   it('gives createCheckStatusResponse URLs that work against the devhost', async () => {
@@ -165,28 +185,51 @@ describe('durable HTTP API, bad input', () => {
     const reply = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/nope');
     expect(reply.status).toBe(400);
     expect(reply.body).toEqual({
-      error: { code: 'BAD_REQUEST', message: "The function 'nope' doesn't exist, is disabled, or is not an orchestrator function." },
+      error: {
+        code: 'BAD_REQUEST',
+        message: "The function 'nope' doesn't exist, is disabled, or is not an orchestrator function.",
+      },
     });
   });
 
   it('refuses malformed JSON with a message, not a stack', async () => {
-    const reply = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/fanOut', '{"n": ');
+    const reply = await call(
+      host.baseUrl,
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/fanOut',
+      '{"n": ',
+    );
     expect(reply.status).toBe(400);
     expect(reply.text).toContain('The request body is not valid JSON');
     expect(reply.text).not.toMatch(/\bat .+\.js:\d+/);
   });
 
   it('refuses a second start of a running instance id', async () => {
-    const first = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/twoEvents/dup-1');
+    const first = await call(
+      host.baseUrl,
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/twoEvents/dup-1',
+    );
     expect(first.status).toBe(202);
-    const second = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/twoEvents/dup-1');
+    const second = await call(
+      host.baseUrl,
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/twoEvents/dup-1',
+    );
     expect(second.status).toBe(409);
     expect(second.text).toContain("An instance with ID 'dup-1' already exists");
   });
 
   it('answers 404 for unknown instances and invalid ids', async () => {
-    expect((await call(host.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/unknown-id')).status).toBe(404);
-    const bad = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/fanOut/a%23b', '1');
+    expect(
+      (await call(host.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/unknown-id')).status,
+    ).toBe(404);
+    const bad = await call(
+      host.baseUrl,
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/fanOut/a%23b',
+      '1',
+    );
     expect(bad.status).toBe(400);
     expect(bad.text).toContain("instance id 'a#b' is not valid");
   });

@@ -14,11 +14,15 @@ afterAll(async () => {
 
 describe('HTTP triggers', () => {
   it('lists the routes at start, like func start', () => {
-    expect(host.lines.some((l) => l.includes(`echo: [GET,POST,PUT] http://localhost:${host.port}/api/echo/{id?}`))).toBe(true);
+    expect(
+      host.lines.some((l) => l.includes(`echo: [GET,POST,PUT] http://localhost:${host.port}/api/echo/{id?}`)),
+    ).toBe(true);
   });
 
   it('passes method, route params, query, headers and body, and converts an HttpResponse', async () => {
-    const reply = await call(host.baseUrl, 'PUT', '/api/echo/42?q=search&status=201', 'raw body', { 'x-test': 'hdr' });
+    const reply = await call(host.baseUrl, 'PUT', '/api/echo/42?q=search&status=201', 'raw body', {
+      'x-test': 'hdr',
+    });
     expect(reply.status).toBe(201);
     expect(reply.headers.get('x-echo')).toBe('yes');
     expect(reply.headers.get('content-type')).toContain('application/json');
@@ -45,7 +49,9 @@ describe('HTTP triggers', () => {
   it('answers 404 for an unknown route and 405 for a method the route does not take', async () => {
     const missing = await call(host.baseUrl, 'GET', '/api/nowhere');
     expect(missing.status).toBe(404);
-    expect(missing.body).toEqual({ error: { code: 'NOT_FOUND', message: 'No function is listening at GET /api/nowhere.' } });
+    expect(missing.body).toEqual({
+      error: { code: 'NOT_FOUND', message: 'No function is listening at GET /api/nowhere.' },
+    });
     const wrong = await call(host.baseUrl, 'DELETE', '/api/echo/1');
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET, POST, PUT');
@@ -64,7 +70,11 @@ describe('HTTP triggers', () => {
   });
 
   it('names a function module that failed at import and keeps serving the rest', () => {
-    expect(host.lines.some((l) => l.includes('Worker failed to load function file dist/broken.js: fixture module broken on purpose'))).toBe(true);
+    expect(
+      host.lines.some((l) =>
+        l.includes('Worker failed to load function file dist/broken.js: fixture module broken on purpose'),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -86,17 +96,28 @@ describe('HTTP keys from local settings', () => {
     expect((await call(keyed.baseUrl, 'GET', '/api/secure')).status).toBe(401);
     expect((await call(keyed.baseUrl, 'GET', '/api/secure?code=wrong')).status).toBe(401);
     expect((await call(keyed.baseUrl, 'GET', '/api/secure?code=function-key-for-tests')).status).toBe(200);
-    expect((await call(keyed.baseUrl, 'GET', '/api/secure', undefined, { 'x-functions-key': 'master-key-for-tests' })).status).toBe(200);
+    expect(
+      (
+        await call(keyed.baseUrl, 'GET', '/api/secure', undefined, {
+          'x-functions-key': 'master-key-for-tests',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('takes only the master key for admin functions and leaves anonymous ones open', async () => {
-    expect((await call(keyed.baseUrl, 'GET', '/api/admin-only?code=function-key-for-tests')).status).toBe(401);
+    expect((await call(keyed.baseUrl, 'GET', '/api/admin-only?code=function-key-for-tests')).status).toBe(
+      401,
+    );
     expect((await call(keyed.baseUrl, 'GET', '/api/admin-only?code=master-key-for-tests')).status).toBe(200);
     expect((await call(keyed.baseUrl, 'GET', '/api/plain')).status).toBe(200);
   });
 
   it('guards the durable webhook API with the master key', async () => {
     expect((await call(keyed.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/')).status).toBe(401);
-    expect((await call(keyed.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/?code=master-key-for-tests')).status).toBe(200);
+    expect(
+      (await call(keyed.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/?code=master-key-for-tests'))
+        .status,
+    ).toBe(200);
   });
 });

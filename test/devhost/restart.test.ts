@@ -13,23 +13,33 @@ describe('kill -9 and restart', () => {
     const race = await startOrchestration(first, 'race', 600_000);
     await first.waitForLine(new RegExp(`Functions\\.twoEvents' \\(Succeeded.*Instance=${events}`));
     await first.waitForLine(new RegExp(`Functions\\.race' \\(Succeeded.*Instance=${race}`));
-    expect((await call(first.baseUrl, 'POST', `/api/raise/${events}/a`, JSON.stringify('before'))).status).toBe(202);
+    expect(
+      (await call(first.baseUrl, 'POST', `/api/raise/${events}/a`, JSON.stringify('before'))).status,
+    ).toBe(202);
     // Kill while the fan-out is part-way: some activities done, some running, most not started.
     await first.waitForLine(/Executed 'Functions\.slowWork' \(Succeeded/, { count: 8 });
     await first.kill('SIGKILL');
 
     const second = await spawnDevHost({ storage, names });
     try {
-      expect(second.lines.some((l) => /Host started: .* 3 unfinished instance\(s\) resumed/.test(l))).toBe(true);
+      expect(second.lines.some((l) => /Host started: .* 3 unfinished instance\(s\) resumed/.test(l))).toBe(
+        true,
+      );
       const fanOutStatus = await waitForInstance(second, fanOut);
       expect(fanOutStatus.runtimeStatus).toBe('Completed');
-      expect(fanOutStatus.output).toBe(Array.from({ length: 40 }, (_, i) => i * i).reduce((a, b) => a + b, 0));
+      expect(fanOutStatus.output).toBe(
+        Array.from({ length: 40 }, (_, i) => i * i).reduce((a, b) => a + b, 0),
+      );
 
       await call(second.baseUrl, 'POST', `/api/raise/${events}/b`, JSON.stringify('after'));
       expect((await waitForInstance(second, events)).output).toEqual(['before', 'after']);
 
       await call(second.baseUrl, 'POST', `/api/raise/${race}/approve`, JSON.stringify('late'));
-      expect((await waitForInstance(second, race)).output).toEqual({ outcome: 'approved:"late"', after: 8, timerCanceled: true });
+      expect((await waitForInstance(second, race)).output).toEqual({
+        outcome: 'approved:"late"',
+        after: 8,
+        timerCanceled: true,
+      });
     } finally {
       await second.kill();
     }

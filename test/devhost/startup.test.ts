@@ -12,7 +12,9 @@ describe('embedded Azurite', () => {
   it('starts on free ports with blob, queue and table answering, and stops', async () => {
     const azurite = await startAzurite();
     try {
-      const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('probe');
+      const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+        'probe',
+      );
       await blob.create();
       await blob.getBlockBlobClient('x').upload('hi', 2);
       expect((await blob.getBlobClient('x').downloadToBuffer()).toString()).toBe('hi');
@@ -20,7 +22,9 @@ describe('embedded Azurite', () => {
       await queue.create();
       await queue.sendMessage('m');
       expect((await queue.receiveMessages()).receivedMessageItems[0]?.messageText).toBe('m');
-      const tables = TableServiceClient.fromConnectionString(azurite.connectionString, { allowInsecureConnection: true });
+      const tables = TableServiceClient.fromConnectionString(azurite.connectionString, {
+        allowInsecureConnection: true,
+      });
       await tables.createTable('probe');
       const names: string[] = [];
       for await (const t of tables.listTables()) names.push(t.name ?? '');
@@ -47,10 +51,18 @@ describe('embedded Azurite', () => {
 
 describe('devhost start-up with bad input', () => {
   it('says which glob matched nothing, and keeps serving', async () => {
-    const host = await spawnDevHost({ storage: inject('storage'), app: path.join(repoRoot, 'test/fixtures/empty-app') });
+    const host = await spawnDevHost({
+      storage: inject('storage'),
+      app: path.join(repoRoot, 'test/fixtures/empty-app'),
+    });
     try {
-      expect(host.lines.join('\n')).toContain(`package.json "main" is 'dist/nothing/**/*.js', which matches no file`);
-      expect((await call(host.baseUrl, 'GET', '/admin/host/status')).body).toEqual({ state: 'Running', functions: 0 });
+      expect(host.lines.join('\n')).toContain(
+        `package.json "main" is 'dist/nothing/**/*.js', which matches no file`,
+      );
+      expect((await call(host.baseUrl, 'GET', '/admin/host/status')).body).toEqual({
+        state: 'Running',
+        functions: 0,
+      });
       expect((await call(host.baseUrl, 'GET', '/api/anything')).status).toBe(404);
     } finally {
       await host.kill();
@@ -64,7 +76,9 @@ describe('devhost start-up with bad input', () => {
     try {
       const host = await spawnDevHost({ storage: inject('storage'), port, waitForStart: false });
       expect(await host.exited).toBe(1);
-      expect(host.lines).toContain(`devhost: port ${port} on 127.0.0.1 is already in use: stop the other host or pass --port <n>.`);
+      expect(host.lines).toContain(
+        `devhost: port ${port} on 127.0.0.1 is already in use: stop the other host or pass --port <n>.`,
+      );
     } finally {
       server.close();
     }

@@ -35,9 +35,15 @@ describe('queue triggers', () => {
     const queue = queues().getQueueClient(names.queue);
     await queue.createIfNotExists();
     await queue.sendMessage(encode({ id: 'ok-1' }));
-    await vi.waitFor(async () => expect(await listResults('queue/ok-1/')).toEqual(['queue/ok-1/attempt-1.json']), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(
+      async () => expect(await listResults('queue/ok-1/')).toEqual(['queue/ok-1/attempt-1.json']),
+      { timeout: 20_000, interval: 100 },
+    );
     await host.waitForLine(/Executed 'Functions\.queueWorker' \(Succeeded.*DequeueCount=1/);
-    await vi.waitFor(async () => expect((await queue.getProperties()).approximateMessagesCount).toBe(0), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await queue.getProperties()).approximateMessagesCount).toBe(0), {
+      timeout: 10_000,
+      interval: 100,
+    });
   });
 
   it('retries a failing message 5 times, then moves it to the poison queue', async () => {
@@ -53,8 +59,12 @@ describe('queue triggers', () => {
       { timeout: 30_000, interval: 200 },
     );
     const peeked = await poison.peekMessages();
-    expect(JSON.parse(Buffer.from(peeked.peekedMessageItems[0]?.messageText ?? '', 'base64').toString())).toEqual({ id: 'bad-1', fail: true });
-    expect(await listResults('queue/bad-1/')).toEqual([1, 2, 3, 4, 5].map((n) => `queue/bad-1/attempt-${n}.json`));
+    expect(
+      JSON.parse(Buffer.from(peeked.peekedMessageItems[0]?.messageText ?? '', 'base64').toString()),
+    ).toEqual({ id: 'bad-1', fail: true });
+    expect(await listResults('queue/bad-1/')).toEqual(
+      [1, 2, 3, 4, 5].map((n) => `queue/bad-1/attempt-${n}.json`),
+    );
     await host.waitForLine(/moved to queue/);
   });
 });
@@ -73,11 +83,16 @@ describe('blob triggers (Event Grid source)', () => {
       { timeout: 20_000, interval: 100 },
     );
     const [first] = await listResults('blob/one.txt/');
-    const body = await results().getBlobClient(first ?? '').downloadToBuffer();
+    const body = await results()
+      .getBlobClient(first ?? '')
+      .downloadToBuffer();
     expect(JSON.parse(body.toString())).toEqual({ name: 'one.txt', size: 5 });
     // A new blob later is seen too; the old ones are not handed over again.
     await inbox.getBlockBlobClient('three.txt').upload('x', 1);
-    await vi.waitFor(async () => expect(await listResults('blob/three.txt/')).toHaveLength(1), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(async () => expect(await listResults('blob/three.txt/')).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect(await listResults('blob/one.txt/')).toHaveLength(1);
   });
 });

@@ -44,7 +44,16 @@ export async function spawnDevHost(options: SpawnOptions): Promise<DevHostProces
   const names = options.names ?? uniqueNames();
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(repoRoot, 'dist/devhost/cli.js'), '--app', options.app ?? fixtureApp, '--port', String(port), '--storage', options.storage, ...(options.args ?? [])],
+    [
+      path.join(repoRoot, 'dist/devhost/cli.js'),
+      '--app',
+      options.app ?? fixtureApp,
+      '--port',
+      String(port),
+      '--storage',
+      options.storage,
+      ...(options.args ?? []),
+    ],
     {
       env: {
         ...process.env,
@@ -94,7 +103,11 @@ export async function spawnDevHost(options: SpawnOptions): Promise<DevHostProces
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`no line matching ${String(pattern)} (x${count}) within ${timeoutMs} ms:\n${lines.slice(-40).join('\n')}`));
+        reject(
+          new Error(
+            `no line matching ${String(pattern)} (x${count}) within ${timeoutMs} ms:\n${lines.slice(-40).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);
@@ -127,7 +140,13 @@ export interface JsonReply {
 }
 
 /** Sends `body` as JSON; a string body is sent as it is (to test malformed input). */
-export async function call(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonReply> {
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
   const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -154,8 +173,18 @@ export interface Status {
 }
 
 /** Starts an orchestration through the app's own HTTP starter (durable client in the app). */
-export async function startOrchestration(host: DevHostProcess, name: string, input?: unknown, instanceId?: string): Promise<string> {
-  const reply = await call(host.baseUrl, 'POST', `/api/start/${name}${instanceId ? `/${instanceId}` : ''}`, input === undefined ? undefined : JSON.stringify(input));
+export async function startOrchestration(
+  host: DevHostProcess,
+  name: string,
+  input?: unknown,
+  instanceId?: string,
+): Promise<string> {
+  const reply = await call(
+    host.baseUrl,
+    'POST',
+    `/api/start/${name}${instanceId ? `/${instanceId}` : ''}`,
+    input === undefined ? undefined : JSON.stringify(input),
+  );
   if (reply.status !== 202) throw new Error(`start ${name} answered ${reply.status}: ${reply.text}`);
   return (reply.body as { id: string }).id;
 }
@@ -163,6 +192,10 @@ export async function startOrchestration(host: DevHostProcess, name: string, inp
 /** Long-polls the durable API until the instance finishes (no sleeps). */
 export async function waitForInstance(host: DevHostProcess, id: string, history = false): Promise<Status> {
   const q = `waitForCompletionSeconds=50${history ? '&showHistory=true&showHistoryOutput=true' : ''}`;
-  const reply = await call(host.baseUrl, 'GET', `/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?${q}`);
+  const reply = await call(
+    host.baseUrl,
+    'GET',
+    `/runtime/webhooks/durabletask/instances/${encodeURIComponent(id)}?${q}`,
+  );
   return reply.body as Status;
 }
