@@ -139,8 +139,8 @@ function printBanner(
     lines.push(`        ${fn.name}: ${fn.trigger.type}${where ? ` (${where})` : ''}`);
   }
   lines.push('');
-  for (const l of lines) log.info(l);
-  log.info(
+  for (const l of lines) log.notice(l);
+  log.notice(
     `Host started: ${registry.all().length} functions, task hub ${hub}, ${recovered} unfinished instance(s) resumed.`,
   );
 }

@@ -8,6 +8,8 @@ export interface Logger {
   warn(message: string): void;
   info(message: string): void;
   debug(message: string): void;
+  /** Printed at every level: the start-up banner. */
+  notice(message: string): void;
 }
 
 export function createLogger(level: LogLevel = 'info', write: (line: string) => void = defaultWrite): Logger {
@@ -15,7 +17,13 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     if (order[l] <= order[level])
       write(`[${new Date().toISOString()}] ${l === 'info' ? '' : `${l.toUpperCase()}: `}${message}`);
   };
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    notice: (message: string) => write(`[${new Date().toISOString()}] ${message}`),
+  };
 }
 
 function defaultWrite(line: string): void {

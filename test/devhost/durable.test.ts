@@ -69,6 +69,11 @@ describe('orchestrations on the real durable-functions library', () => {
     expect(status.output).toEqual([{ attempt: 3 }, 10, { attempt: 2 }, 12]);
   });
 
+  it('runs at most maxConcurrentActivityFunctions activities at once', async () => {
+    // The fixture's host.json allows 4.
+    expect((await run('probeConcurrency')).output).toBe(4);
+  });
+
   it("delivers an activity's failure as df.TaskFailedError with its message and task name", async () => {
     const status = await run('catchFailure');
     expect(status.output).toEqual({ isTaskFailedError: true, message: 'Error: kaboom', taskName: 'explode' });

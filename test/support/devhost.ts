@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { freePort } from '../../devhost/azurite.js';
+import { spawnDevHostProcess, type DevHostProcess } from '../../devhost/process.js';
+
+export type { DevHostProcess };
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const fixtureApp = path.join(repoRoot, 'test/fixtures/app');
@@ -19,16 +20,6 @@ export function uniqueNames(): FixtureNames {
   return { hub: `Hub${tag}`, queue: `q-${tag}`, inbox: `inbox-${tag}`, results: `results-${tag}` };
 }
 
-export interface DevHostProcess {
-  readonly baseUrl: string;
-  readonly port: number;
-  readonly lines: string[];
-  /** Resolves with the first line (past or future) matching `pattern`, counting from `from`. */
-  waitForLine(pattern: RegExp, options?: { count?: number; timeoutMs?: number }): Promise<string>;
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
-}
-
 export interface SpawnOptions {
   app?: string;
   storage: string;
@@ -39,97 +30,23 @@ export interface SpawnOptions {
   waitForStart?: boolean;
 }
 
+/** The fixture app on a devhost process, with names of its own. */
 export async function spawnDevHost(options: SpawnOptions): Promise<DevHostProcess> {
-  const port = options.port ?? (await freePort());
   const names = options.names ?? uniqueNames();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      path.join(repoRoot, 'dist/devhost/cli.js'),
-      '--app',
-      options.app ?? fixtureApp,
-      '--port',
-      String(port),
-      '--storage',
-      options.storage,
-      ...(options.args ?? []),
-    ],
-    {
-      env: {
-        ...process.env,
-        FIXTURE_HUB: names.hub,
-        FIXTURE_QUEUE: names.queue,
-        FIXTURE_INBOX: names.inbox,
-        FIXTURE_RESULTS: names.results,
-        AzureWebJobsStorage: options.storage,
-        WEBSITE_HOSTNAME: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  return spawnDevHostProcess({
+    app: options.app ?? fixtureApp,
+    storage: options.storage,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.args ? { args: options.args } : {}),
+    ...(options.waitForStart === undefined ? {} : { waitForStart: options.waitForStart }),
+    env: {
+      FIXTURE_HUB: names.hub,
+      FIXTURE_QUEUE: names.queue,
+      FIXTURE_INBOX: names.inbox,
+      FIXTURE_RESULTS: names.results,
+      WEBSITE_HOSTNAME: '',
     },
-  );
-  const lines: string[] = [];
-  const listeners = new Set<() => void>();
-  let partial = '';
-  const onData = (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const parts = text.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-    for (const l of listeners) l();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      if (partial) lines.push(partial);
-      for (const l of listeners) l();
-      resolve(code);
-    }),
-  );
-  let done = false;
-  void exited.then(() => (done = true));
-
-  const waitForLine: DevHostProcess['waitForLine'] = (pattern, { count = 1, timeoutMs = 30_000 } = {}) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        const hits = lines.filter((l) => pattern.test(l));
-        if (hits.length >= count) {
-          cleanup();
-          resolve(hits[count - 1] ?? '');
-        } else if (done) {
-          cleanup();
-          reject(new Error(`devhost exited before printing ${String(pattern)}:\n${lines.join('\n')}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `no line matching ${String(pattern)} (x${count}) within ${timeoutMs} ms:\n${lines.slice(-40).join('\n')}`,
-          ),
-        );
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        listeners.delete(check);
-      };
-      listeners.add(check);
-      check();
-    });
-
-  const proc: DevHostProcess = {
-    baseUrl: `http://127.0.0.1:${port}`,
-    port,
-    lines,
-    waitForLine,
-    exited,
-    async kill(signal = 'SIGTERM') {
-      if (!done) child.kill(signal);
-      return exited;
-    },
-  };
-  if (options.waitForStart !== false) await waitForLine(/Host started/);
-  return proc;
+  });
 }
 
 export interface JsonReply {
