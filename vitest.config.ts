@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', '{core,devhost,functions,orchestrations}/**/*.test.ts'],
+    include: ['test/**/*.test.ts', '{core,devhost,functions,orchestrations,samples}/**/*.test.ts'],
     globalSetup: ['test/support/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -2,29 +2,50 @@ import path from 'node:path';
 import { startAzurite } from '../devhost/azurite.js';
 import { errorMessage } from '../devhost/errors.js';
 import { startDevHost } from '../devhost/host.js';
+import { parseLogLevel } from '../devhost/log.js';
+import { ApiClient } from './client.js';
+import { runTutorial } from './demo.js';
+import { seedImages, seedModel } from './sample.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
+const log = (line: string) => console.log(line);
 
-/** `npm start`: embedded Azurite (data kept in .data/azurite) and the app on the devhost at :7071. */
+/**
+ * `npm start`: embedded Azurite (data kept in .data/azurite), the app on the devhost at :7071, the
+ * MNIST sample seeded if absent and the tutorial run end to end; then it keeps serving (Ctrl-C stops).
+ * `npm run demo` (--exit) does the same and exits, non-zero on failure.
+ */
 async function main(): Promise<void> {
+  const exitAfter = process.argv.includes('--exit');
   const location = path.join(repoRoot, '.data', 'azurite');
   const azurite = await startAzurite({ location });
-  console.log(
-    `Azurite: blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in ${path.relative(process.cwd(), location) || '.'})`,
-  );
+  log(`Azurite: blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in .data/azurite)`);
+  process.env.AzureWebJobsStorage = azurite.connectionString;
   const port = Number(process.env.PORT ?? 7071);
-  const host = await startDevHost({ appRoot: repoRoot, port, storage: azurite.connectionString });
-  console.log(`Serving at ${host.baseUrl}. Ctrl-C stops.`);
-  const stop = async () => {
+  const host = await startDevHost({
+    appRoot: repoRoot,
+    port,
+    storage: azurite.connectionString,
+    logLevel: parseLogLevel(process.env.DEVHOST_LOG_LEVEL ?? 'warn'),
+  });
+  const stop = async (code: number) => {
     await host.stop();
     await azurite.stop();
-    process.exit(0);
+    process.exit(code);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  log('seeding the MNIST sample (model mnist:1, 10,000 images) where absent…');
+  await seedModel(log);
+  const images = await seedImages(log);
+  log(`sample ready: ${images} images in sampledata/mnist/`);
+  const ok = await runTutorial(new ApiClient(host.baseUrl), log);
+  if (exitAfter) await stop(ok ? 0 : 1);
+  log(`\nServing the API at ${host.baseUrl}/api (runs, models). Ctrl-C stops.`);
 }
 
 main().catch((err: unknown) => {
-  console.error(`npm start: ${errorMessage(err)}`);
+  console.error(`parallel-run: ${errorMessage(err)}`);
   process.exit(1);
 });

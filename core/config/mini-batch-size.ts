@@ -1,0 +1,44 @@
+import type { Given, Issues } from './issues.js';
+import type { MiniBatchSize } from './settings.js';
+
+/** ParallelRunStep's size syntax: a count, or bytes with a KB/MB/GB suffix (any case). */
+const SIZE = /^(\d+)([kKmMgG][bB])?$/;
+const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+export const DEFAULT_FILES_PER_MINI_BATCH = 10;
+const FILES_ALLOWED = `use a positive whole number of files, e.g. "${DEFAULT_FILES_PER_MINI_BATCH}"`;
+
+/** `5`, `"5"` → 5 files; `"1MB"` → 1,048,576 bytes; undefined for anything else, zero included. */
+export function parseMiniBatchSize(value: unknown): MiniBatchSize | undefined {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const match = SIZE.exec(text);
+  if (!match) return undefined;
+  const [, digits = '', unit] = match;
+  const amount =
+    Number(digits) * (unit === undefined ? 1 : (BYTES_PER_UNIT[unit.charAt(0).toLowerCase()] ?? 0));
+  if (amount <= 0 || !Number.isSafeInteger(amount)) return undefined;
+  return unit === undefined ? { kind: 'files', count: amount } : { kind: 'bytes', bytes: amount, text };
+}
+
+/**
+ * Byte sizes cut tabular inputs (coming later); file inputs are cut by count, so a byte size there is
+ * a mistake worth naming rather than a value to reinterpret.
+ */
+export function readMiniBatchSize(
+  issues: Issues,
+  at: Given | undefined,
+  tabularInput: boolean,
+): MiniBatchSize {
+  const fallback: MiniBatchSize = { kind: 'files', count: DEFAULT_FILES_PER_MINI_BATCH };
+  if (at === undefined) return fallback;
+  const size = parseMiniBatchSize(at.value);
+  if (size === undefined) {
+    issues.notAllowed(at, tabularInput ? `${FILES_ALLOWED}, or a byte size such as "1MB"` : FILES_ALLOWED);
+    return fallback;
+  }
+  if (size.kind === 'bytes' && !tabularInput) {
+    issues.notAllowed(at, `byte sizes apply to tabular inputs; for files ${FILES_ALLOWED}`);
+    return fallback;
+  }
+  return size;
+}

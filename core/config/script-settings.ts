@@ -1,0 +1,68 @@
+import { isObject, type Given, type Issues } from './issues.js';
+import { ENTRY_SCRIPT_RULE, readPath, SOURCE_DIRECTORY_RULE } from './paths.js';
+
+export function readEntryScript(issues: Issues, at: Given | undefined): string {
+  if (at === undefined) {
+    issues.missing('entry_script', `give ${ENTRY_SCRIPT_RULE.allowed}`);
+    return '';
+  }
+  return readPath(issues, at, ENTRY_SCRIPT_RULE) ?? '';
+}
+
+export function readSourceDirectory(issues: Issues, at: Given | undefined): string | undefined {
+  return at === undefined ? undefined : readPath(issues, at, SOURCE_DIRECTORY_RULE);
+}
+
+/** `name` (latest version) or `name:version`, as `ctx.getModel()` takes them. */
+const MODEL_REF = /^[a-z0-9][a-z0-9_-]{0,62}(?::[1-9]\d*)?$/i;
+const MODEL_ALLOWED =
+  'use "name" or "name:version": a name of 1 to 63 letters, digits, "_" and "-" starting with a letter or digit, and a version that is a positive whole number, e.g. "mnist:1"';
+
+export function readModels(issues: Issues, at: Given | undefined): string[] {
+  if (at === undefined) return [];
+  if (!Array.isArray(at.value)) {
+    issues.notAllowed(at, 'use a list of models, e.g. ["mnist:1"]');
+    return [];
+  }
+  const models: string[] = [];
+  at.value.forEach((value: unknown, index) => {
+    if (typeof value === 'string' && MODEL_REF.test(value)) models.push(value);
+    else issues.notAllowed({ field: `${at.field}[${index}]`, value }, MODEL_ALLOWED);
+  });
+  return models;
+}
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const VALUE_MAX = 32_767;
+/**
+ * Variables that would change how the host itself loads code or runs (NODE_OPTIONS can preload any
+ * module): settings arrive over HTTP, and no code is accepted that way.
+ */
+const HOST_VARIABLE = /^(?:NODE_|LD_|DYLD_|FUNCTIONS_|AZUREWEBJOBS|WEBSITE_)|^PATH$/i;
+
+function variableProblem(name: string, value: unknown): string | undefined {
+  if (!VARIABLE_NAME.test(name))
+    return 'the name is not allowed: use letters, digits and "_", not starting with a digit';
+  if (HOST_VARIABLE.test(name)) {
+    return 'the name is reserved for the host: NODE_*, LD_*, DYLD_*, FUNCTIONS_*, AzureWebJobs*, WEBSITE_* and PATH';
+  }
+  if (typeof value !== 'string' || value.length > VALUE_MAX) {
+    return `the value is not allowed: use a string of at most ${VALUE_MAX} characters, e.g. "4"`;
+  }
+  return undefined;
+}
+
+export function readEnvironmentVariables(issues: Issues, at: Given | undefined): Record<string, string> {
+  if (at === undefined) return {};
+  if (!isObject(at.value)) {
+    issues.notAllowed(at, 'use an object of names to string values, e.g. {"OMP_NUM_THREADS": "1"}');
+    return {};
+  }
+  const entries = Object.entries(at.value).flatMap(([name, value]) => {
+    const problem = variableProblem(name, value);
+    if (problem === undefined && typeof value === 'string') return [[name, value] as const];
+    issues.notAllowed({ field: `${at.field}.${name}`, value }, problem ?? '');
+    return [];
+  });
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,398 @@
+/**
+ * Run settings (DESIGN §3): what `POST /api/runs` takes, with ParallelRunStep's names, defaults and
+ * meaning (shared/reference/prs-semantics.md). Keys stay snake_case in the resolved settings too: they
+ * are stored as run.json and shown back to users in the names they wrote.
+ */
+import type { ScriptArguments } from '../runner/contract.js';
+import { readArguments, readProgramArguments, type ParsedArguments } from './arguments.js';
+import { given, Issues, isObject, rejectUnknownKeys, show, type Given, type JsonObject } from './issues.js';
+import { readInput, readOutput, readSideInputs } from './locations.js';
+import { readMiniBatchSize } from './mini-batch-size.js';
+import { readFileName } from './paths.js';
+import { readChoice, readLabel, readNumber, type NumberRule } from './rules.js';
+import {
+  readEntryScript,
+  readEnvironmentVariables,
+  readModels,
+  readSourceDirectory,
+} from './script-settings.js';
+import { SettingsError } from '../errors.js';
+
+export type MiniBatchSize = { kind: 'files'; count: number } | { kind: 'bytes'; bytes: number; text: string };
+
+/** Files in blob storage: `container` and a `path` prefix inside it ('' = the whole container). */
+export interface FileInput {
+  type: 'files';
+  container: string;
+  path: string;
+  /** Matched against names relative to `path`, e.g. `*.png`. */
+  glob?: string;
+  /** An explicit list of blob names relative to `path`. */
+  names?: string[];
+}
+
+/** Files in a local folder (devhost). */
+export interface LocalInput {
+  type: 'files';
+  local_path: string;
+}
+
+export type OutputAction = 'append_row' | 'summary_only';
+export type LoggingLevel = 'WARNING' | 'INFO' | 'DEBUG';
+
+export interface RunSettings {
+  entry_script: string;
+  source_directory?: string;
+  mini_batch_size: MiniBatchSize;
+  error_threshold: number;
+  mini_batch_error_threshold: number;
+  allowed_failed_percent: number;
+  output_action: OutputAction;
+  append_row_file_name: string;
+  /** Seconds. */
+  run_invocation_timeout: number;
+  run_max_try: number;
+  node_count: number;
+  process_count_per_node: number;
+  logging_level: LoggingLevel;
+  /** Seconds; null = computed. */
+  progress_update_timeout: number | null;
+  arguments: ScriptArguments;
+  arguments_list: string[];
+  side_inputs: Record<string, { container: string; path: string }>;
+  environment_variables: Record<string, string>;
+  /** `name` or `name:version`. */
+  models: string[];
+  input: FileInput | LocalInput;
+  output: { container: string; path?: string };
+  compute: 'functions';
+  allow_reuse: false;
+  run_name?: string;
+}
+
+export interface RunDefaults {
+  /** Workers per node when the settings do not say; the app knows its cores. */
+  processCountPerNode?: number;
+}
+
+/** The settings users give, in ParallelRunStep (v1) names. */
+export const SETTING_NAMES = [
+  'entry_script',
+  'source_directory',
+  'mini_batch_size',
+  'error_threshold',
+  'mini_batch_error_threshold',
+  'allowed_failed_percent',
+  'output_action',
+  'append_row_file_name',
+  'run_invocation_timeout',
+  'run_max_try',
+  'node_count',
+  'process_count_per_node',
+  'logging_level',
+  'progress_update_timeout',
+  'arguments',
+  'side_inputs',
+  'environment_variables',
+  'models',
+  'input',
+  'output',
+  'compute',
+  'allow_reuse',
+  'run_name',
+] as const;
+
+/** Azure ML v2 (parallel job) names, accepted for their v1 counterparts. */
+const V2_NAMES = [
+  'instance_count',
+  'max_concurrency_per_instance',
+  'retry_settings',
+  'allowed_failed_count',
+  'program_arguments',
+] as const;
+const RETRY_SETTINGS_KEYS = ['max_retries', 'timeout'];
+
+/** Known settings that are refused with a reason, never silently ignored. */
+const REFUSED: Record<string, { supportedLater: boolean; instead: string }> = {
+  partition_keys: {
+    supportedLater: true,
+    instead: 'mini-batches are cut by mini_batch_size only; remove it',
+  },
+  environment: {
+    supportedLater: true,
+    instead: "entry scripts run with the app's dependencies; use environment_variables for variables",
+  },
+  arguments_list: { supportedLater: false, instead: 'it is derived from "arguments"; give "arguments" only' },
+};
+
+const ACCEPTED_NAMES: readonly string[] = [...SETTING_NAMES, ...V2_NAMES, ...Object.keys(REFUSED)];
+
+/** Argument names scripts may not use, as in ParallelRunStep: every setting name. */
+export const RESERVED_ARGUMENT_NAMES: ReadonlySet<string> = new Set(ACCEPTED_NAMES);
+
+export const DEFAULTS = {
+  error_threshold: -1,
+  mini_batch_error_threshold: -1,
+  allowed_failed_percent: 100,
+  output_action: 'append_row',
+  append_row_file_name: 'parallel_run_step.txt',
+  run_invocation_timeout: 60,
+  run_max_try: 3,
+  node_count: 1,
+  process_count_per_node: 1,
+  logging_level: 'INFO',
+} as const;
+
+const RULES = {
+  error_threshold: {
+    whole: true,
+    min: -1,
+    allowed: 'a whole number of failed items, or -1 to ignore failed items, e.g. 10',
+  },
+  mini_batch_error_threshold: {
+    whole: true,
+    min: -1,
+    allowed: 'a whole number of failed mini-batches, or -1 to ignore failed mini-batches, e.g. 5',
+  },
+  allowed_failed_percent: { whole: false, min: 0, max: 100, allowed: 'a percentage from 0 to 100, e.g. 10' },
+  seconds: { whole: false, min: 0, minExcluded: true, allowed: 'a number of seconds over 0, e.g. 60' },
+  run_max_try: { whole: true, min: 1, allowed: 'a whole number of tries, at least 1, e.g. 3' },
+  max_retries: { whole: true, min: 0, allowed: 'a whole number of retries, at least 0, e.g. 2' },
+  node_count: { whole: true, min: 1, max: 100, allowed: 'a whole number from 1 to 100, e.g. 2' },
+  process_count_per_node: { whole: true, min: 1, max: 64, allowed: 'a whole number from 1 to 64, e.g. 4' },
+} satisfies Record<string, NumberRule>;
+
+/**
+ * The one of a v1 setting and its v2 name that was given; both given is an error naming both, since
+ * which should win is anyone's guess.
+ */
+function eitherName(issues: Issues, v1: Given | undefined, v2: Given | undefined): Given | undefined {
+  if (v1 !== undefined && v2 !== undefined) {
+    issues.add(
+      v1.field,
+      `cannot be given together with ${v2.field}, its Azure ML v2 name: give only one of them`,
+    );
+  }
+  return v1 ?? v2;
+}
+
+function readRetrySettings(issues: Issues, body: JsonObject): JsonObject {
+  const at = given(body, 'retry_settings');
+  if (at === undefined) return {};
+  if (!isObject(at.value)) {
+    issues.notAllowed(at, 'use an object such as {"max_retries": 2, "timeout": 60}');
+    return {};
+  }
+  rejectUnknownKeys(issues, at.value, RETRY_SETTINGS_KEYS, 'retry_settings.');
+  return at.value;
+}
+
+/** v1 counts tries; v2 counts retries after the first try. */
+function readTries(issues: Issues, body: JsonObject, retry: JsonObject): number {
+  const retries = given(retry, 'max_retries', 'retry_settings.');
+  const at = eitherName(issues, given(body, 'run_max_try'), retries);
+  if (at !== undefined && at === retries) {
+    return readNumber(issues, at, RULES.max_retries, DEFAULTS.run_max_try - 1) + 1;
+  }
+  return readNumber(issues, at, RULES.run_max_try, DEFAULTS.run_max_try);
+}
+
+function readScriptArguments(issues: Issues, body: JsonObject): ParsedArguments {
+  const at = eitherName(issues, given(body, 'arguments'), given(body, 'program_arguments'));
+  if (at === undefined) return { arguments: {}, arguments_list: [] };
+  return at.field === 'program_arguments'
+    ? readProgramArguments(issues, at, RESERVED_ARGUMENT_NAMES)
+    : readArguments(issues, at, RESERVED_ARGUMENT_NAMES);
+}
+
+function rejectRefused(issues: Issues, body: JsonObject): void {
+  for (const [name, { supportedLater, instead }] of Object.entries(REFUSED)) {
+    const at = given(body, name);
+    if (at === undefined) continue;
+    if (supportedLater) issues.notSupported(at, instead);
+    else issues.notAllowed(at, instead);
+  }
+}
+
+function readCompute(issues: Issues, at: Given | undefined): 'functions' {
+  if (at === undefined || at.value === 'functions') return 'functions';
+  if (typeof at.value === 'string') {
+    issues.notSupported(at, 'only "functions" (workers in the Functions app) for now');
+  } else {
+    issues.notAllowed(at, 'use "functions"');
+  }
+  return 'functions';
+}
+
+function readAllowReuse(issues: Issues, at: Given | undefined): false {
+  if (at === undefined || at.value === false) return false;
+  if (at.value === true) {
+    issues.notSupported(at, 'every run processes its input again; remove it or set it to false');
+  } else {
+    issues.notAllowed(at, 'use false');
+  }
+  return false;
+}
+
+const OUTPUT_ACTIONS: readonly OutputAction[] = ['append_row', 'summary_only'];
+const LOGGING_LEVELS: readonly LoggingLevel[] = ['WARNING', 'INFO', 'DEBUG'];
+
+function notAnObject(body: unknown): SettingsError {
+  return new SettingsError([
+    {
+      field: '(body)',
+      message: `${show(body)} is not allowed: send a JSON object of settings, e.g. {"entry_script": "score.js", "input": {"container": "sampledata", "path": "mnist/"}}`,
+    },
+  ]);
+}
+
+type SettingName = (typeof SETTING_NAMES)[number];
+
+/** The settings object as given, with what the readers of each group of settings share. */
+interface Body {
+  issues: Issues;
+  body: JsonObject;
+  retry: JsonObject;
+  at: (name: SettingName) => Given | undefined;
+}
+
+function readScript(b: Body): Pick<RunSettings, 'entry_script' | 'source_directory'> {
+  const entryScript = readEntryScript(b.issues, b.at('entry_script'));
+  const sourceDirectory = readSourceDirectory(b.issues, b.at('source_directory'));
+  return {
+    entry_script: entryScript,
+    ...(sourceDirectory === undefined ? {} : { source_directory: sourceDirectory }),
+  };
+}
+
+function readFailureLimits({
+  issues,
+  body,
+  at,
+}: Body): Pick<RunSettings, 'error_threshold' | 'mini_batch_error_threshold' | 'allowed_failed_percent'> {
+  const miniBatches = eitherName(
+    issues,
+    at('mini_batch_error_threshold'),
+    given(body, 'allowed_failed_count'),
+  );
+  return {
+    error_threshold: readNumber(
+      issues,
+      at('error_threshold'),
+      RULES.error_threshold,
+      DEFAULTS.error_threshold,
+    ),
+    mini_batch_error_threshold: readNumber(
+      issues,
+      miniBatches,
+      RULES.mini_batch_error_threshold,
+      DEFAULTS.mini_batch_error_threshold,
+    ),
+    allowed_failed_percent: readNumber(
+      issues,
+      at('allowed_failed_percent'),
+      RULES.allowed_failed_percent,
+      DEFAULTS.allowed_failed_percent,
+    ),
+  };
+}
+
+function readOutputAction({ issues, at }: Body): Pick<RunSettings, 'output_action' | 'append_row_file_name'> {
+  return {
+    output_action: readChoice(issues, at('output_action'), OUTPUT_ACTIONS, DEFAULTS.output_action),
+    append_row_file_name: readFileName(issues, at('append_row_file_name'), DEFAULTS.append_row_file_name),
+  };
+}
+
+function readTryLimits({
+  issues,
+  body,
+  retry,
+  at,
+}: Body): Pick<RunSettings, 'run_invocation_timeout' | 'run_max_try'> {
+  const timeout = eitherName(
+    issues,
+    at('run_invocation_timeout'),
+    given(retry, 'timeout', 'retry_settings.'),
+  );
+  return {
+    run_invocation_timeout: readNumber(issues, timeout, RULES.seconds, DEFAULTS.run_invocation_timeout),
+    run_max_try: readTries(issues, body, retry),
+  };
+}
+
+function readScale(
+  { issues, body, at }: Body,
+  defaults: RunDefaults,
+): Pick<RunSettings, 'node_count' | 'process_count_per_node'> {
+  const nodes = eitherName(issues, at('node_count'), given(body, 'instance_count'));
+  const workers = eitherName(
+    issues,
+    at('process_count_per_node'),
+    given(body, 'max_concurrency_per_instance'),
+  );
+  return {
+    node_count: readNumber(issues, nodes, RULES.node_count, DEFAULTS.node_count),
+    process_count_per_node: readNumber(
+      issues,
+      workers,
+      RULES.process_count_per_node,
+      defaults.processCountPerNode ?? DEFAULTS.process_count_per_node,
+    ),
+  };
+}
+
+function readLogging({ issues, at }: Body): Pick<RunSettings, 'logging_level' | 'progress_update_timeout'> {
+  const progressTimeout = at('progress_update_timeout');
+  return {
+    logging_level: readChoice(issues, at('logging_level'), LOGGING_LEVELS, DEFAULTS.logging_level, (level) =>
+      level.toUpperCase(),
+    ),
+    progress_update_timeout:
+      progressTimeout === undefined ? null : readNumber(issues, progressTimeout, RULES.seconds, 0),
+  };
+}
+
+function readRunName({ issues, at }: Body): Pick<RunSettings, 'run_name'> {
+  const runName = readLabel(issues, at('run_name'), 256);
+  return runName === undefined ? {} : { run_name: runName };
+}
+
+/**
+ * Validates and completes the settings of a run. Every problem is collected: one SettingsError lists
+ * them all, each naming its field, the value given and what is allowed.
+ */
+export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): RunSettings {
+  if (!isObject(input)) throw notAnObject(input);
+  const issues = new Issues();
+  rejectUnknownKeys(issues, input, ACCEPTED_NAMES);
+  rejectRefused(issues, input);
+  const b: Body = {
+    issues,
+    body: input,
+    retry: readRetrySettings(issues, input),
+    at: (name) => given(input, name),
+  };
+  const script = readScript(b);
+  const { input: files, tabular } = readInput(issues, b.at('input'));
+  const settings: RunSettings = {
+    ...script,
+    mini_batch_size: readMiniBatchSize(issues, b.at('mini_batch_size'), tabular),
+    ...readFailureLimits(b),
+    ...readOutputAction(b),
+    ...readTryLimits(b),
+    ...readScale(b, defaults),
+    ...readLogging(b),
+    ...readScriptArguments(issues, input),
+    side_inputs: readSideInputs(issues, b.at('side_inputs')),
+    environment_variables: readEnvironmentVariables(issues, b.at('environment_variables')),
+    models: readModels(issues, b.at('models')),
+    input: files,
+    output: readOutput(issues, b.at('output')),
+    compute: readCompute(issues, b.at('compute')),
+    allow_reuse: readAllowReuse(issues, b.at('allow_reuse')),
+    ...readRunName(b),
+  };
+  issues.throwIfAny();
+  return settings;
+}

@@ -1,0 +1,60 @@
+import { writeJson } from '../storage/storage.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { storage, ensureContainer } from '../storage/storage.js';
+import { emptyDatasetError, listFiles, type FileDataset } from './files.js';
+
+/** Mini-batches per manifest shard, and per shard sub-orchestration: keeps each history bounded. */
+export const SHARD_SIZE = 1000;
+
+export interface ShardRef {
+  shard: number;
+  /** Index of the shard's first mini-batch. */
+  first: number;
+  count: number;
+}
+
+export interface Plan {
+  items: number;
+  miniBatches: number;
+  shards: ShardRef[];
+}
+
+export interface ManifestShard {
+  shard: number;
+  first: number;
+  /** Item names (relative to the dataset root) of each mini-batch. */
+  miniBatches: string[][];
+}
+
+/**
+ * Cuts the dataset into mini-batches of `filesPerBatch` files and writes the manifest in shards of
+ * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
+ */
+export async function planFileDataset(runId: string, input: FileDataset, filesPerBatch: number): Promise<Plan> {
+  const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
+  const shards: ShardRef[] = [];
+  let current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
+  let batch: string[] = [];
+  let items = 0;
+  const flushShard = async () => {
+    if (current.miniBatches.length === 0) return;
+    await writeJson(runs, runPaths.manifestShard(runId, current.shard), current);
+    shards.push({ shard: current.shard, first: current.first, count: current.miniBatches.length });
+    current = { shard: current.shard + 1, first: current.first + current.miniBatches.length, miniBatches: [] };
+  };
+  const closeBatch = async () => {
+    if (batch.length === 0) return;
+    current.miniBatches.push(batch);
+    batch = [];
+    if (current.miniBatches.length === SHARD_SIZE) await flushShard();
+  };
+  for await (const name of listFiles(input)) {
+    batch.push(name);
+    items++;
+    if (batch.length === filesPerBatch) await closeBatch();
+  }
+  await closeBatch();
+  await flushShard();
+  if (items === 0) throw emptyDatasetError(input);
+  return { items, miniBatches: shards.reduce((n, s) => n + s.count, 0), shards };
+}

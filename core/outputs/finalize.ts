@@ -1,0 +1,134 @@
+import type { BlockBlobClient } from '@azure/storage-blob';
+import { shutdownPool } from '../runner/pools.js';
+import { loadRun } from '../runner/runs.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
+import { composeBlobs } from './compose.js';
+import type { FailureRecord, RunTotals } from './records.js';
+import { overviewText, type RunStatus, type RunSummary } from './summary.js';
+
+export interface FinalizeInput {
+  runId: string;
+  status: Exclude<RunStatus, 'Canceled'>;
+  reason?: string;
+  totals: RunTotals;
+  startedAt: string;
+}
+
+const BLOCK_BYTES = 4 * 1024 * 1024;
+
+/** Writes lines to a block blob in 4 MiB blocks: memory stays flat however many lines there are. */
+async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>): Promise<number> {
+  const ids: string[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  let count = 0;
+  const flush = async () => {
+    const body = Buffer.from(chunk.join(''), 'utf8');
+    const id = Buffer.from(String(ids.length).padStart(8, '0')).toString('base64');
+    await target.stageBlock(id, body, body.length);
+    ids.push(id);
+    chunk = [];
+    size = 0;
+  };
+  for await (const line of lines) {
+    chunk.push(`${line}\n`);
+    size += line.length + 1;
+    count++;
+    if (size >= BLOCK_BYTES) await flush();
+  }
+  if (size > 0) await flush();
+  await target.commitBlockList(ids, { blobHTTPHeaders: { blobContentType: 'application/x-ndjson; charset=utf-8' } });
+  return count;
+}
+
+/** errors.jsonl, one line per failed item, in mini-batch order (failure records are listed by padded index). */
+async function* errorLines(runId: string): AsyncGenerator<string> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
+    const record = await readJson<FailureRecord>(runs, blob.name);
+    for (const item of record?.items ?? []) {
+      yield JSON.stringify({ item: item.item, mini_batch: record?.index, attempts: record?.attempts, kind: item.kind, error: item.error, ...(item.stack ? { stack: item.stack } : {}) });
+    }
+  }
+}
+
+async function* partsInOrder(runId: string) {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.partsPrefix(runId) })) {
+    yield { blob: runs.getBlobClient(blob.name), size: blob.properties.contentLength ?? 0 };
+  }
+}
+
+/**
+ * Fan-in: composes the append_row output in mini-batch order (server-side where the service allows),
+ * writes errors.jsonl, summary.json and logs/overview.txt. Every name is fixed: running it again rewrites
+ * the same files.
+ */
+export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
+  const run = await loadRun(input.runId);
+  const s = run.settings;
+  const blobs = storage().blobs;
+  const runs = blobs.getContainerClient(containers.runs);
+  let status: RunStatus = input.status;
+  let reason = input.reason;
+  let output: RunSummary['output'];
+  await shutdownPool(input.runId);
+
+  if (status === 'Completed' && s.output_action === 'append_row') {
+    if (input.totals.itemsSucceeded === 0) {
+      status = 'Failed';
+      reason = `no result to append: run() returned no rows for any of the ${input.totals.items} items (output_action append_row); see errors.jsonl`;
+    } else {
+      const container = await ensureContainer(blobs.getContainerClient(s.output.container));
+      const blob = `${s.output.path ? `${s.output.path.replace(/\/$/, '')}/` : ''}${input.runId}/${s.append_row_file_name}`;
+      const composed = await composeBlobs(blobs, partsInOrder(input.runId), container.getBlockBlobClient(blob));
+      output = { container: s.output.container, blob, bytes: composed.bytes, composedServerSide: composed.serverSide };
+    }
+  }
+  const errorCount = await writeLines(runs.getBlockBlobClient(runPaths.errors(input.runId)), errorLines(input.runId));
+  const finishedAt = new Date();
+  const seconds = Math.max((finishedAt.getTime() - new Date(input.startedAt).getTime()) / 1000, 0.001);
+  const summary: RunSummary = {
+    runId: input.runId,
+    status,
+    ...(reason ? { reason } : {}),
+    totals: input.totals,
+    thresholds: { error_threshold: s.error_threshold, mini_batch_error_threshold: s.mini_batch_error_threshold, allowed_failed_percent: s.allowed_failed_percent },
+    startedAt: input.startedAt,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: seconds,
+    itemsPerSecond: (input.totals.itemsSucceeded + input.totals.itemsFailed) / seconds,
+    ...(output ? { output } : {}),
+    errors: { container: containers.runs, blob: runPaths.errors(input.runId), lines: errorCount },
+    logs: { overview: runPaths.overview(input.runId), script: runPaths.scriptLog(input.runId) },
+  };
+  await writeText(runs, runPaths.overview(input.runId), overviewText(summary));
+  await writeJson(runs, runPaths.summary(input.runId), summary);
+  return summary;
+}
+
+/** A canceled run: no output is composed; the summary says so and keeps the counts seen so far. */
+export async function writeCanceledSummary(runId: string, totals: RunTotals, startedAt: string, reason: string): Promise<void> {
+  const run = await loadRun(runId);
+  const s = run.settings;
+  await shutdownPool(runId);
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const finishedAt = new Date();
+  const seconds = Math.max((finishedAt.getTime() - new Date(startedAt).getTime()) / 1000, 0.001);
+  const summary: RunSummary = {
+    runId,
+    status: 'Canceled',
+    reason,
+    totals,
+    thresholds: { error_threshold: s.error_threshold, mini_batch_error_threshold: s.mini_batch_error_threshold, allowed_failed_percent: s.allowed_failed_percent },
+    startedAt,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: seconds,
+    itemsPerSecond: (totals.itemsSucceeded + totals.itemsFailed) / seconds,
+    errors: { container: containers.runs, blob: runPaths.errors(runId), lines: await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId)) },
+    logs: { overview: runPaths.overview(runId), script: runPaths.scriptLog(runId) },
+  };
+  await writeText(runs, runPaths.overview(runId), overviewText(summary));
+  await writeJson(runs, runPaths.summary(runId), summary);
+}

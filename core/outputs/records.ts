@@ -1,0 +1,53 @@
+/** What a mini-batch try reports back to its shard orchestrator: counts only, never rows. */
+export interface MiniBatchResult {
+  index: number;
+  attempt: number;
+  /** The try ran run() to completion and its part is written. */
+  ok: boolean;
+  /** No further try will follow (success, or the last allowed try failed). */
+  final: boolean;
+  inputs: number;
+  succeeded: number;
+  failedItems: number;
+  /** Why the try failed, one line (the full error and stack go to errors.jsonl). */
+  error?: string;
+  durationMs: number;
+}
+
+/** `runs/<runId>/failures/<index>.json`: the failed items of one mini-batch, for errors.jsonl. */
+export interface FailureRecord {
+  index: number;
+  attempts: number;
+  items: { item: string; error: string; kind: FailureKind; stack?: string }[];
+}
+
+/**
+ * named: the script called ctx.fail(item); unknown: run() returned fewer rows than inputs without
+ * naming which failed; missing: the input could not be fetched; try: every try of the mini-batch failed.
+ */
+export type FailureKind = 'named' | 'unknown' | 'missing' | 'try';
+
+export interface RunTotals {
+  items: number;
+  miniBatches: number;
+  itemsSucceeded: number;
+  itemsFailed: number;
+  miniBatchesSucceeded: number;
+  miniBatchesFailed: number;
+  tries: number;
+}
+
+export function emptyTotals(items = 0, miniBatches = 0): RunTotals {
+  return { items, miniBatches, itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0, tries: 0 };
+}
+
+export function addTotals(a: RunTotals, b: Omit<RunTotals, 'items' | 'miniBatches'>): RunTotals {
+  return {
+    ...a,
+    itemsSucceeded: a.itemsSucceeded + b.itemsSucceeded,
+    itemsFailed: a.itemsFailed + b.itemsFailed,
+    miniBatchesSucceeded: a.miniBatchesSucceeded + b.miniBatchesSucceeded,
+    miniBatchesFailed: a.miniBatchesFailed + b.miniBatchesFailed,
+    tries: a.tries + b.tries,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The entry-script contract (DESIGN §4): what `init()` and `run()` receive. An entry script is an ES
+ * module in the deployed package that exports `init(ctx)`, `run(miniBatch, ctx)` and optionally
+ * `shutdown()`.
+ */
+export type ScriptArguments = Record<string, string | number | boolean>;
+
+export interface ScriptLogger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface InitContext {
+  runId: string;
+  /** The run's `arguments`, parsed: `["--threshold", "0.5", "--verbose"]` → `{threshold: 0.5, verbose: true}`. */
+  arguments: ScriptArguments;
+  /** Side inputs by name: local paths, downloaded once per worker pool. */
+  sideInputs: Record<string, string>;
+  /** A local, cached copy of a registered model version: `getModel('mnist')` (latest) or `getModel('mnist:1')`. Resolves to the folder. */
+  getModel(ref: string): Promise<string>;
+  logger: ScriptLogger;
+  /** Where `summary_only` scripts write their own outputs; uploaded under the run's output. */
+  outputDir: string;
+  /** 0-based index of this worker thread in its pool. */
+  workerIndex: number;
+}
+
+export interface RunContext extends InitContext {
+  miniBatchIndex: number;
+  /**
+   * Marks one input item as failed with a reason, e.g. a corrupt file. `item` is the path (or the
+   * row object) as given in the mini-batch. It counts as a failure even if `run()` then returns normally.
+   */
+  fail(item: unknown, reason: string): void;
+}
+
+/** Files: local paths, downloaded for the call and removed after. Tables (later): row objects. */
+export type MiniBatch = string[];
+
+/** One successful item: strings are written as they are, objects as JSON. */
+export type Row = string | number | boolean | Record<string, unknown> | unknown[];
+
+export interface EntryScript {
+  init?(ctx: InitContext): Promise<void> | void;
+  run(miniBatch: MiniBatch, ctx: RunContext): Promise<Row[]> | Row[];
+  shutdown?(): Promise<void> | void;
+}

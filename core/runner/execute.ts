@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { containers, runPaths } from '../storage/layout.js';
+import { storage, writeJson, writeText } from '../storage/storage.js';
+import { rowsToText } from '../outputs/rows.js';
+import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
+import { scratchRoot } from './paths.js';
+import { flushScriptLog, poolFor } from './pools.js';
+import { loadRun, miniBatchItems } from './runs.js';
+import { materialize } from './inputs.js';
+import type { RunOutcome } from './pool.js';
+
+export interface MiniBatchInput {
+  runId: string;
+  shard: number;
+  index: number;
+  attempt: number;
+}
+
+/**
+ * One try of one mini-batch: fetch its files, run the entry script on the pool, write its rows to
+ * `parts/<index>` and its failed items to `failures/<index>.json`. Both names are fixed, so a try
+ * that runs twice (at-least-once) overwrites itself. Script failures come back as a result, not an
+ * exception: the shard orchestrator decides whether another try follows.
+ */
+export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatchResult> {
+  const started = performance.now();
+  const run = await loadRun(input.runId);
+  const maxTries = run.settings.run_max_try;
+  const names = await miniBatchItems(input.runId, input.shard, input.index);
+  const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
+  let outcome: RunOutcome;
+  let missing: { item: string; reason: string }[] = [];
+  const localToName = new Map<string, string>();
+  try {
+    const fetched = await materialize(run.settings.input, names, dir);
+    missing = fetched.missing;
+    const present: string[] = [];
+    fetched.paths.forEach((p, i) => {
+      if (p === undefined) return;
+      present.push(p);
+      localToName.set(p, names[i] ?? p);
+    });
+    const pool = await poolFor(run);
+    outcome = await pool.run(present, input.index, run.settings.run_invocation_timeout * 1000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await flushScriptLog(input.runId);
+  }
+  const base = { index: input.index, attempt: input.attempt, inputs: names.length };
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const durationMs = () => Math.round(performance.now() - started);
+
+  if (!outcome.ok) {
+    const final = input.attempt >= maxTries;
+    if (final) await writeFailedTry(input.runId, input.index, input.attempt, names, outcome.error);
+    return { ...base, ok: false, final, succeeded: 0, failedItems: final ? names.length : 0, error: outcome.error.message.split('\n')[0] ?? '', durationMs: durationMs() };
+  }
+
+  const items: FailureRecord['items'] = missing.map((m) => ({ item: m.item, error: m.reason, kind: 'missing' }));
+  const named = new Map<string, string>();
+  for (const f of outcome.failures) {
+    const name = localToName.get(f.item) ?? (names.includes(f.item) ? f.item : undefined);
+    if (name !== undefined) named.set(name, f.reason);
+  }
+  for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
+  const unknown = names.length - outcome.rows.length - items.length;
+  if (unknown > 0) {
+    // run() returned fewer rows than inputs without naming which failed: the unnamed items all stand here.
+    const accounted = new Set([...named.keys(), ...missing.map((m) => m.item)]);
+    const unnamed = names.filter((n) => !accounted.has(n));
+    for (const item of unnamed) {
+      items.push({
+        item,
+        error: `run() returned ${outcome.rows.length} rows for ${names.length} inputs and named ${named.size} failures: ${unknown} of these ${unnamed.length} items failed without a reason (call ctx.fail(item, reason) to say which)`,
+        kind: 'unknown',
+      });
+    }
+  }
+  const failedItems = names.length - outcome.rows.length;
+  await Promise.all([
+    writeText(runs, runPaths.part(input.runId, input.index), rowsToText(outcome.rows)),
+    items.length > 0
+      ? writeJson(runs, runPaths.failure(input.runId, input.index), { index: input.index, attempts: input.attempt, items } satisfies FailureRecord)
+      : runs.getBlobClient(runPaths.failure(input.runId, input.index)).deleteIfExists(),
+  ]);
+  return { ...base, ok: true, final: true, succeeded: outcome.rows.length, failedItems, durationMs: durationMs() };
+}
+
+async function writeFailedTry(runId: string, index: number, attempts: number, names: string[], error: { message: string; stack?: string }): Promise<void> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const record: FailureRecord = {
+    index,
+    attempts,
+    items: names.map((item) => ({ item, error: error.message, kind: 'try', ...(error.stack ? { stack: error.stack } : {}) })),
+  };
+  await writeJson(runs, runPaths.failure(runId, index), record);
+}
+
+/** For a try the host lost (the activity itself threw): record its items as failed, so none goes missing. */
+export async function recordLostMiniBatch(input: MiniBatchInput & { error: string }): Promise<void> {
+  const names = await miniBatchItems(input.runId, input.shard, input.index);
+  await writeFailedTry(input.runId, input.index, input.attempt, names, { message: input.error });
+}

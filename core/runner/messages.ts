@@ -1,0 +1,29 @@
+import type { ScriptArguments } from './contract.js';
+
+/** What a pool thread is started with (structured-cloned into the thread). */
+export interface WorkerInit {
+  scriptPath: string;
+  runId: string;
+  arguments: ScriptArguments;
+  sideInputs: Record<string, string>;
+  outputDir: string;
+  workerIndex: number;
+  loggingLevel: 'DEBUG' | 'INFO' | 'WARNING';
+  modelCache: string;
+}
+
+export type ToWorker = { type: 'run'; id: number; files: string[]; miniBatchIndex: number } | { type: 'shutdown' };
+
+export interface ErrorInfo {
+  message: string;
+  stack?: string;
+  name?: string;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'initFailed'; error: ErrorInfo }
+  | { type: 'done'; id: number; rows: unknown; failures: { item: string; reason: string }[] }
+  | { type: 'failed'; id: number; error: ErrorInfo }
+  | { type: 'log'; level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'; text: string }
+  | { type: 'closed' };

@@ -1,0 +1,122 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage } from '../errors.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { storage } from '../storage/storage.js';
+import { resolveEntryScript, scratchRoot } from './paths.js';
+import { WorkerPool } from './pool.js';
+import type { RunRecord } from './runs.js';
+
+/** Pools idle this long are shut down: in Azure, finalize may run on another instance than ours. */
+const IDLE_MS = 120_000;
+
+interface Entry {
+  pool: Promise<WorkerPool>;
+  lastUsed: number;
+  log: string[];
+}
+
+const pools = new Map<string, Entry>();
+let sweeper: NodeJS.Timeout | undefined;
+
+async function downloadSideInputs(run: RunRecord): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(run.settings.side_inputs)) {
+    const container = storage().blobs.getContainerClient(ref.container);
+    const target = path.join(scratchRoot(), run.runId, 'side', name);
+    const prefix = ref.path.endsWith('/') || ref.path === '' ? ref.path : `${ref.path}/`;
+    let files = 0;
+    for await (const blob of container.listBlobsFlat({ prefix })) {
+      const local = path.join(target, ...blob.name.slice(prefix.length).split('/').filter((s) => s !== '..'));
+      await mkdir(path.dirname(local), { recursive: true });
+      await writeFile(local, await container.getBlobClient(blob.name).downloadToBuffer());
+      files++;
+    }
+    if (files === 0) {
+      // Not a folder: a single blob.
+      await mkdir(target, { recursive: true });
+      const local = path.join(target, path.basename(ref.path));
+      await writeFile(local, await container.getBlobClient(ref.path).downloadToBuffer());
+      out[name] = local;
+    } else {
+      out[name] = target;
+    }
+  }
+  return out;
+}
+
+async function createPool(run: RunRecord, log: string[]): Promise<WorkerPool> {
+  const s = run.settings;
+  const scriptPath = resolveEntryScript(s.entry_script, s.source_directory);
+  const outputDir = path.join(scratchRoot(), run.runId, 'script-output');
+  await mkdir(outputDir, { recursive: true });
+  return new WorkerPool({
+    size: s.process_count_per_node,
+    env: s.environment_variables,
+    init: {
+      scriptPath,
+      runId: run.runId,
+      arguments: s.arguments,
+      sideInputs: await downloadSideInputs(run),
+      outputDir,
+      loggingLevel: s.logging_level,
+      modelCache: path.join(scratchRoot(), 'models'),
+    },
+    onLog: (worker, level, text) => {
+      const line = `${new Date().toISOString()} worker ${worker} ${level}: ${text}`;
+      log.push(line);
+      console.log(`[${run.runId}] ${line}`);
+    },
+  });
+}
+
+/** The pool for a run on this instance, created on its first mini-batch. */
+export function poolFor(run: RunRecord): Promise<WorkerPool> {
+  let entry = pools.get(run.runId);
+  if (!entry) {
+    const log: string[] = [];
+    const pool = createPool(run, log);
+    // A pool that failed to start (e.g. a side input is missing) is tried afresh by the next mini-batch.
+    pool.catch(() => pools.delete(run.runId));
+    entry = { pool, log, lastUsed: Date.now() };
+    pools.set(run.runId, entry);
+    startSweeper();
+  }
+  entry.lastUsed = Date.now();
+  return entry.pool;
+}
+
+/** Appends what the script logged since the last flush to `runs/<runId>/logs/user.log`. */
+export async function flushScriptLog(runId: string): Promise<void> {
+  const entry = pools.get(runId);
+  if (!entry || entry.log.length === 0) return;
+  const text = `${entry.log.splice(0).join('\n')}\n`;
+  const blob = storage().blobs.getContainerClient(containers.runs).getAppendBlobClient(runPaths.scriptLog(runId));
+  try {
+    await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+    await blob.appendBlock(text, Buffer.byteLength(text));
+  } catch (err) {
+    console.error(`[${runId}] could not append to logs/user.log: ${errorMessage(err)}`);
+  }
+}
+
+export async function shutdownPool(runId: string): Promise<void> {
+  const entry = pools.get(runId);
+  if (!entry) return;
+  pools.delete(runId);
+  await flushScriptLog(runId);
+  const pool = await entry.pool.catch(() => undefined);
+  await pool?.shutdown();
+}
+
+function startSweeper(): void {
+  if (sweeper) return;
+  sweeper = setInterval(() => {
+    for (const [runId, entry] of pools) if (Date.now() - entry.lastUsed > IDLE_MS) void shutdownPool(runId);
+    if (pools.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }, 30_000);
+  sweeper.unref();
+}

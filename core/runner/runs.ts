@@ -1,0 +1,50 @@
+import type { RunSettings } from '../config/settings.js';
+import { NotFoundError } from '../errors.js';
+import type { ManifestShard } from '../datasets/plan.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { readJson, storage } from '../storage/storage.js';
+
+/** `runs/<runId>/run.json`: the resolved settings a run was started with. */
+export interface RunRecord {
+  runId: string;
+  settings: RunSettings;
+  createdTime: string;
+  source: { kind: 'api' } | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> } | { kind: 'blob'; pipeline: string; blob: string };
+}
+
+const runsCache = new Map<string, RunRecord>();
+const shardCache = new Map<string, ManifestShard>();
+
+function runsContainer() {
+  return storage().blobs.getContainerClient(containers.runs);
+}
+
+/** A run's settings; they never change once written, so each process reads them once. */
+export async function loadRun(runId: string): Promise<RunRecord> {
+  const cached = runsCache.get(runId);
+  if (cached) return cached;
+  const record = await readJson<RunRecord>(runsContainer(), runPaths.settings(runId));
+  if (!record) throw new NotFoundError(`run '${runId}' has no run.json`);
+  runsCache.set(runId, record);
+  return record;
+}
+
+/** The item names of one mini-batch, from its manifest shard (the last few shards stay cached). */
+export async function miniBatchItems(runId: string, shard: number, index: number): Promise<string[]> {
+  const key = `${runId}/${shard}`;
+  let manifest = shardCache.get(key);
+  if (!manifest) {
+    manifest = await readJson<ManifestShard>(runsContainer(), runPaths.manifestShard(runId, shard));
+    if (!manifest) throw new NotFoundError(`run '${runId}' has no manifest shard ${shard}`);
+    shardCache.set(key, manifest);
+    if (shardCache.size > 8) shardCache.delete(shardCache.keys().next().value ?? key);
+  }
+  const items = manifest.miniBatches[index - manifest.first];
+  if (!items) throw new NotFoundError(`mini-batch ${index} is not in manifest shard ${shard} of run '${runId}'`);
+  return items;
+}
+
+export function forgetRun(runId: string): void {
+  runsCache.delete(runId);
+  for (const key of [...shardCache.keys()]) if (key.startsWith(`${runId}/`)) shardCache.delete(key);
+}

@@ -1,0 +1,47 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { parseRunSettings, type RunSettings } from '../config/settings.js';
+import { ParallelRunError } from '../errors.js';
+import { checkDatasetExists } from '../datasets/files.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { resolveModel } from '../storage/models.js';
+import { ensureContainer, readJson, storage, writeJson } from '../storage/storage.js';
+import { resolveEntryScript } from './paths.js';
+import type { RunRecord } from './runs.js';
+
+/** `mnist-tutorial` + time + a random tail: readable in listings, unique without coordination. */
+export function newRunId(name: string | undefined, now = new Date()): string {
+  const slug = (name ?? 'run')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'run';
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${slug}-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Everything a run needs that can be checked before it starts: the script is deployed, the models registered, the data there. */
+export async function checkRunnable(settings: RunSettings): Promise<void> {
+  resolveEntryScript(settings.entry_script, settings.source_directory);
+  for (const ref of settings.models) await resolveModel(ref);
+  for (const [name, side] of Object.entries(settings.side_inputs)) {
+    if (!(await storage().blobs.getContainerClient(side.container).exists())) {
+      throw new ParallelRunError('INVALID_SETTINGS', `side_inputs.${name}: container '${side.container}' does not exist`, `side_inputs.${name}`);
+    }
+  }
+  await checkDatasetExists(settings.input);
+}
+
+/** Validates a submitted body and writes `runs/<runId>/run.json`; the caller then starts the orchestration. */
+export async function prepareRun(body: unknown, source: RunRecord['source']): Promise<RunRecord> {
+  const settings = parseRunSettings(body, { processCountPerNode: os.availableParallelism() });
+  await checkRunnable(settings);
+  const record: RunRecord = { runId: newRunId(settings.run_name), settings, createdTime: new Date().toISOString(), source };
+  const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
+  await writeJson(runs, runPaths.settings(record.runId), record);
+  return record;
+}
+
+export async function readRunRecord(runId: string): Promise<RunRecord | undefined> {
+  return readJson<RunRecord>(storage().blobs.getContainerClient(containers.runs), runPaths.settings(runId));
+}

@@ -1,0 +1,107 @@
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, ParallelRunError } from '../errors.js';
+import { containers } from './layout.js';
+import { ensureContainer, readJson, storage, writeJson } from './storage.js';
+
+/** models/<name>/<version>/model.json: what a registered model version says about itself. */
+export interface ModelInfo {
+  name: string;
+  version: number;
+  description?: string;
+  tags?: Record<string, string>;
+  files: string[];
+  created: string;
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
+
+export function parseModelRef(ref: string): { name: string; version?: number } {
+  const [name = '', version, extra] = ref.split(':');
+  const v = version === undefined ? undefined : Number(version);
+  if (!NAME.test(name) || extra !== undefined || (v !== undefined && (!Number.isInteger(v) || v < 1))) {
+    throw new ParallelRunError('INVALID_REQUEST', `model '${ref}' is not a model reference: use 'name' or 'name:version', e.g. 'mnist:1'`, 'models');
+  }
+  return v === undefined ? { name } : { name, version: v };
+}
+
+async function modelsContainer() {
+  return ensureContainer(storage().blobs.getContainerClient(containers.models));
+}
+
+export async function listVersions(name: string): Promise<number[]> {
+  const container = await modelsContainer();
+  const versions: number[] = [];
+  for await (const item of container.listBlobsByHierarchy('/', { prefix: `${name}/` })) {
+    if (item.kind === 'prefix') {
+      const v = Number(item.name.slice(name.length + 1, -1));
+      if (Number.isInteger(v) && v > 0) versions.push(v);
+    }
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+/** Resolves `name` (latest) or `name:version` to a registered version, or says what is registered. */
+export async function resolveModel(ref: string): Promise<ModelInfo> {
+  const { name, version } = parseModelRef(ref);
+  const versions = await listVersions(name);
+  const chosen = version ?? versions[versions.length - 1];
+  const info = chosen === undefined ? undefined : await readJson<ModelInfo>(await modelsContainer(), `${name}/${chosen}/model.json`);
+  if (!info) {
+    const known = versions.length ? `registered versions: ${versions.join(', ')}` : 'no version of it is registered (PUT /api/models/{name})';
+    throw new NotFoundError(`model '${ref}' is not registered: ${known}`, 'models');
+  }
+  return info;
+}
+
+export async function listModels(): Promise<{ name: string; versions: number[] }[]> {
+  const container = await modelsContainer();
+  const out: { name: string; versions: number[] }[] = [];
+  for await (const item of container.listBlobsByHierarchy('/')) {
+    if (item.kind === 'prefix') {
+      const name = item.name.slice(0, -1);
+      out.push({ name, versions: await listVersions(name) });
+    }
+  }
+  return out;
+}
+
+/** Registers the next version of `name` from in-memory files. */
+export async function registerModel(
+  name: string,
+  files: { name: string; bytes: Buffer }[],
+  meta: { description?: string; tags?: Record<string, string> } = {},
+): Promise<ModelInfo> {
+  parseModelRef(name);
+  for (const f of files) {
+    if (!/^[A-Za-z0-9._-]{1,200}$/.test(f.name) || f.name === 'model.json' || f.name.startsWith('.')) {
+      throw new ParallelRunError('INVALID_REQUEST', `file name '${f.name}' is not allowed: use letters, digits, '.', '_' and '-' (not model.json)`, 'file');
+    }
+  }
+  const container = await modelsContainer();
+  const version = ((await listVersions(name)).at(-1) ?? 0) + 1;
+  for (const f of files) await container.getBlockBlobClient(`${name}/${version}/${f.name}`).upload(f.bytes, f.bytes.length);
+  const info: ModelInfo = { name, version, ...meta, files: files.map((f) => f.name), created: new Date().toISOString() };
+  // model.json last: a version without it is not registered yet, so a half-written upload is never used.
+  await writeJson(container, `${name}/${version}/model.json`, info);
+  return info;
+}
+
+/** A local copy of a model version in `cacheRoot/<name>/<version>/`, downloaded once per machine. */
+export async function downloadModel(ref: string, cacheRoot: string): Promise<string> {
+  const info = await resolveModel(ref);
+  const target = path.join(cacheRoot, info.name, String(info.version));
+  if (await stat(path.join(target, 'model.json')).catch(() => undefined)) return target;
+  const staging = `${target}.${randomUUID()}.tmp`;
+  await mkdir(staging, { recursive: true });
+  const container = await modelsContainer();
+  for (const file of info.files) {
+    const bytes = await container.getBlobClient(`${info.name}/${info.version}/${file}`).downloadToBuffer();
+    await writeFile(path.join(staging, file), bytes);
+  }
+  await writeFile(path.join(staging, 'model.json'), JSON.stringify(info));
+  // Another worker may have finished first: its copy is as good as ours.
+  await rename(staging, target).catch(async () => rm(staging, { recursive: true, force: true }));
+  return target;
+}

@@ -1,0 +1,92 @@
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { BlobServiceClient, RestError, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+
+/**
+ * The one storage account parallel-run uses. Locally a connection string (Azurite); in Azure the
+ * Functions host's identity-based settings (`AzureWebJobsStorage__blobServiceUri` + managed identity).
+ */
+export interface Storage {
+  blobs: BlobServiceClient;
+  queues: QueueServiceClient;
+}
+
+function parseConnectionString(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of value.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function identity(env: NodeJS.ProcessEnv): TokenCredential {
+  const clientId = env.AzureWebJobsStorage__clientId;
+  return clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+}
+
+export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Storage {
+  const conn = env.AzureWebJobsStorage;
+  if (conn && conn.includes('=')) {
+    return { blobs: BlobServiceClient.fromConnectionString(conn), queues: QueueServiceClient.fromConnectionString(conn) };
+  }
+  const blobUri = env.AzureWebJobsStorage__blobServiceUri;
+  const queueUri = env.AzureWebJobsStorage__queueServiceUri;
+  if (blobUri && queueUri) {
+    const credential = identity(env);
+    return { blobs: new BlobServiceClient(blobUri, credential), queues: new QueueServiceClient(queueUri, credential) };
+  }
+  throw new Error(
+    'storage is not configured: set AzureWebJobsStorage (a connection string, locally) or AzureWebJobsStorage__blobServiceUri and __queueServiceUri (managed identity, in Azure)',
+  );
+}
+
+let cached: Storage | undefined;
+
+/** The process-wide storage clients (they pool connections: create them once). */
+export function storage(): Storage {
+  cached ??= storageFromEnv();
+  return cached;
+}
+
+export function sharedKeyOf(blobs: BlobServiceClient): StorageSharedKeyCredential | undefined {
+  return blobs.credential instanceof StorageSharedKeyCredential ? blobs.credential : undefined;
+}
+
+export function accountKeyFromConnectionString(conn: string): { account: string; key: string } | undefined {
+  const parts = parseConnectionString(conn);
+  return parts.AccountName && parts.AccountKey ? { account: parts.AccountName, key: parts.AccountKey } : undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof RestError && err.statusCode === 404;
+}
+
+export async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
+  try {
+    const buf = await container.getBlobClient(name).downloadToBuffer();
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function writeText(container: ContainerClient, name: string, text: string | Buffer, contentType = 'text/plain; charset=utf-8'): Promise<void> {
+  const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  await container.getBlockBlobClient(name).upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+}
+
+export async function writeJson(container: ContainerClient, name: string, value: unknown): Promise<void> {
+  await writeText(container, name, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+}
+
+/** Creates each container once per process. */
+const ensured = new Set<string>();
+export async function ensureContainer(container: ContainerClient): Promise<ContainerClient> {
+  if (!ensured.has(container.url)) {
+    await container.createIfNotExists();
+    ensured.add(container.url);
+  }
+  return container;
+}

@@ -1,0 +1,35 @@
+import type { RunProgress, ShardProgress } from '../../orchestrations/contracts.js';
+
+export interface ProgressView {
+  items: { total: number; succeeded: number; failed: number; remaining: number };
+  miniBatches: { total: number; succeeded: number; failed: number; inFlight: number };
+  elapsedSeconds: number;
+  itemsPerSecond: number;
+  etaSeconds: number | null;
+  percent: number;
+}
+
+/** Live counts: finished shards (from the run's status) plus the shards in flight (≤ node_count reads). */
+export function progressView(run: RunProgress, shards: ShardProgress[], now: Date): ProgressView {
+  const t = { ...run.done };
+  let inFlight = 0;
+  for (const s of shards) {
+    t.itemsSucceeded += s.totals.itemsSucceeded;
+    t.itemsFailed += s.totals.itemsFailed;
+    t.miniBatchesSucceeded += s.totals.miniBatchesSucceeded;
+    t.miniBatchesFailed += s.totals.miniBatchesFailed;
+    inFlight += s.inFlight;
+  }
+  const processed = t.itemsSucceeded + t.itemsFailed;
+  const elapsedSeconds = Math.max((now.getTime() - new Date(run.startedAt).getTime()) / 1000, 0);
+  const itemsPerSecond = elapsedSeconds > 0 ? processed / elapsedSeconds : 0;
+  const remaining = Math.max(run.items - processed, 0);
+  return {
+    items: { total: run.items, succeeded: t.itemsSucceeded, failed: t.itemsFailed, remaining },
+    miniBatches: { total: run.miniBatches, succeeded: t.miniBatchesSucceeded, failed: t.miniBatchesFailed, inFlight },
+    elapsedSeconds: Math.round(elapsedSeconds * 10) / 10,
+    itemsPerSecond: Math.round(itemsPerSecond * 10) / 10,
+    etaSeconds: itemsPerSecond > 0 && run.phase === 'running' ? Math.round(remaining / itemsPerSecond) : null,
+    percent: run.items > 0 ? Math.round((1000 * processed) / run.items) / 10 : 0,
+  };
+}

@@ -1,0 +1,60 @@
+import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import { ParallelRunError, SettingsError, errorMessage, type ErrorCode } from '../../core/errors.js';
+
+const statusFor: Record<ErrorCode, number> = {
+  INVALID_SETTINGS: 400,
+  INVALID_REQUEST: 400,
+  EMPTY_DATASET: 400,
+  SCRIPT_ERROR: 400,
+  MODEL_NOT_FOUND: 400,
+  NOT_SUPPORTED: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+};
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers };
+}
+
+export function problem(status: number, code: string, message: string, field?: string): HttpResponseInit {
+  return json(status, { error: { code, message, ...(field ? { field } : {}) } });
+}
+
+/**
+ * The API boundary: known errors become `{error: {code, message, field?}}` with 400/404/409;
+ * anything else is logged with its stack and answered 500 without it.
+ */
+export function errorToResponse(err: unknown, context: InvocationContext): HttpResponseInit {
+  if (err instanceof SettingsError) {
+    return json(400, { error: { code: err.code, message: err.message, field: err.field, issues: err.issues } });
+  }
+  if (err instanceof ParallelRunError) {
+    return problem(err.code === 'MODEL_NOT_FOUND' ? 400 : statusFor[err.code], err.code, err.message, err.field);
+  }
+  context.error(err instanceof Error ? (err.stack ?? err.message) : errorMessage(err));
+  return problem(500, 'INTERNAL', `the request failed inside the service; see the function log for invocation ${context.invocationId}`);
+}
+
+/** Wraps a handler so no error escapes as a stack trace. */
+export function guarded<A extends unknown[]>(
+  handler: (...args: A) => Promise<HttpResponseInit>,
+): (...args: A) => Promise<HttpResponseInit> {
+  return async (...args: A) => {
+    try {
+      return await handler(...args);
+    } catch (err) {
+      const context = args.find((a): a is InvocationContext => typeof a === 'object' && a !== null && 'invocationId' in a);
+      if (!context) throw err;
+      return errorToResponse(err, context);
+    }
+  };
+}
+
+export async function readJsonBody(text: string): Promise<unknown> {
+  if (text.trim() === '') throw new ParallelRunError('INVALID_REQUEST', 'the request body is empty: send the run settings as a JSON object');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ParallelRunError('INVALID_REQUEST', `the request body is not valid JSON (${errorMessage(err)})`);
+  }
+}

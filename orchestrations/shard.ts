@@ -1,0 +1,84 @@
+import * as df from 'durable-functions';
+import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
+import type { MiniBatchResult } from '../core/outputs/records.js';
+import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
+import { activities, orchestrators } from './names.js';
+import { failureMessage } from './tasks.js';
+import { crossedThreshold } from './thresholds.js';
+
+interface Work {
+  index: number;
+  attempt: number;
+}
+
+/**
+ * One shard of a run (≤ 1,000 mini-batches, so its history stays bounded): keeps
+ * `process_count_per_node` mini-batches in flight, retries failed tries up to `run_max_try`, and
+ * stops scheduling once a threshold is crossed. Deterministic: no clock but the orchestration's, no I/O.
+ */
+function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
+  const input = context.df.getInput<ShardInput>();
+  const { shard, limits, runId } = input;
+  const pending: Work[] = Array.from({ length: shard.count }, (_, i) => ({ index: shard.first + i, attempt: 1 }));
+  const inFlight = new Map<Task, Work>();
+  const totals: ShardOutput['totals'] = { itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0, tries: 0 };
+  let stopped: string | undefined;
+  const publish = () => context.df.setCustomStatus({ shard: shard.shard, miniBatches: shard.count, inFlight: inFlight.size, totals } satisfies ShardProgress);
+
+  while (inFlight.size > 0 || (pending.length > 0 && !stopped)) {
+    while (!stopped && inFlight.size < limits.process_count_per_node) {
+      const work = pending.shift();
+      if (!work) break;
+      inFlight.set(context.df.callActivity(activities.miniBatch, { runId, shard: shard.shard, index: work.index, attempt: work.attempt }), work);
+    }
+    publish();
+    let timer: TimerTask | undefined;
+    const racers = [...inFlight.keys()];
+    if (limits.progress_update_timeout !== null) {
+      timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000));
+      racers.push(timer);
+    }
+    const winner = (yield context.df.Task.any(racers)) as Task;
+    if (timer) {
+      if (winner === timer) {
+        stopped = `progress_update_timeout crossed: no mini-batch finished for ${limits.progress_update_timeout} s`;
+        break;
+      }
+      timer.cancel();
+    }
+    const work = inFlight.get(winner);
+    inFlight.delete(winner);
+    if (!work) continue;
+    totals.tries++;
+    let result: MiniBatchResult;
+    if (winner.isFaulted) {
+      // The activity itself failed (the host, not the script): that is a failed try too.
+      if (work.attempt < limits.run_max_try) {
+        pending.unshift({ index: work.index, attempt: work.attempt + 1 });
+        continue;
+      }
+      const lost = { runId, shard: shard.shard, index: work.index, attempt: work.attempt, error: failureMessage(winner) };
+      const inputs = (yield context.df.callActivity(activities.recordLost, lost)) as number;
+      result = { index: work.index, attempt: work.attempt, ok: false, final: true, inputs, succeeded: 0, failedItems: inputs, durationMs: 0 };
+    } else {
+      result = winner.result as MiniBatchResult;
+    }
+    if (!result.final) {
+      pending.unshift({ index: work.index, attempt: work.attempt + 1 });
+      continue;
+    }
+    totals.itemsSucceeded += result.succeeded;
+    totals.itemsFailed += result.failedItems;
+    // ParallelRunStep: a mini-batch failed if it raised, or returned fewer rows than inputs, after all tries.
+    if (result.ok && result.failedItems === 0) totals.miniBatchesSucceeded++;
+    else totals.miniBatchesFailed++;
+    stopped ??= crossedThreshold(limits, {
+      itemsFailed: input.priorFailedItems + totals.itemsFailed,
+      miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,
+    });
+  }
+  publish();
+  return { shard: shard.shard, totals, ...(stopped ? { stopped } : {}) };
+}
+
+df.app.orchestration(orchestrators.shard, shardOrchestrator);

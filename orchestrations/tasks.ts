@@ -1,0 +1,13 @@
+import type { Task } from 'durable-functions';
+
+/** The message of a failed activity or sub-orchestration, without the library's "<ErrorType>: " prefix. */
+export function failureMessage(task: Task): string {
+  const err = task.result as { message?: string; failureDetails?: { errorMessage?: string } } | undefined;
+  return err?.failureDetails?.errorMessage ?? err?.message ?? 'unknown failure';
+}
+
+/** Failure of a caught error from `yield` (a TaskFailedError or plain Error). */
+export function errorText(err: unknown): string {
+  const e = err as { message?: string; failureDetails?: { errorMessage?: string } } | undefined;
+  return e?.failureDetails?.errorMessage ?? e?.message ?? String(err);
+}

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { PIXELS } from './digits.js';
+import { decodeInto } from './png.js';
+
+/** The file a registered `mnist` model folder holds. */
+export const MODEL_FILE = 'mnist.onnx';
+
+/** One thread each: the runner already keeps every core busy with parallel workers. */
+export const SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};
+
+export function createSession(modelDir: string): Promise<InferenceSession> {
+  return InferenceSession.create(path.join(modelDir, MODEL_FILE), SESSION_OPTIONS);
+}
+
+/** The predicted digit of each of the first `count` rows of `pixels` ([count, 784]), in one run. */
+export async function classifyPixels(
+  session: InferenceSession,
+  pixels: Float32Array,
+  count: number,
+): Promise<number[]> {
+  if (count === 0) return [];
+  const input = new Tensor('float32', pixels.subarray(0, count * PIXELS), [count, PIXELS]);
+  const { logits } = await session.run({ pixels: input });
+  if (logits?.type !== 'float32') throw new Error('model has no float32 "logits" output');
+  const scores = logits.data as Float32Array;
+  const classes = scores.length / count;
+  const digits: number[] = [];
+  for (let row = 0; row < count; row++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) {
+      if ((scores[row * classes + c] ?? 0) > (scores[row * classes + best] ?? 0)) best = c;
+    }
+    digits.push(best);
+  }
+  return digits;
+}
+
+export interface DecodedBatch {
+  /** The good images packed as rows `[0, count)`. */
+  pixels: Float32Array;
+  count: number;
+  /** Per input: its row in `pixels`, or −1 when it could not be decoded. */
+  rows: number[];
+  /** Per input: why it could not be decoded, or undefined. */
+  errors: (string | undefined)[];
+}
+
+/** Decodes PNGs straight into one batch buffer, packing the good ones so corrupt files leave no gap. */
+export function decodeBatch(images: Buffer[]): DecodedBatch {
+  const pixels = new Float32Array(images.length * PIXELS);
+  const rows: number[] = [];
+  const errors: (string | undefined)[] = [];
+  let count = 0;
+  for (const bytes of images) {
+    try {
+      decodeInto(bytes, pixels, count * PIXELS);
+      rows.push(count++);
+      errors.push(undefined);
+    } catch (error) {
+      rows.push(-1);
+      errors.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return { pixels, count, rows, errors };
+}
+
+/** The digit in each PNG, −1 for one that is not a 28×28 PNG; a single `session.run` for all. */
+export async function scoreBatch(session: InferenceSession, buffers: Buffer[]): Promise<number[]> {
+  const batch = decodeBatch(buffers);
+  const digits = await classifyPixels(session, batch.pixels, batch.count);
+  return batch.rows.map((row) => (row < 0 ? -1 : (digits[row] ?? -1)));
+}
