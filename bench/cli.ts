@@ -1,7 +1,8 @@
 import { errorMessage } from '../devhost/errors.js';
 import { benchDevhost } from './devhost.js';
+import { benchMnist } from './mnist.js';
 
-const benches: Record<string, () => Promise<void>> = { devhost: benchDevhost };
+const benches: Record<string, () => Promise<void>> = { devhost: benchDevhost, mnist: benchMnist };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { parseLogLevel } from './log.js';
 
 const usage = `Usage: devhost [--app <dir>] [--port <n>] [--bind <addr>] [--storage <connection string>]
                [--azurite <data dir> | --azurite-memory] [--log-level error|warn|info|debug]
-               [--local-settings <file>]
+               [--local-settings <file>] [--hub <task hub name>]
 
 Runs an Azure Functions (Node, v4 model) app locally: HTTP, queue and blob triggers, and Durable
 Functions, against Azurite. --azurite starts an embedded Azurite keeping data in <data dir>.`;
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       'azurite-memory': { type: 'boolean' },
       'log-level': { type: 'string' },
       'local-settings': { type: 'string' },
+      hub: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     ...(values.bind ? { bind: values.bind } : {}),
     ...(azurite ? { storage: azurite.connectionString } : values.storage ? { storage: values.storage } : {}),
     logLevel: parseLogLevel(values['log-level']),
+    ...(values.hub ? { hubName: values.hub } : {}),
     ...(values['local-settings'] ? { localSettingsFile: path.resolve(values['local-settings']) } : {}),
   });
   let stopping = false;

@@ -26,6 +26,8 @@ export interface DevHostOptions {
   logLevel?: LogLevel;
   logger?: Logger;
   keys?: HostKeys;
+  /** Overrides host.json durableTask.hubName (several hosts on one storage account). */
+  hubName?: string;
   /** Another local.settings.json than the one in appRoot. */
   localSettingsFile?: string;
 }
@@ -65,6 +67,7 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   const storage = resolveStorage(options.storage ?? process.env.AzureWebJobsStorage);
   process.env.AzureWebJobsStorage = storage;
   const settings = loadHostSettings(appRoot);
+  if (options.hubName) settings.durable.hubName = options.hubName;
   const keys = options.keys ?? local.keys;
 
   let registry = new Registry();

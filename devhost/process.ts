@@ -7,6 +7,7 @@ import { freePort } from './azurite.js';
 export interface DevHostProcess {
   readonly baseUrl: string;
   readonly port: number;
+  readonly pid: number | undefined;
   readonly lines: string[];
   /** Resolves with the `count`-th line, past or future, that matches `pattern`. */
   waitForLine(pattern: RegExp, options?: { count?: number; timeoutMs?: number }): Promise<string>;
@@ -108,6 +109,7 @@ export async function spawnDevHostProcess(options: SpawnDevHostOptions): Promise
   const proc: DevHostProcess = {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     lines,
     waitForLine,
     exited,

@@ -46,7 +46,12 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
 
   if (plan) {
     const { limits } = plan;
-    Object.assign(progress, { phase: 'running', items: plan.items, miniBatches: plan.miniBatches, shards: plan.shards.length });
+    Object.assign(progress, {
+      phase: 'running',
+      items: plan.items,
+      miniBatches: plan.miniBatches,
+      shards: plan.shards.length,
+    });
     const queue: ShardRef[] = [...plan.shards];
     const inFlight = new Map<Task, ShardRef>();
     while (inFlight.size > 0 || (queue.length > 0 && !stopping)) {
@@ -61,7 +66,10 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
           priorFailedMiniBatches: progress.done.miniBatchesFailed,
           startedAt,
         };
-        inFlight.set(context.df.callSubOrchestrator(orchestrators.shard, shardInput, shardInstanceId(runId, ref.shard)), ref);
+        inFlight.set(
+          context.df.callSubOrchestrator(orchestrators.shard, shardInput, shardInstanceId(runId, ref.shard)),
+          ref,
+        );
       }
       progress.inFlightShards = [...inFlight.values()].map((r) => r.shard);
       publish();
@@ -88,7 +96,9 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
     }
     progress.inFlightShards = [];
     // The verdict uses the exact totals: shards running side by side each saw only part of them.
-    stopping ??= crossedThreshold(limits, progress.done) ?? crossedPercent(limits, progress.done.miniBatchesFailed, plan.miniBatches);
+    stopping ??=
+      crossedThreshold(limits, progress.done) ??
+      crossedPercent(limits, progress.done.miniBatchesFailed, plan.miniBatches);
   }
 
   progress.phase = 'finalizing';
@@ -102,7 +112,12 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
   })) as RunSummary;
   progress.phase = 'done';
   publish();
-  return { status: summary.status, ...(summary.reason ? { reason: summary.reason } : {}), totals: summary.totals, ...(summary.output ? { output: summary.output } : {}) };
+  return {
+    status: summary.status,
+    ...(summary.reason ? { reason: summary.reason } : {}),
+    totals: summary.totals,
+    ...(summary.output ? { output: summary.output } : {}),
+  };
 }
 
 df.app.orchestration(orchestrators.run, parallelRunOrchestrator);

@@ -19,23 +19,48 @@ interface Work {
 function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
   const input = context.df.getInput<ShardInput>();
   const { shard, limits, runId } = input;
-  const pending: Work[] = Array.from({ length: shard.count }, (_, i) => ({ index: shard.first + i, attempt: 1 }));
+  const pending: Work[] = Array.from({ length: shard.count }, (_, i) => ({
+    index: shard.first + i,
+    attempt: 1,
+  }));
   const inFlight = new Map<Task, Work>();
-  const totals: ShardOutput['totals'] = { itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0, tries: 0 };
+  const totals: ShardOutput['totals'] = {
+    itemsSucceeded: 0,
+    itemsFailed: 0,
+    miniBatchesSucceeded: 0,
+    miniBatchesFailed: 0,
+    tries: 0,
+  };
   let stopped: string | undefined;
-  const publish = () => context.df.setCustomStatus({ shard: shard.shard, miniBatches: shard.count, inFlight: inFlight.size, totals } satisfies ShardProgress);
+  const publish = () =>
+    context.df.setCustomStatus({
+      shard: shard.shard,
+      miniBatches: shard.count,
+      inFlight: inFlight.size,
+      totals,
+    } satisfies ShardProgress);
 
   while (inFlight.size > 0 || (pending.length > 0 && !stopped)) {
     while (!stopped && inFlight.size < limits.process_count_per_node) {
       const work = pending.shift();
       if (!work) break;
-      inFlight.set(context.df.callActivity(activities.miniBatch, { runId, shard: shard.shard, index: work.index, attempt: work.attempt }), work);
+      inFlight.set(
+        context.df.callActivity(activities.miniBatch, {
+          runId,
+          shard: shard.shard,
+          index: work.index,
+          attempt: work.attempt,
+        }),
+        work,
+      );
     }
     publish();
     let timer: TimerTask | undefined;
     const racers = [...inFlight.keys()];
     if (limits.progress_update_timeout !== null) {
-      timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000));
+      timer = context.df.createTimer(
+        new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000),
+      );
       racers.push(timer);
     }
     const winner = (yield context.df.Task.any(racers)) as Task;
@@ -57,9 +82,24 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
         pending.unshift({ index: work.index, attempt: work.attempt + 1 });
         continue;
       }
-      const lost = { runId, shard: shard.shard, index: work.index, attempt: work.attempt, error: failureMessage(winner) };
+      const lost = {
+        runId,
+        shard: shard.shard,
+        index: work.index,
+        attempt: work.attempt,
+        error: failureMessage(winner),
+      };
       const inputs = (yield context.df.callActivity(activities.recordLost, lost)) as number;
-      result = { index: work.index, attempt: work.attempt, ok: false, final: true, inputs, succeeded: 0, failedItems: inputs, durationMs: 0 };
+      result = {
+        index: work.index,
+        attempt: work.attempt,
+        ok: false,
+        final: true,
+        inputs,
+        succeeded: 0,
+        failedItems: inputs,
+        durationMs: 0,
+      };
     } else {
       result = winner.result as MiniBatchResult;
     }

@@ -8,14 +8,21 @@ export function crossedThreshold(limits: RunLimits, failed: Counts): string | un
   if (limits.error_threshold >= 0 && failed.itemsFailed > limits.error_threshold) {
     return `error_threshold crossed: ${failed.itemsFailed} failed items, more than the ${limits.error_threshold} allowed`;
   }
-  if (limits.mini_batch_error_threshold >= 0 && failed.miniBatchesFailed > limits.mini_batch_error_threshold) {
+  if (
+    limits.mini_batch_error_threshold >= 0 &&
+    failed.miniBatchesFailed > limits.mini_batch_error_threshold
+  ) {
     return `mini_batch_error_threshold crossed: ${failed.miniBatchesFailed} failed mini-batches, more than the ${limits.mini_batch_error_threshold} allowed`;
   }
   return undefined;
 }
 
 /** allowed_failed_percent is checked once every mini-batch has been scheduled. */
-export function crossedPercent(limits: RunLimits, failedMiniBatches: number, miniBatches: number): string | undefined {
+export function crossedPercent(
+  limits: RunLimits,
+  failedMiniBatches: number,
+  miniBatches: number,
+): string | undefined {
   if (limits.allowed_failed_percent >= 100 || miniBatches === 0) return undefined;
   const percent = (100 * failedMiniBatches) / miniBatches;
   if (percent <= limits.allowed_failed_percent) return undefined;

@@ -5,10 +5,17 @@ export class ApiClient {
     private readonly key?: string,
   ) {}
 
-  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; text: string }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { ...(this.key ? { 'x-functions-key': this.key } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(this.key ? { 'x-functions-key': this.key } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, text: await res.text() };

@@ -71,15 +71,29 @@ export async function runTutorial(api: ApiClient, log: Log): Promise<boolean> {
   const t = summary.totals;
   log(`\nrows: ${rows.length} (items ${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed)`);
   log(`accuracy against the labels: ${(right / rows.length).toFixed(4)}`);
-  log(`throughput: ${summary.itemsPerSecond.toFixed(1)} images/s over ${summary.durationSeconds.toFixed(1)} s`);
+  log(
+    `throughput: ${summary.itemsPerSecond.toFixed(1)} images/s over ${summary.durationSeconds.toFixed(1)} s`,
+  );
   log(`output: ${summary.output.container}/${summary.output.blob} (GET /api/runs/${view.runId}/output)`);
 
   log('\n== resubmit with a single image, mini_batch_size "1", process_count_per_node 1 ==');
-  const single = await submitAndWatch(api, { ...tutorialSettings, run_name: 'mnist-single', input: { container: SAMPLE_CONTAINER, path: SAMPLE_PREFIX, names: ['0.png'] }, mini_batch_size: '1', process_count_per_node: 1 }, log);
+  const single = await submitAndWatch(
+    api,
+    {
+      ...tutorialSettings,
+      run_name: 'mnist-single',
+      input: { container: SAMPLE_CONTAINER, path: SAMPLE_PREFIX, names: ['0.png'] },
+      mini_batch_size: '1',
+      process_count_per_node: 1,
+    },
+    log,
+  );
   if (single.status !== 'Completed') {
     log(`single-image run ended ${single.status}: ${single.reason ?? ''}`);
     return false;
   }
-  log(`  ${(await api.text(`/api/runs/${single.runId}/output`)).trim()}  (label: ${labels.get('0.png') ?? '?'})`);
+  log(
+    `  ${(await api.text(`/api/runs/${single.runId}/output`)).trim()}  (label: ${labels.get('0.png') ?? '?'})`,
+  );
   return rows.length === 10_000 && right / rows.length >= 0.92;
 }

@@ -14,10 +14,14 @@ export async function seedModel(log: (line: string) => void): Promise<void> {
   if ((await listVersions('mnist')).length > 0) return;
   const dir = sourceModelDir();
   const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as Partial<ModelInfo>;
-  const info = await registerModel('mnist', [{ name: 'mnist.onnx', bytes: await readFile(path.join(dir, 'mnist.onnx')) }], {
-    ...(meta.description ? { description: meta.description } : {}),
-    ...(meta.tags ? { tags: meta.tags } : {}),
-  });
+  const info = await registerModel(
+    'mnist',
+    [{ name: 'mnist.onnx', bytes: await readFile(path.join(dir, 'mnist.onnx')) }],
+    {
+      ...(meta.description ? { description: meta.description } : {}),
+      ...(meta.tags ? { tags: meta.tags } : {}),
+    },
+  );
   log(`registered model mnist:${info.version}`);
 }
 
@@ -32,7 +36,9 @@ export async function seedImages(log: (line: string) => void): Promise<number> {
     for (let next = images.next(); !next.done; next = images.next()) {
       const name = `${SAMPLE_PREFIX}${next.value.name}`;
       if (present.has(name)) continue;
-      await container.getBlockBlobClient(name).upload(next.value.bytes, next.value.bytes.length, { blobHTTPHeaders: { blobContentType: 'image/png' } });
+      await container.getBlockBlobClient(name).upload(next.value.bytes, next.value.bytes.length, {
+        blobHTTPHeaders: { blobContentType: 'image/png' },
+      });
       if (++uploaded % 2000 === 0) log(`  ${uploaded} images written`);
     }
   };

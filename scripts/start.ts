@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   const exitAfter = process.argv.includes('--exit');
   const location = path.join(repoRoot, '.data', 'azurite');
   const azurite = await startAzurite({ location });
-  log(`Azurite: blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in .data/azurite)`);
+  log(
+    `Azurite: blob :${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in .data/azurite)`,
+  );
   process.env.AzureWebJobsStorage = azurite.connectionString;
   const port = Number(process.env.PORT ?? 7071);
   const host = await startDevHost({

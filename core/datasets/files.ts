@@ -1,7 +1,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
-import { NotFoundError, ParallelRunError } from '../errors.js';
+import { ParallelRunError } from '../errors.js';
 import { storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 
@@ -33,11 +33,19 @@ export function localDataRoot(env: NodeJS.ProcessEnv = process.env): string | un
 /** Resolves a local dataset folder, refusing anything outside the configured root. */
 export function resolveLocalFolder(localPath: string, root = localDataRoot()): string {
   if (!root) {
-    throw new ParallelRunError('NOT_SUPPORTED', 'input.local_path: local datasets are off here (set PARALLEL_RUN_LOCAL_DATA to allow a folder)', 'input.local_path');
+    throw new ParallelRunError(
+      'NOT_SUPPORTED',
+      'input.local_path: local datasets are off here (set PARALLEL_RUN_LOCAL_DATA to allow a folder)',
+      'input.local_path',
+    );
   }
   const resolved = path.resolve(root, localPath);
   if (resolved !== root && !resolved.startsWith(root + path.sep)) {
-    throw new ParallelRunError('INVALID_SETTINGS', `input.local_path '${localPath}' is outside the local data folder ${root}`, 'input.local_path');
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `input.local_path '${localPath}' is outside the local data folder ${root}`,
+      'input.local_path',
+    );
   }
   return resolved;
 }
@@ -82,7 +90,8 @@ export async function* listFiles(input: FileDataset): AsyncGenerator<string> {
 
 async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {
   const entries: { name: string; dir: boolean }[] = [];
-  for await (const entry of await opendir(path.join(root, sub))) entries.push({ name: entry.name, dir: entry.isDirectory() });
+  for await (const entry of await opendir(path.join(root, sub)))
+    entries.push({ name: entry.name, dir: entry.isDirectory() });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const rel = sub ? `${sub}/${e.name}` : e.name;
@@ -91,20 +100,31 @@ async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {
   }
 }
 
-/** Fails early, naming the field, when the dataset's container or folder does not exist. */
+/** Fails early, naming the field, when the dataset's container or folder does not exist or is empty. */
 export async function checkDatasetExists(input: FileDataset): Promise<void> {
+  const missing = (what: string, field: string) =>
+    new ParallelRunError('INVALID_SETTINGS', `${field}: ${what} does not exist`, field);
   if (isLocal(input)) {
-    const folder = resolveLocalFolder(input.local_path);
-    const info = await stat(folder).catch(() => undefined);
-    if (!info?.isDirectory()) throw new NotFoundError(`input.local_path: folder '${input.local_path}' does not exist`, 'input.local_path');
+    const info = await stat(resolveLocalFolder(input.local_path)).catch(() => undefined);
+    if (!info?.isDirectory()) throw missing(`folder '${input.local_path}'`, 'input.local_path');
     return;
   }
   const container: ContainerClient = storage().blobs.getContainerClient(input.container);
-  if (!(await container.exists())) {
-    throw new NotFoundError(`input.container: container '${input.container}' does not exist in the storage account`, 'input.container');
+  if (!(await container.exists())) throw missing(`container '${input.container}'`, 'input.container');
+  if (!input.names && !input.glob) {
+    // The common mistake, a wrong path, is caught here; a glob that matches nothing is caught by the plan.
+    const first = await container
+      .listBlobsFlat({ prefix: prefixOf(input) })
+      .byPage({ maxPageSize: 1 })
+      .next();
+    if (!first.done && first.value.segment.blobItems.length === 0) throw emptyDatasetError(input);
   }
 }
 
 export function emptyDatasetError(input: FileDataset): ParallelRunError {
-  return new ParallelRunError('EMPTY_DATASET', `input: the dataset ${describe(input)} has no files; nothing was scheduled`, 'input');
+  return new ParallelRunError(
+    'EMPTY_DATASET',
+    `input: the dataset ${describe(input)} has no files; nothing was scheduled`,
+    'input',
+  );
 }

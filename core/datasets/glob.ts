@@ -1,4 +1,4 @@
-/** `*` within a path segment, `**` across segments, `?` one character; everything else literal. */
+/** `*` within a path segment, `**` across segments, `?` one character, `{a,b}` either; everything else literal. */
 export function globToRegExp(glob: string): RegExp {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
@@ -11,6 +11,14 @@ export function globToRegExp(glob: string): RegExp {
       source += '[^/]*';
     } else if (c === '?') {
       source += '[^/]';
+    } else if (c === '{' && glob.indexOf('}', i) > i) {
+      const end = glob.indexOf('}', i);
+      const options = glob
+        .slice(i + 1, end)
+        .split(',')
+        .map((o) => globToRegExp(o).source.slice(1, -1));
+      source += `(?:${options.join('|')})`;
+      i = end;
     } else {
       source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
     }

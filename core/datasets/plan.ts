@@ -3,8 +3,12 @@ import { containers, runPaths } from '../storage/layout.js';
 import { storage, ensureContainer } from '../storage/storage.js';
 import { emptyDatasetError, listFiles, type FileDataset } from './files.js';
 
-/** Mini-batches per manifest shard, and per shard sub-orchestration: keeps each history bounded. */
-export const SHARD_SIZE = 1000;
+/**
+ * Mini-batches per manifest shard and per shard sub-orchestration. Each episode replays its shard's
+ * history, so a shard's cost grows with the square of its size: 250 keeps replays cheap, and the
+ * run's own history small (one sub-orchestration per 250 mini-batches).
+ */
+export const SHARD_SIZE = 250;
 
 export interface ShardRef {
   shard: number;
@@ -30,7 +34,11 @@ export interface ManifestShard {
  * Cuts the dataset into mini-batches of `filesPerBatch` files and writes the manifest in shards of
  * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
  */
-export async function planFileDataset(runId: string, input: FileDataset, filesPerBatch: number): Promise<Plan> {
+export async function planFileDataset(
+  runId: string,
+  input: FileDataset,
+  filesPerBatch: number,
+): Promise<Plan> {
   const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
   const shards: ShardRef[] = [];
   let current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
@@ -40,7 +48,11 @@ export async function planFileDataset(runId: string, input: FileDataset, filesPe
     if (current.miniBatches.length === 0) return;
     await writeJson(runs, runPaths.manifestShard(runId, current.shard), current);
     shards.push({ shard: current.shard, first: current.first, count: current.miniBatches.length });
-    current = { shard: current.shard + 1, first: current.first + current.miniBatches.length, miniBatches: [] };
+    current = {
+      shard: current.shard + 1,
+      first: current.first + current.miniBatches.length,
+      miniBatches: [],
+    };
   };
   const closeBatch = async () => {
     if (batch.length === 0) return;

@@ -27,11 +27,21 @@ export interface ComposeResult {
 async function readableUrl(blobs: BlobServiceClient, source: BlobClient): Promise<string> {
   const startsOn = new Date(Date.now() - 5 * 60_000);
   const expiresOn = new Date(Date.now() + 60 * 60_000);
-  const common = { containerName: source.containerName, blobName: source.name, permissions: BlobSASPermissions.parse('r'), startsOn, expiresOn };
+  const common = {
+    containerName: source.containerName,
+    blobName: source.name,
+    permissions: BlobSASPermissions.parse('r'),
+    startsOn,
+    expiresOn,
+  };
   const key = sharedKeyOf(blobs);
   const sas = key
     ? generateBlobSASQueryParameters(common, key)
-    : generateBlobSASQueryParameters(common, await blobs.getUserDelegationKey(startsOn, expiresOn), blobs.accountName);
+    : generateBlobSASQueryParameters(
+        common,
+        await blobs.getUserDelegationKey(startsOn, expiresOn),
+        blobs.accountName,
+      );
   return `${source.url}?${sas.toString()}`;
 }
 
@@ -85,6 +95,8 @@ export async function composeBlobs(
     if (packSize >= PACK_BYTES) await flushPack();
   }
   await flushPack();
-  await target.commitBlockList(committed, { blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+  await target.commitBlockList(committed, {
+    blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
+  });
   return { bytes, parts, serverSide: serverSide === true };
 }

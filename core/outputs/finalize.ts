@@ -38,7 +38,9 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
     if (size >= BLOCK_BYTES) await flush();
   }
   if (size > 0) await flush();
-  await target.commitBlockList(ids, { blobHTTPHeaders: { blobContentType: 'application/x-ndjson; charset=utf-8' } });
+  await target.commitBlockList(ids, {
+    blobHTTPHeaders: { blobContentType: 'application/x-ndjson; charset=utf-8' },
+  });
   return count;
 }
 
@@ -48,7 +50,14 @@ async function* errorLines(runId: string): AsyncGenerator<string> {
   for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
     const record = await readJson<FailureRecord>(runs, blob.name);
     for (const item of record?.items ?? []) {
-      yield JSON.stringify({ item: item.item, mini_batch: record?.index, attempts: record?.attempts, kind: item.kind, error: item.error, ...(item.stack ? { stack: item.stack } : {}) });
+      yield JSON.stringify({
+        item: item.item,
+        mini_batch: record?.index,
+        attempts: record?.attempts,
+        kind: item.kind,
+        error: item.error,
+        ...(item.stack ? { stack: item.stack } : {}),
+      });
     }
   }
 }
@@ -82,11 +91,23 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
     } else {
       const container = await ensureContainer(blobs.getContainerClient(s.output.container));
       const blob = `${s.output.path ? `${s.output.path.replace(/\/$/, '')}/` : ''}${input.runId}/${s.append_row_file_name}`;
-      const composed = await composeBlobs(blobs, partsInOrder(input.runId), container.getBlockBlobClient(blob));
-      output = { container: s.output.container, blob, bytes: composed.bytes, composedServerSide: composed.serverSide };
+      const composed = await composeBlobs(
+        blobs,
+        partsInOrder(input.runId),
+        container.getBlockBlobClient(blob),
+      );
+      output = {
+        container: s.output.container,
+        blob,
+        bytes: composed.bytes,
+        composedServerSide: composed.serverSide,
+      };
     }
   }
-  const errorCount = await writeLines(runs.getBlockBlobClient(runPaths.errors(input.runId)), errorLines(input.runId));
+  const errorCount = await writeLines(
+    runs.getBlockBlobClient(runPaths.errors(input.runId)),
+    errorLines(input.runId),
+  );
   const finishedAt = new Date();
   const seconds = Math.max((finishedAt.getTime() - new Date(input.startedAt).getTime()) / 1000, 0.001);
   const summary: RunSummary = {
@@ -94,7 +115,11 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
     status,
     ...(reason ? { reason } : {}),
     totals: input.totals,
-    thresholds: { error_threshold: s.error_threshold, mini_batch_error_threshold: s.mini_batch_error_threshold, allowed_failed_percent: s.allowed_failed_percent },
+    thresholds: {
+      error_threshold: s.error_threshold,
+      mini_batch_error_threshold: s.mini_batch_error_threshold,
+      allowed_failed_percent: s.allowed_failed_percent,
+    },
     startedAt: input.startedAt,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: seconds,
@@ -109,7 +134,12 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
 }
 
 /** A canceled run: no output is composed; the summary says so and keeps the counts seen so far. */
-export async function writeCanceledSummary(runId: string, totals: RunTotals, startedAt: string, reason: string): Promise<void> {
+export async function writeCanceledSummary(
+  runId: string,
+  totals: RunTotals,
+  startedAt: string,
+  reason: string,
+): Promise<void> {
   const run = await loadRun(runId);
   const s = run.settings;
   await shutdownPool(runId);
@@ -121,12 +151,20 @@ export async function writeCanceledSummary(runId: string, totals: RunTotals, sta
     status: 'Canceled',
     reason,
     totals,
-    thresholds: { error_threshold: s.error_threshold, mini_batch_error_threshold: s.mini_batch_error_threshold, allowed_failed_percent: s.allowed_failed_percent },
+    thresholds: {
+      error_threshold: s.error_threshold,
+      mini_batch_error_threshold: s.mini_batch_error_threshold,
+      allowed_failed_percent: s.allowed_failed_percent,
+    },
     startedAt,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: seconds,
     itemsPerSecond: (totals.itemsSucceeded + totals.itemsFailed) / seconds,
-    errors: { container: containers.runs, blob: runPaths.errors(runId), lines: await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId)) },
+    errors: {
+      container: containers.runs,
+      blob: runPaths.errors(runId),
+      lines: await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId)),
+    },
     logs: { overview: runPaths.overview(runId), script: runPaths.scriptLog(runId) },
   };
   await writeText(runs, runPaths.overview(runId), overviewText(summary));

@@ -20,7 +20,8 @@ export async function headLines(blob: BlobClient, n: number): Promise<string[] |
     const lines = text.split('\n');
     const complete = count === size;
     if (!complete) lines.pop(); // the last line may be cut mid-way
-    if (lines.length >= n || complete) return lines.filter((l, i) => i < lines.length - 1 || l !== '').slice(0, n);
+    if (lines.length >= n || complete)
+      return lines.filter((l, i) => i < lines.length - 1 || l !== '').slice(0, n);
     length *= 4;
   }
 }

@@ -38,7 +38,15 @@ export interface RunTotals {
 }
 
 export function emptyTotals(items = 0, miniBatches = 0): RunTotals {
-  return { items, miniBatches, itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0, tries: 0 };
+  return {
+    items,
+    miniBatches,
+    itemsSucceeded: 0,
+    itemsFailed: 0,
+    miniBatchesSucceeded: 0,
+    miniBatchesFailed: 0,
+    tries: 0,
+  };
 }
 
 export function addTotals(a: RunTotals, b: Omit<RunTotals, 'items' | 'miniBatches'>): RunTotals {

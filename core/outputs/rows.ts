@@ -1,10 +1,8 @@
-import type { Row } from '../runner/contract.js';
-
 /**
  * One line per row: strings as they are, other values as JSON. A string with a line break is
  * written JSON-quoted, so one row always stays one line.
  */
-export function rowToLine(row: Row | unknown): string {
+export function rowToLine(row: unknown): string {
   if (typeof row === 'string') return /[\r\n]/.test(row) ? JSON.stringify(row) : row;
   if (typeof row === 'number' || typeof row === 'boolean') return String(row);
   return JSON.stringify(row ?? null);

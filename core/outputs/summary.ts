@@ -35,7 +35,9 @@ export function overviewText(s: RunSummary): string {
     `Mini-batches  ${t.miniBatches}: ${t.miniBatchesSucceeded} succeeded, ${t.miniBatchesFailed} failed, ${t.tries} tries`,
     `Thresholds    error_threshold ${s.thresholds.error_threshold}, mini_batch_error_threshold ${s.thresholds.mini_batch_error_threshold}, allowed_failed_percent ${s.thresholds.allowed_failed_percent}`,
     '',
-    s.output ? `Output        ${s.output.container}/${s.output.blob} (${s.output.bytes} bytes)` : 'Output        none (see the reason above)',
+    s.output
+      ? `Output        ${s.output.container}/${s.output.blob} (${s.output.bytes} bytes)`
+      : 'Output        none (see the reason above)',
     `Errors        runs/${s.errors.blob} (${s.errors.lines} lines: one per failed item, with its error and stack)`,
     `Script log    runs/${s.logs.script}`,
   ];

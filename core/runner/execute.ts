@@ -55,10 +55,22 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   if (!outcome.ok) {
     const final = input.attempt >= maxTries;
     if (final) await writeFailedTry(input.runId, input.index, input.attempt, names, outcome.error);
-    return { ...base, ok: false, final, succeeded: 0, failedItems: final ? names.length : 0, error: outcome.error.message.split('\n')[0] ?? '', durationMs: durationMs() };
+    return {
+      ...base,
+      ok: false,
+      final,
+      succeeded: 0,
+      failedItems: final ? names.length : 0,
+      error: outcome.error.message.split('\n')[0] ?? '',
+      durationMs: durationMs(),
+    };
   }
 
-  const items: FailureRecord['items'] = missing.map((m) => ({ item: m.item, error: m.reason, kind: 'missing' }));
+  const items: FailureRecord['items'] = missing.map((m) => ({
+    item: m.item,
+    error: m.reason,
+    kind: 'missing',
+  }));
   const named = new Map<string, string>();
   for (const f of outcome.failures) {
     const name = localToName.get(f.item) ?? (names.includes(f.item) ? f.item : undefined);
@@ -66,34 +78,46 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   }
   for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
   const unknown = names.length - outcome.rows.length - items.length;
-  if (unknown > 0) {
-    // run() returned fewer rows than inputs without naming which failed: the unnamed items all stand here.
-    const accounted = new Set([...named.keys(), ...missing.map((m) => m.item)]);
-    const unnamed = names.filter((n) => !accounted.has(n));
-    for (const item of unnamed) {
-      items.push({
-        item,
-        error: `run() returned ${outcome.rows.length} rows for ${names.length} inputs and named ${named.size} failures: ${unknown} of these ${unnamed.length} items failed without a reason (call ctx.fail(item, reason) to say which)`,
-        kind: 'unknown',
-      });
-    }
-  }
+  if (unknown > 0)
+    items.push(...unnamedFailures(names, outcome.rows, new Set(items.map((i) => i.item)), unknown));
   const failedItems = names.length - outcome.rows.length;
   await Promise.all([
     writeText(runs, runPaths.part(input.runId, input.index), rowsToText(outcome.rows)),
     items.length > 0
-      ? writeJson(runs, runPaths.failure(input.runId, input.index), { index: input.index, attempts: input.attempt, items } satisfies FailureRecord)
+      ? writeJson(runs, runPaths.failure(input.runId, input.index), {
+          index: input.index,
+          attempts: input.attempt,
+          items,
+        } satisfies FailureRecord)
       : runs.getBlobClient(runPaths.failure(input.runId, input.index)).deleteIfExists(),
   ]);
-  return { ...base, ok: true, final: true, succeeded: outcome.rows.length, failedItems, durationMs: durationMs() };
+  return {
+    ...base,
+    ok: true,
+    final: true,
+    succeeded: outcome.rows.length,
+    failedItems,
+    durationMs: durationMs(),
+  };
 }
 
-async function writeFailedTry(runId: string, index: number, attempts: number, names: string[], error: { message: string; stack?: string }): Promise<void> {
+async function writeFailedTry(
+  runId: string,
+  index: number,
+  attempts: number,
+  names: string[],
+  error: { message: string; stack?: string },
+): Promise<void> {
   const runs = storage().blobs.getContainerClient(containers.runs);
   const record: FailureRecord = {
     index,
     attempts,
-    items: names.map((item) => ({ item, error: error.message, kind: 'try', ...(error.stack ? { stack: error.stack } : {}) })),
+    items: names.map((item) => ({
+      item,
+      error: error.message,
+      kind: 'try',
+      ...(error.stack ? { stack: error.stack } : {}),
+    })),
   };
   await writeJson(runs, runPaths.failure(runId, index), record);
 }
@@ -102,4 +126,33 @@ async function writeFailedTry(runId: string, index: number, attempts: number, na
 export async function recordLostMiniBatch(input: MiniBatchInput & { error: string }): Promise<void> {
   const names = await miniBatchItems(input.runId, input.shard, input.index);
   await writeFailedTry(input.runId, input.index, input.attempt, names, { message: input.error });
+}
+
+/**
+ * run() returned fewer rows than inputs without naming which failed. When the rows carry the file
+ * names (as `<file>: <digit>` does), the items no row mentions are exactly the failed ones; otherwise
+ * the count is known but not the items, and each line lists the candidates.
+ */
+function unnamedFailures(
+  names: string[],
+  rows: unknown[],
+  accounted: Set<string>,
+  unknown: number,
+): FailureRecord['items'] {
+  const candidates = names.filter((n) => !accounted.has(n));
+  const text = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+  const unmentioned = candidates.filter((n) => !text.some((t) => t.includes(path.basename(n))));
+  const why = `run() returned ${rows.length} rows for ${names.length} inputs`;
+  if (unmentioned.length === unknown) {
+    return unmentioned.map((item) => ({
+      item,
+      kind: 'unknown',
+      error: `${why} and none for this item; name failures with ctx.fail(item, reason)`,
+    }));
+  }
+  return Array.from({ length: unknown }, (_, k) => ({
+    item: `(unidentified ${k + 1} of ${unknown})`,
+    kind: 'unknown' as const,
+    error: `${why}; ${unknown} of these failed without being named: ${candidates.join(', ')}`,
+  }));
 }

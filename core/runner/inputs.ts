@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { BlobClient } from '@azure/storage-blob';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { blobNameOf, isLocal, resolveLocalFolder, type FileDataset } from '../datasets/files.js';
@@ -10,7 +11,8 @@ export interface Materialized {
   missing: { item: string; reason: string }[];
 }
 
-const DOWNLOADS_IN_PARALLEL = 16;
+/** Parallel downloads per mini-batch; the mini-batches in flight multiply it. */
+export const DOWNLOADS_IN_PARALLEL = 8;
 
 /** Keeps a dataset name inside `dir` however it is spelled (no traversal through names). */
 function localPathFor(dir: string, name: string): string {
@@ -19,6 +21,14 @@ function localPathFor(dir: string, name: string): string {
     .filter((s) => s !== '' && s !== '.' && s !== '..')
     .join(path.sep);
   return path.join(dir, safe || '_');
+}
+
+/** One GET per blob (downloadToBuffer would first ask for the blob's properties: two requests). */
+export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
+  const response = await blob.download();
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Downloads a mini-batch's files in parallel into `dir` (local datasets are used in place). */
@@ -37,7 +47,7 @@ export async function materialize(input: FileDataset, names: string[], dir: stri
       const name = names[i] ?? '';
       const target = localPathFor(dir, name);
       try {
-        const bytes = await container.getBlobClient(blobNameOf(input, name)).downloadToBuffer();
+        const bytes = await downloadBlob(container.getBlobClient(blobNameOf(input, name)));
         const parent = path.dirname(target);
         if (!madeDirs.has(parent)) {
           await mkdir(parent, { recursive: true });
@@ -46,7 +56,12 @@ export async function materialize(input: FileDataset, names: string[], dir: stri
         await writeFile(target, bytes);
         paths[i] = target;
       } catch (err) {
-        missing.push({ item: name, reason: isNotFound(err) ? `blob ${input.container}/${blobNameOf(input, name)} no longer exists` : `download failed: ${errorMessage(err)}` });
+        missing.push({
+          item: name,
+          reason: isNotFound(err)
+            ? `blob ${input.container}/${blobNameOf(input, name)} no longer exists`
+            : `download failed: ${errorMessage(err)}`,
+        });
       }
     }
   };

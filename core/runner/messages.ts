@@ -12,7 +12,8 @@ export interface WorkerInit {
   modelCache: string;
 }
 
-export type ToWorker = { type: 'run'; id: number; files: string[]; miniBatchIndex: number } | { type: 'shutdown' };
+export type ToWorker =
+  { type: 'run'; id: number; files: string[]; miniBatchIndex: number } | { type: 'shutdown' };
 
 export interface ErrorInfo {
   message: string;

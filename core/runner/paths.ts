@@ -21,11 +21,19 @@ export function scratchRoot(): string {
 }
 
 /** `source_directory` + `entry_script`, resolved inside the scripts folder; `.ts` names map to the compiled `.js`. */
-export function resolveEntryScript(entryScript: string, sourceDirectory?: string, root = scriptsRoot()): string {
+export function resolveEntryScript(
+  entryScript: string,
+  sourceDirectory?: string,
+  root = scriptsRoot(),
+): string {
   const relative = path.join(sourceDirectory ?? '', entryScript).replace(/\.ts$/, '.js');
   const resolved = path.resolve(root, relative);
   if (!resolved.startsWith(root + path.sep)) {
-    throw new ParallelRunError('INVALID_SETTINGS', `entry_script '${entryScript}' points outside the scripts folder`, 'entry_script');
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `entry_script '${entryScript}' points outside the scripts folder`,
+      'entry_script',
+    );
   }
   if (!existsSync(resolved)) {
     throw new ParallelRunError(

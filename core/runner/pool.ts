@@ -59,9 +59,11 @@ export class WorkerPool {
     const slot: Slot = { index, worker, ready, busy: false, pending, dead: false };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') markReady(undefined);
-      else if (m.type === 'initFailed') markReady({ ...m.error, message: `init() failed: ${m.error.message}` });
+      else if (m.type === 'initFailed')
+        markReady({ ...m.error, message: `init() failed: ${m.error.message}` });
       else if (m.type === 'log') this.options.onLog?.(index, m.level, m.text);
-      else if (m.type === 'done') this.settle(slot, m.id, validate(m.rows, m.failures, this.inputsOf(slot, m.id)));
+      else if (m.type === 'done')
+        this.settle(slot, m.id, validate(m.rows, m.failures, this.inputsOf(slot, m.id)));
       else if (m.type === 'failed') this.settle(slot, m.id, { ok: false, kind: 'exception', error: m.error });
     });
     const die = (error: ErrorInfo) => {
@@ -69,7 +71,12 @@ export class WorkerPool {
       markReady(error);
       for (const id of [...pending.keys()]) this.settle(slot, id, { ok: false, kind: 'crash', error });
     };
-    worker.on('error', (err: Error) => die({ message: `the worker thread crashed: ${err.message}`, ...(err.stack ? { stack: err.stack } : {}) }));
+    worker.on('error', (err: Error) =>
+      die({
+        message: `the worker thread crashed: ${err.message}`,
+        ...(err.stack ? { stack: err.stack } : {}),
+      }),
+    );
     worker.on('exit', (code) => die({ message: `the worker thread exited (code ${code})` }));
     return slot;
   }
@@ -141,7 +148,9 @@ export class WorkerPool {
           this.settle(slot, id, {
             ok: false,
             kind: 'timeout',
-            error: { message: `run() did not return within ${timeoutMs / 1000} s (run_invocation_timeout); its worker thread was stopped` },
+            error: {
+              message: `run() did not return within ${timeoutMs / 1000} s (run_invocation_timeout); its worker thread was stopped`,
+            },
           });
         }, timeoutMs);
         slot.pending.set(id, { resolve, timer });
@@ -159,7 +168,8 @@ export class WorkerPool {
       this.slots.map(async (slot) => {
         if (!slot || slot.dead) return;
         const initError = await slot.ready;
-        if (!initError && !slot.dead) {
+        // slot.dead can turn true while awaiting ready (the thread crashed during init).
+        if (!initError && !(slot.dead as boolean)) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, graceMs);
             slot.worker.on('message', (m: FromWorker) => {
@@ -181,8 +191,9 @@ export class WorkerPool {
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing (undefined)';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''})`;
-  if (typeof value !== 'object') return `a ${typeof value} (${String(value)})`;
+  if (typeof value === 'string')
+    return `a string (${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''})`;
+  if (typeof value !== 'object') return `a ${typeof value}`;
   return `an object with keys ${Object.keys(value).slice(0, 5).join(', ') || '(none)'}`;
 }
 
@@ -192,7 +203,9 @@ function validate(rows: unknown, failures: { item: string; reason: string }[], i
     return {
       ok: false,
       kind: 'bad_return',
-      error: { message: `run() returned ${describe(rows)}; it must return a list with one row per successful item (at most ${inputs})` },
+      error: {
+        message: `run() returned ${describe(rows)}; it must return a list with one row per successful item (at most ${inputs})`,
+      },
     };
   }
   const named = new Set(failures.map((f) => f.item)).size;
@@ -201,7 +214,9 @@ function validate(rows: unknown, failures: { item: string; reason: string }[], i
     return {
       ok: false,
       kind: 'bad_return',
-      error: { message: `run() returned ${rows.length} rows${detail} for ${inputs} input items; at most one row per input item is allowed` },
+      error: {
+        message: `run() returned ${rows.length} rows${detail} for ${inputs} input items; at most one row per input item is allowed`,
+      },
     };
   }
   return { ok: true, rows, failures };

@@ -27,7 +27,13 @@ async function downloadSideInputs(run: RunRecord): Promise<Record<string, string
     const prefix = ref.path.endsWith('/') || ref.path === '' ? ref.path : `${ref.path}/`;
     let files = 0;
     for await (const blob of container.listBlobsFlat({ prefix })) {
-      const local = path.join(target, ...blob.name.slice(prefix.length).split('/').filter((s) => s !== '..'));
+      const local = path.join(
+        target,
+        ...blob.name
+          .slice(prefix.length)
+          .split('/')
+          .filter((s) => s !== '..'),
+      );
       await mkdir(path.dirname(local), { recursive: true });
       await writeFile(local, await container.getBlobClient(blob.name).downloadToBuffer());
       files++;
@@ -91,7 +97,9 @@ export async function flushScriptLog(runId: string): Promise<void> {
   const entry = pools.get(runId);
   if (!entry || entry.log.length === 0) return;
   const text = `${entry.log.splice(0).join('\n')}\n`;
-  const blob = storage().blobs.getContainerClient(containers.runs).getAppendBlobClient(runPaths.scriptLog(runId));
+  const blob = storage()
+    .blobs.getContainerClient(containers.runs)
+    .getAppendBlobClient(runPaths.scriptLog(runId));
   try {
     await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
     await blob.appendBlock(text, Buffer.byteLength(text));

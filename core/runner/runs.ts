@@ -9,7 +9,10 @@ export interface RunRecord {
   runId: string;
   settings: RunSettings;
   createdTime: string;
-  source: { kind: 'api' } | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> } | { kind: 'blob'; pipeline: string; blob: string };
+  source:
+    | { kind: 'api' }
+    | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> }
+    | { kind: 'blob'; pipeline: string; blob: string };
 }
 
 const runsCache = new Map<string, RunRecord>();
@@ -40,7 +43,8 @@ export async function miniBatchItems(runId: string, shard: number, index: number
     if (shardCache.size > 8) shardCache.delete(shardCache.keys().next().value ?? key);
   }
   const items = manifest.miniBatches[index - manifest.first];
-  if (!items) throw new NotFoundError(`mini-batch ${index} is not in manifest shard ${shard} of run '${runId}'`);
+  if (!items)
+    throw new NotFoundError(`mini-batch ${index} is not in manifest shard ${shard} of run '${runId}'`);
   return items;
 }
 

@@ -11,11 +11,12 @@ import type { RunRecord } from './runs.js';
 
 /** `mnist-tutorial` + time + a random tail: readable in listings, unique without coordination. */
 export function newRunId(name: string | undefined, now = new Date()): string {
-  const slug = (name ?? 'run')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40) || 'run';
+  const slug =
+    (name ?? 'run')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'run';
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${slug}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
@@ -26,7 +27,11 @@ export async function checkRunnable(settings: RunSettings): Promise<void> {
   for (const ref of settings.models) await resolveModel(ref);
   for (const [name, side] of Object.entries(settings.side_inputs)) {
     if (!(await storage().blobs.getContainerClient(side.container).exists())) {
-      throw new ParallelRunError('INVALID_SETTINGS', `side_inputs.${name}: container '${side.container}' does not exist`, `side_inputs.${name}`);
+      throw new ParallelRunError(
+        'INVALID_SETTINGS',
+        `side_inputs.${name}: container '${side.container}' does not exist`,
+        `side_inputs.${name}`,
+      );
     }
   }
   await checkDatasetExists(settings.input);
@@ -36,7 +41,12 @@ export async function checkRunnable(settings: RunSettings): Promise<void> {
 export async function prepareRun(body: unknown, source: RunRecord['source']): Promise<RunRecord> {
   const settings = parseRunSettings(body, { processCountPerNode: os.availableParallelism() });
   await checkRunnable(settings);
-  const record: RunRecord = { runId: newRunId(settings.run_name), settings, createdTime: new Date().toISOString(), source };
+  const record: RunRecord = {
+    runId: newRunId(settings.run_name),
+    settings,
+    createdTime: new Date().toISOString(),
+    source,
+  };
   const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
   await writeJson(runs, runPaths.settings(record.runId), record);
   return record;

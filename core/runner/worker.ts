@@ -14,16 +14,23 @@ const send = (message: FromWorker) => port.postMessage(message);
 
 function logger(): ScriptLogger {
   const order = { DEBUG: 0, INFO: 1, WARNING: 2 } as const;
-  const at = (level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') => (...args: unknown[]) => {
-    if (level !== 'ERROR' && order[level] < order[init.loggingLevel]) return;
-    const text = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a))).join(' ');
-    send({ type: 'log', level, text });
-  };
+  const at =
+    (level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') =>
+    (...args: unknown[]) => {
+      if (level !== 'ERROR' && order[level] < order[init.loggingLevel]) return;
+      const text = args
+        .map((a) =>
+          typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a),
+        )
+        .join(' ');
+      send({ type: 'log', level, text });
+    };
   return { debug: at('DEBUG'), info: at('INFO'), warn: at('WARNING'), error: at('ERROR') };
 }
 
 function errorInfo(err: unknown): { message: string; stack?: string; name?: string } {
-  if (err instanceof Error) return { message: err.message, name: err.name, ...(err.stack ? { stack: err.stack } : {}) };
+  if (err instanceof Error)
+    return { message: err.message, name: err.name, ...(err.stack ? { stack: err.stack } : {}) };
   return { message: String(err) };
 }
 
@@ -40,7 +47,9 @@ const context: InitContext = {
 async function load(): Promise<EntryScript> {
   const mod = (await import(pathToFileURL(init.scriptPath).href)) as Partial<EntryScript>;
   if (typeof mod.run !== 'function') {
-    throw new Error(`entry script ${path.basename(init.scriptPath)} does not export a run(miniBatch, ctx) function`);
+    throw new Error(
+      `entry script ${path.basename(init.scriptPath)} does not export a run(miniBatch, ctx) function`,
+    );
   }
   return mod as EntryScript;
 }
@@ -50,7 +59,8 @@ async function runOne(script: EntryScript, message: Extract<ToWorker, { type: 'r
   const ctx: RunContext = {
     ...context,
     miniBatchIndex: message.miniBatchIndex,
-    fail: (item: unknown, reason: string) => failures.push({ item: typeof item === 'string' ? item : JSON.stringify(item), reason: String(reason) }),
+    fail: (item: unknown, reason: string) =>
+      failures.push({ item: typeof item === 'string' ? item : JSON.stringify(item), reason }),
   };
   let rows: unknown;
   try {
@@ -62,7 +72,13 @@ async function runOne(script: EntryScript, message: Extract<ToWorker, { type: 'r
   try {
     send({ type: 'done', id: message.id, rows, failures });
   } catch (err) {
-    send({ type: 'failed', id: message.id, error: { message: `run() returned values that cannot be passed on (${errorInfo(err).message}): return strings, numbers or plain objects` } });
+    send({
+      type: 'failed',
+      id: message.id,
+      error: {
+        message: `run() returned values that cannot be passed on (${errorInfo(err).message}): return strings, numbers or plain objects`,
+      },
+    });
   }
 }
 
@@ -81,7 +97,9 @@ async function main(): Promise<void> {
       void runOne(script, message);
     } else {
       void Promise.resolve(script.shutdown?.())
-        .catch((err: unknown) => send({ type: 'log', level: 'ERROR', text: `shutdown() failed: ${errorInfo(err).message}` }))
+        .catch((err: unknown) =>
+          send({ type: 'log', level: 'ERROR', text: `shutdown() failed: ${errorInfo(err).message}` }),
+        )
         .finally(() => send({ type: 'closed' }));
     }
   });

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, ParallelRunError } from '../errors.js';
+import { ParallelRunError } from '../errors.js';
 import { containers } from './layout.js';
 import { ensureContainer, readJson, storage, writeJson } from './storage.js';
 
@@ -21,7 +21,11 @@ export function parseModelRef(ref: string): { name: string; version?: number } {
   const [name = '', version, extra] = ref.split(':');
   const v = version === undefined ? undefined : Number(version);
   if (!NAME.test(name) || extra !== undefined || (v !== undefined && (!Number.isInteger(v) || v < 1))) {
-    throw new ParallelRunError('INVALID_REQUEST', `model '${ref}' is not a model reference: use 'name' or 'name:version', e.g. 'mnist:1'`, 'models');
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `model '${ref}' is not a model reference: use 'name' or 'name:version', e.g. 'mnist:1'`,
+      'models',
+    );
   }
   return v === undefined ? { name } : { name, version: v };
 }
@@ -47,10 +51,15 @@ export async function resolveModel(ref: string): Promise<ModelInfo> {
   const { name, version } = parseModelRef(ref);
   const versions = await listVersions(name);
   const chosen = version ?? versions[versions.length - 1];
-  const info = chosen === undefined ? undefined : await readJson<ModelInfo>(await modelsContainer(), `${name}/${chosen}/model.json`);
+  const info =
+    chosen === undefined
+      ? undefined
+      : await readJson<ModelInfo>(await modelsContainer(), `${name}/${chosen}/model.json`);
   if (!info) {
-    const known = versions.length ? `registered versions: ${versions.join(', ')}` : 'no version of it is registered (PUT /api/models/{name})';
-    throw new NotFoundError(`model '${ref}' is not registered: ${known}`, 'models');
+    const known = versions.length
+      ? `registered versions: ${versions.join(', ')}`
+      : 'no version of it is registered (PUT /api/models/{name})';
+    throw new ParallelRunError('MODEL_NOT_FOUND', `model '${ref}' is not registered: ${known}`, 'models');
   }
   return info;
 }
@@ -76,13 +85,24 @@ export async function registerModel(
   parseModelRef(name);
   for (const f of files) {
     if (!/^[A-Za-z0-9._-]{1,200}$/.test(f.name) || f.name === 'model.json' || f.name.startsWith('.')) {
-      throw new ParallelRunError('INVALID_REQUEST', `file name '${f.name}' is not allowed: use letters, digits, '.', '_' and '-' (not model.json)`, 'file');
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        `file name '${f.name}' is not allowed: use letters, digits, '.', '_' and '-' (not model.json)`,
+        'file',
+      );
     }
   }
   const container = await modelsContainer();
   const version = ((await listVersions(name)).at(-1) ?? 0) + 1;
-  for (const f of files) await container.getBlockBlobClient(`${name}/${version}/${f.name}`).upload(f.bytes, f.bytes.length);
-  const info: ModelInfo = { name, version, ...meta, files: files.map((f) => f.name), created: new Date().toISOString() };
+  for (const f of files)
+    await container.getBlockBlobClient(`${name}/${version}/${f.name}`).upload(f.bytes, f.bytes.length);
+  const info: ModelInfo = {
+    name,
+    version,
+    ...meta,
+    files: files.map((f) => f.name),
+    created: new Date().toISOString(),
+  };
   // model.json last: a version without it is not registered yet, so a half-written upload is never used.
   await writeJson(container, `${name}/${version}/model.json`, info);
   return info;

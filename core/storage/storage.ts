@@ -1,5 +1,10 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { BlobServiceClient, RestError, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import {
+  BlobServiceClient,
+  RestError,
+  StorageSharedKeyCredential,
+  type ContainerClient,
+} from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 
 /**
@@ -28,13 +33,19 @@ function identity(env: NodeJS.ProcessEnv): TokenCredential {
 export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Storage {
   const conn = env.AzureWebJobsStorage;
   if (conn && conn.includes('=')) {
-    return { blobs: BlobServiceClient.fromConnectionString(conn), queues: QueueServiceClient.fromConnectionString(conn) };
+    return {
+      blobs: BlobServiceClient.fromConnectionString(conn),
+      queues: QueueServiceClient.fromConnectionString(conn),
+    };
   }
   const blobUri = env.AzureWebJobsStorage__blobServiceUri;
   const queueUri = env.AzureWebJobsStorage__queueServiceUri;
   if (blobUri && queueUri) {
     const credential = identity(env);
-    return { blobs: new BlobServiceClient(blobUri, credential), queues: new QueueServiceClient(queueUri, credential) };
+    return {
+      blobs: new BlobServiceClient(blobUri, credential),
+      queues: new QueueServiceClient(queueUri, credential),
+    };
   }
   throw new Error(
     'storage is not configured: set AzureWebJobsStorage (a connection string, locally) or AzureWebJobsStorage__blobServiceUri and __queueServiceUri (managed identity, in Azure)',
@@ -55,7 +66,9 @@ export function sharedKeyOf(blobs: BlobServiceClient): StorageSharedKeyCredentia
 
 export function accountKeyFromConnectionString(conn: string): { account: string; key: string } | undefined {
   const parts = parseConnectionString(conn);
-  return parts.AccountName && parts.AccountKey ? { account: parts.AccountName, key: parts.AccountKey } : undefined;
+  return parts.AccountName && parts.AccountKey
+    ? { account: parts.AccountName, key: parts.AccountKey }
+    : undefined;
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -72,9 +85,16 @@ export async function readJson<T>(container: ContainerClient, name: string): Pro
   }
 }
 
-export async function writeText(container: ContainerClient, name: string, text: string | Buffer, contentType = 'text/plain; charset=utf-8'): Promise<void> {
+export async function writeText(
+  container: ContainerClient,
+  name: string,
+  text: string | Buffer,
+  contentType = 'text/plain; charset=utf-8',
+): Promise<void> {
   const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  await container.getBlockBlobClient(name).upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
+  await container
+    .getBlockBlobClient(name)
+    .upload(body, body.length, { blobHTTPHeaders: { blobContentType: contentType } });
 }
 
 export async function writeJson(container: ContainerClient, name: string, value: unknown): Promise<void> {

@@ -367,6 +367,7 @@ export class DurableEngine {
 
   private async commit(inst: Instance, batch: InboxItem[], result: EpisodeResult): Promise<void> {
     const record = inst.record;
+    const statusBefore = record.runtimeStatus;
     await this.store.appendHistory(record.instanceId, record.executionId, result.events);
     for (const e of result.events) e.IsPlayed = true;
     inst.history.push(...result.events);
@@ -400,7 +401,9 @@ export class DurableEngine {
         inst.resetExecution();
         break;
     }
-    await this.store.putInstance(record);
+    // Live instances answer status reads from memory and history replays custom status: the record
+    // needs writing only when the status itself changes (what a restart and the listing filter on).
+    if (record.runtimeStatus !== statusBefore || finishedExecution) await this.store.putInstance(record);
     if (finishedExecution) await this.store.deleteHistory(record.instanceId, finishedExecution);
     for (const item of batch)
       if (item.messageId) await this.store.deleteMessage(record.instanceId, item.messageId);

@@ -10,7 +10,11 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const run = await loadRun(input.runId);
   const s = run.settings;
   if (s.mini_batch_size.kind !== 'files') {
-    throw new ParallelRunError('NOT_SUPPORTED', `mini_batch_size '${s.mini_batch_size.text}' is a byte size; file datasets take a number of files`, 'mini_batch_size');
+    throw new ParallelRunError(
+      'NOT_SUPPORTED',
+      `mini_batch_size '${s.mini_batch_size.text}' is a byte size; file datasets take a number of files`,
+      'mini_batch_size',
+    );
   }
   const plan = await planFileDataset(run.runId, s.input, s.mini_batch_size.count);
   return {

@@ -13,8 +13,18 @@ const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit>
   const name = request.params.name ?? '';
   const file = request.query.get('file') ?? 'model.onnx';
   const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length === 0) throw new ParallelRunError('INVALID_REQUEST', 'the request body is empty: send the model file as the body', 'body');
-  if (bytes.length > MAX_MODEL_BYTES) throw new ParallelRunError('INVALID_REQUEST', `the model file is ${bytes.length} bytes; at most ${MAX_MODEL_BYTES} are accepted over HTTP`, 'body');
+  if (bytes.length === 0)
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      'the request body is empty: send the model file as the body',
+      'body',
+    );
+  if (bytes.length > MAX_MODEL_BYTES)
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `the model file is ${bytes.length} bytes; at most ${MAX_MODEL_BYTES} are accepted over HTTP`,
+      'body',
+    );
   const description = request.query.get('description');
   const info = await registerModel(name, [{ name: file, bytes }], description ? { description } : {});
   return json(201, info);
@@ -22,5 +32,10 @@ const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit>
 
 const list = guarded(async (): Promise<HttpResponseInit> => json(200, { models: await listModels() }));
 
-app.http('registerModel', { route: 'models/{name}', methods: ['PUT'], authLevel: 'function', handler: register });
+app.http('registerModel', {
+  route: 'models/{name}',
+  methods: ['PUT'],
+  authLevel: 'function',
+  handler: register,
+});
 app.http('listModels', { route: 'models', methods: ['GET'], authLevel: 'function', handler: list });

