@@ -114,8 +114,13 @@ export async function spawnDevHostProcess(options: SpawnDevHostOptions): Promise
     waitForLine,
     exited,
     async kill(signal = 'SIGTERM') {
-      if (!done) child.kill(signal);
-      return exited;
+      if (done) return exited;
+      child.kill(signal);
+      // A host that does not stop within 10 s of SIGTERM is ended.
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(force);
+      return code;
     },
   };
   if (options.waitForStart !== false) await waitForLine(/Host started/, { timeoutMs: 60_000 });

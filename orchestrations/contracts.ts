@@ -24,6 +24,8 @@ export interface ShardInput {
   runId: string;
   shard: ShardRef;
   limits: RunLimits;
+  /** Mini-batches this shard keeps in flight: the run's node_count × process_count_per_node, shared by the shards running at once. */
+  maxInFlight: number;
   /** Failures already counted by finished shards: with this shard's own, a threshold can be known crossed early. */
   priorFailedItems: number;
   priorFailedMiniBatches: number;

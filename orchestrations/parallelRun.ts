@@ -53,6 +53,9 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       shards: plan.shards.length,
     });
     const queue: ShardRef[] = [...plan.shards];
+    // node_count × process_count_per_node in flight for the run, whether it has one shard or many.
+    const concurrentShards = Math.min(limits.node_count, plan.shards.length);
+    const maxInFlight = Math.ceil((limits.node_count * limits.process_count_per_node) / concurrentShards);
     const inFlight = new Map<Task, ShardRef>();
     while (inFlight.size > 0 || (queue.length > 0 && !stopping)) {
       while (!stopping && inFlight.size < limits.node_count) {
@@ -62,6 +65,7 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
           runId,
           shard: ref,
           limits,
+          maxInFlight,
           priorFailedItems: progress.done.itemsFailed,
           priorFailedMiniBatches: progress.done.miniBatchesFailed,
           startedAt,

@@ -12,8 +12,8 @@ interface Work {
 }
 
 /**
- * One shard of a run (≤ 1,000 mini-batches, so its history stays bounded): keeps
- * `process_count_per_node` mini-batches in flight, retries failed tries up to `run_max_try`, and
+ * One shard of a run (a few hundred mini-batches, so its history stays bounded): keeps its share of
+ * the run's node_count × process_count_per_node mini-batches in flight, retries failed tries up to `run_max_try`, and
  * stops scheduling once a threshold is crossed. Deterministic: no clock but the orchestration's, no I/O.
  */
 function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
@@ -41,7 +41,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     } satisfies ShardProgress);
 
   while (inFlight.size > 0 || (pending.length > 0 && !stopped)) {
-    while (!stopped && inFlight.size < limits.process_count_per_node) {
+    while (!stopped && inFlight.size < input.maxInFlight) {
       const work = pending.shift();
       if (!work) break;
       inFlight.set(

@@ -83,6 +83,12 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   let reason = input.reason;
   let output: RunSummary['output'];
   await shutdownPool(input.runId);
+  const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
+  if (done && done.status !== 'Canceled') {
+    // Finalize ran before (at least once): its summary is written last, so everything else is in place.
+    await deleteParts(input.runId);
+    return done;
+  }
 
   if (status === 'Completed' && s.output_action === 'append_row') {
     if (input.totals.itemsSucceeded === 0) {
@@ -130,7 +136,22 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   };
   await writeText(runs, runPaths.overview(input.runId), overviewText(summary));
   await writeJson(runs, runPaths.summary(input.runId), summary);
+  // The parts of a composed output are spent; a failed run keeps them (the outputs written so far).
+  if (output) await deleteParts(input.runId);
   return summary;
+}
+
+async function deleteParts(runId: string): Promise<void> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const names: string[] = [];
+  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.partsPrefix(runId) })) names.push(blob.name);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < names.length; i = next++)
+        await runs.getBlobClient(names[i] ?? '').deleteIfExists();
+    }),
+  );
 }
 
 /** A canceled run: no output is composed; the summary says so and keeps the counts seen so far. */

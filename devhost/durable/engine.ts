@@ -313,10 +313,14 @@ export class DurableEngine {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops scheduling and waits a little for running work; what is still running then runs again after a restart. */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     for (const inst of this.instances.values()) inst.clearTimers();
-    await Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    clearTimeout(timer);
   }
 
   private track<T>(promise: Promise<T>): void {
