@@ -28,7 +28,8 @@ function bar(percent: number): string {
 
 function progressLine(view: RunView): string {
   const p = view.progress;
-  if (!p) return `${view.status}${view.phase ? ` (${view.phase})` : ''}`;
+  if (!p || view.phase === 'planning') return `${view.status}${view.phase ? ` (${view.phase})` : ''}`;
+  if (view.phase === 'finalizing') return `${bar(100)} finalizing: composing the output, writing the summary`;
   const eta = p.etaSeconds === null ? '' : `, ETA ${p.etaSeconds}s`;
   return `${bar(p.percent)} ${p.percent.toFixed(1)}%  ${p.items.succeeded + p.items.failed}/${p.items.total} items (${p.items.failed} failed), mini-batches ${p.miniBatches.succeeded + p.miniBatches.failed}/${p.miniBatches.total} (${p.miniBatches.inFlight} in flight), ${p.itemsPerSecond} items/s${eta}`;
 }
@@ -38,11 +39,16 @@ export async function submitAndWatch(api: ApiClient, settings: object, log: Log)
   const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', settings, 202);
   log(`submitted run ${runId}`);
   let last = '';
+  let lastAt = 0;
   for (;;) {
     const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
     const line = progressLine(view);
-    if (line !== last) log(`  ${line}`);
-    last = line;
+    const now = Date.now();
+    if (line !== last && (now - lastAt >= 2000 || !line.startsWith('['))) {
+      log(`  ${line}`);
+      last = line;
+      lastAt = now;
+    }
     if (view.status !== 'Running' && view.status !== 'Pending') return view;
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -6,12 +6,14 @@ import {
   type BlobServiceClient,
   type BlockBlobClient,
 } from '@azure/storage-blob';
-import { sharedKeyOf } from '../storage/storage.js';
+import { downloadBlob, sharedKeyOf } from '../storage/storage.js';
 
 /** Azure allows 50,000 committed blocks per blob. */
 const MAX_BLOCKS = 50_000;
 /** When bytes pass through the function (Azurite), parts are packed into blocks of about this size. */
 const PACK_BYTES = 8 * 1024 * 1024;
+/** Parts downloaded ahead when they stream through the function. */
+const PREFETCH = 16;
 /** Blocks kept free for packed blocks once the per-part blocks run out. */
 const RESERVED_BLOCKS = 1_000;
 
@@ -65,6 +67,13 @@ export async function composeBlobs(
   let parts = 0;
   let pack: Buffer[] = [];
   let packSize = 0;
+  const prefetched: Promise<Buffer>[] = [];
+  const takeOne = async () => {
+    const bytes = await (prefetched.shift() ?? Promise.resolve(Buffer.alloc(0)));
+    pack.push(bytes);
+    packSize += bytes.length;
+    if (packSize >= PACK_BYTES) await flushPack();
+  };
   const flushPack = async () => {
     if (packSize === 0) return;
     const id = blockId(committed.length);
@@ -90,10 +99,13 @@ export async function composeBlobs(
         serverSide = false;
       }
     }
-    pack.push(await source.blob.downloadToBuffer());
-    packSize += source.size;
-    if (packSize >= PACK_BYTES) await flushPack();
+    // Parts are small: fetch several ahead, in order, so the round trips overlap.
+    const download = downloadBlob(source.blob);
+    download.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
+    prefetched.push(download);
+    if (prefetched.length >= PREFETCH) await takeOne();
   }
+  while (prefetched.length > 0) await takeOne();
   await flushPack();
   await target.commitBlockList(committed, {
     blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },

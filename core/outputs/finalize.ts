@@ -1,7 +1,7 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { shutdownPool } from '../runner/pools.js';
 import { loadRun } from '../runner/runs.js';
-import { containers, runPaths } from '../storage/layout.js';
+import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
 import { composeBlobs } from './compose.js';
 import type { FailureRecord, RunTotals } from './records.js';
@@ -45,9 +45,25 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
 }
 
 /** errors.jsonl, one line per failed item, in mini-batch order (failure records are listed by padded index). */
+/** How many failed items each written part reports (its metadata), by mini-batch index. */
+async function partFailures(runId: string): Promise<Map<number, number>> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const out = new Map<number, number>();
+  for await (const blob of runs.listBlobsFlat({
+    prefix: runPaths.partsPrefix(runId),
+    includeMetadata: true,
+  })) {
+    out.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
+  }
+  return out;
+}
+
 async function* errorLines(runId: string): AsyncGenerator<string> {
   const runs = storage().blobs.getContainerClient(containers.runs);
+  const parts = await partFailures(runId);
   for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
+    // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
+    if (parts.get(indexOfPart(blob.name)) === 0) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
     for (const item of record?.items ?? []) {
       yield JSON.stringify({
@@ -86,7 +102,6 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
   if (done && done.status !== 'Canceled') {
     // Finalize ran before (at least once): its summary is written last, so everything else is in place.
-    await deleteParts(input.runId);
     return done;
   }
 
@@ -136,22 +151,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   };
   await writeText(runs, runPaths.overview(input.runId), overviewText(summary));
   await writeJson(runs, runPaths.summary(input.runId), summary);
-  // The parts of a composed output are spent; a failed run keeps them (the outputs written so far).
-  if (output) await deleteParts(input.runId);
   return summary;
-}
-
-async function deleteParts(runId: string): Promise<void> {
-  const runs = storage().blobs.getContainerClient(containers.runs);
-  const names: string[] = [];
-  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.partsPrefix(runId) })) names.push(blob.name);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let i = next++; i < names.length; i = next++)
-        await runs.getBlobClient(names[i] ?? '').deleteIfExists();
-    }),
-  );
 }
 
 /** A canceled run: no output is composed; the summary says so and keeps the counts seen so far. */

@@ -21,7 +21,10 @@ export interface InitContext {
   /** A local, cached copy of a registered model version: `getModel('mnist')` (latest) or `getModel('mnist:1')`. Resolves to the folder. */
   getModel(ref: string): Promise<string>;
   logger: ScriptLogger;
-  /** Where `summary_only` scripts write their own outputs; uploaded under the run's output. */
+  /**
+   * A local scratch folder of the run on this instance. It is not uploaded: `summary_only` scripts
+   * store their own outputs (e.g. to blob storage), as with ParallelRunStep.
+   */
   outputDir: string;
   /** 0-based index of this worker thread in its pool. */
   workerIndex: number;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { containers, runPaths } from '../storage/layout.js';
-import { storage, writeJson, writeText } from '../storage/storage.js';
+import { storage, writeJson } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
@@ -81,15 +81,21 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   if (unknown > 0)
     items.push(...unnamedFailures(names, outcome.rows, new Set(items.map((i) => i.item)), unknown));
   const failedItems = names.length - outcome.rows.length;
+  const text = Buffer.from(rowsToText(outcome.rows), 'utf8');
   await Promise.all([
-    writeText(runs, runPaths.part(input.runId, input.index), rowsToText(outcome.rows)),
+    // The part says how many of its items failed: a failure record left by an earlier run of this
+    // same try (at-least-once) is recognised as stale at finalize, at no extra request here.
+    runs.getBlockBlobClient(runPaths.part(input.runId, input.index)).upload(text, text.length, {
+      metadata: { failed: String(items.length) },
+      blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
+    }),
     items.length > 0
       ? writeJson(runs, runPaths.failure(input.runId, input.index), {
           index: input.index,
           attempts: input.attempt,
           items,
         } satisfies FailureRecord)
-      : runs.getBlobClient(runPaths.failure(input.runId, input.index)).deleteIfExists(),
+      : Promise.resolve(),
   ]);
   return {
     ...base,

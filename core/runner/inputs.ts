@@ -1,9 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { BlobClient } from '@azure/storage-blob';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { blobNameOf, isLocal, resolveLocalFolder, type FileDataset } from '../datasets/files.js';
-import { isNotFound, storage } from '../storage/storage.js';
+import { downloadBlob, isNotFound, storage } from '../storage/storage.js';
 
 export interface Materialized {
   /** Local path per item, in mini-batch order; undefined where the item could not be fetched. */
@@ -21,14 +20,6 @@ function localPathFor(dir: string, name: string): string {
     .filter((s) => s !== '' && s !== '.' && s !== '..')
     .join(path.sep);
   return path.join(dir, safe || '_');
-}
-
-/** One GET per blob (downloadToBuffer would first ask for the blob's properties: two requests). */
-export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
-  const response = await blob.download();
-  const chunks: Buffer[] = [];
-  for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Downloads a mini-batch's files in parallel into `dir` (local datasets are used in place). */

@@ -3,6 +3,7 @@ import {
   BlobServiceClient,
   RestError,
   StorageSharedKeyCredential,
+  type BlobClient,
   type ContainerClient,
 } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
@@ -109,4 +110,12 @@ export async function ensureContainer(container: ContainerClient): Promise<Conta
     ensured.add(container.url);
   }
   return container;
+}
+
+/** One GET per blob (downloadToBuffer would first ask for the blob's properties: two requests). */
+export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
+  const response = await blob.download();
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DevHostProcess } from '../../devhost/process.js';
+import { call } from '../support/devhost.js';
+import { startApp } from '../support/pipeline.js';
+
+let host: DevHostProcess;
+
+beforeAll(async () => {
+  host = await startApp(inject('storage'));
+});
+
+afterAll(async () => {
+  await host.kill();
+});
+
+async function put(name: string, query: string, body: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${host.baseUrl}/api/models/${name}${query}`, { method: 'PUT', body });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('model registry API', () => {
+  const name = `model-${Date.now().toString(36)}`;
+
+  it('registers numbered versions and lists them', async () => {
+    const first = await put(name, '?file=weights.onnx&description=first', 'v1 bytes');
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ name, version: 1, files: ['weights.onnx'], description: 'first' });
+    expect((await put(name, '?file=weights.onnx', 'v2 bytes')).body).toMatchObject({ version: 2 });
+    const list = (await call(host.baseUrl, 'GET', '/api/models')).body as {
+      models: { name: string; versions: number[] }[];
+    };
+    expect(list.models).toContainEqual({ name, versions: [1, 2] });
+  });
+
+  it('refuses a bad model name, a bad file name and an empty body', async () => {
+    expect(await put('Bad%20Name!', '', 'x')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_REQUEST', field: 'models' } },
+    });
+    expect(await put(name, '?file=../evil.js', 'x')).toMatchObject({
+      status: 400,
+      body: { error: { field: 'file' } },
+    });
+    expect(await put(name, '', '')).toMatchObject({ status: 400, body: { error: { field: 'body' } } });
+  });
+});
