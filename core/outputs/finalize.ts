@@ -1,6 +1,7 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { shutdownPool } from '../runner/pools.js';
 import { loadRun } from '../runner/runs.js';
+import type { RunSettings } from '../config/settings.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
 import { composeBlobs } from './compose.js';
@@ -125,32 +126,41 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
       };
     }
   }
-  const errorCount = await writeLines(
-    runs.getBlockBlobClient(runPaths.errors(input.runId)),
-    errorLines(input.runId),
-  );
-  const finishedAt = new Date();
-  const seconds = Math.max((finishedAt.getTime() - new Date(input.startedAt).getTime()) / 1000, 0.001);
-  const summary: RunSummary = {
-    runId: input.runId,
+  return writeSummary(input.runId, s, {
     status,
     ...(reason ? { reason } : {}),
     totals: input.totals,
+    startedAt: input.startedAt,
+    ...(output ? { output } : {}),
+  });
+}
+
+/** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
+async function writeSummary(
+  runId: string,
+  s: RunSettings,
+  end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output'>,
+): Promise<RunSummary> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const lines = await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId));
+  const finishedAt = new Date();
+  const seconds = Math.max((finishedAt.getTime() - new Date(end.startedAt).getTime()) / 1000, 0.001);
+  const summary: RunSummary = {
+    runId,
+    ...end,
     thresholds: {
       error_threshold: s.error_threshold,
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
     },
-    startedAt: input.startedAt,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: seconds,
-    itemsPerSecond: (input.totals.itemsSucceeded + input.totals.itemsFailed) / seconds,
-    ...(output ? { output } : {}),
-    errors: { container: containers.runs, blob: runPaths.errors(input.runId), lines: errorCount },
-    logs: { overview: runPaths.overview(input.runId), script: runPaths.scriptLog(input.runId) },
+    itemsPerSecond: (end.totals.itemsSucceeded + end.totals.itemsFailed) / seconds,
+    errors: { container: containers.runs, blob: runPaths.errors(runId), lines },
+    logs: { overview: runPaths.overview(runId), script: runPaths.scriptLog(runId) },
   };
-  await writeText(runs, runPaths.overview(input.runId), overviewText(summary));
-  await writeJson(runs, runPaths.summary(input.runId), summary);
+  await writeText(runs, runPaths.overview(runId), overviewText(summary));
+  await writeJson(runs, runPaths.summary(runId), summary);
   return summary;
 }
 
@@ -162,32 +172,6 @@ export async function writeCanceledSummary(
   reason: string,
 ): Promise<void> {
   const run = await loadRun(runId);
-  const s = run.settings;
   await shutdownPool(runId);
-  const runs = storage().blobs.getContainerClient(containers.runs);
-  const finishedAt = new Date();
-  const seconds = Math.max((finishedAt.getTime() - new Date(startedAt).getTime()) / 1000, 0.001);
-  const summary: RunSummary = {
-    runId,
-    status: 'Canceled',
-    reason,
-    totals,
-    thresholds: {
-      error_threshold: s.error_threshold,
-      mini_batch_error_threshold: s.mini_batch_error_threshold,
-      allowed_failed_percent: s.allowed_failed_percent,
-    },
-    startedAt,
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: seconds,
-    itemsPerSecond: (totals.itemsSucceeded + totals.itemsFailed) / seconds,
-    errors: {
-      container: containers.runs,
-      blob: runPaths.errors(runId),
-      lines: await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId)),
-    },
-    logs: { overview: runPaths.overview(runId), script: runPaths.scriptLog(runId) },
-  };
-  await writeText(runs, runPaths.overview(runId), overviewText(summary));
-  await writeJson(runs, runPaths.summary(runId), summary);
+  await writeSummary(runId, run.settings, { status: 'Canceled', reason, totals, startedAt });
 }
