@@ -40,7 +40,8 @@ const workerFile = () => path.join(distRoot(), 'core', 'runner', 'worker.js');
  */
 export class WorkerPool {
   private readonly slots: (Slot | undefined)[];
-  private readonly waiting: ((slot: Slot) => void)[] = [];
+  /** Tries waiting for a free thread; `undefined` tells them the pool was shut down (e.g. the run was canceled). */
+  private readonly waiting: ((slot: Slot | undefined) => void)[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -95,7 +96,7 @@ export class WorkerPool {
     p.resolve(outcome);
   }
 
-  private async acquire(): Promise<Slot> {
+  private async acquire(): Promise<Slot | undefined> {
     for (let i = 0; i < this.slots.length; i++) {
       let slot = this.slots[i];
       if (slot && !slot.dead && slot.busy) continue;
@@ -128,10 +129,15 @@ export class WorkerPool {
     return slot;
   }
 
-  /** Runs one mini-batch try. Never throws: every way a try can fail comes back as an outcome. */
+  /** Runs one mini-batch try. Never rejects: every way a try can fail comes back as an outcome. */
   async run(files: string[], miniBatchIndex: number, timeoutMs: number): Promise<RunOutcome> {
-    if (this.closed) throw new Error('the worker pool is shut down');
-    const slot = await this.acquire();
+    const slot = this.closed ? undefined : await this.acquire();
+    if (!slot)
+      return {
+        ok: false,
+        kind: 'crash',
+        error: { message: 'the worker pool was shut down (the run ended or was canceled)' },
+      };
     try {
       const initError = await slot.ready;
       if (initError) {
@@ -164,6 +170,7 @@ export class WorkerPool {
   /** Calls `shutdown()` in every live thread, then ends them. */
   async shutdown(graceMs = 10_000): Promise<void> {
     this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter(undefined);
     await Promise.all(
       this.slots.map(async (slot) => {
         if (!slot || slot.dead) return;

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerPool } from './pool.js';
+
+const scripts = path.resolve(import.meta.dirname, '../../test/fixtures/scripts/dist');
+
+function pool(script: string, size: number): WorkerPool {
+  return new WorkerPool({
+    size,
+    init: {
+      scriptPath: path.join(scripts, script),
+      runId: 'pool-test',
+      arguments: {},
+      sideInputs: {},
+      outputDir: scripts,
+      loggingLevel: 'WARNING',
+      modelCache: scripts,
+    },
+  });
+}
+
+let current: WorkerPool | undefined;
+afterEach(async () => {
+  await current?.shutdown(1_000);
+  current = undefined;
+});
+
+describe('WorkerPool', () => {
+  it('runs mini-batches on its threads and returns their rows', async () => {
+    current = pool('echo.js', 2);
+    const outcomes = await Promise.all([
+      current.run(['/x/a.txt'], 0, 5_000),
+      current.run(['/x/b.txt', '/x/c.txt'], 1, 5_000),
+    ]);
+    expect(outcomes).toEqual([
+      { ok: true, rows: ['a.txt: ok'], failures: [] },
+      { ok: true, rows: ['b.txt: ok', 'c.txt: ok'], failures: [] },
+    ]);
+  });
+
+  it('stops a thread stuck past the timeout and serves the next try with a fresh one', async () => {
+    current = pool('hang_on.js', 1);
+    const stuck = await current.run(['/x/hang-1.txt'], 0, 300);
+    expect(stuck).toMatchObject({
+      ok: false,
+      kind: 'timeout',
+      error: {
+        message: 'run() did not return within 0.3 s (run_invocation_timeout); its worker thread was stopped',
+      },
+    });
+    expect(await current.run(['/x/good.txt'], 1, 5_000)).toEqual({
+      ok: true,
+      rows: ['good.txt: ok'],
+      failures: [],
+    });
+  });
+
+  it('answers tries still waiting for a thread when it shuts down', async () => {
+    current = pool('hang_on.js', 1);
+    const busy = current.run(['/x/hang-1.txt'], 0, 60_000);
+    const waiting = current.run(['/x/good.txt'], 1, 60_000);
+    await current.shutdown(100);
+    expect(await waiting).toMatchObject({
+      ok: false,
+      kind: 'crash',
+      error: { message: expect.stringContaining('shut down') as string },
+    });
+    expect(await busy).toMatchObject({ ok: false, kind: 'crash' });
+  });
+});
