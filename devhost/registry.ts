@@ -21,8 +21,6 @@ export interface RegisteredFunction {
   extraOutputs: BindingMetadata[];
 }
 
-export type HookName = 'appStart' | 'appTerminate' | 'preInvocation' | 'postInvocation';
-
 export class Registry {
   private readonly functions = new Map<string, RegisteredFunction>();
   readonly hooks = new Map<string, ((context: unknown) => unknown)[]>();

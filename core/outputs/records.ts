@@ -36,26 +36,3 @@ export interface RunTotals {
   miniBatchesFailed: number;
   tries: number;
 }
-
-export function emptyTotals(items = 0, miniBatches = 0): RunTotals {
-  return {
-    items,
-    miniBatches,
-    itemsSucceeded: 0,
-    itemsFailed: 0,
-    miniBatchesSucceeded: 0,
-    miniBatchesFailed: 0,
-    tries: 0,
-  };
-}
-
-export function addTotals(a: RunTotals, b: Omit<RunTotals, 'items' | 'miniBatches'>): RunTotals {
-  return {
-    ...a,
-    itemsSucceeded: a.itemsSucceeded + b.itemsSucceeded,
-    itemsFailed: a.itemsFailed + b.itemsFailed,
-    miniBatchesSucceeded: a.miniBatchesSucceeded + b.miniBatchesSucceeded,
-    miniBatchesFailed: a.miniBatchesFailed + b.miniBatchesFailed,
-    tries: a.tries + b.tries,
-  };
-}

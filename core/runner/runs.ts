@@ -47,8 +47,3 @@ export async function miniBatchItems(runId: string, shard: number, index: number
     throw new NotFoundError(`mini-batch ${index} is not in manifest shard ${shard} of run '${runId}'`);
   return items;
 }
-
-export function forgetRun(runId: string): void {
-  runsCache.delete(runId);
-  for (const key of [...shardCache.keys()]) if (key.startsWith(`${runId}/`)) shardCache.delete(key);
-}

@@ -17,15 +17,6 @@ export interface Storage {
   queues: QueueServiceClient;
 }
 
-function parseConnectionString(value: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of value.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
-  }
-  return out;
-}
-
 function identity(env: NodeJS.ProcessEnv): TokenCredential {
   const clientId = env.AzureWebJobsStorage__clientId;
   return clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
@@ -63,13 +54,6 @@ export function storage(): Storage {
 
 export function sharedKeyOf(blobs: BlobServiceClient): StorageSharedKeyCredential | undefined {
   return blobs.credential instanceof StorageSharedKeyCredential ? blobs.credential : undefined;
-}
-
-export function accountKeyFromConnectionString(conn: string): { account: string; key: string } | undefined {
-  const parts = parseConnectionString(conn);
-  return parts.AccountName && parts.AccountKey
-    ? { account: parts.AccountName, key: parts.AccountKey }
-    : undefined;
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -16,9 +16,6 @@ export enum EventType {
   EventRaised = 15,
 }
 
-/** DTFx OrchestrationStatus numbers written in ExecutionCompleted. */
-export const DtfxStatus = { Completed: 1, Failed: 3, Terminated: 5 } as const;
-
 export interface HistoryEvent {
   EventType: EventType;
   EventId: number;
