@@ -4,6 +4,7 @@ import { NotFoundError, ParallelRunError } from '../../core/errors.js';
 import { writeCanceledSummary } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
+import type { RunRecord } from '../../core/runner/runs.js';
 import { prepareRun, readRunRecord } from '../../core/runner/submit.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
 import { readJson, storage } from '../../core/storage/storage.js';
@@ -108,24 +109,32 @@ async function viewOf(
   return view;
 }
 
+/** Validates, writes run.json and starts the run's orchestration: 202 with the run's links. */
+export async function startRun(
+  client: df.DurableClient,
+  context: InvocationContext,
+  settings: unknown,
+  source: RunRecord['source'],
+): Promise<HttpResponseInit> {
+  const run = await prepareRun(settings, source);
+  await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
+  context.log(
+    `run ${run.runId} started: ${run.settings.entry_script} over ${JSON.stringify(run.settings.input)}`,
+  );
+  return json(
+    202,
+    { runId: run.runId, status: 'Pending', links: links(run.runId) },
+    { location: links(run.runId).status ?? '' },
+  );
+}
+
 const submit = guarded(
   async (
     request: HttpRequest,
     client: df.DurableClient,
     context: InvocationContext,
-  ): Promise<HttpResponseInit> => {
-    const body = readJsonBody(await request.text());
-    const run = await prepareRun(body, { kind: 'api' });
-    await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
-    context.log(
-      `run ${run.runId} started: ${run.settings.entry_script} over ${JSON.stringify(run.settings.input)}`,
-    );
-    return json(
-      202,
-      { runId: run.runId, status: 'Pending', links: links(run.runId) },
-      { location: links(run.runId).status ?? '' },
-    );
-  },
+  ): Promise<HttpResponseInit> =>
+    startRun(client, context, readJsonBody(await request.text()), { kind: 'api' }),
 );
 
 const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {

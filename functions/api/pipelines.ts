@@ -1,0 +1,61 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { settingsForRun } from '../../core/config/parameters.js';
+import { ParallelRunError } from '../../core/errors.js';
+import { loadPipeline, savePipeline } from '../../core/storage/pipelines.js';
+import { guarded, json, readJsonBody } from '../http/respond.js';
+import { startRun } from './runs.js';
+
+/** PUT /api/pipelines/{name}: `{"settings": {… "${{parameters.x}}" …}, "parameters": {"x": {"default": …}}}`. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
+  const { pipeline, replaced } = await savePipeline(
+    request.params.name ?? '',
+    readJsonBody(await request.text()),
+  );
+  return json(replaced ? 200 : 201, pipeline);
+});
+
+const get = guarded(async (request: HttpRequest): Promise<HttpResponseInit> =>
+  json(200, await loadPipeline(request.params.name ?? '')),
+);
+
+/** POST /api/pipelines/{name}/runs with `{"parameters": {…}}`: the same pipeline, new data and knobs. */
+const run = guarded(
+  async (
+    request: HttpRequest,
+    client: df.DurableClient,
+    context: InvocationContext,
+  ): Promise<HttpResponseInit> => {
+    const name = request.params.name ?? '';
+    const text = await request.text();
+    const body = text.trim() === '' ? {} : readJsonBody(text);
+    const parameters: unknown = isObject(body) ? (body.parameters ?? {}) : body;
+    if (!isObject(parameters)) {
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        'parameters must be a JSON object of parameter values',
+        'parameters',
+      );
+    }
+    const settings = settingsForRun(await loadPipeline(name), parameters);
+    return startRun(client, context, settings, { kind: 'pipeline', pipeline: name, parameters });
+  },
+);
+
+app.http('publishPipeline', {
+  route: 'pipelines/{name}',
+  methods: ['PUT'],
+  authLevel: 'function',
+  handler: publish,
+});
+app.http('getPipeline', { route: 'pipelines/{name}', methods: ['GET'], authLevel: 'function', handler: get });
+df.app.client.http('runPipeline', {
+  route: 'pipelines/{name}/runs',
+  methods: ['POST'],
+  authLevel: 'function',
+  handler: run,
+});
