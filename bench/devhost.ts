@@ -36,9 +36,17 @@ async function fanOut(host: DevHostProcess, n: number): Promise<number> {
  */
 export async function benchDevhost(): Promise<void> {
   const azurite = await startAzurite();
+  try {
+    await measureFanOut(azurite.connectionString);
+  } finally {
+    await azurite.stop();
+  }
+}
+
+async function measureFanOut(storage: string): Promise<void> {
   const host = await spawnDevHostProcess({
     app: path.join(repoRoot, 'bench/apps/fanout'),
-    storage: azurite.connectionString,
+    storage,
     env: { BENCH_HUB: 'DevhostBench' },
     args: ['--log-level', 'warn'],
     echo: (line) => (line.includes('ERROR') ? console.error(line) : undefined),
@@ -59,6 +67,5 @@ export async function benchDevhost(): Promise<void> {
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
     await host.kill();
-    await azurite.stop();
   }
 }

@@ -138,7 +138,15 @@ function peakRssMb(pid: number | undefined): number {
  */
 export async function benchMnist(): Promise<void> {
   const azurite = await startAzurite();
-  process.env.AzureWebJobsStorage = azurite.connectionString;
+  try {
+    await measureMnist(azurite.connectionString);
+  } finally {
+    await azurite.stop();
+  }
+}
+
+async function measureMnist(storage: string): Promise<void> {
+  process.env.AzureWebJobsStorage = storage;
   const log = (line: string) => console.log(line);
   await seedModel(log);
   // The scoring stage first, while nothing else runs: Azurite and the devhost would share its two cores.
@@ -153,7 +161,7 @@ export async function benchMnist(): Promise<void> {
   await seedImages(log);
   const host = await spawnDevHostProcess({
     app: repoRoot,
-    storage: azurite.connectionString,
+    storage,
     args: ['--log-level', 'warn'],
   });
   try {
@@ -204,6 +212,5 @@ export async function benchMnist(): Promise<void> {
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
     await host.kill();
-    await azurite.stop();
   }
 }

@@ -123,6 +123,14 @@ export async function spawnDevHostProcess(options: SpawnDevHostOptions): Promise
       return code;
     },
   };
-  if (options.waitForStart !== false) await waitForLine(/Host started/, { timeoutMs: 60_000 });
+  if (options.waitForStart !== false) {
+    try {
+      await waitForLine(/Host started/, { timeoutMs: 60_000 });
+    } catch (err) {
+      // A host that never started is not left running behind the caller.
+      await proc.kill('SIGKILL');
+      throw err;
+    }
+  }
   return proc;
 }
