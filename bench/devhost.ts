@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { startAzurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess, type DevHostProcess } from '../devhost/process.js';
-import { printTable, repoRoot, writeResult } from './report.js';
+import { printTable, repoRoot, withAzurite, writeResult } from './report.js';
 
 const SHARD = 1_000;
 
@@ -35,12 +34,7 @@ async function fanOut(host: DevHostProcess, n: number): Promise<number> {
  * activities (sub-orchestrations of at most 1,000), on a devhost process against in-memory Azurite.
  */
 export async function benchDevhost(): Promise<void> {
-  const azurite = await startAzurite();
-  try {
-    await measureFanOut(azurite.connectionString);
-  } finally {
-    await azurite.stop();
-  }
+  await withAzurite(measureFanOut);
 }
 
 async function measureFanOut(storage: string): Promise<void> {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import os from 'node:os';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { PNG } from 'pngjs';
-import { startAzurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
 import { DOWNLOADS_IN_PARALLEL } from '../core/runner/inputs.js';
 import { WorkerPool } from '../core/runner/pool.js';
@@ -16,7 +15,7 @@ import { sourceModelDir } from '../samples/mnist/paths.js';
 import { ApiClient } from '../scripts/client.js';
 import { tutorialSettings } from '../scripts/demo.js';
 import { SAMPLE_CONTAINER, SAMPLE_PREFIX, seedImages, seedModel } from '../scripts/sample.js';
-import { printTable, repoRoot, writeResult } from './report.js';
+import { printTable, rateAfterWarmUp, repoRoot, withAzurite, writeResult } from './report.js';
 
 /** Concurrent GETs of the e2e run: mini-batches in flight (node_count × process_count_per_node) × parallel downloads each. */
 const IN_FLIGHT = 2 * 2;
@@ -57,20 +56,14 @@ async function e2eImagesPerSecond(api: ApiClient, settings: object): Promise<num
 /** The tutorial's way: open each file, decode it with a PNG library, and call session.run once per image. */
 export async function oneAtATime(files: string[]): Promise<number> {
   const session = await InferenceSession.create(path.join(sourceModelDir(), 'mnist.onnx'));
-  const pass = async () => {
-    const started = performance.now();
+  const rate = await rateAfterWarmUp(files.length, async () => {
     for (const file of files) {
       const png = PNG.sync.read(readFileSync(file));
       const pixels = new Float32Array(784);
       for (let i = 0; i < 784; i++) pixels[i] = (png.data[i * 4] ?? 0) / 255;
       await session.run({ pixels: new Tensor('float32', pixels, [1, 784]) });
     }
-    return files.length / ((performance.now() - started) / 1000);
-  };
-  // Two warm-up passes (JIT, onnxruntime's first runs), as for the pool.
-  await pass();
-  await pass();
-  const rate = await pass();
+  });
   await session.release();
   return rate;
 }
@@ -105,9 +98,8 @@ export async function batchedOnPool(files: string[], modelDir: string): Promise<
   });
   const batches: string[][] = [];
   for (let i = 0; i < files.length; i += 100) batches.push(files.slice(i, i + 100));
-  const pass = async () => {
+  const rate = await rateAfterWarmUp(files.length, async () => {
     let next = 0;
-    const started = performance.now();
     await Promise.all(
       Array.from({ length: size }, async () => {
         for (let i = next++; i < batches.length; i = next++) {
@@ -116,12 +108,7 @@ export async function batchedOnPool(files: string[], modelDir: string): Promise<
         }
       }),
     );
-    return files.length / ((performance.now() - started) / 1000);
-  };
-  // Two warm-up passes: init() in every thread, JIT.
-  await pass();
-  await pass();
-  const rate = await pass();
+  });
   await pool.shutdown();
   return rate;
 }
@@ -137,12 +124,7 @@ function peakRssMb(pid: number | undefined): number {
  * blobs at the same concurrency, and the scoring stage alone, batched on the pool against one image at a time.
  */
 export async function benchMnist(): Promise<void> {
-  const azurite = await startAzurite();
-  try {
-    await measureMnist(azurite.connectionString);
-  } finally {
-    await azurite.stop();
-  }
+  await withAzurite(measureMnist);
 }
 
 async function measureMnist(storage: string): Promise<void> {

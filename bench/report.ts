@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { startAzurite } from '../devhost/azurite.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -23,4 +24,23 @@ export function writeResult(name: string, value: unknown): string {
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
   return file;
+}
+
+/** Runs `measure` against a fresh in-memory Azurite, stopped afterwards whatever happens. */
+export async function withAzurite(measure: (connectionString: string) => Promise<void>): Promise<void> {
+  const azurite = await startAzurite();
+  try {
+    await measure(azurite.connectionString);
+  } finally {
+    await azurite.stop();
+  }
+}
+
+/** Items per second of `pass` after two warm-up passes (JIT, first native calls, thread start-up). */
+export async function rateAfterWarmUp(items: number, pass: () => Promise<void>): Promise<number> {
+  await pass();
+  await pass();
+  const started = performance.now();
+  await pass();
+  return items / ((performance.now() - started) / 1000);
 }

@@ -46,22 +46,34 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
 }
 
 /** errors.jsonl, one line per failed item, in mini-batch order (failure records are listed by padded index). */
-/** How many failed items each written part reports (its metadata), by mini-batch index. */
-async function partFailures(runId: string): Promise<Map<number, number>> {
+/** Failed items reported by each written part (its metadata), by mini-batch index. */
+type PartFailures = Map<number, number>;
+
+/** The parts in mini-batch order; as it goes it notes each part's failed-item count in `failures`. */
+async function* scanParts(runId: string, failures: PartFailures) {
   const runs = storage().blobs.getContainerClient(containers.runs);
-  const out = new Map<number, number>();
   for await (const blob of runs.listBlobsFlat({
     prefix: runPaths.partsPrefix(runId),
     includeMetadata: true,
   })) {
-    out.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
+    failures.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
+    yield { blob: runs.getBlobClient(blob.name), size: blob.properties.contentLength ?? 0 };
   }
-  return out;
 }
 
-async function* errorLines(runId: string): AsyncGenerator<string> {
+/** Lists the parts once: either while composing them, or here when there is nothing to compose. */
+async function partFailures(runId: string, known?: PartFailures): Promise<PartFailures> {
+  if (known) return known;
+  const failures: PartFailures = new Map();
+  const parts = scanParts(runId, failures);
+  while (!(await parts.next()).done) {
+    // draining the listing fills `failures`
+  }
+  return failures;
+}
+
+async function* errorLines(runId: string, parts: PartFailures): AsyncGenerator<string> {
   const runs = storage().blobs.getContainerClient(containers.runs);
-  const parts = await partFailures(runId);
   for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
     // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
     if (parts.get(indexOfPart(blob.name)) === 0) continue;
@@ -79,13 +91,6 @@ async function* errorLines(runId: string): AsyncGenerator<string> {
   }
 }
 
-async function* partsInOrder(runId: string) {
-  const runs = storage().blobs.getContainerClient(containers.runs);
-  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.partsPrefix(runId) })) {
-    yield { blob: runs.getBlobClient(blob.name), size: blob.properties.contentLength ?? 0 };
-  }
-}
-
 /**
  * Fan-in: composes the append_row output in mini-batch order (server-side where the service allows),
  * writes errors.jsonl, summary.json and logs/overview.txt. Every name is fixed: running it again rewrites
@@ -99,6 +104,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   let status: RunStatus = input.status;
   let reason = input.reason;
   let output: RunSummary['output'];
+  let failures: PartFailures | undefined;
   await shutdownPool(input.runId);
   const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
   if (done && done.status !== 'Canceled') {
@@ -113,9 +119,10 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
     } else {
       const container = await ensureContainer(blobs.getContainerClient(s.output.container));
       const blob = `${s.output.path ? `${s.output.path.replace(/\/$/, '')}/` : ''}${input.runId}/${s.append_row_file_name}`;
+      failures = new Map();
       const composed = await composeBlobs(
         blobs,
-        partsInOrder(input.runId),
+        scanParts(input.runId, failures),
         container.getBlockBlobClient(blob),
       );
       output = {
@@ -126,13 +133,18 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
       };
     }
   }
-  return writeSummary(input.runId, s, {
-    status,
-    ...(reason ? { reason } : {}),
-    totals: input.totals,
-    startedAt: input.startedAt,
-    ...(output ? { output } : {}),
-  });
+  return writeSummary(
+    input.runId,
+    s,
+    {
+      status,
+      ...(reason ? { reason } : {}),
+      totals: input.totals,
+      startedAt: input.startedAt,
+      ...(output ? { output } : {}),
+    },
+    failures,
+  );
 }
 
 /** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
@@ -140,9 +152,11 @@ async function writeSummary(
   runId: string,
   s: RunSettings,
   end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output'>,
+  failures?: PartFailures,
 ): Promise<RunSummary> {
   const runs = storage().blobs.getContainerClient(containers.runs);
-  const lines = await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId));
+  const parts = await partFailures(runId, failures);
+  const lines = await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId, parts));
   const finishedAt = new Date();
   const seconds = Math.max((finishedAt.getTime() - new Date(end.startedAt).getTime()) / 1000, 0.001);
   const summary: RunSummary = {
