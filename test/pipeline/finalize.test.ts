@@ -1,0 +1,108 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseRunSettings } from '../../core/config/settings.js';
+import { finalizeRun } from '../../core/outputs/finalize.js';
+import type { FailureRecord } from '../../core/outputs/records.js';
+import { containers, runPaths } from '../../core/storage/layout.js';
+import { uniqueNames } from '../support/devhost.js';
+
+const runId = `finalize-${uniqueNames().hub.toLowerCase()}`;
+let blobs: BlobServiceClient;
+
+async function put(name: string, body: string, metadata?: Record<string, string>): Promise<void> {
+  await blobs
+    .getContainerClient(containers.runs)
+    .getBlockBlobClient(name)
+    .upload(body, Buffer.byteLength(body), metadata ? { metadata } : {});
+}
+
+beforeAll(async () => {
+  process.env.AzureWebJobsStorage = inject('storage');
+  blobs = BlobServiceClient.fromConnectionString(inject('storage'));
+  await blobs.getContainerClient(containers.runs).createIfNotExists();
+  const settings = parseRunSettings({
+    entry_script: 'echo.js',
+    input: { container: 'any', path: '' },
+    append_row_file_name: 'out.txt',
+  });
+  await put(
+    runPaths.settings(runId),
+    JSON.stringify({ runId, settings, createdTime: new Date().toISOString(), source: { kind: 'api' } }),
+  );
+  // Written out of order on purpose; the second part failed one item, the first none.
+  await put(runPaths.part(runId, 1), 'c\n', { failed: '1' });
+  await put(runPaths.part(runId, 0), 'a\nb\n', { failed: '0' });
+  const real: FailureRecord = {
+    index: 1,
+    attempts: 1,
+    items: [{ item: 'd', error: 'bad d', kind: 'named' }],
+  };
+  // Left by an earlier run of mini-batch 0's try that failed an item; the part written last says none failed.
+  const stale: FailureRecord = {
+    index: 0,
+    attempts: 1,
+    items: [{ item: 'b', error: 'stale', kind: 'named' }],
+  };
+  await put(runPaths.failure(runId, 1), JSON.stringify(real));
+  await put(runPaths.failure(runId, 0), JSON.stringify(stale));
+});
+
+describe('finalize', () => {
+  it('composes the parts in mini-batch order and leaves stale failure records out of errors.jsonl', async () => {
+    const totals = {
+      items: 4,
+      miniBatches: 2,
+      itemsSucceeded: 3,
+      itemsFailed: 1,
+      miniBatchesSucceeded: 1,
+      miniBatchesFailed: 1,
+      tries: 2,
+    };
+    const summary = await finalizeRun({
+      runId,
+      status: 'Completed',
+      totals,
+      startedAt: new Date().toISOString(),
+    });
+    expect(summary).toMatchObject({
+      status: 'Completed',
+      output: { container: 'outputs', blob: `${runId}/out.txt`, bytes: 6 },
+      errors: { lines: 1 },
+    });
+    const output = await blobs
+      .getContainerClient('outputs')
+      .getBlobClient(`${runId}/out.txt`)
+      .downloadToBuffer();
+    expect(output.toString()).toBe('a\nb\nc\n');
+    const errors = await blobs
+      .getContainerClient(containers.runs)
+      .getBlobClient(runPaths.errors(runId))
+      .downloadToBuffer();
+    expect(
+      errors
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([{ item: 'd', mini_batch: 1, attempts: 1, kind: 'named', error: 'bad d' }]);
+  });
+
+  it('returns the same summary when it runs again (at-least-once)', async () => {
+    const again = await finalizeRun({
+      runId,
+      status: 'Failed',
+      reason: 'should be ignored',
+      totals: {
+        items: 0,
+        miniBatches: 0,
+        itemsSucceeded: 0,
+        itemsFailed: 0,
+        miniBatchesSucceeded: 0,
+        miniBatchesFailed: 0,
+        tries: 0,
+      },
+      startedAt: new Date().toISOString(),
+    });
+    expect(again).toMatchObject({ status: 'Completed', errors: { lines: 1 } });
+  });
+});
