@@ -41,38 +41,36 @@ export async function classifyPixels(
   return digits;
 }
 
-export interface DecodedBatch {
-  /** The good images packed as rows `[0, count)`. */
-  pixels: Float32Array;
-  count: number;
-  /** Per input: its row in `pixels`, or −1 when it could not be decoded. */
-  rows: number[];
-  /** Per input: why it could not be decoded, or undefined. */
-  errors: (string | undefined)[];
-}
+/** Images decoded one after another straight into the rows of one batch tensor. */
+export class PixelBatch {
+  readonly pixels: Float32Array;
+  /** Rows `[0, count)` hold decoded images. */
+  count = 0;
 
-/** Decodes PNGs straight into one batch buffer, packing the good ones so corrupt files leave no gap. */
-export function decodeBatch(images: Buffer[]): DecodedBatch {
-  const pixels = new Float32Array(images.length * PIXELS);
-  const rows: number[] = [];
-  const errors: (string | undefined)[] = [];
-  let count = 0;
-  for (const bytes of images) {
-    try {
-      decodeInto(bytes, pixels, count * PIXELS);
-      rows.push(count++);
-      errors.push(undefined);
-    } catch (error) {
-      rows.push(-1);
-      errors.push(error instanceof Error ? error.message : String(error));
-    }
+  constructor(capacity: number) {
+    this.pixels = new Float32Array(capacity * PIXELS);
   }
-  return { pixels, count, rows, errors };
+
+  /**
+   * Decodes one PNG into the next row and returns that row; throws `not a 28×28 PNG: …` when it
+   * cannot, and the next image then takes the row, so corrupt files leave no gap.
+   */
+  add(bytes: Buffer): number {
+    decodeInto(bytes, this.pixels, this.count * PIXELS);
+    return this.count++;
+  }
 }
 
 /** The digit in each PNG, −1 for one that is not a 28×28 PNG; a single `session.run` for all. */
 export async function scoreBatch(session: InferenceSession, buffers: Buffer[]): Promise<number[]> {
-  const batch = decodeBatch(buffers);
+  const batch = new PixelBatch(buffers.length);
+  const rows = buffers.map((bytes) => {
+    try {
+      return batch.add(bytes);
+    } catch {
+      return -1;
+    }
+  });
   const digits = await classifyPixels(session, batch.pixels, batch.count);
-  return batch.rows.map((row) => (row < 0 ? -1 : (digits[row] ?? -1)));
+  return rows.map((row) => (row < 0 ? -1 : (digits[row] ?? -1)));
 }

@@ -15,6 +15,21 @@ describe('digit PNGs', () => {
     }
   });
 
+  it('undoes each of the five PNG row filters', () => {
+    const first = digits[1]?.pixels ?? new Float32Array(PIXELS);
+    const png = new PNG({ width: 28, height: 28 });
+    png.data = Buffer.from(Array.from(first, (v) => Math.round(v * 255)));
+    for (const filterType of [0, 1, 2, 3, 4]) {
+      const bytes = PNG.sync.write(png, {
+        colorType: 0,
+        inputColorType: 0,
+        inputHasAlpha: false,
+        filterType,
+      });
+      expect(decodeDigitPng(bytes), `filter ${filterType}`).toEqual(first);
+    }
+  });
+
   it('decodes into a row of a batch buffer without touching the other rows', () => {
     const batch = new Float32Array(3 * PIXELS).fill(-1);
     const first = digits[0]?.pixels ?? new Float32Array(PIXELS);

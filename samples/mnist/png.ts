@@ -10,6 +10,9 @@ const SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 const IHDR = 0x49484452;
 const IDAT = 0x49444154;
 const IEND = 0x49454e44;
+/** Filtered image data: a filter byte, then the row's pixels, for every row. */
+const STRIDE = SIDE + 1;
+const RAW_LENGTH = SIDE * STRIDE;
 
 /** A 28×28 8-bit grayscale PNG (about 300 bytes for an MNIST digit). */
 export function encodeDigitPng(pixels: Float32Array): Buffer {
@@ -79,46 +82,49 @@ function decodeGray8(bytes: Buffer, target: Float32Array, offset: number): boole
     pos = end + 4;
   }
   const raw = inflateSync(idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat));
-  if (raw.length !== SIDE * (SIDE + 1)) throw new Error(`image data is ${raw.length} bytes`);
+  if (raw.length !== RAW_LENGTH) throw new Error(`image data is ${raw.length} bytes, not ${RAW_LENGTH}`);
   unfilterGray8(raw, target, offset);
   return true;
 }
 
-/** Undoes PNG's per-row filters for 1 byte per pixel; the previous row is read back from `target`. */
-function unfilterGray8(raw: Buffer, target: Float32Array, offset: number): void {
-  const row = new Uint8Array(SIDE);
-  const prev = new Uint8Array(SIDE);
+/**
+ * Undoes PNG's row filters in `bytes`, in place (1 byte per pixel, so "left" is the previous byte),
+ * and writes the rows to `target` as floats. One loop per filter type: this runs for every image.
+ */
+function unfilterGray8(bytes: Buffer, target: Float32Array, offset: number): void {
   for (let y = 0; y < SIDE; y++) {
-    const start = y * (SIDE + 1);
-    const filter = raw[start];
-    for (let x = 0; x < SIDE; x++) {
-      const value = raw[start + 1 + x] ?? 0;
-      const left = x > 0 ? (row[x - 1] ?? 0) : 0;
-      const up = prev[x] ?? 0;
-      const upLeft = x > 0 ? (prev[x - 1] ?? 0) : 0;
-      switch (filter) {
-        case 0:
-          row[x] = value;
-          break;
-        case 1:
-          row[x] = value + left;
-          break;
-        case 2:
-          row[x] = value + up;
-          break;
-        case 3:
-          row[x] = value + ((left + up) >> 1);
-          break;
-        case 4:
-          row[x] = value + paeth(left, up, upLeft);
-          break;
-        default:
-          throw new Error(`unknown row filter ${filter}`);
+    const row = y * STRIDE + 1;
+    const end = row + SIDE;
+    const filter = bytes[row - 1];
+    if (y === 0) unfilterFirstRow(bytes, filter, row);
+    else if (filter === 1)
+      for (let i = row + 1; i < end; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - 1] ?? 0);
+    else if (filter === 2)
+      for (let i = row; i < end; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - STRIDE] ?? 0);
+    else if (filter === 3) {
+      bytes[row] = (bytes[row] ?? 0) + ((bytes[row - STRIDE] ?? 0) >> 1);
+      for (let i = row + 1; i < end; i++) {
+        bytes[i] = (bytes[i] ?? 0) + (((bytes[i - 1] ?? 0) + (bytes[i - STRIDE] ?? 0)) >> 1);
       }
-    }
-    for (let x = 0; x < SIDE; x++) target[offset + y * SIDE + x] = LEVELS[row[x] ?? 0] ?? 0;
-    prev.set(row);
+    } else if (filter === 4) {
+      bytes[row] = (bytes[row] ?? 0) + (bytes[row - STRIDE] ?? 0);
+      for (let i = row + 1; i < end; i++) {
+        bytes[i] =
+          (bytes[i] ?? 0) + paeth(bytes[i - 1] ?? 0, bytes[i - STRIDE] ?? 0, bytes[i - STRIDE - 1] ?? 0);
+      }
+    } else if (filter !== 0) throw new Error(`unknown row filter ${filter}`);
+    for (let i = row, out = offset + y * SIDE; i < end; i++, out++) target[out] = LEVELS[bytes[i] ?? 0] ?? 0;
   }
+}
+
+/** Above the first row is a row of zeros: "up" adds nothing, "average" and Paeth reduce to "left". */
+function unfilterFirstRow(bytes: Buffer, filter: number | undefined, row: number): void {
+  if (filter === 0 || filter === 2) return;
+  if (filter === 1 || filter === 4) {
+    for (let i = row + 1; i < row + SIDE; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - 1] ?? 0);
+  } else if (filter === 3) {
+    for (let i = row + 1; i < row + SIDE; i++) bytes[i] = (bytes[i] ?? 0) + ((bytes[i - 1] ?? 0) >> 1);
+  } else throw new Error(`unknown row filter ${filter}`);
 }
 
 function paeth(a: number, b: number, c: number): number {
