@@ -1,6 +1,6 @@
-import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { PIXELS, SIDE } from './digits.js';
+import { inflateZlibInto } from './inflate.js';
 
 /** 8-bit level → float, so decoding does no division per pixel. */
 const LEVELS = Float32Array.from({ length: 256 }, (_, k) => k / 255);
@@ -53,8 +53,8 @@ export function decodeInto(bytes: Buffer, target: Float32Array, offset: number):
 
 /** False when the PNG is valid-looking but not 8-bit grayscale, non-interlaced: pngjs takes those. */
 function decodeGray8(bytes: Buffer, target: Float32Array, offset: number): boolean {
-  if (bytes.length < SIGNATURE.length || !SIGNATURE.equals(bytes.subarray(0, SIGNATURE.length))) {
-    throw new Error(`not a 28×28 PNG: no PNG signature`);
+  for (let i = 0; i < SIGNATURE.length; i++) {
+    if (bytes[i] !== SIGNATURE[i]) throw new Error('not a 28×28 PNG: no PNG signature');
   }
   const idat: Buffer[] = [];
   let sawHeader = false;
@@ -65,66 +65,83 @@ function decodeGray8(bytes: Buffer, target: Float32Array, offset: number): boole
     const end = pos + 8 + length;
     if (end + 4 > bytes.length) throw new Error('truncated chunk');
     if (crc32(bytes, pos + 4, end) !== bytes.readUInt32BE(end)) throw new Error('chunk CRC mismatch');
-    const data = bytes.subarray(pos + 8, end);
     if (!sawHeader) {
       if (type !== IHDR || length !== 13) throw new Error('first chunk is not IHDR');
-      const width = data.readUInt32BE(0);
-      const height = data.readUInt32BE(4);
+      const width = bytes.readUInt32BE(pos + 8);
+      const height = bytes.readUInt32BE(pos + 12);
       if (width !== SIDE || height !== SIDE) throw new Error(`not a 28×28 PNG: it is ${width}×${height}`);
-      const [depth, colorType, , , interlace] = data.subarray(8);
+      const depth = bytes[pos + 16];
+      const colorType = bytes[pos + 17];
+      const interlace = bytes[pos + 20];
       if (depth !== 8 || colorType !== GRAYSCALE || interlace !== 0) return false;
       sawHeader = true;
     } else if (type === IDAT) {
-      idat.push(data);
+      idat.push(bytes.subarray(pos + 8, end));
     } else if (type === IEND) {
       break;
     }
     pos = end + 4;
   }
-  const raw = inflateSync(idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat));
-  if (raw.length !== RAW_LENGTH) throw new Error(`image data is ${raw.length} bytes, not ${RAW_LENGTH}`);
+  const written = inflateZlibInto(idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat), raw);
+  if (written !== RAW_LENGTH) throw new Error(`image data is ${written} bytes, not ${RAW_LENGTH}`);
   unfilterGray8(raw, target, offset);
   return true;
 }
 
+/** Inflated image data, reused: a batch is decoded one image after another. */
+const raw = new Uint8Array(RAW_LENGTH);
+
+/** Unfiltered rows, after a row of zeros: what "up" reads for the first row. */
+const rows = new Uint8Array((SIDE + 1) * SIDE);
+
 /**
- * Undoes PNG's row filters in `bytes`, in place (1 byte per pixel, so "left" is the previous byte),
- * and writes the rows to `target` as floats. One loop per filter type: this runs for every image.
+ * Undoes PNG's row filters (1 byte per pixel, so "left" is the previous byte) and writes the
+ * pixels to `target` as floats. One loop per filter type, each pass over a row doing all the work:
+ * this runs for every image.
  */
-function unfilterGray8(bytes: Buffer, target: Float32Array, offset: number): void {
+function unfilterGray8(raw: Uint8Array, target: Float32Array, offset: number): void {
   for (let y = 0; y < SIDE; y++) {
-    const row = y * STRIDE + 1;
-    const end = row + SIDE;
-    const filter = bytes[row - 1];
-    if (y === 0) unfilterFirstRow(bytes, filter, row);
-    else if (filter === 1)
-      for (let i = row + 1; i < end; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - 1] ?? 0);
-    else if (filter === 2)
-      for (let i = row; i < end; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - STRIDE] ?? 0);
-    else if (filter === 3) {
-      bytes[row] = (bytes[row] ?? 0) + ((bytes[row - STRIDE] ?? 0) >> 1);
-      for (let i = row + 1; i < end; i++) {
-        bytes[i] = (bytes[i] ?? 0) + (((bytes[i - 1] ?? 0) + (bytes[i - STRIDE] ?? 0)) >> 1);
+    const from = y * STRIDE + 1;
+    const up = y * SIDE;
+    const to = up + SIDE;
+    const out = offset + y * SIDE;
+    const filter = raw[from - 1];
+    let left = 0;
+    if (filter === 0) {
+      for (let x = 0; x < SIDE; x++) {
+        const value = raw[from + x] ?? 0;
+        rows[to + x] = value;
+        target[out + x] = LEVELS[value] ?? 0;
+      }
+    } else if (filter === 1) {
+      for (let x = 0; x < SIDE; x++) {
+        left = ((raw[from + x] ?? 0) + left) & 0xff;
+        rows[to + x] = left;
+        target[out + x] = LEVELS[left] ?? 0;
+      }
+    } else if (filter === 2) {
+      for (let x = 0; x < SIDE; x++) {
+        const value = ((raw[from + x] ?? 0) + (rows[up + x] ?? 0)) & 0xff;
+        rows[to + x] = value;
+        target[out + x] = LEVELS[value] ?? 0;
+      }
+    } else if (filter === 3) {
+      for (let x = 0; x < SIDE; x++) {
+        left = ((raw[from + x] ?? 0) + ((left + (rows[up + x] ?? 0)) >> 1)) & 0xff;
+        rows[to + x] = left;
+        target[out + x] = LEVELS[left] ?? 0;
       }
     } else if (filter === 4) {
-      bytes[row] = (bytes[row] ?? 0) + (bytes[row - STRIDE] ?? 0);
-      for (let i = row + 1; i < end; i++) {
-        bytes[i] =
-          (bytes[i] ?? 0) + paeth(bytes[i - 1] ?? 0, bytes[i - STRIDE] ?? 0, bytes[i - STRIDE - 1] ?? 0);
+      let upLeft = 0;
+      for (let x = 0; x < SIDE; x++) {
+        const above = rows[up + x] ?? 0;
+        left = ((raw[from + x] ?? 0) + paeth(left, above, upLeft)) & 0xff;
+        upLeft = above;
+        rows[to + x] = left;
+        target[out + x] = LEVELS[left] ?? 0;
       }
-    } else if (filter !== 0) throw new Error(`unknown row filter ${filter}`);
-    for (let i = row, out = offset + y * SIDE; i < end; i++, out++) target[out] = LEVELS[bytes[i] ?? 0] ?? 0;
+    } else throw new Error(`unknown row filter ${filter}`);
   }
-}
-
-/** Above the first row is a row of zeros: "up" adds nothing, "average" and Paeth reduce to "left". */
-function unfilterFirstRow(bytes: Buffer, filter: number | undefined, row: number): void {
-  if (filter === 0 || filter === 2) return;
-  if (filter === 1 || filter === 4) {
-    for (let i = row + 1; i < row + SIDE; i++) bytes[i] = (bytes[i] ?? 0) + (bytes[i - 1] ?? 0);
-  } else if (filter === 3) {
-    for (let i = row + 1; i < row + SIDE; i++) bytes[i] = (bytes[i] ?? 0) + ((bytes[i - 1] ?? 0) >> 1);
-  } else throw new Error(`unknown row filter ${filter}`);
 }
 
 function paeth(a: number, b: number, c: number): number {
