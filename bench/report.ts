@@ -36,11 +36,57 @@ export async function withAzurite(measure: (connectionString: string) => Promise
   }
 }
 
-/** Items per second of `pass` after two warm-up passes (JIT, first native calls, thread start-up). */
-export async function rateAfterWarmUp(items: number, pass: () => Promise<void>): Promise<number> {
-  await pass();
-  await pass();
-  const started = performance.now();
-  await pass();
-  return items / ((performance.now() - started) / 1000);
+/** A side of a comparison: one timed unit of work, and what ends it. */
+export interface Contender {
+  pass: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+export interface Rates {
+  /** Items per second of the fastest pass: the one least disturbed by anything else on the host. */
+  best: number;
+  /** Items per second of the median pass. */
+  median: number;
+  /** Items per second of every timed pass, in the order they ran. */
+  passes: number[];
+}
+
+/**
+ * Items per second of each contender over the same `items`: `warmUps` untimed passes each (JIT,
+ * first native calls, thread start-up), then `passes` timed passes taken in turns (A, B, A, B, …)
+ * so that all see the same machine. A shared host slows passes at random, by up to half: the
+ * fastest pass of each is the one least disturbed (the median is kept too). Every contender is
+ * closed afterwards, whatever happens.
+ */
+export async function interleavedRates<K extends string>(
+  items: number,
+  contenders: Record<K, Contender>,
+  { warmUps = 2, passes = 9 } = {},
+): Promise<Record<K, Rates>> {
+  const entries = Object.entries(contenders) as [K, Contender][];
+  try {
+    for (const [, c] of entries) for (let i = 0; i < warmUps; i++) await c.pass();
+    const rates = new Map<K, number[]>(entries.map(([k]) => [k, []]));
+    for (let i = 0; i < passes; i++) {
+      for (const [k, c] of entries) {
+        const started = performance.now();
+        await c.pass();
+        rates.get(k)?.push(items / ((performance.now() - started) / 1000));
+      }
+    }
+    return Object.fromEntries(
+      entries.map(([k]) => {
+        const all = rates.get(k) ?? [];
+        return [k, { best: Math.max(...all), median: median(all), passes: all.map(Math.round) }];
+      }),
+    ) as Record<K, Rates>;
+  } finally {
+    for (const [, c] of entries) await c.close();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
@@ -115,6 +115,8 @@ export async function shutdownPool(runId: string): Promise<void> {
   await flushScriptLog(runId);
   const pool = await entry.pool.catch(() => undefined);
   await pool?.shutdown();
+  // The run's side inputs and script scratch folder: nothing else reads them once its threads are gone.
+  await rm(path.join(scratchRoot(), runId), { recursive: true, force: true });
 }
 
 function startSweeper(): void {

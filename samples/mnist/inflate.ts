@@ -1,7 +1,8 @@
 /**
- * A zlib (RFC 1950) / deflate (RFC 1951) decoder for small images: a digit's compressed data is
- * about 300 bytes, where node:zlib spends most of its time setting up a stream per call. This one
- * keeps its tables between calls and writes into the caller's buffer.
+ * A zlib (RFC 1950) / deflate (RFC 1951) decoder for small images. A digit's compressed data is
+ * about 300 bytes, and node:zlib spends more time setting up a stream and its buffers for each
+ * call than inflating; this one keeps its tables between calls, allocates nothing, and writes into
+ * the caller's buffer. Checked against node:zlib in inflate.test.ts.
  */
 
 const MAX_BITS = 15;
@@ -143,7 +144,7 @@ function fixedCode(lengthOf: (symbol: number) => number, symbols: number): Huffm
 const FIXED_LITERALS = fixedCode((s) => (s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8), 288);
 const FIXED_DISTANCES = fixedCode(() => 5, 30);
 
-/** Reads a deflate stream: bits least significant first, refilled a byte at a time. */
+/** Reads a deflate stream: bits least significant first; the hot loops keep the bit state in locals. */
 class Inflater {
   private input: Uint8Array = new Uint8Array(0);
   private pos = 0;
@@ -210,15 +211,6 @@ class Inflater {
     this.bits >>>= n;
     this.bitCount -= n;
     return value;
-  }
-
-  private decode(code: HuffmanCode): number {
-    this.need(MAX_BITS);
-    let entry = code.fast[this.bits & code.fastMask] ?? 0;
-    if (entry === 0) entry = decodeLong(code, this.bits);
-    this.bits >>>= entry & 15;
-    this.bitCount -= entry & 15;
-    return entry >> 4;
   }
 
   private copyStored(out: Uint8Array, written: number): number {

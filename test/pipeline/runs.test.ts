@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { call, uniqueNames } from '../support/devhost.js';
@@ -6,6 +9,8 @@ import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipe
 const storage = () => inject('storage');
 const container = `data-${uniqueNames().hub.toLowerCase()}`;
 let host: DevHostProcess;
+/** The host's scratch space (PARALLEL_RUN_TEMP), to check that runs leave nothing there. */
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'parallel-run-test-'));
 
 const good = Array.from({ length: 8 }, (_, i) => `good-${i}.txt`);
 const base = {
@@ -25,11 +30,12 @@ beforeAll(async () => {
     'skip-1.txt',
   ]);
   await uploadFiles(storage(), container, 'clean/', good);
-  host = await startApp(storage());
+  host = await startApp(storage(), { env: { PARALLEL_RUN_TEMP: scratch } });
 });
 
 afterAll(async () => {
   await host.kill();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('a run end to end on the devhost', () => {
@@ -53,6 +59,8 @@ describe('a run end to end on the devhost', () => {
     expect(run.view.summary?.output?.blob).toBe(`${run.view.runId}/rows.txt`);
     const head = await call(host.baseUrl, 'GET', `/api/runs/${run.view.runId}/output?head=2`);
     expect(head.text).toBe('good-0.txt: ok\ngood-1.txt: ok\n');
+    // Downloads, side inputs and the script's scratch folder go when the run ends; the model cache stays.
+    expect(readdirSync(path.join(scratch, 'parallel-run')).filter((n) => n !== 'models')).toEqual([]);
   });
 
   it('fails only the mini-batches whose script throws, naming their files in errors.jsonl', async () => {

@@ -7,13 +7,13 @@ import { call, repoRoot, uniqueNames } from './devhost.js';
 /** The real parallel-run app on a devhost process, with the test entry scripts as its scripts folder. */
 export async function startApp(
   storage: string,
-  options: { hub?: string; args?: string[] } = {},
+  options: { hub?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<DevHostProcess> {
   return spawnDevHostProcess({
     app: repoRoot,
     storage,
     args: ['--hub', options.hub ?? uniqueNames().hub, '--log-level', 'info', ...(options.args ?? [])],
-    env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'test/fixtures/scripts/dist') },
+    env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'test/fixtures/scripts/dist'), ...options.env },
   });
 }
 
