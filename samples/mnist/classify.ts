@@ -43,12 +43,23 @@ export async function classifyPixels(
 
 /** Images decoded one after another straight into the rows of one batch tensor. */
 export class PixelBatch {
-  readonly pixels: Float32Array;
+  private buffer: Float32Array;
   /** Rows `[0, count)` hold decoded images. */
   count = 0;
 
   constructor(capacity: number) {
-    this.pixels = new Float32Array(capacity * PIXELS);
+    this.buffer = new Float32Array(capacity * PIXELS);
+  }
+
+  get pixels(): Float32Array {
+    return this.buffer;
+  }
+
+  /** Empties the batch for `capacity` more images, keeping its buffer when that is big enough. */
+  clear(capacity: number): this {
+    if (this.buffer.length < capacity * PIXELS) this.buffer = new Float32Array(capacity * PIXELS);
+    this.count = 0;
+    return this;
   }
 
   /**

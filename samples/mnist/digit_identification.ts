@@ -19,9 +19,28 @@ export async function init(ctx: InitContext): Promise<void> {
   ctx.logger.info(`mnist model loaded from ${modelDir}`);
 }
 
+/**
+ * Batch buffers, reused: allocating, zeroing and collecting a fresh 300 KB tensor for every
+ * mini-batch cost 3–10% of the scoring throughput. One per run() in progress.
+ */
+const spareBatches: PixelBatch[] = [];
+
 export async function run(miniBatch: string[], ctx: RunContext): Promise<string[]> {
   if (!session) throw new Error('run() before init(): no model session');
-  const batch = new PixelBatch(miniBatch.length);
+  const batch = (spareBatches.pop() ?? new PixelBatch(0)).clear(miniBatch.length);
+  try {
+    return await classifyFiles(session, miniBatch, batch, ctx);
+  } finally {
+    spareBatches.push(batch);
+  }
+}
+
+async function classifyFiles(
+  session: InferenceSession,
+  miniBatch: string[],
+  batch: PixelBatch,
+  ctx: RunContext,
+): Promise<string[]> {
   const decoded: { file: string; row: number }[] = [];
   for (const file of miniBatch) {
     let bytes: Buffer;

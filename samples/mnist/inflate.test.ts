@@ -95,4 +95,14 @@ describe('inflateZlibInto', () => {
     expect(() => inflated(Buffer.from([0x78, 0x9c, 1, 2, 3, 4, 5]), 10)).toThrow();
     expect(() => inflated(Buffer.from('not zlib at all'), 10)).toThrow('not a deflate zlib stream');
   });
+
+  it('checks the Adler-32 trailer unless told the bytes were verified already', () => {
+    const data = Buffer.from('a PNG chunk CRC already covers these bytes');
+    const compressed = deflateSync(data);
+    compressed[compressed.length - 1] = (compressed[compressed.length - 1] ?? 0) ^ 1;
+    expect(() => inflated(compressed, data.length)).toThrow('zlib checksum mismatch');
+    const out = new Uint8Array(data.length);
+    expect(inflateZlibInto(compressed, out, { verifyChecksum: false })).toBe(data.length);
+    expect(Buffer.from(out).equals(data)).toBe(true);
+  });
 });

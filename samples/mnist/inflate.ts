@@ -156,7 +156,7 @@ class Inflater {
   private readonly codeLengthLengths = new Uint8Array(19);
 
   /** Inflates the zlib stream `input` into `out`; returns the bytes written. */
-  inflateZlib(input: Uint8Array, out: Uint8Array): number {
+  inflateZlib(input: Uint8Array, out: Uint8Array, verifyChecksum: boolean): number {
     if (input.length < 6) throw new Error('zlib stream too short');
     const cmf = input[0] ?? 0;
     const flags = input[1] ?? 0;
@@ -177,7 +177,7 @@ class Inflater {
         ((input[end + 2] ?? 0) << 8) |
         (input[end + 3] ?? 0)) >>>
       0;
-    if (adler32(out, written) !== expected) throw new Error('zlib checksum mismatch');
+    if (verifyChecksum && adler32(out, written) !== expected) throw new Error('zlib checksum mismatch');
     return written;
   }
 
@@ -399,8 +399,14 @@ const inflater = new Inflater();
 
 /**
  * Inflates the zlib stream `input` into `out` and returns the number of bytes written; throws on
- * corrupt data, a checksum mismatch, or output that would not fit in `out`.
+ * corrupt data, a checksum mismatch, or output that would not fit in `out`. `verifyChecksum: false`
+ * skips the Adler-32 of the output, for callers that have checked the compressed bytes already
+ * (a PNG chunk's CRC covers them).
  */
-export function inflateZlibInto(input: Uint8Array, out: Uint8Array): number {
-  return inflater.inflateZlib(input, out);
+export function inflateZlibInto(
+  input: Uint8Array,
+  out: Uint8Array,
+  { verifyChecksum = true }: { verifyChecksum?: boolean } = {},
+): number {
+  return inflater.inflateZlib(input, out, verifyChecksum);
 }

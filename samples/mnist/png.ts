@@ -82,7 +82,9 @@ function decodeGray8(bytes: Buffer, target: Float32Array, offset: number): boole
     }
     pos = end + 4;
   }
-  const written = inflateZlibInto(idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat), raw);
+  // Every chunk's CRC has been checked: the compressed bytes are the ones the encoder wrote.
+  const data = idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat);
+  const written = inflateZlibInto(data, raw, { verifyChecksum: false });
   if (written !== RAW_LENGTH) throw new Error(`image data is ${written} bytes, not ${RAW_LENGTH}`);
   unfilterGray8(raw, target, offset);
   return true;
@@ -170,14 +172,35 @@ function decodeWithPngjs(bytes: Buffer, target: Float32Array, offset: number): v
   }
 }
 
-const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+/** CRC-32 tables for 4 bytes at a time ("slicing by 4"): `CRC_TABLES[k * 256 + b]`. */
+const CRC_TABLES = new Int32Array(4 * 256);
+for (let n = 0; n < 256; n++) {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c;
-});
+  CRC_TABLES[n] = c;
+}
+for (let n = 0; n < 256; n++) {
+  for (let k = 1; k < 4; k++) {
+    const previous = CRC_TABLES[(k - 1) * 256 + n] ?? 0;
+    CRC_TABLES[k * 256 + n] = (CRC_TABLES[previous & 0xff] ?? 0) ^ (previous >>> 8);
+  }
+}
 
 function crc32(bytes: Buffer, start: number, end: number): number {
   let crc = -1;
-  for (let i = start; i < end; i++) crc = (CRC_TABLE[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    crc ^=
+      (bytes[i] ?? 0) |
+      ((bytes[i + 1] ?? 0) << 8) |
+      ((bytes[i + 2] ?? 0) << 16) |
+      ((bytes[i + 3] ?? 0) << 24);
+    crc =
+      (CRC_TABLES[768 + (crc & 0xff)] ?? 0) ^
+      (CRC_TABLES[512 + ((crc >>> 8) & 0xff)] ?? 0) ^
+      (CRC_TABLES[256 + ((crc >>> 16) & 0xff)] ?? 0) ^
+      (CRC_TABLES[crc >>> 24] ?? 0);
+  }
+  for (; i < end; i++) crc = (CRC_TABLES[(crc ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }
