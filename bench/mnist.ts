@@ -29,7 +29,7 @@ import {
 const IN_FLIGHT = 2 * 2;
 const CONCURRENCY = IN_FLIGHT * DOWNLOADS_IN_PARALLEL;
 /** Scoring passes: untimed first, then timed in turns. */
-const WARM_UPS = 2;
+const WARM_UPS = 4;
 const PASSES = 9;
 
 async function rawGetImagesPerSecond(names: string[]): Promise<number> {

@@ -13,6 +13,10 @@ const IEND = 0x49454e44;
 /** Filtered image data: a filter byte, then the row's pixels, for every row. */
 const STRIDE = SIDE + 1;
 const RAW_LENGTH = SIDE * STRIDE;
+/** Inflated image data, reused: a batch is decoded one image after another. */
+const raw = new Uint8Array(RAW_LENGTH);
+/** Unfiltered rows, after a row of zeros: what "up" reads for the first row. */
+const rows = new Uint8Array((SIDE + 1) * SIDE);
 
 /** A 28×28 8-bit grayscale PNG (about 300 bytes for an MNIST digit). */
 export function encodeDigitPng(pixels: Float32Array): Buffer {
@@ -86,22 +90,16 @@ function decodeGray8(bytes: Buffer, target: Float32Array, offset: number): boole
   const data = idat.length === 1 ? (idat[0] as Buffer) : Buffer.concat(idat);
   const written = inflateZlibInto(data, raw, { verifyChecksum: false });
   if (written !== RAW_LENGTH) throw new Error(`image data is ${written} bytes, not ${RAW_LENGTH}`);
-  unfilterGray8(raw, target, offset);
+  unfilterGray8(target, offset);
   return true;
 }
 
-/** Inflated image data, reused: a batch is decoded one image after another. */
-const raw = new Uint8Array(RAW_LENGTH);
-
-/** Unfiltered rows, after a row of zeros: what "up" reads for the first row. */
-const rows = new Uint8Array((SIDE + 1) * SIDE);
-
 /**
- * Undoes PNG's row filters (1 byte per pixel, so "left" is the previous byte) and writes the
+ * Undoes PNG's row filters in `raw` (1 byte per pixel, so "left" is the previous byte) and writes the
  * pixels to `target` as floats. One loop per filter type, each pass over a row doing all the work:
  * this runs for every image.
  */
-function unfilterGray8(raw: Uint8Array, target: Float32Array, offset: number): void {
+function unfilterGray8(target: Float32Array, offset: number): void {
   for (let y = 0; y < SIDE; y++) {
     const from = y * STRIDE + 1;
     const up = y * SIDE;
