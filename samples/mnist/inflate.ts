@@ -314,6 +314,11 @@ class Inflater {
   ): number {
     const { input } = this;
     const limit = input.length + 4;
+    const room = out.length;
+    const literalTable = literals.fast;
+    const literalMask = literals.fastMask;
+    const distanceTable = distances.fast;
+    const distanceMask = distances.fastMask;
     let { pos, bits, bitCount } = this;
     let written = start;
     for (;;) {
@@ -323,13 +328,13 @@ class Inflater {
         pos += 2;
         bitCount += 16;
       }
-      let entry = literals.fast[bits & literals.fastMask] ?? 0;
+      let entry = literalTable[bits & literalMask] ?? 0;
       if (entry === 0) entry = decodeLong(literals, bits);
       bits >>>= entry & 15;
       bitCount -= entry & 15;
       const symbol = entry >> 4;
       if (symbol < 256) {
-        if (written >= out.length) throw new Error(`inflated data longer than ${out.length} bytes`);
+        if (written >= room) throw new Error(`inflated data longer than ${room} bytes`);
         out[written++] = symbol;
         continue;
       }
@@ -345,7 +350,7 @@ class Inflater {
       const length = (LENGTH_BASE[lengthIndex] ?? 0) + (bits & ((1 << lengthExtra) - 1));
       bits >>>= lengthExtra;
       bitCount -= lengthExtra;
-      let distanceEntry = distances.fast[bits & distances.fastMask] ?? 0;
+      let distanceEntry = distanceTable[bits & distanceMask] ?? 0;
       if (distanceEntry === 0) distanceEntry = decodeLong(distances, bits);
       bits >>>= distanceEntry & 15;
       bitCount -= distanceEntry & 15;
@@ -360,8 +365,8 @@ class Inflater {
       bits >>>= distanceExtra;
       bitCount -= distanceExtra;
       if (distance > written) throw new Error('invalid distance: before the start of the data');
-      if (written + length > out.length) throw new Error(`inflated data longer than ${out.length} bytes`);
       const end = written + length;
+      if (end > room) throw new Error(`inflated data longer than ${room} bytes`);
       if (distance === 1) {
         // A run of one byte value: the commonest match in images (a row of background).
         const value = out[written - 1] ?? 0;
