@@ -117,8 +117,9 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
   return {
     pass: async () => {
       let next = 0;
+      // Two mini-batches in flight per thread, as the runner keeps (node_count × process_count_per_node).
       await Promise.all(
-        Array.from({ length: size }, async () => {
+        Array.from({ length: 2 * size }, async () => {
           for (let i = next++; i < batches.length; i = next++) {
             const outcome = await pool.run(batches[i] ?? [], i, 60_000);
             if (!outcome.ok) throw new Error(outcome.error.message);

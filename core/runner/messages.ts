@@ -24,6 +24,8 @@ export interface ErrorInfo {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'initFailed'; error: ErrorInfo }
+  /** The thread begins a try it was handed (it may hold one more behind it). */
+  | { type: 'started'; id: number }
   | { type: 'done'; id: number; rows: unknown; failures: { item: string; reason: string }[] }
   | { type: 'failed'; id: number; error: ErrorInfo }
   | { type: 'log'; level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'; text: string }

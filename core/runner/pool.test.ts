@@ -55,6 +55,39 @@ describe('WorkerPool', () => {
     });
   });
 
+  it('runs the tries handed to one thread one after another, in order', async () => {
+    current = pool('one_at_a_time.js', 2);
+    const files = Array.from({ length: 12 }, (_, i) => `/x/${i}.txt`);
+    const outcomes = await Promise.all(files.map((f, i) => current?.run([f], i, 5_000)));
+    expect(outcomes).toEqual(
+      files.map((f) => ({ ok: true, rows: [`${path.basename(f)}: ok`], failures: [] })),
+    );
+  });
+
+  it('runs a try that waited behind one that timed out on the fresh thread, not as a failure', async () => {
+    current = pool('hang_on.js', 1);
+    const [stuck, behind] = await Promise.all([
+      current.run(['/x/hang-1.txt'], 0, 300),
+      current.run(['/x/good.txt'], 1, 5_000),
+    ]);
+    expect(stuck).toMatchObject({ ok: false, kind: 'timeout' });
+    expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
+  });
+
+  it('runs a try that waited behind one that ended its thread, and reports only that one', async () => {
+    current = pool('one_at_a_time.js', 1);
+    const [ended, behind] = await Promise.all([
+      current.run(['/x/exit-1.txt'], 0, 5_000),
+      current.run(['/x/good.txt'], 1, 5_000),
+    ]);
+    expect(ended).toMatchObject({
+      ok: false,
+      kind: 'crash',
+      error: { message: 'the worker thread exited (code 3)' },
+    });
+    expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
+  });
+
   it('answers tries still waiting for a thread when it shuts down', async () => {
     current = pool('hang_on.js', 1);
     const busy = current.run(['/x/hang-1.txt'], 0, 60_000);

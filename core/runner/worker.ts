@@ -92,9 +92,21 @@ async function main(): Promise<void> {
     return;
   }
   send({ type: 'ready' });
+  // The pool may hand over the next try while one runs: they run one after another, in order.
+  const queue: Extract<ToWorker, { type: 'run' }>[] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      send({ type: 'started', id: next.id });
+      await runOne(script, next);
+    }
+    running = false;
+  };
   port.on('message', (message: ToWorker) => {
     if (message.type === 'run') {
-      void runOne(script, message);
+      queue.push(message);
+      if (!running) void drain();
     } else {
       void Promise.resolve(script.shutdown?.())
         .catch((err: unknown) =>
