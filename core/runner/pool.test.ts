@@ -56,9 +56,10 @@ describe('WorkerPool', () => {
   });
 
   it('runs the tries handed to one thread one after another, in order', async () => {
-    current = pool('one_at_a_time.js', 2);
+    const threads = pool('one_at_a_time.js', 2);
+    current = threads;
     const files = Array.from({ length: 12 }, (_, i) => `/x/${i}.txt`);
-    const outcomes = await Promise.all(files.map((f, i) => current?.run([f], i, 5_000)));
+    const outcomes = await Promise.all(files.map((f, i) => threads.run([f], i, 5_000)));
     expect(outcomes).toEqual(
       files.map((f) => ({ ok: true, rows: [`${path.basename(f)}: ok`], failures: [] })),
     );
