@@ -20,11 +20,25 @@ export interface PlanOutput {
   limits: RunLimits;
 }
 
+/**
+ * Mini-batches handed out per process: one running `run()` and one fetching its files behind it.
+ * Each pool still runs `process_count_per_node` tries at once; the second overlaps its downloads
+ * with the first's scoring, and the pool hands it to its thread before the first ends.
+ */
+export const MINI_BATCHES_PER_PROCESS = 2;
+
+/** Mini-batches a run keeps in flight, over all its shards. */
+export function miniBatchesInFlight(
+  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node'>,
+): number {
+  return limits.node_count * limits.process_count_per_node * MINI_BATCHES_PER_PROCESS;
+}
+
 export interface ShardInput {
   runId: string;
   shard: ShardRef;
   limits: RunLimits;
-  /** Mini-batches this shard keeps in flight: the run's node_count × process_count_per_node, shared by the shards running at once. */
+  /** Mini-batches this shard keeps in flight: its part of the run's `miniBatchesInFlight(limits)`. */
   maxInFlight: number;
   /** Failures already counted by finished shards: with this shard's own, a threshold can be known crossed early. */
   priorFailedItems: number;

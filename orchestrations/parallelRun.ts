@@ -2,7 +2,13 @@ import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { ShardRef } from '../core/datasets/plan.js';
 import type { RunSummary } from '../core/outputs/summary.js';
-import type { PlanOutput, RunProgress, ShardInput, ShardOutput } from './contracts.js';
+import {
+  miniBatchesInFlight,
+  type PlanOutput,
+  type RunProgress,
+  type ShardInput,
+  type ShardOutput,
+} from './contracts.js';
 import { activities, orchestrators, shardInstanceId } from './names.js';
 import { errorText, failureMessage } from './tasks.js';
 import { crossedPercent, crossedThreshold } from './thresholds.js';
@@ -53,9 +59,9 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       shards: plan.shards.length,
     });
     const queue: ShardRef[] = [...plan.shards];
-    // node_count × process_count_per_node in flight for the run, whether it has one shard or many.
+    // The same number in flight for the run, whether it has one shard or many.
     const concurrentShards = Math.min(limits.node_count, plan.shards.length);
-    const maxInFlight = Math.ceil((limits.node_count * limits.process_count_per_node) / concurrentShards);
+    const maxInFlight = Math.ceil(miniBatchesInFlight(limits) / concurrentShards);
     const inFlight = new Map<Task, ShardRef>();
     while (inFlight.size > 0 || (queue.length > 0 && !stopping)) {
       while (!stopping && inFlight.size < limits.node_count) {

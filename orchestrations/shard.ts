@@ -13,7 +13,7 @@ interface Work {
 
 /**
  * One shard of a run (a few hundred mini-batches, so its history stays bounded): keeps its share of
- * the run's node_count × process_count_per_node mini-batches in flight, retries failed tries up to `run_max_try`, and
+ * the run's mini-batches in flight (`miniBatchesInFlight`), retries failed tries up to `run_max_try`, and
  * stops scheduling once a threshold is crossed. Deterministic: no clock but the orchestration's, no I/O.
  */
 function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
