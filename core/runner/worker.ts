@@ -108,6 +108,8 @@ async function main(): Promise<void> {
       queue.push(message);
       if (!running) void drain();
     } else {
+      // Tries handed over but not started never start: the pool answers them.
+      queue.length = 0;
       void Promise.resolve(script.shutdown?.())
         .catch((err: unknown) =>
           send({ type: 'log', level: 'ERROR', text: `shutdown() failed: ${errorInfo(err).message}` }),
