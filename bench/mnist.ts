@@ -6,7 +6,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import { spawnDevHostProcess } from '../devhost/process.js';
 import { DOWNLOADS_IN_PARALLEL } from '../core/runner/inputs.js';
-import { miniBatchesInFlight } from '../orchestrations/contracts.js';
+import { MINI_BATCHES_PER_PROCESS, miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { WorkerPool } from '../core/runner/pool.js';
 import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';
 import { downloadBlob, storage } from '../core/storage/storage.js';
@@ -118,9 +118,9 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
   return {
     pass: async () => {
       let next = 0;
-      // Two mini-batches in flight per thread, as the runner keeps (node_count × process_count_per_node).
+      // As many mini-batches in flight per thread as a run keeps per process.
       await Promise.all(
-        Array.from({ length: 2 * size }, async () => {
+        Array.from({ length: MINI_BATCHES_PER_PROCESS * size }, async () => {
           for (let i = next++; i < batches.length; i = next++) {
             const outcome = await pool.run(batches[i] ?? [], i, 60_000);
             if (!outcome.ok) throw new Error(outcome.error.message);
