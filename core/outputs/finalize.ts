@@ -45,7 +45,6 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
   return count;
 }
 
-/** errors.jsonl, one line per failed item, in mini-batch order (failure records are listed by padded index). */
 /** Failed items reported by each written part (its metadata), by mini-batch index. */
 type PartFailures = Map<number, number>;
 

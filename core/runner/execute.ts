@@ -125,6 +125,10 @@ async function writeFailedTry(
       ...(error.stack ? { stack: error.stack } : {}),
     })),
   };
+  // A part left by an earlier try (one the host lost after it wrote its rows) must not reach the
+  // output: these items end as error lines, so they must not also end as rows. Deleted first, so a
+  // crash in between leaves neither, and the lost-try path records the failure again.
+  await runs.getBlockBlobClient(runPaths.part(runId, index)).deleteIfExists();
   await writeJson(runs, runPaths.failure(runId, index), record);
 }
 

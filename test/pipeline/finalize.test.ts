@@ -2,7 +2,9 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseRunSettings } from '../../core/config/settings.js';
 import { finalizeRun } from '../../core/outputs/finalize.js';
+import type { ManifestShard } from '../../core/datasets/plan.js';
 import type { FailureRecord } from '../../core/outputs/records.js';
+import { recordLostMiniBatch } from '../../core/runner/execute.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
 import { uniqueNames } from '../support/devhost.js';
 
@@ -104,5 +106,51 @@ describe('finalize', () => {
       startedAt: new Date().toISOString(),
     });
     expect(again).toMatchObject({ status: 'Completed', errors: { lines: 1 } });
+  });
+});
+
+describe('a try the host lost after it had written its rows', () => {
+  it('ends as error lines only: its rows leave the output', async () => {
+    const lostRun = `${runId}-lost`;
+    const settings = parseRunSettings({
+      entry_script: 'echo.js',
+      input: { container: 'any', path: '' },
+      append_row_file_name: 'out.txt',
+    });
+    await put(
+      runPaths.settings(lostRun),
+      JSON.stringify({
+        runId: lostRun,
+        settings,
+        createdTime: new Date().toISOString(),
+        source: { kind: 'api' },
+      }),
+    );
+    const manifest: ManifestShard = { shard: 0, first: 0, miniBatches: [['x'], ['y']] };
+    await put(runPaths.manifestShard(lostRun, 0), JSON.stringify(manifest));
+    await put(runPaths.part(lostRun, 0), 'x: ok\n', { failed: '0' });
+    // Mini-batch 1's last try wrote its part, then the host lost the activity.
+    await put(runPaths.part(lostRun, 1), 'y: ok\n', { failed: '0' });
+    await recordLostMiniBatch({ runId: lostRun, shard: 0, index: 1, attempt: 3, error: 'host lost it' });
+    const summary = await finalizeRun({
+      runId: lostRun,
+      status: 'Completed',
+      totals: {
+        items: 2,
+        miniBatches: 2,
+        itemsSucceeded: 1,
+        itemsFailed: 1,
+        miniBatchesSucceeded: 1,
+        miniBatchesFailed: 1,
+        tries: 4,
+      },
+      startedAt: new Date().toISOString(),
+    });
+    expect(summary).toMatchObject({ errors: { lines: 1 } });
+    const output = await blobs
+      .getContainerClient('outputs')
+      .getBlobClient(`${lostRun}/out.txt`)
+      .downloadToBuffer();
+    expect(output.toString()).toBe('x: ok\n');
   });
 });
