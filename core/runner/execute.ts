@@ -6,7 +6,7 @@ import { storage, writeJson } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
-import { flushScriptLog, poolFor } from './pools.js';
+import { flushScriptLog, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from './runs.js';
 import { materialize } from './inputs.js';
 import type { RunOutcome } from './pool.js';
@@ -42,8 +42,7 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
       present.push(p);
       localToName.set(p, names[i] ?? p);
     });
-    const pool = await poolFor(run);
-    outcome = await pool.run(present, input.index, run.settings.run_invocation_timeout * 1000);
+    outcome = await runOnPool(run, present, input.index);
   } finally {
     await rm(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);

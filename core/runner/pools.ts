@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { storage } from '../storage/storage.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
-import { WorkerPool } from './pool.js';
+import { WorkerPool, type RunOutcome } from './pool.js';
 import type { RunRecord } from './runs.js';
 
 /** Pools idle this long are shut down: in Azure, finalize may run on another instance than ours. */
@@ -13,6 +13,8 @@ const IDLE_MS = 120_000;
 interface Entry {
   pool: Promise<WorkerPool>;
   lastUsed: number;
+  /** Tries running on the pool or waiting for it: the idle sweep leaves the pool alone while any are. */
+  active: number;
   log: string[];
 }
 
@@ -76,20 +78,33 @@ async function createPool(run: RunRecord, log: string[]): Promise<WorkerPool> {
   });
 }
 
-/** The pool for a run on this instance, created on its first mini-batch. */
-export function poolFor(run: RunRecord): Promise<WorkerPool> {
+/**
+ * Runs one try on the run's pool on this instance (created on its first mini-batch). The pool counts
+ * as in use until the try ends, however long that is.
+ */
+export async function runOnPool(
+  run: RunRecord,
+  files: string[],
+  miniBatchIndex: number,
+): Promise<RunOutcome> {
   let entry = pools.get(run.runId);
   if (!entry) {
     const log: string[] = [];
     const pool = createPool(run, log);
     // A pool that failed to start (e.g. a side input is missing) is tried afresh by the next mini-batch.
     pool.catch(() => pools.delete(run.runId));
-    entry = { pool, log, lastUsed: Date.now() };
+    entry = { pool, log, lastUsed: Date.now(), active: 0 };
     pools.set(run.runId, entry);
     startSweeper();
   }
-  entry.lastUsed = Date.now();
-  return entry.pool;
+  entry.active++;
+  try {
+    const pool = await entry.pool;
+    return await pool.run(files, miniBatchIndex, run.settings.run_invocation_timeout * 1000);
+  } finally {
+    entry.active--;
+    entry.lastUsed = Date.now();
+  }
 }
 
 /** Appends what the script logged since the last flush to `runs/<runId>/logs/user.log`. */
@@ -115,14 +130,17 @@ export async function shutdownPool(runId: string): Promise<void> {
   await flushScriptLog(runId);
   const pool = await entry.pool.catch(() => undefined);
   await pool?.shutdown();
-  // The run's side inputs and script scratch folder: nothing else reads them once its threads are gone.
-  await rm(path.join(scratchRoot(), runId), { recursive: true, force: true });
+  // The run's side inputs and script scratch folder: nothing else reads them once its threads are
+  // gone, unless a new pool for the run started meanwhile.
+  if (!pools.has(runId)) await rm(path.join(scratchRoot(), runId), { recursive: true, force: true });
 }
 
 function startSweeper(): void {
   if (sweeper) return;
   sweeper = setInterval(() => {
-    for (const [runId, entry] of pools) if (Date.now() - entry.lastUsed > IDLE_MS) void shutdownPool(runId);
+    for (const [runId, entry] of pools) {
+      if (entry.active === 0 && Date.now() - entry.lastUsed > IDLE_MS) void shutdownPool(runId);
+    }
     if (pools.size === 0 && sweeper) {
       clearInterval(sweeper);
       sweeper = undefined;

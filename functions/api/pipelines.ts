@@ -33,6 +33,14 @@ const run = guarded(
     const name = request.params.name ?? '';
     const text = await request.text();
     const body = text.trim() === '' ? {} : readJsonBody(text);
+    const unknownKey = isObject(body) ? Object.keys(body).find((k) => k !== 'parameters') : undefined;
+    if (unknownKey !== undefined) {
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        `unknown field '${unknownKey}': the body is {"parameters": {…}}, with the values inside it`,
+        unknownKey,
+      );
+    }
     const parameters: unknown = isObject(body) ? (body.parameters ?? {}) : body;
     if (!isObject(parameters)) {
       throw new ParallelRunError(

@@ -161,6 +161,13 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
     );
   }
   const progress = status.customStatus as RunProgress | null;
+  if (progress?.phase === 'finalizing') {
+    // Terminating would not stop the finalize activity: its summary and ours would race.
+    throw new ParallelRunError(
+      'CONFLICT',
+      `run '${runId}' is finalizing (all its mini-batches have ended): it can no longer be canceled`,
+    );
+  }
   const reason = 'canceled by request';
   await client.terminate(runId, reason);
   for (const shard of progress?.inFlightShards ?? [])

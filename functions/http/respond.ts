@@ -31,12 +31,7 @@ export function errorToResponse(err: unknown, context: InvocationContext): HttpR
     });
   }
   if (err instanceof ParallelRunError) {
-    return problem(
-      err.code === 'MODEL_NOT_FOUND' ? 400 : statusFor[err.code],
-      err.code,
-      err.message,
-      err.field,
-    );
+    return problem(statusFor[err.code], err.code, err.message, err.field);
   }
   context.error(err instanceof Error ? (err.stack ?? err.message) : errorMessage(err));
   return problem(

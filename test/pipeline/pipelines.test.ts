@@ -55,6 +55,10 @@ describe('pipelines with parameters', () => {
     });
     expect(typo.status).toBe(400);
     expect(JSON.stringify(typo.body)).toContain('parameters.folders');
+    // Values sent without the {"parameters": …} wrapper are refused, not run with the defaults.
+    const unwrapped = await call(host.baseUrl, 'POST', `/api/pipelines/${name}/runs`, { folder: 'b/' });
+    expect(unwrapped.status).toBe(400);
+    expect(unwrapped.body).toMatchObject({ error: { code: 'INVALID_REQUEST', field: 'folder' } });
     const missing = await call(host.baseUrl, 'POST', '/api/pipelines/no-such-pipeline/runs', {});
     expect(missing.status).toBe(404);
   });
