@@ -1,13 +1,8 @@
 import path from 'node:path';
 import { spawnDevHostProcess, type DevHostProcess } from '../devhost/process.js';
-import { printTable, repoRoot, withAzurite, writeResult } from './report.js';
+import { median, printTable, repoRoot, withAzurite, writeResult } from './report.js';
 
 const SHARD = 1_000;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 async function fanOut(host: DevHostProcess, n: number): Promise<number> {
   const api = `${host.baseUrl}/runtime/webhooks/durabletask`;

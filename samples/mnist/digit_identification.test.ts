@@ -65,8 +65,6 @@ describe('digit_identification entry script', () => {
 
     expect(modelRefs).toEqual(['mnist']);
     expect(rows).toEqual(expected);
-    expect(rows).toHaveLength(4);
-    for (const row of rows) expect(row).toMatch(/^\d+\.png: \d$/);
     expect(failures).toHaveLength(1);
     expect(failures[0]?.item).toBe(files[2]);
     expect(failures[0]?.reason).toMatch(/not a 28×28 PNG/);

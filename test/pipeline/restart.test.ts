@@ -30,6 +30,7 @@ describe('a run across kill -9 and restart', () => {
       const run = await finish(second, runId);
       expect(run.view.status).toBe('Completed');
       expect(run.output).toEqual(names.map((n) => `${n}: ok`));
+      expect(run.statuses.errors).toBe(200);
       expect(run.errors).toEqual([]);
       expect(run.view.summary?.totals).toMatchObject({
         items: 240,

@@ -49,6 +49,7 @@ describe('a run end to end on the devhost', () => {
     });
     expect(run.view.status).toBe('Completed');
     expect(run.output).toEqual([...good].sort().map((n) => `${n}: ok`));
+    expect(run.statuses.errors).toBe(200);
     expect(run.errors).toEqual([]);
     expect(run.view.summary?.totals).toMatchObject({
       items: 8,
@@ -108,7 +109,7 @@ describe('a run end to end on the devhost', () => {
     });
     expect(run.view.status).toBe('Failed');
     expect(run.view.reason).toContain('no result to append');
-    expect(run.errors).toHaveLength(8);
+    expect(run.errors.map((e) => e.item)).toEqual(good);
     expect(run.errors[0]?.error).toBe(
       'run() returned 2 rows for 1 input items; at most one row per input item is allowed',
     );
@@ -179,15 +180,18 @@ describe('thresholds', () => {
     const run = await runToEnd(host, { ...threeBad, error_threshold: 2 });
     expect(run.view.status).toBe('Failed');
     expect(run.view.reason).toBe('error_threshold crossed: 3 failed items, more than the 2 allowed');
-    expect(run.output).toEqual([]);
+    // A failed run publishes no output.
+    expect(run.statuses.output).toBe(404);
   });
 
   it('fails on mini_batch_error_threshold and on allowed_failed_percent', async () => {
     const batches = await runToEnd(host, { ...threeBad, mini_batch_error_threshold: 1 });
+    expect(batches.view.status).toBe('Failed');
     expect(batches.view.reason).toBe(
       'mini_batch_error_threshold crossed: 2 failed mini-batches, more than the 1 allowed',
     );
     const percent = await runToEnd(host, { ...threeBad, allowed_failed_percent: 40 });
+    expect(percent.view.status).toBe('Failed');
     expect(percent.view.reason).toBe(
       'allowed_failed_percent crossed: 50.0% of mini-batches failed, more than the 40% allowed',
     );

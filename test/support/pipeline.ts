@@ -40,8 +40,11 @@ export interface ErrorLine {
 
 export interface Finished {
   view: RunView;
+  /** Lines of the output, or none when the output endpoint answered otherwise than 200 (see `statuses`). */
   output: string[];
   errors: ErrorLine[];
+  /** What the output and errors endpoints answered: an empty list above may be a missing file. */
+  statuses: { output: number; errors: number };
 }
 
 export async function submit(host: DevHostProcess, settings: object): Promise<string> {
@@ -65,6 +68,7 @@ export async function finish(host: DevHostProcess, runId: string): Promise<Finis
     view,
     output: out.status === 200 ? lines(out.text) : [],
     errors: errs.status === 200 ? lines(errs.text).map((l) => JSON.parse(l) as ErrorLine) : [],
+    statuses: { output: out.status, errors: errs.status },
   };
 }
 
