@@ -2,8 +2,7 @@ import type { Task } from 'durable-functions';
 
 /** The message of a failed activity or sub-orchestration, without the library's "<ErrorType>: " prefix. */
 export function failureMessage(task: Task): string {
-  const err = task.result as { message?: string; failureDetails?: { errorMessage?: string } } | undefined;
-  return err?.failureDetails?.errorMessage ?? err?.message ?? 'unknown failure';
+  return task.result === undefined ? 'unknown failure' : errorText(task.result);
 }
 
 /** Failure of a caught error from `yield` (a TaskFailedError or plain Error). */

@@ -16,6 +16,8 @@ interface Entry {
   /** Tries running on the pool or waiting for it: the idle sweep leaves the pool alone while any are. */
   active: number;
   log: string[];
+  /** Whether `logs/user.log` exists yet: created once, then only appended to. */
+  logCreated: boolean;
 }
 
 const pools = new Map<string, Entry>();
@@ -93,7 +95,7 @@ export async function runOnPool(
     const pool = createPool(run, log);
     // A pool that failed to start (e.g. a side input is missing) is tried afresh by the next mini-batch.
     pool.catch(() => pools.delete(run.runId));
-    entry = { pool, log, lastUsed: Date.now(), active: 0 };
+    entry = { pool, log, lastUsed: Date.now(), active: 0, logCreated: false };
     pools.set(run.runId, entry);
     startSweeper();
   }
@@ -116,7 +118,10 @@ export async function flushScriptLog(runId: string): Promise<void> {
     .blobs.getContainerClient(containers.runs)
     .getAppendBlobClient(runPaths.scriptLog(runId));
   try {
-    await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+    if (!entry.logCreated) {
+      await blob.createIfNotExists({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+      entry.logCreated = true;
+    }
     await blob.appendBlock(text, Buffer.byteLength(text));
   } catch (err) {
     console.error(`[${runId}] could not append to logs/user.log: ${errorMessage(err)}`);

@@ -62,7 +62,7 @@ export function isNotFound(err: unknown): boolean {
 
 export async function readJson<T>(container: ContainerClient, name: string): Promise<T | undefined> {
   try {
-    const buf = await container.getBlobClient(name).downloadToBuffer();
+    const buf = await downloadBlob(container.getBlobClient(name));
     return JSON.parse(buf.toString('utf8')) as T;
   } catch (err) {
     if (isNotFound(err)) return undefined;

@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { isObject } from '../../core/config/issues.js';
 import { settingsForRun } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { loadPipeline, savePipeline } from '../../core/storage/pipelines.js';
@@ -7,10 +8,6 @@ import { guarded, json, readJsonBody } from '../http/respond.js';
 import { startRun } from './runs.js';
 
 /** PUT /api/pipelines/{name}: `{"settings": {… "${{parameters.x}}" …}, "parameters": {"x": {"default": …}}}`. */
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
   const { pipeline, replaced } = await savePipeline(
     request.params.name ?? '',

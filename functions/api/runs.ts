@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { NotFoundError, ParallelRunError } from '../../core/errors.js';
+import { errorMessage, NotFoundError, ParallelRunError } from '../../core/errors.js';
 import { writeCanceledSummary } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
@@ -34,13 +34,18 @@ function links(runId: string): Record<string, string> {
 }
 
 async function statusOf(client: df.DurableClient, runId: string): Promise<df.DurableOrchestrationStatus> {
+  let status: df.DurableOrchestrationStatus;
   try {
-    const status = await client.getStatus(runId);
-    if (status.name.toLowerCase() === orchestrators.run.toLowerCase()) return status;
-  } catch {
-    // the client throws on 404
+    status = await client.getStatus(runId);
+  } catch (err) {
+    // The client has no error type for "no such instance", only this message; anything else is a real failure.
+    if (!errorMessage(err).includes('replied with HTTP 404')) throw err;
+    throw new NotFoundError(`run '${runId}' does not exist`);
   }
-  throw new NotFoundError(`run '${runId}' does not exist`);
+  if (status.name.toLowerCase() !== orchestrators.run.toLowerCase()) {
+    throw new NotFoundError(`run '${runId}' does not exist`);
+  }
+  return status;
 }
 
 async function liveShards(

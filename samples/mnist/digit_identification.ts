@@ -9,8 +9,6 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { InitContext, RunContext } from '../../core/runner/contract.js';
 import { classifyPixels, createSession, PixelBatch } from './classify.js';
 
-export { createSession, scoreBatch } from './classify.js';
-
 let session: InferenceSession | undefined;
 
 export async function init(ctx: InitContext): Promise<void> {
