@@ -1,6 +1,7 @@
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { type ContainerClient, RestError } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
 import { containers } from './layout.js';
 import { ensureContainer, readJson, storage, writeJson } from './storage.js';
@@ -50,11 +51,13 @@ export async function listVersions(name: string): Promise<number[]> {
 export async function resolveModel(ref: string): Promise<ModelInfo> {
   const { name, version } = parseModelRef(ref);
   const versions = await listVersions(name);
-  const chosen = version ?? versions[versions.length - 1];
-  const info =
-    chosen === undefined
-      ? undefined
-      : await readJson<ModelInfo>(await modelsContainer(), `${name}/${chosen}/model.json`);
+  const container = await modelsContainer();
+  let info: ModelInfo | undefined;
+  // Latest: the newest version whose upload finished (model.json is written last).
+  for (const v of version === undefined ? [...versions].reverse() : [version]) {
+    info = await readJson<ModelInfo>(container, `${name}/${v}/model.json`);
+    if (info) break;
+  }
   if (!info) {
     const known = versions.length
       ? `registered versions: ${versions.join(', ')}`
@@ -82,7 +85,13 @@ export async function registerModel(
   files: { name: string; bytes: Buffer }[],
   meta: { description?: string; tags?: Record<string, string> } = {},
 ): Promise<ModelInfo> {
-  parseModelRef(name);
+  if (!NAME.test(name)) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `model name '${name}' is not allowed: letters, digits, '_' and '-', up to 63, starting with a letter or digit (the version is assigned)`,
+      'name',
+    );
+  }
   for (const f of files) {
     if (!/^[A-Za-z0-9._-]{1,200}$/.test(f.name) || f.name === 'model.json' || f.name.startsWith('.')) {
       throw new ParallelRunError(
@@ -93,7 +102,7 @@ export async function registerModel(
     }
   }
   const container = await modelsContainer();
-  const version = ((await listVersions(name)).at(-1) ?? 0) + 1;
+  const version = await claimNextVersion(container, name);
   for (const f of files)
     await container.getBlockBlobClient(`${name}/${version}/${f.name}`).upload(f.bytes, f.bytes.length);
   const info: ModelInfo = {
@@ -106,6 +115,23 @@ export async function registerModel(
   // model.json last: a version without it is not registered yet, so a half-written upload is never used.
   await writeJson(container, `${name}/${version}/model.json`, info);
   return info;
+}
+
+/**
+ * The next version number of `name`, claimed by creating its `.claim` marker only if it does not
+ * exist yet: two registrations at once get different versions instead of writing into one.
+ */
+async function claimNextVersion(container: ContainerClient, name: string): Promise<number> {
+  for (let version = ((await listVersions(name)).at(-1) ?? 0) + 1; ; version++) {
+    try {
+      await container
+        .getBlockBlobClient(`${name}/${version}/.claim`)
+        .upload('', 0, { conditions: { ifNoneMatch: '*' } });
+      return version;
+    } catch (err) {
+      if (!(err instanceof RestError && err.statusCode === 409)) throw err;
+    }
+  }
 }
 
 /** A local copy of a model version in `cacheRoot/<name>/<version>/`, downloaded once per machine. */

@@ -32,11 +32,22 @@ describe('model registry API', () => {
     expect(list.models).toContainEqual({ name, versions: [1, 2] });
   });
 
+  it('gives two registrations at once two versions', async () => {
+    const [a, b] = await Promise.all([
+      put(name, '?file=weights.onnx', 'a bytes'),
+      put(name, '?file=weights.onnx', 'b bytes'),
+    ]);
+    const versions = [a, b].map((r) => (r.body as { version: number }).version).sort();
+    expect(versions).toEqual([3, 4]);
+  });
+
   it('refuses a bad model name, a bad file name and an empty body', async () => {
-    expect(await put('Bad%20Name!', '', 'x')).toMatchObject({
-      status: 400,
-      body: { error: { code: 'INVALID_REQUEST', field: 'models' } },
-    });
+    for (const bad of ['Bad%20Name!', `${name}:7`]) {
+      expect(await put(bad, '', 'x')).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_REQUEST', field: 'name' } },
+      });
+    }
     expect(await put(name, '?file=../evil.js', 'x')).toMatchObject({
       status: 400,
       body: { error: { field: 'file' } },
