@@ -5,6 +5,7 @@ import {
   type BlobClient,
   type BlobServiceClient,
   type BlockBlobClient,
+  type UserDelegationKey,
 } from '@azure/storage-blob';
 import { downloadBlob, sharedKeyOf } from '../storage/storage.js';
 
@@ -25,26 +26,32 @@ export interface ComposeResult {
   serverSide: boolean;
 }
 
-/** A read URL another blob operation can fetch: SAS from the account key, or from a user delegation key (managed identity). */
-async function readableUrl(blobs: BlobServiceClient, source: BlobClient): Promise<string> {
+/**
+ * Read URLs another blob operation can fetch: a SAS from the account key, or from a user delegation
+ * key (managed identity), asked for once per composition rather than once per part.
+ */
+function urlSigner(blobs: BlobServiceClient): (source: BlobClient) => Promise<string> {
   const startsOn = new Date(Date.now() - 5 * 60_000);
   const expiresOn = new Date(Date.now() + 60 * 60_000);
-  const common = {
-    containerName: source.containerName,
-    blobName: source.name,
-    permissions: BlobSASPermissions.parse('r'),
-    startsOn,
-    expiresOn,
-  };
   const key = sharedKeyOf(blobs);
-  const sas = key
-    ? generateBlobSASQueryParameters(common, key)
-    : generateBlobSASQueryParameters(
-        common,
-        await blobs.getUserDelegationKey(startsOn, expiresOn),
-        blobs.accountName,
-      );
-  return `${source.url}?${sas.toString()}`;
+  let delegation: Promise<UserDelegationKey> | undefined;
+  return async (source) => {
+    const common = {
+      containerName: source.containerName,
+      blobName: source.name,
+      permissions: BlobSASPermissions.parse('r'),
+      startsOn,
+      expiresOn,
+    };
+    const sas = key
+      ? generateBlobSASQueryParameters(common, key)
+      : generateBlobSASQueryParameters(
+          common,
+          await (delegation ??= blobs.getUserDelegationKey(startsOn, expiresOn)),
+          blobs.accountName,
+        );
+    return `${source.url}?${sas.toString()}`;
+  };
 }
 
 function notImplemented(err: unknown): boolean {
@@ -62,6 +69,7 @@ export async function composeBlobs(
   target: BlockBlobClient,
 ): Promise<ComposeResult> {
   const committed: string[] = [];
+  const readableUrl = urlSigner(blobs);
   let serverSide: boolean | undefined;
   let bytes = 0;
   let parts = 0;
@@ -90,7 +98,7 @@ export async function composeBlobs(
     if (serverSide !== false && committed.length < MAX_BLOCKS - RESERVED_BLOCKS) {
       try {
         const id = blockId(committed.length);
-        await target.stageBlockFromURL(id, await readableUrl(blobs, source.blob));
+        await target.stageBlockFromURL(id, await readableUrl(source.blob));
         committed.push(id);
         serverSide = true;
         continue;

@@ -14,7 +14,7 @@ export interface Materialized {
 export const DOWNLOADS_IN_PARALLEL = 8;
 
 /** Keeps a dataset name inside `dir` however it is spelled (no traversal through names). */
-function localPathFor(dir: string, name: string): string {
+export function localPathFor(dir: string, name: string): string {
   const safe = name
     .split('/')
     .filter((s) => s !== '' && s !== '.' && s !== '..')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { storage } from '../storage/storage.js';
+import { localPathFor } from './inputs.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
 import { WorkerPool, type RunOutcome } from './pool.js';
 import type { RunRecord } from './runs.js';
@@ -31,13 +32,7 @@ async function downloadSideInputs(run: RunRecord): Promise<Record<string, string
     const prefix = ref.path.endsWith('/') || ref.path === '' ? ref.path : `${ref.path}/`;
     let files = 0;
     for await (const blob of container.listBlobsFlat({ prefix })) {
-      const local = path.join(
-        target,
-        ...blob.name
-          .slice(prefix.length)
-          .split('/')
-          .filter((s) => s !== '..'),
-      );
+      const local = localPathFor(target, blob.name.slice(prefix.length));
       await mkdir(path.dirname(local), { recursive: true });
       await writeFile(local, await container.getBlobClient(blob.name).downloadToBuffer());
       files++;

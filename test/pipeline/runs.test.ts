@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { call, uniqueNames } from '../support/devhost.js';
@@ -62,6 +63,24 @@ describe('a run end to end on the devhost', () => {
     expect(head.text).toBe('good-0.txt: ok\ngood-1.txt: ok\n');
     // Downloads, side inputs and the script's scratch folder go when the run ends; the model cache stays.
     expect(readdirSync(path.join(scratch, 'parallel-run')).filter((n) => n !== 'models')).toEqual([]);
+  });
+
+  it('hands side inputs to init(): a single file and a folder', async () => {
+    const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
+    const labels = good.map((n, i) => `${n} ${i % 2 ? 'odd' : 'even'}`).join('\n');
+    await client.getBlockBlobClient('side/labels.txt').upload(labels, labels.length);
+    await client.getBlockBlobClient('extra/nested/note.txt').upload('from-folder', 11);
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'side_lookup.js',
+      input: { container, path: 'clean/' },
+      side_inputs: {
+        labels: { container, path: 'side/labels.txt' },
+        extra: { container, path: 'extra/' },
+      },
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(good.map((n, i) => `${n}: ${i % 2 ? 'odd' : 'even'} from-folder`));
   });
 
   it('fails only the mini-batches whose script throws, naming their files in errors.jsonl', async () => {
