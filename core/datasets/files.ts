@@ -59,7 +59,8 @@ function prefixOf(input: BlobFiles): string {
   return input.path === '' || input.path.endsWith('/') ? input.path : `${input.path}/`;
 }
 
-function describe(input: FileDataset): string {
+/** The dataset in a few words (never its list of names, which may hold 100,000). */
+export function describeDataset(input: FileDataset): string {
   if (isLocal(input)) return `local folder '${input.local_path}'`;
   return `${input.container}/${prefixOf(input)}${input.glob ? ` (matching ${input.glob})` : ''}`;
 }
@@ -124,7 +125,7 @@ export async function checkDatasetExists(input: FileDataset): Promise<void> {
 export function emptyDatasetError(input: FileDataset): ParallelRunError {
   return new ParallelRunError(
     'EMPTY_DATASET',
-    `input: the dataset ${describe(input)} has no files; nothing was scheduled`,
+    `input: the dataset ${describeDataset(input)} has no files; nothing was scheduled`,
     'input',
   );
 }

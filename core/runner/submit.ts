@@ -5,7 +5,7 @@ import { ParallelRunError } from '../errors.js';
 import { checkDatasetExists } from '../datasets/files.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { resolveModel } from '../storage/models.js';
-import { ensureContainer, readJson, storage, writeJson } from '../storage/storage.js';
+import { ensureContainer, storage, writeJson } from '../storage/storage.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from './runs.js';
 
@@ -50,8 +50,4 @@ export async function prepareRun(body: unknown, source: RunRecord['source']): Pr
   const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
   await writeJson(runs, runPaths.settings(record.runId), record);
   return record;
-}
-
-export async function readRunRecord(runId: string): Promise<RunRecord | undefined> {
-  return readJson<RunRecord>(storage().blobs.getContainerClient(containers.runs), runPaths.settings(runId));
 }

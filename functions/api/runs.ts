@@ -5,7 +5,8 @@ import { writeCanceledSummary } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
 import type { RunRecord } from '../../core/runner/runs.js';
-import { prepareRun, readRunRecord } from '../../core/runner/submit.js';
+import { describeDataset } from '../../core/datasets/files.js';
+import { prepareRun } from '../../core/runner/submit.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
 import { readJson, storage } from '../../core/storage/storage.js';
 import type { RunProgress, ShardProgress } from '../../orchestrations/contracts.js';
@@ -124,7 +125,7 @@ export async function startRun(
   const run = await prepareRun(settings, source);
   await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
   context.log(
-    `run ${run.runId} started: ${run.settings.entry_script} over ${JSON.stringify(run.settings.input)}`,
+    `run ${run.runId} started: ${run.settings.entry_script} over ${describeDataset(run.settings.input)}`,
   );
   return json(
     202,
@@ -248,7 +249,6 @@ const errors = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const runId = request.params.id ?? '';
   const head = headParam(request);
   await statusOf(client, runId);
-  if (!(await readRunRecord(runId))) throw new NotFoundError(`run '${runId}' does not exist`);
   const text = await textOf(containers.runs, runPaths.errors(runId), head);
   if (text === undefined)
     return problem(
