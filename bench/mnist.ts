@@ -51,18 +51,14 @@ async function rawGetImagesPerSecond(names: string[]): Promise<number> {
 async function e2eImagesPerSecond(api: ApiClient, settings: object): Promise<number> {
   const started = performance.now();
   const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', settings, 202);
-  for (;;) {
-    const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
-    if (view.status === 'Completed') {
-      const seconds = (performance.now() - started) / 1000;
-      if (view.summary?.totals.itemsSucceeded !== 10_000)
-        throw new Error(`run ${runId} scored ${view.summary?.totals.itemsSucceeded ?? 0} images, not 10000`);
-      return 10_000 / seconds;
-    }
-    if (view.status !== 'Running' && view.status !== 'Pending')
-      throw new Error(`run ${runId} ended ${view.status}: ${view.reason ?? ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // The devhost's long poll answers the moment the run's orchestration ends: no polling interval in the figure.
+  await api.json('GET', `/runtime/webhooks/durabletask/instances/${runId}?waitForCompletionSeconds=600`);
+  const seconds = (performance.now() - started) / 1000;
+  const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
+  if (view.status !== 'Completed') throw new Error(`run ${runId} ended ${view.status}: ${view.reason ?? ''}`);
+  if (view.summary?.totals.itemsSucceeded !== 10_000)
+    throw new Error(`run ${runId} scored ${view.summary?.totals.itemsSucceeded ?? 0} images, not 10000`);
+  return 10_000 / seconds;
 }
 
 /**
