@@ -18,19 +18,22 @@ async function put(name: string, body: string, metadata?: Record<string, string>
     .upload(body, Buffer.byteLength(body), metadata ? { metadata } : {});
 }
 
-beforeAll(async () => {
-  process.env.AzureWebJobsStorage = inject('storage');
-  blobs = BlobServiceClient.fromConnectionString(inject('storage'));
-  await blobs.getContainerClient(containers.runs).createIfNotExists();
+/** run.json of an append_row run writing `out.txt`: what finalize reads. */
+async function putRun(id: string): Promise<void> {
   const settings = parseRunSettings({
     entry_script: 'echo.js',
     input: { container: 'any', path: '' },
     append_row_file_name: 'out.txt',
   });
-  await put(
-    runPaths.settings(runId),
-    JSON.stringify({ runId, settings, createdTime: new Date().toISOString(), source: { kind: 'api' } }),
-  );
+  const record = { runId: id, settings, createdTime: new Date().toISOString(), source: { kind: 'api' } };
+  await put(runPaths.settings(id), JSON.stringify(record));
+}
+
+beforeAll(async () => {
+  process.env.AzureWebJobsStorage = inject('storage');
+  blobs = BlobServiceClient.fromConnectionString(inject('storage'));
+  await blobs.getContainerClient(containers.runs).createIfNotExists();
+  await putRun(runId);
   // Written out of order on purpose; the second part failed one item, the first none.
   await put(runPaths.part(runId, 1), 'c\n', { failed: '1' });
   await put(runPaths.part(runId, 0), 'a\nb\n', { failed: '0' });
@@ -112,20 +115,7 @@ describe('finalize', () => {
 describe('a try the host lost after it had written its rows', () => {
   it('ends as error lines only: its rows leave the output', async () => {
     const lostRun = `${runId}-lost`;
-    const settings = parseRunSettings({
-      entry_script: 'echo.js',
-      input: { container: 'any', path: '' },
-      append_row_file_name: 'out.txt',
-    });
-    await put(
-      runPaths.settings(lostRun),
-      JSON.stringify({
-        runId: lostRun,
-        settings,
-        createdTime: new Date().toISOString(),
-        source: { kind: 'api' },
-      }),
-    );
+    await putRun(lostRun);
     const manifest: ManifestShard = { shard: 0, first: 0, miniBatches: [['x'], ['y']] };
     await put(runPaths.manifestShard(lostRun, 0), JSON.stringify(manifest));
     await put(runPaths.part(lostRun, 0), 'x: ok\n', { failed: '0' });
