@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startAzurite } from '../devhost/azurite.js';
 
@@ -18,12 +19,22 @@ function formatNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 3 : 1);
 }
 
-export function writeResult(name: string, value: unknown): string {
+export function writeResult(name: string, value: object): string {
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
-  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ ...value, machine: machine() }, null, 2)}\n`);
   return file;
+}
+
+/** What the figures were measured on: ratios move with the core count, so a result names it. */
+function machine(): { cpus: number; cpuModel: string; memoryGiB: number; node: string } {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  };
 }
 
 /** Runs `measure` against a fresh in-memory Azurite, stopped afterwards whatever happens. */
