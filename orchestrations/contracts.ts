@@ -43,7 +43,28 @@ export interface ShardInput {
   /** Failures already counted by finished shards: with this shard's own, a threshold can be known crossed early. */
   priorFailedItems: number;
   priorFailedMiniBatches: number;
+  /** Siblings run beside this shard: report failures to the run as they happen (thresholds span shards). */
+  reportFailures: boolean;
   startedAt: string;
+}
+
+/** A shard's failure counts so far (event `shardFailures`, shard → run). */
+export interface ShardFailures {
+  shard: number;
+  itemsFailed: number;
+  miniBatchesFailed: number;
+}
+
+/** Why a shard must stop scheduling (event `stop`, run → shard). */
+export interface StopShard {
+  reason: string;
+}
+
+/** Input of the `signalInstances` activity: raise one event on each instance that is still running. */
+export interface SignalInput {
+  instanceIds: string[];
+  event: string;
+  data: ShardFailures | StopShard;
 }
 
 export interface ShardOutput {

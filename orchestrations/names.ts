@@ -4,6 +4,15 @@ export const activities = {
   miniBatch: 'runMiniBatch',
   recordLost: 'recordLostMiniBatch',
   finalize: 'finalizeRun',
+  signal: 'signalInstances',
+} as const;
+
+/** External events between a run and its shards. */
+export const events = {
+  /** Shard → run: the shard's failure counts so far, so a threshold crossed across shards is seen at once. */
+  shardFailures: 'shardFailures',
+  /** Run → shard: stop scheduling (a threshold crossed, or a sibling failed). */
+  stop: 'stop',
 } as const;
 
 export const orchestrators = {

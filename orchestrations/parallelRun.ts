@@ -6,12 +6,15 @@ import {
   miniBatchesInFlight,
   type PlanOutput,
   type RunProgress,
+  type ShardFailures,
   type ShardInput,
   type ShardOutput,
+  type SignalInput,
+  type StopShard,
 } from './contracts.js';
-import { activities, orchestrators, shardInstanceId } from './names.js';
-import { errorText, failureMessage } from './tasks.js';
-import { crossedPercent, crossedThreshold } from './thresholds.js';
+import { activities, events, orchestrators, shardInstanceId } from './names.js';
+import { alreadyEnded, errorText, failureMessage } from './tasks.js';
+import { crossedPercent, crossedThreshold, stopsEarlyOnFailures } from './thresholds.js';
 
 export interface RunOutput {
   status: RunSummary['status'];
@@ -24,7 +27,8 @@ const infraRetry = new df.RetryOptions(2_000, 3);
 
 /**
  * A whole run: plan → shards as sub-orchestrations (`node_count` in flight) → finalize. Thresholds are
- * checked as shard results arrive; crossing one stops scheduling and the run ends Failed with the reason.
+ * checked over all shards as their failures are reported; crossing one stops scheduling, here and in
+ * every live shard, and the run ends Failed with the reason.
  */
 function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task, RunOutput, unknown> {
   const { runId } = context.df.getInput<{ runId: string }>();
@@ -63,6 +67,14 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
     const concurrentShards = Math.min(limits.node_count, plan.shards.length);
     const maxInFlight = Math.ceil(miniBatchesInFlight(limits) / concurrentShards);
     const inFlight = new Map<Task, ShardRef>();
+    // Failure counts reported by shards still running; a finished shard's are in progress.done.
+    const liveFailures = new Map<number, ShardFailures>();
+    // Shards side by side each see only their own failures; the run adds them up.
+    const reportFailures = concurrentShards > 1 && stopsEarlyOnFailures(limits);
+    let failureReport: Task | undefined = reportFailures
+      ? context.df.waitForExternalEvent(events.shardFailures)
+      : undefined;
+    let shardsTold = false;
     while (inFlight.size > 0 || (queue.length > 0 && !stopping)) {
       while (!stopping && inFlight.size < limits.node_count) {
         const ref = queue.shift();
@@ -74,6 +86,7 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
           maxInFlight,
           priorFailedItems: progress.done.itemsFailed,
           priorFailedMiniBatches: progress.done.miniBatchesFailed,
+          reportFailures,
           startedAt,
         };
         inFlight.set(
@@ -83,26 +96,48 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       }
       progress.inFlightShards = [...inFlight.values()].map((r) => r.shard);
       publish();
-      const winner = (yield context.df.Task.any([...inFlight.keys()])) as Task;
-      const ref = inFlight.get(winner);
-      inFlight.delete(winner);
-      if (!ref) continue;
-      if (winner.isFaulted) {
-        stopping ??= `shard ${ref.shard} failed: ${failureMessage(winner)}`;
-        continue;
+      const racers = [...inFlight.keys()];
+      if (failureReport) racers.push(failureReport);
+      const winner = alreadyEnded(racers) ?? ((yield context.df.Task.any(racers)) as Task);
+      if (winner === failureReport) {
+        const report = winner.result as ShardFailures;
+        if (progress.inFlightShards.includes(report.shard)) liveFailures.set(report.shard, report);
+        // The library keeps every waiter it was handed, the ended ones too, and gives an event to the
+        // newest: this one, from the next Task.any on. Only the stop signal's yield comes between,
+        // once stopping, when further reports no longer matter.
+        failureReport = context.df.waitForExternalEvent(events.shardFailures);
+        stopping ??= crossedThreshold(limits, failedSoFar(progress.done, liveFailures));
+      } else {
+        const ref = inFlight.get(winner);
+        inFlight.delete(winner);
+        if (!ref) continue;
+        liveFailures.delete(ref.shard);
+        if (winner.isFaulted) {
+          stopping ??= `shard ${ref.shard} failed: ${failureMessage(winner)}`;
+        } else {
+          const out = winner.result as ShardOutput;
+          const d = progress.done;
+          progress.done = {
+            itemsSucceeded: d.itemsSucceeded + out.totals.itemsSucceeded,
+            itemsFailed: d.itemsFailed + out.totals.itemsFailed,
+            miniBatchesSucceeded: d.miniBatchesSucceeded + out.totals.miniBatchesSucceeded,
+            miniBatchesFailed: d.miniBatchesFailed + out.totals.miniBatchesFailed,
+            tries: d.tries + out.totals.tries,
+          };
+          progress.shardsDone++;
+          stopping ??= out.stopped ?? crossedThreshold(limits, failedSoFar(progress.done, liveFailures));
+        }
       }
-      const out = winner.result as ShardOutput;
-      const d = progress.done;
-      progress.done = {
-        itemsSucceeded: d.itemsSucceeded + out.totals.itemsSucceeded,
-        itemsFailed: d.itemsFailed + out.totals.itemsFailed,
-        miniBatchesSucceeded: d.miniBatchesSucceeded + out.totals.miniBatchesSucceeded,
-        miniBatchesFailed: d.miniBatchesFailed + out.totals.miniBatchesFailed,
-        tries: d.tries + out.totals.tries,
-      };
-      progress.shardsDone++;
-      stopping ??= out.stopped ?? crossedThreshold(limits, progress.done);
       if (stopping) progress.stopping = stopping;
+      if (stopping && !shardsTold && inFlight.size > 0) {
+        shardsTold = true;
+        const stop: StopShard = { reason: stopping };
+        yield context.df.callActivity(activities.signal, {
+          instanceIds: [...inFlight.values()].map((r) => shardInstanceId(runId, r.shard)),
+          event: events.stop,
+          data: stop,
+        } satisfies SignalInput);
+      }
     }
     progress.inFlightShards = [];
     // The verdict uses the exact totals: shards running side by side each saw only part of them.
@@ -128,6 +163,20 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
     totals: summary.totals,
     ...(summary.output ? { output: summary.output } : {}),
   };
+}
+
+/** Failures of finished shards plus the latest each running shard reported. */
+function failedSoFar(
+  done: RunProgress['done'],
+  live: Map<number, ShardFailures>,
+): Pick<RunProgress['done'], 'itemsFailed' | 'miniBatchesFailed'> {
+  let itemsFailed = done.itemsFailed;
+  let miniBatchesFailed = done.miniBatchesFailed;
+  for (const report of live.values()) {
+    itemsFailed += report.itemsFailed;
+    miniBatchesFailed += report.miniBatchesFailed;
+  }
+  return { itemsFailed, miniBatchesFailed };
 }
 
 df.app.orchestration(orchestrators.run, parallelRunOrchestrator);

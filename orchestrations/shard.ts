@@ -1,9 +1,16 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import type { MiniBatchResult } from '../core/outputs/records.js';
-import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
-import { activities, orchestrators } from './names.js';
-import { failureMessage } from './tasks.js';
+import type {
+  ShardFailures,
+  ShardInput,
+  ShardOutput,
+  ShardProgress,
+  SignalInput,
+  StopShard,
+} from './contracts.js';
+import { activities, events, orchestrators } from './names.js';
+import { alreadyEnded, failureMessage } from './tasks.js';
 import { crossedThreshold } from './thresholds.js';
 
 interface Work {
@@ -14,7 +21,8 @@ interface Work {
 /**
  * One shard of a run (a few hundred mini-batches, so its history stays bounded): keeps its share of
  * the run's mini-batches in flight (`miniBatchesInFlight`), retries failed tries up to `run_max_try`, and
- * stops scheduling once a threshold is crossed. Deterministic: no clock but the orchestration's, no I/O.
+ * stops scheduling once a threshold is crossed, by its own failures or, told by the run, by all
+ * shards' together. Deterministic: no clock but the orchestration's, no I/O.
  */
 function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
   const input = context.df.getInput<ShardInput>();
@@ -32,6 +40,8 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     tries: 0,
   };
   let stopped: string | undefined;
+  // Until it fires: the run's word that a threshold crossed across shards, or that a sibling failed.
+  let stopSignal: Task | undefined = context.df.waitForExternalEvent(events.stop);
   const publish = () =>
     context.df.setCustomStatus({
       shard: shard.shard,
@@ -55,21 +65,27 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
       );
     }
     publish();
-    let timer: TimerTask | undefined;
     const racers = [...inFlight.keys()];
-    if (limits.progress_update_timeout !== null) {
-      timer = context.df.createTimer(
-        new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000),
-      );
-      racers.push(timer);
-    }
-    const winner = (yield context.df.Task.any(racers)) as Task;
-    if (timer) {
+    if (stopSignal) racers.push(stopSignal);
+    let winner = alreadyEnded(racers);
+    if (!winner) {
+      let timer: TimerTask | undefined;
+      if (limits.progress_update_timeout !== null) {
+        timer = context.df.createTimer(
+          new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000),
+        );
+      }
+      winner = (yield context.df.Task.any(timer ? [...racers, timer] : racers)) as Task;
       if (winner === timer) {
         stopped = `progress_update_timeout crossed: no mini-batch finished for ${limits.progress_update_timeout} s`;
         break;
       }
-      timer.cancel();
+      timer?.cancel();
+    }
+    if (winner === stopSignal) {
+      stopped ??= (stopSignal.result as StopShard).reason;
+      stopSignal = undefined;
+      continue;
     }
     const work = inFlight.get(winner);
     inFlight.delete(winner);
@@ -111,7 +127,10 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     totals.itemsFailed += result.failedItems;
     // ParallelRunStep: a mini-batch failed if it raised, or returned fewer rows than inputs, after all tries.
     if (result.ok && result.failedItems === 0) totals.miniBatchesSucceeded++;
-    else totals.miniBatchesFailed++;
+    else {
+      totals.miniBatchesFailed++;
+      if (input.reportFailures && stopSignal) yield reportFailures(context, runId, shard.shard, totals);
+    }
     stopped ??= crossedThreshold(limits, {
       itemsFailed: input.priorFailedItems + totals.itemsFailed,
       miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,
@@ -119,6 +138,25 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
   }
   publish();
   return { shard: shard.shard, totals, ...(stopped ? { stopped } : {}) };
+}
+
+/** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */
+function reportFailures(
+  context: OrchestrationContext,
+  runId: string,
+  shard: number,
+  totals: ShardOutput['totals'],
+): Task {
+  const data: ShardFailures = {
+    shard,
+    itemsFailed: totals.itemsFailed,
+    miniBatchesFailed: totals.miniBatchesFailed,
+  };
+  return context.df.callActivity(activities.signal, {
+    instanceIds: [runId],
+    event: events.shardFailures,
+    data,
+  } satisfies SignalInput);
 }
 
 df.app.orchestration(orchestrators.shard, shardOrchestrator);

@@ -10,3 +10,12 @@ export function errorText(err: unknown): string {
   const e = err as { message?: string; failureDetails?: { errorMessage?: string } } | undefined;
   return e?.failureDetails?.errorMessage ?? e?.message ?? String(err);
 }
+
+/**
+ * A task among `tasks` that has already ended, to take before yielding `Task.any(tasks)`: Task.any
+ * fires only for a child that ends after it is built, so a task that ended while the orchestrator
+ * waited on another (a signal, a lost try's record) would otherwise never be seen.
+ */
+export function alreadyEnded(tasks: Task[]): Task | undefined {
+  return tasks.find((t) => t.isCompleted || t.isFaulted);
+}

@@ -17,6 +17,11 @@ export function crossedThreshold(limits: RunLimits, failed: Counts): string | un
   return undefined;
 }
 
+/** Whether failures can stop a run before it ends (error_threshold or mini_batch_error_threshold set). */
+export function stopsEarlyOnFailures(limits: RunLimits): boolean {
+  return limits.error_threshold >= 0 || limits.mini_batch_error_threshold >= 0;
+}
+
 /** allowed_failed_percent is checked once every mini-batch has been scheduled. */
 export function crossedPercent(
   limits: RunLimits,

@@ -22,6 +22,12 @@ const base = {
   process_count_per_node: 2,
 };
 
+/** One mini-batch per file: 250 make shard 0 (a shard's most), 10 shard 1; two bad files lead each. */
+const twoShards = {
+  shard0: ['bad-0a.txt', 'bad-0b.txt', ...Array.from({ length: 248 }, (_, i) => `good-${i}.txt`)],
+  shard1: ['bad-1a.txt', 'bad-1b.txt', ...Array.from({ length: 8 }, (_, i) => `good-${248 + i}.txt`)],
+};
+
 beforeAll(async () => {
   await uploadFiles(storage(), container, 'mixed/', [
     ...good,
@@ -31,6 +37,7 @@ beforeAll(async () => {
     'skip-1.txt',
   ]);
   await uploadFiles(storage(), container, 'clean/', good);
+  await uploadFiles(storage(), container, 'wide/', [...twoShards.shard0, ...twoShards.shard1]);
   host = await startApp(storage(), { env: { PARALLEL_RUN_TEMP: scratch } });
 });
 
@@ -214,6 +221,33 @@ describe('thresholds', () => {
     expect(percent.view.reason).toBe(
       'allowed_failed_percent crossed: 50.0% of mini-batches failed, more than the 40% allowed',
     );
+  });
+});
+
+describe('thresholds across shards', () => {
+  it('stops every shard once their failures together exceed error_threshold', async () => {
+    const names = [...twoShards.shard0, ...twoShards.shard1];
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'fail_named.js',
+      input: { container, path: 'wide/', names },
+      node_count: 2,
+      process_count_per_node: 1,
+      error_threshold: 3,
+    });
+    expect(run.view.status).toBe('Failed');
+    // Each shard alone saw 2 failures, within the threshold: only their sum crosses it.
+    expect(run.view.reason).toBe('error_threshold crossed: 4 failed items, more than the 3 allowed');
+    expect(run.errors.map((e) => e.item).sort()).toEqual([
+      'bad-0a.txt',
+      'bad-0b.txt',
+      'bad-1a.txt',
+      'bad-1b.txt',
+    ]);
+    const totals = run.view.summary?.totals;
+    expect(totals?.miniBatches).toBe(names.length);
+    // Shard 0 was told to stop: it did not go on through its 250 mini-batches.
+    expect((totals?.miniBatchesSucceeded ?? 0) + (totals?.miniBatchesFailed ?? 0)).toBeLessThan(names.length);
   });
 });
 
