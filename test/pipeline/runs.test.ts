@@ -159,6 +159,25 @@ describe('a run end to end on the devhost', () => {
     ]);
   });
 
+  it('fails files that vanished after planning as missing, without a run() for a mini-batch of none', async () => {
+    // A run() would fail the try here (not_list.js returns no list): the items must end as missing.
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'not_list.js',
+      input: { container, path: 'clean/', names: ['gone-1.txt', 'gone-2.txt'] },
+      mini_batch_size: '2',
+      run_max_try: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.errors.map(({ item, kind, error }) => ({ item, kind, error }))).toEqual(
+      ['gone-1.txt', 'gone-2.txt'].map((item) => ({
+        item,
+        kind: 'missing',
+        error: `blob ${container}/clean/${item} no longer exists`,
+      })),
+    );
+  });
+
   it('records failures the script names, and unnamed missing rows as unknown', async () => {
     const run = await runToEnd(host, {
       ...base,
