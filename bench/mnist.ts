@@ -107,6 +107,7 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
       outputDir: path.dirname(files[0] ?? scratchRoot()),
       loggingLevel: 'WARNING',
       modelCache: modelDir,
+      models: {},
     },
   });
   const batches: string[][] = [];

@@ -1,7 +1,6 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { shutdownPool } from '../runner/pools.js';
-import { loadRun } from '../runner/runs.js';
-import type { RunSettings } from '../config/settings.js';
+import { loadRun, type RunRecord } from '../runner/runs.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
 import { composeBlobs } from './compose.js';
@@ -133,8 +132,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
     }
   }
   return writeSummary(
-    input.runId,
-    s,
+    run,
     {
       status,
       ...(reason ? { reason } : {}),
@@ -148,11 +146,11 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
 
 /** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
 async function writeSummary(
-  runId: string,
-  s: RunSettings,
+  run: RunRecord,
   end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output'>,
   failures?: PartFailures,
 ): Promise<RunSummary> {
+  const { runId, settings: s } = run;
   const runs = storage().blobs.getContainerClient(containers.runs);
   const parts = await partFailures(runId, failures);
   const lines = await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId, parts));
@@ -166,6 +164,7 @@ async function writeSummary(
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
     },
+    models: run.models ?? {},
     finishedAt: finishedAt.toISOString(),
     durationSeconds: seconds,
     itemsPerSecond: (end.totals.itemsSucceeded + end.totals.itemsFailed) / seconds,
@@ -186,5 +185,5 @@ export async function writeCanceledSummary(
 ): Promise<void> {
   const run = await loadRun(runId);
   await shutdownPool(runId);
-  await writeSummary(runId, run.settings, { status: 'Canceled', reason, totals, startedAt });
+  await writeSummary(run, { status: 'Canceled', reason, totals, startedAt });
 }

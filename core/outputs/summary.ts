@@ -9,6 +9,8 @@ export interface RunSummary {
   reason?: string;
   totals: RunTotals;
   thresholds: { error_threshold: number; mini_batch_error_threshold: number; allowed_failed_percent: number };
+  /** The run's models as given in its settings → the version every thread loaded. */
+  models: Record<string, string>;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
@@ -33,6 +35,11 @@ export function overviewText(s: RunSummary): string {
     '',
     `Items         ${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed (${pct(t.itemsFailed, t.items)}), ${t.items - t.itemsSucceeded - t.itemsFailed} not processed`,
     `Mini-batches  ${t.miniBatches}: ${t.miniBatchesSucceeded} succeeded, ${t.miniBatchesFailed} failed, ${t.tries} tries`,
+    `Models        ${
+      Object.entries(s.models)
+        .map(([given, pinned]) => (given === pinned ? pinned : `${given} → ${pinned}`))
+        .join(', ') || 'none'
+    }`,
     `Thresholds    error_threshold ${s.thresholds.error_threshold}, mini_batch_error_threshold ${s.thresholds.mini_batch_error_threshold}, allowed_failed_percent ${s.thresholds.allowed_failed_percent}`,
     '',
     s.output

@@ -18,7 +18,11 @@ export interface InitContext {
   arguments: ScriptArguments;
   /** Side inputs by name: local paths, downloaded once per worker pool. */
   sideInputs: Record<string, string>;
-  /** A local, cached copy of a registered model version: `getModel('mnist')` (latest) or `getModel('mnist:1')`. Resolves to the folder. */
+  /**
+   * A local, cached copy of a registered model version: `getModel('mnist')` or `getModel('mnist:1')`.
+   * Resolves to the folder. A model in the run's `models` setting gives the version pinned at
+   * submission, by its bare name too; any other name means the latest version now.
+   */
   getModel(ref: string): Promise<string>;
   logger: ScriptLogger;
   /**

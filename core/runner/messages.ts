@@ -10,6 +10,8 @@ export interface WorkerInit {
   workerIndex: number;
   loggingLevel: 'DEBUG' | 'INFO' | 'WARNING';
   modelCache: string;
+  /** Local folders of the run's pinned models, by every name a script may ask for them with. */
+  models: Record<string, string>;
 }
 
 export type ToWorker =

@@ -15,6 +15,7 @@ function pool(script: string, size: number): WorkerPool {
       outputDir: scripts,
       loggingLevel: 'WARNING',
       modelCache: scripts,
+      models: {},
     },
   });
 }

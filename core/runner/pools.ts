@@ -2,6 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
+import { downloadModel, parseModelRef } from '../storage/models.js';
 import { storage } from '../storage/storage.js';
 import { localPathFor } from './inputs.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
@@ -50,11 +51,29 @@ async function downloadSideInputs(run: RunRecord): Promise<Record<string, string
   return out;
 }
 
+/**
+ * The run's models, downloaded once for the pool's threads, each under the name the settings gave it,
+ * its pinned `name:version` and its bare name: `getModel('mnist')` in a run declaring `mnist:1`
+ * loads version 1, not whatever was registered since.
+ */
+async function pinnedModels(run: RunRecord, cache: string): Promise<Record<string, string>> {
+  const pins = run.models ?? Object.fromEntries(run.settings.models.map((ref) => [ref, ref]));
+  const folders: Record<string, string> = {};
+  for (const [declared, pinned] of Object.entries(pins)) {
+    const folder = await downloadModel(pinned, cache);
+    folders[pinned] = folder;
+    folders[declared] = folder;
+    folders[parseModelRef(pinned).name] ??= folder;
+  }
+  return folders;
+}
+
 async function createPool(run: RunRecord, log: string[]): Promise<WorkerPool> {
   const s = run.settings;
   const scriptPath = resolveEntryScript(s.entry_script, s.source_directory);
   const outputDir = path.join(scratchRoot(), run.runId, 'script-output');
   await mkdir(outputDir, { recursive: true });
+  const modelCache = path.join(scratchRoot(), 'models');
   return new WorkerPool({
     size: s.process_count_per_node,
     env: s.environment_variables,
@@ -65,7 +84,8 @@ async function createPool(run: RunRecord, log: string[]): Promise<WorkerPool> {
       sideInputs: await downloadSideInputs(run),
       outputDir,
       loggingLevel: s.logging_level,
-      modelCache: path.join(scratchRoot(), 'models'),
+      modelCache,
+      models: await pinnedModels(run, modelCache),
     },
     onLog: (worker, level, text) => {
       const line = `${new Date().toISOString()} worker ${worker} ${level}: ${text}`;

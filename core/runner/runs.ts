@@ -9,6 +9,11 @@ export interface RunRecord {
   runId: string;
   settings: RunSettings;
   createdTime: string;
+  /**
+   * Each model in `settings.models` as resolved at submission (`mnist` → `mnist:3`): every thread of
+   * the run loads those versions, whatever is registered later. Absent in records from before pinning.
+   */
+  models?: Record<string, string>;
   source:
     | { kind: 'api' }
     | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> }

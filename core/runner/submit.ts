@@ -4,7 +4,7 @@ import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { checkDatasetExists } from '../datasets/files.js';
 import { containers, runPaths } from '../storage/layout.js';
-import { resolveModel } from '../storage/models.js';
+import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, storage, writeJson } from '../storage/storage.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from './runs.js';
@@ -21,10 +21,14 @@ export function newRunId(name: string | undefined, now = new Date()): string {
   return `${slug}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Everything a run needs that can be checked before it starts: the script is deployed, the models registered, the data there. */
-export async function checkRunnable(settings: RunSettings): Promise<void> {
+/**
+ * Everything a run needs that can be checked before it starts: the script is deployed, the models
+ * registered, the data there. Returns the models pinned to the versions registered now.
+ */
+export async function checkRunnable(settings: RunSettings): Promise<Record<string, string>> {
   resolveEntryScript(settings.entry_script, settings.source_directory);
-  for (const ref of settings.models) await resolveModel(ref);
+  const models: Record<string, string> = {};
+  for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(ref));
   for (const [name, side] of Object.entries(settings.side_inputs)) {
     if (!(await storage().blobs.getContainerClient(side.container).exists())) {
       throw new ParallelRunError(
@@ -35,16 +39,18 @@ export async function checkRunnable(settings: RunSettings): Promise<void> {
     }
   }
   await checkDatasetExists(settings.input);
+  return models;
 }
 
 /** Validates a submitted body and writes `runs/<runId>/run.json`; the caller then starts the orchestration. */
 export async function prepareRun(body: unknown, source: RunRecord['source']): Promise<RunRecord> {
   const settings = parseRunSettings(body, { processCountPerNode: os.availableParallelism() });
-  await checkRunnable(settings);
+  const models = await checkRunnable(settings);
   const record: RunRecord = {
     runId: newRunId(settings.run_name),
     settings,
     createdTime: new Date().toISOString(),
+    models,
     source,
   };
   const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));

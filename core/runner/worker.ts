@@ -38,7 +38,8 @@ const context: InitContext = {
   runId: init.runId,
   arguments: init.arguments,
   sideInputs: init.sideInputs,
-  getModel: (ref: string) => downloadModel(ref, init.modelCache),
+  // The run's declared models are pinned and already here; any other is resolved when asked for.
+  getModel: async (ref: string) => init.models[ref] ?? downloadModel(ref, init.modelCache),
   logger: logger(),
   outputDir: init.outputDir,
   workerIndex: init.workerIndex,

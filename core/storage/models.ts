@@ -48,6 +48,11 @@ export async function listVersions(name: string): Promise<number[]> {
 }
 
 /** Resolves `name` (latest) or `name:version` to a registered version, or says what is registered. */
+/** `name:version` of a resolved model: the reference that always means this version. */
+export function pinnedRef(info: Pick<ModelInfo, 'name' | 'version'>): string {
+  return `${info.name}:${info.version}`;
+}
+
 export async function resolveModel(ref: string): Promise<ModelInfo> {
   const { name, version } = parseModelRef(ref);
   const versions = await listVersions(name);
@@ -134,11 +139,20 @@ async function claimNextVersion(container: ContainerClient, name: string): Promi
   }
 }
 
+/** model.json is written last, by a rename: a folder that has it is complete. */
+async function isCached(dir: string): Promise<boolean> {
+  return (await stat(path.join(dir, 'model.json')).catch(() => undefined)) !== undefined;
+}
+
 /** A local copy of a model version in `cacheRoot/<name>/<version>/`, downloaded once per machine. */
 export async function downloadModel(ref: string, cacheRoot: string): Promise<string> {
+  const { name, version } = parseModelRef(ref);
+  // A registered version never changes: its cached copy needs no request.
+  if (version !== undefined && (await isCached(path.join(cacheRoot, name, String(version)))))
+    return path.join(cacheRoot, name, String(version));
   const info = await resolveModel(ref);
   const target = path.join(cacheRoot, info.name, String(info.version));
-  if (await stat(path.join(target, 'model.json')).catch(() => undefined)) return target;
+  if (await isCached(target)) return target;
   const staging = `${target}.${randomUUID()}.tmp`;
   await mkdir(staging, { recursive: true });
   const container = await modelsContainer();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { call } from '../support/devhost.js';
-import { startApp } from '../support/pipeline.js';
+import { runToEnd, startApp, uploadFiles } from '../support/pipeline.js';
 
 let host: DevHostProcess;
 
@@ -53,5 +53,32 @@ describe('model registry API', () => {
       body: { error: { field: 'file' } },
     });
     expect(await put(name, '', '')).toMatchObject({ status: 400, body: { error: { field: 'body' } } });
+  });
+});
+
+describe('models in a run', () => {
+  it('loads the version registered at submission, also when the script asks by bare name', async () => {
+    const model = `pinned-${Date.now().toString(36)}`;
+    expect((await put(model, '?file=weights.txt', 'one')).status).toBe(201);
+    expect((await put(model, '?file=weights.txt', 'two')).status).toBe(201);
+    const container = `pin-${Date.now().toString(36)}`;
+    await uploadFiles(inject('storage'), container, 'in/', ['a.txt', 'b.txt']);
+    const settings = {
+      entry_script: 'model_file.js',
+      arguments: ['--model', model],
+      input: { container, path: 'in/' },
+      output_action: 'append_row',
+      mini_batch_size: '1',
+      node_count: 1,
+      process_count_per_node: 2,
+    };
+    // Declared as version 1: getModel(name) gives version 1, though version 2 is the latest.
+    const first = await runToEnd(host, { ...settings, models: [`${model}:1`] });
+    expect(first.output).toEqual(['a.txt: one', 'b.txt: one']);
+    expect(first.view.summary?.models).toEqual({ [`${model}:1`]: `${model}:1` });
+    // Declared by name: pinned to the latest at submission, and the summary says which.
+    const latest = await runToEnd(host, { ...settings, models: [model] });
+    expect(latest.output).toEqual(['a.txt: two', 'b.txt: two']);
+    expect(latest.view.summary?.models).toEqual({ [model]: `${model}:2` });
   });
 });
