@@ -42,6 +42,10 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
   let stopped: string | undefined;
   // Until it fires: the run's word that a threshold crossed across shards, or that a sibling failed.
   let stopSignal: Task | undefined = context.df.waitForExternalEvent(events.stop);
+  const timeout = limits.progress_update_timeout;
+  let lastProgress = context.df.currentUtcDateTime;
+  let deadline: TimerTask | undefined;
+  let triesWhenArmed = 0;
   const publish = () =>
     context.df.setCustomStatus({
       shard: shard.shard,
@@ -67,20 +71,23 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     publish();
     const racers = [...inFlight.keys()];
     if (stopSignal) racers.push(stopSignal);
-    let winner = alreadyEnded(racers);
-    if (!winner) {
-      let timer: TimerTask | undefined;
-      if (limits.progress_update_timeout !== null) {
-        timer = context.df.createTimer(
-          new Date(context.df.currentUtcDateTime.getTime() + limits.progress_update_timeout * 1000),
-        );
+    if (timeout !== null) {
+      // One timer per quiet period, not one per mini-batch: if progress came before it fired, the
+      // next one is armed from that progress.
+      if (!deadline) {
+        deadline = context.df.createTimer(new Date(lastProgress.getTime() + timeout * 1000));
+        triesWhenArmed = totals.tries;
       }
-      winner = (yield context.df.Task.any(timer ? [...racers, timer] : racers)) as Task;
-      if (winner === timer) {
-        stopped = `progress_update_timeout crossed: no mini-batch finished for ${limits.progress_update_timeout} s`;
+      racers.push(deadline);
+    }
+    const winner = alreadyEnded(racers) ?? ((yield context.df.Task.any(racers)) as Task);
+    if (winner === deadline) {
+      deadline = undefined;
+      if (totals.tries === triesWhenArmed) {
+        stopped = `progress_update_timeout crossed: no mini-batch finished for ${timeout ?? 0} s`;
         break;
       }
-      timer?.cancel();
+      continue;
     }
     if (winner === stopSignal) {
       stopped ??= (stopSignal.result as StopShard).reason;
@@ -90,6 +97,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     const work = inFlight.get(winner);
     inFlight.delete(winner);
     if (!work) continue;
+    lastProgress = context.df.currentUtcDateTime;
     totals.tries++;
     let result: MiniBatchResult;
     if (winner.isFaulted) {
@@ -136,6 +144,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
       miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,
     });
   }
+  deadline?.cancel();
   publish();
   return { shard: shard.shard, totals, ...(stopped ? { stopped } : {}) };
 }

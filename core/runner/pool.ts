@@ -202,7 +202,7 @@ export class WorkerPool {
     }
   }
 
-  /** Calls `shutdown()` in every live thread, then ends them. */
+  /** Calls `shutdown()` in every live thread that is not in a try, then ends them all. */
   async shutdown(graceMs = 10_000): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.splice(0)) waiter(undefined);
@@ -210,8 +210,11 @@ export class WorkerPool {
       this.slots.map(async (slot) => {
         if (!slot || slot.dead) return;
         const initError = await slot.ready;
+        // A thread still in a try belongs to a run that stopped early: its result is no longer
+        // wanted, and a run() that never yields would hold the grace period to its end.
+        const busy = slot.pending.size > 0;
         // slot.dead can turn true while awaiting ready (the thread crashed during init).
-        if (!initError && !(slot.dead as boolean)) {
+        if (!initError && !busy && !(slot.dead as boolean)) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, graceMs);
             slot.worker.on('message', (m: FromWorker) => {

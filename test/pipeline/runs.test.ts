@@ -126,6 +126,21 @@ describe('a run end to end on the devhost', () => {
     ]);
   });
 
+  it('fails the run when no mini-batch finishes for progress_update_timeout seconds', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'hang_on.js',
+      input: { container, path: 'mixed/', names: ['good-0.txt', 'good-1.txt', 'hang-1.txt'] },
+      process_count_per_node: 1,
+      run_invocation_timeout: 600,
+      progress_update_timeout: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toBe('progress_update_timeout crossed: no mini-batch finished for 1 s');
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 2, itemsFailed: 0 });
+    expect(run.statuses.output).toBe(404);
+  });
+
   it('rejects a run() that returns more rows than inputs', async () => {
     const run = await runToEnd(host, {
       ...base,
