@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { containers, runPaths } from '../storage/layout.js';
 import { storage, writeJson } from '../storage/storage.js';
@@ -46,7 +46,8 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
     outcome =
       present.length > 0 ? await runOnPool(run, present, input.index) : { ok: true, rows: [], failures: [] };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // Synchronously, as the files were written (see materialize).
+    rmSync(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);
   }
   const base = { index: input.index, attempt: input.attempt, inputs: names.length };
