@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { distRoot } from './paths.js';
 import type { ErrorInfo, FromWorker, ToWorker, WorkerInit } from './messages.js';
 
@@ -14,6 +16,7 @@ export interface PoolOptions {
   /** The run's environment_variables, on top of the process environment. */
   env?: Record<string, string>;
   init: Omit<WorkerInit, 'workerIndex'>;
+  /** A line the script logged (DEBUG … ERROR) or printed (STDOUT, STDERR). */
   onLog?: (workerIndex: number, level: string, text: string) => void;
 }
 
@@ -34,6 +37,8 @@ interface Slot {
   /** Tries reserved for this thread, including those still waiting for `ready`. */
   load: number;
   dead: boolean;
+  /** Settles once the thread's stdout and stderr have been read to their end. */
+  printed: Promise<void>;
 }
 
 const workerFile = () => path.join(distRoot(), 'core', 'runner', 'worker.js');
@@ -66,11 +71,18 @@ export class WorkerPool {
     const worker = new Worker(workerFile(), {
       workerData: { ...this.options.init, workerIndex: index } satisfies WorkerInit,
       env: { ...process.env, ...this.options.env },
+      // What the script prints belongs in the run's log, not only on the host's console.
+      stdout: true,
+      stderr: true,
     });
     const pending = new Map<number, Pending>();
     let markReady: (error: ErrorInfo | undefined) => void = () => undefined;
     const ready = new Promise<ErrorInfo | undefined>((resolve) => (markReady = resolve));
-    const slot: Slot = { index, worker, ready, pending, load: 0, dead: false };
+    const printed = Promise.all([
+      this.forwardLines(index, worker.stdout, 'STDOUT'),
+      this.forwardLines(index, worker.stderr, 'STDERR'),
+    ]).then(() => undefined);
+    const slot: Slot = { index, worker, ready, pending, load: 0, dead: false, printed };
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') markReady(undefined);
       else if (m.type === 'initFailed')
@@ -96,6 +108,12 @@ export class WorkerPool {
     );
     worker.on('exit', (code) => die({ message: `the worker thread exited (code ${code})` }));
     return slot;
+  }
+
+  private forwardLines(index: number, stream: Readable, level: string): Promise<void> {
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', (line) => this.options.onLog?.(index, level, line));
+    return new Promise((resolve) => lines.once('close', resolve));
   }
 
   private startDeadline(slot: Slot, id: number): void {
@@ -228,6 +246,8 @@ export class WorkerPool {
         }
         slot.dead = true;
         await slot.worker.terminate();
+        // Lines printed last (by shutdown(), say) reach onLog before the pool reports it is down.
+        await slot.printed;
       }),
     );
   }

@@ -127,7 +127,11 @@ export async function runOnPool(
 /** Appends what the script logged since the last flush to `runs/<runId>/logs/user.log`. */
 export async function flushScriptLog(runId: string): Promise<void> {
   const entry = pools.get(runId);
-  if (!entry || entry.log.length === 0) return;
+  if (entry) await flushLog(runId, entry);
+}
+
+async function flushLog(runId: string, entry: Entry): Promise<void> {
+  if (entry.log.length === 0) return;
   const text = `${entry.log.splice(0).join('\n')}\n`;
   const blob = storage()
     .blobs.getContainerClient(containers.runs)
@@ -147,9 +151,10 @@ export async function shutdownPool(runId: string): Promise<void> {
   const entry = pools.get(runId);
   if (!entry) return;
   pools.delete(runId);
-  await flushScriptLog(runId);
   const pool = await entry.pool.catch(() => undefined);
   await pool?.shutdown();
+  // After the threads are gone: what shutdown() logged and the last lines printed are in too.
+  await flushLog(runId, entry);
   // The run's side inputs and script scratch folder: nothing else reads them once its threads are
   // gone, unless a new pool for the run started meanwhile.
   if (!pools.has(runId)) await rm(path.join(scratchRoot(), runId), { recursive: true, force: true });

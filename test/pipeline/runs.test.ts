@@ -72,6 +72,31 @@ describe('a run end to end on the devhost', () => {
     expect(readdirSync(path.join(scratch, 'parallel-run')).filter((n) => n !== 'models')).toEqual([]);
   });
 
+  it("keeps what the script prints and logs in the run's user.log, shutdown() included", async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'chatty.js',
+      input: { container, path: 'clean/', names: ['good-0.txt'] },
+      process_count_per_node: 1,
+    });
+    expect(run.view.status).toBe('Completed');
+    const log = (
+      await BlobServiceClient.fromConnectionString(storage())
+        .getContainerClient('runs')
+        .getBlobClient(run.view.summary?.logs.script ?? '')
+        .downloadToBuffer()
+    ).toString('utf8');
+    const lines = log.split('\n').map((l) => l.replace(/^\S+ /, ''));
+    for (const line of [
+      'worker 0 STDOUT: init: model ready',
+      'worker 0 STDOUT: scoring good-0.txt',
+      'worker 0 STDERR: careful: stderr too',
+      'worker 0 INFO: through the logger',
+      'worker 0 STDOUT: shutdown: bye',
+    ])
+      expect(lines).toContain(line);
+  });
+
   it('hands side inputs to init(): a single file and a folder', async () => {
     const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
     const labels = good.map((n, i) => `${n} ${i % 2 ? 'odd' : 'even'}`).join('\n');
