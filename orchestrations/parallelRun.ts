@@ -132,11 +132,15 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       if (stopping && !shardsTold && inFlight.size > 0) {
         shardsTold = true;
         const stop: StopShard = { reason: stopping };
-        yield context.df.callActivity(activities.signal, {
-          instanceIds: [...inFlight.values()].map((r) => shardInstanceId(runId, r.shard)),
-          event: events.stop,
-          data: stop,
-        } satisfies SignalInput);
+        try {
+          yield context.df.callActivity(activities.signal, {
+            instanceIds: [...inFlight.values()].map((r) => shardInstanceId(runId, r.shard)),
+            event: events.stop,
+            data: stop,
+          } satisfies SignalInput);
+        } catch {
+          // Best effort: the shards then run to their end, and the verdict is the same.
+        }
       }
     }
     progress.inFlightShards = [];

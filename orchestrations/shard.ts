@@ -137,14 +137,21 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     if (result.ok && result.failedItems === 0) totals.miniBatchesSucceeded++;
     else {
       totals.miniBatchesFailed++;
-      if (input.reportFailures && stopSignal) yield reportFailures(context, runId, shard.shard, totals);
+      if (input.reportFailures && stopSignal) {
+        try {
+          yield reportFailures(context, runId, shard.shard, totals);
+        } catch {
+          // Best effort: the run still adds up every shard's failures when they end.
+        }
+      }
     }
     stopped ??= crossedThreshold(limits, {
       itemsFailed: input.priorFailedItems + totals.itemsFailed,
       miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,
     });
   }
-  deadline?.cancel();
+  // A timer that fired during the last yield has nothing left to cancel.
+  if (deadline && !alreadyEnded([deadline])) deadline.cancel();
   publish();
   return { shard: shard.shard, totals, ...(stopped ? { stopped } : {}) };
 }

@@ -47,12 +47,12 @@ export async function listVersions(name: string): Promise<number[]> {
   return versions.sort((a, b) => a - b);
 }
 
-/** Resolves `name` (latest) or `name:version` to a registered version, or says what is registered. */
 /** `name:version` of a resolved model: the reference that always means this version. */
 export function pinnedRef(info: Pick<ModelInfo, 'name' | 'version'>): string {
   return `${info.name}:${info.version}`;
 }
 
+/** Resolves `name` (latest) or `name:version` to a registered version, or says what is registered. */
 export async function resolveModel(ref: string): Promise<ModelInfo> {
   const { name, version } = parseModelRef(ref);
   const versions = await listVersions(name);
