@@ -158,10 +158,11 @@ describe('a run end to end on the devhost', () => {
       input: { container, path: 'mixed/', names: ['good-0.txt', 'good-1.txt', 'hang-1.txt'] },
       process_count_per_node: 1,
       run_invocation_timeout: 600,
-      progress_update_timeout: 1,
+      // Long enough for the pool to start on a slow machine: the good files count as progress.
+      progress_update_timeout: 2,
     });
     expect(run.view.status).toBe('Failed');
-    expect(run.view.reason).toBe('progress_update_timeout crossed: no mini-batch finished for 1 s');
+    expect(run.view.reason).toBe('progress_update_timeout crossed: no mini-batch finished for 2 s');
     expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 2, itemsFailed: 0 });
     expect(run.statuses.output).toBe(404);
   });
