@@ -4,6 +4,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { PNG } from 'pngjs';
+import type { Azurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
 import { DOWNLOADS_IN_PARALLEL } from '../core/runner/inputs.js';
 import { MINI_BATCHES_PER_PROCESS, miniBatchesInFlight } from '../orchestrations/contracts.js';
@@ -19,6 +20,7 @@ import { tutorialSettings } from '../scripts/demo.js';
 import { SAMPLE_CONTAINER, SAMPLE_PREFIX, seedImages, seedModel } from '../scripts/sample.js';
 import {
   type Contender,
+  cpuSeconds,
   interleavedRates,
   printTable,
   repoRoot,
@@ -143,7 +145,28 @@ export async function benchMnist(): Promise<void> {
   await withAzurite(measureMnist);
 }
 
-async function measureMnist(storage: string): Promise<void> {
+type CpuMsPerImage = Record<string, number>;
+
+/**
+ * CPU milliseconds per image that each process spent while `work` ran (where /proc tells): on a
+ * machine with few cores Azurite and the host share them, and these say who took what.
+ */
+async function withCpu<T>(
+  pids: Record<string, number | undefined>,
+  images: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuMsPerImage: CpuMsPerImage }> {
+  const before = Object.entries(pids).map(([name, pid]) => ({ name, pid, at: cpuSeconds(pid) }));
+  const result = await work();
+  const cpuMsPerImage: CpuMsPerImage = {};
+  for (const { name, pid, at } of before) {
+    const now = cpuSeconds(pid);
+    if (at !== undefined && now !== undefined) cpuMsPerImage[name] = ((now - at) * 1000) / images;
+  }
+  return { result, cpuMsPerImage };
+}
+
+async function measureMnist(storage: string, azurite: Azurite): Promise<void> {
   process.env.AzureWebJobsStorage = storage;
   const log = (line: string) => console.log(line);
   await seedModel(log);
@@ -177,13 +200,13 @@ async function measureMnist(storage: string): Promise<void> {
     // The tuned run first, with the raw-GET baseline right before and after it, against the same
     // store: Azurite slows down as it holds more blobs, and the tutorial's 2,000 mini-batches leave
     // thousands (parts, histories) that the raw GETs would not pay for.
-    const rawBefore = await rawGetImagesPerSecond(names);
-    const tuned = await e2eImagesPerSecond(api, {
-      ...tutorialSettings,
-      run_name: 'mnist-tuned',
-      mini_batch_size: '100',
-    });
-    const rawAfter = await rawGetImagesPerSecond(names);
+    const rawPids = { bench: process.pid, azurite: azurite.pid };
+    const before = await withCpu(rawPids, names.length, () => rawGetImagesPerSecond(names));
+    const run = await withCpu({ devhost: host.pid, azurite: azurite.pid }, names.length, () =>
+      e2eImagesPerSecond(api, { ...tutorialSettings, run_name: 'mnist-tuned', mini_batch_size: '100' }),
+    );
+    const after = await withCpu(rawPids, names.length, () => rawGetImagesPerSecond(names));
+    const [rawBefore, tuned, rawAfter] = [before.result, run.result, after.result];
     const tutorial = await e2eImagesPerSecond(api, tutorialSettings);
     const rawGet = (rawBefore + rawAfter) / 2;
     const devhostPeakRss = peakRssMb(host.pid);
@@ -192,6 +215,11 @@ async function measureMnist(storage: string): Promise<void> {
       e2eImagesPerSecond: { tutorial, tuned },
       rawGetImagesPerSecond: rawGet,
       rawGetBeforeAndAfterTuned: [rawBefore, rawAfter],
+      cpuMsPerImage: {
+        rawGetBefore: before.cpuMsPerImage,
+        tuned: run.cpuMsPerImage,
+        rawGetAfter: after.cpuMsPerImage,
+      },
       ratioTunedVsRawGet: tuned / rawGet,
       concurrency: CONCURRENCY,
       scoring: {
@@ -217,6 +245,13 @@ async function measureMnist(storage: string): Promise<void> {
     );
     console.log(
       `\nratioTunedVsRawGet ${result.ratioTunedVsRawGet.toFixed(3)} (goal ≥ 0.8), scoringSpeedupVsOneAtATime ${result.scoringSpeedupVsOneAtATime.toFixed(2)} (goal ≥ 5), devhost peak RSS ${devhostPeakRss} MB`,
+    );
+    const cpu = (label: string, ms: CpuMsPerImage) =>
+      `${label}: ${Object.entries(ms)
+        .map(([name, v]) => `${name} ${v.toFixed(2)}`)
+        .join(', ')}`;
+    console.log(
+      `CPU ms per image — ${cpu('raw GET before', before.cpuMsPerImage)}; ${cpu('tuned run', run.cpuMsPerImage)}; ${cpu('raw GET after', after.cpuMsPerImage)}`,
     );
     const file = writeResult('mnist', result);
     console.log(`wrote ${path.relative(process.cwd(), file)}`);

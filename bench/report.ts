@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startAzurite } from '../devhost/azurite.js';
+import { startAzurite, type Azurite } from '../devhost/azurite.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -27,6 +27,17 @@ export function writeResult(name: string, value: object): string {
   return file;
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc; undefined where there is none.
+ * On a machine with few cores the processes of a run share them, so CPU per item explains a rate.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** What the figures were measured on: ratios move with the core count, so a result names it. */
 function machine(): { cpus: number; cpuModel: string; memoryGiB: number; node: string } {
   return {
@@ -38,10 +49,12 @@ function machine(): { cpus: number; cpuModel: string; memoryGiB: number; node: s
 }
 
 /** Runs `measure` against a fresh in-memory Azurite, stopped afterwards whatever happens. */
-export async function withAzurite(measure: (connectionString: string) => Promise<void>): Promise<void> {
+export async function withAzurite(
+  measure: (connectionString: string, azurite: Azurite) => Promise<void>,
+): Promise<void> {
   const azurite = await startAzurite();
   try {
-    await measure(azurite.connectionString);
+    await measure(azurite.connectionString, azurite);
   } finally {
     await azurite.stop();
   }

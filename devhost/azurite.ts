@@ -27,6 +27,8 @@ export interface AzuriteOptions {
 
 export interface Azurite {
   readonly ports: AzuritePorts;
+  /** Its process, for benchmarks that read its CPU time. */
+  readonly pid: number | undefined;
   readonly connectionString: string;
   stop(): Promise<void>;
 }
@@ -133,6 +135,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
   return {
     ports,
     connectionString: connectionStringFor(ports, host),
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }
