@@ -12,7 +12,7 @@ import { WorkerPool } from '../core/runner/pool.js';
 import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';
 import { downloadBlob, storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
-import { SESSION_OPTIONS } from '../samples/mnist/classify.js';
+import { SESSION_OPTIONS } from '../samples/scripts/mnist/classify.js';
 import { sampleImages } from '../samples/mnist/images.js';
 import { sourceModelDir } from '../samples/mnist/paths.js';
 import { ApiClient } from '../scripts/client.js';

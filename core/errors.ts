@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'EMPTY_DATASET'
   | 'SCRIPT_ERROR'
   | 'MODEL_NOT_FOUND'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  /** The app itself is set up wrong (an app setting): the operator, not the caller, must act. */
+  | 'CONFIGURATION';
 
 export class ParallelRunError extends Error {
   constructor(

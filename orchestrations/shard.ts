@@ -145,6 +145,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
         }
       }
     }
+    if (result.fatal) stopped ??= result.fatal;
     stopped ??= crossedThreshold(limits, {
       itemsFailed: input.priorFailedItems + totals.itemsFailed,
       miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,

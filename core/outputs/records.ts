@@ -11,6 +11,8 @@ export interface MiniBatchResult {
   failedItems: number;
   /** Why the try failed, one line (the full error and stack go to errors.jsonl). */
   error?: string;
+  /** Set when no try of any mini-batch can succeed (the script does not load, or init() keeps failing): the run stops with this reason. */
+  fatal?: string;
   durationMs: number;
 }
 

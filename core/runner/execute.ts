@@ -55,15 +55,18 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   const durationMs = () => Math.round(performance.now() - started);
 
   if (!outcome.ok) {
-    const final = input.attempt >= maxTries;
+    // A script that cannot start gets no more tries: each would fail the same way.
+    const final = outcome.fatal === true || input.attempt >= maxTries;
     if (final) await writeFailedTry(input.runId, input.index, input.attempt, names, outcome.error);
+    const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
       ok: false,
       final,
       succeeded: 0,
       failedItems: final ? names.length : 0,
-      error: outcome.error.message.split('\n')[0] ?? '',
+      error,
+      ...(outcome.fatal ? { fatal: `the entry script cannot run: ${error}` } : {}),
       durationMs: durationMs(),
     };
   }

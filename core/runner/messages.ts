@@ -1,6 +1,6 @@
 import type { ScriptArguments } from './contract.js';
 
-/** What a pool thread is started with (structured-cloned into the thread). */
+/** What a pool's worker process is started with (its first message). */
 export interface WorkerInit {
   scriptPath: string;
   runId: string;
@@ -15,7 +15,9 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  { type: 'run'; id: number; files: string[]; miniBatchIndex: number } | { type: 'shutdown' };
+  | { type: 'init'; init: WorkerInit }
+  | { type: 'run'; id: number; files: string[]; miniBatchIndex: number }
+  | { type: 'shutdown' };
 
 export interface ErrorInfo {
   message: string;
@@ -23,10 +25,16 @@ export interface ErrorInfo {
   name?: string;
 }
 
+/**
+ * Where a worker failed before its first try: `load`, importing the entry script (the same on every
+ * try: the run cannot go on), or `init`, its init() threw.
+ */
+export type StartStage = 'load' | 'init';
+
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'initFailed'; error: ErrorInfo }
-  /** The thread begins a try it was handed (it may hold one more behind it). */
+  | { type: 'initFailed'; stage: StartStage; error: ErrorInfo }
+  /** The process begins a try it was handed (it may hold one more behind it). */
   | { type: 'started'; id: number }
   | { type: 'done'; id: number; rows: unknown; failures: { item: string; reason: string }[] }
   | { type: 'failed'; id: number; error: ErrorInfo }

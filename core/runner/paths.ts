@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ParallelRunError } from '../errors.js';
@@ -11,7 +11,7 @@ export function distRoot(): string {
 
 /** Entry scripts are modules of the deployed package under this folder (never code sent over HTTP). */
 export function scriptsRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.PARALLEL_RUN_SCRIPTS ?? path.join(distRoot(), 'samples'));
+  return path.resolve(env.PARALLEL_RUN_SCRIPTS ?? path.join(distRoot(), 'samples', 'scripts'));
 }
 
 /** Scratch space: RAM-backed /dev/shm when there is one, for the many small files of a mini-batch. */
@@ -20,27 +20,51 @@ export function scratchRoot(): string {
   return path.join(base, 'parallel-run');
 }
 
+/** What an entry script may be named: an ES module, in TypeScript (compiled to `.js`) or JavaScript. */
+const SCRIPT_EXTENSIONS = /\.(ts|js|mjs)$/;
+
 /** `source_directory` + `entry_script`, resolved inside the scripts folder; `.ts` names map to the compiled `.js`. */
 export function resolveEntryScript(
   entryScript: string,
   sourceDirectory?: string,
   root = scriptsRoot(),
 ): string {
+  const invalid = (message: string, field = 'entry_script') =>
+    new ParallelRunError('INVALID_SETTINGS', message, field);
+  if (sourceDirectory !== undefined) {
+    const folder = path.resolve(root, sourceDirectory);
+    if (folder !== root && !folder.startsWith(root + path.sep))
+      throw invalid(
+        `source_directory '${sourceDirectory}' points outside the scripts folder`,
+        'source_directory',
+      );
+    if (!isFolder(folder)) {
+      throw invalid(
+        `source_directory '${sourceDirectory}' is not deployed: no such folder under the scripts folder (${root})`,
+        'source_directory',
+      );
+    }
+  }
+  if (!SCRIPT_EXTENSIONS.test(entryScript)) {
+    throw invalid(`entry_script '${entryScript}' must name an ES module ending in .ts, .js or .mjs`);
+  }
   const relative = path.join(sourceDirectory ?? '', entryScript).replace(/\.ts$/, '.js');
   const resolved = path.resolve(root, relative);
   if (!resolved.startsWith(root + path.sep)) {
-    throw new ParallelRunError(
-      'INVALID_SETTINGS',
-      `entry_script '${entryScript}' points outside the scripts folder`,
-      'entry_script',
-    );
+    throw invalid(`entry_script '${entryScript}' points outside the scripts folder`);
   }
-  if (!existsSync(resolved)) {
-    throw new ParallelRunError(
-      'INVALID_SETTINGS',
+  if (!isFile(resolved)) {
+    throw invalid(
       `entry_script '${relative}' is not deployed: no such module under the scripts folder (${root})`,
-      'entry_script',
     );
   }
   return resolved;
+}
+
+function isFolder(p: string): boolean {
+  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+function isFile(p: string): boolean {
+  return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
 }

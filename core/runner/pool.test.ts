@@ -46,7 +46,7 @@ describe('WorkerPool', () => {
       ok: false,
       kind: 'timeout',
       error: {
-        message: 'run() did not return within 0.3 s (run_invocation_timeout); its worker thread was stopped',
+        message: 'run() did not return within 0.3 s (run_invocation_timeout); its worker process was stopped',
       },
     });
     expect(await current.run(['/x/good.txt'], 1, 5_000)).toEqual({
@@ -85,7 +85,7 @@ describe('WorkerPool', () => {
     expect(ended).toMatchObject({
       ok: false,
       kind: 'crash',
-      error: { message: 'the worker thread exited (code 3)' },
+      error: { message: 'the worker process exited (code 3)' },
     });
     expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
   });

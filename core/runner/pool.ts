@@ -1,15 +1,17 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { overLimitMessage, residentMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
-import type { ErrorInfo, FromWorker, ToWorker, WorkerInit } from './messages.js';
+import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
 
 export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return';
 
 export type RunOutcome =
   | { ok: true; rows: unknown[]; failures: { item: string; reason: string }[] }
-  | { ok: false; kind: TryFailureKind; error: ErrorInfo };
+  /** `fatal`: the entry script cannot run at all here (it does not load, or init() keeps failing): no try can succeed. */
+  | { ok: false; kind: TryFailureKind; error: ErrorInfo; fatal?: true };
 
 export interface PoolOptions {
   size: number;
@@ -18,117 +20,250 @@ export interface PoolOptions {
   init: Omit<WorkerInit, 'workerIndex'>;
   /** A line the script logged (DEBUG … ERROR) or printed (STDOUT, STDERR). */
   onLog?: (workerIndex: number, level: string, text: string) => void;
+  /** The most memory one worker process may hold, in MB (default: `workerMemoryLimitMb()`). */
+  memoryLimitMb?: number;
 }
 
 interface Pending {
   resolve: (outcome: RunOutcome | undefined) => void;
   inputs: number;
   timeoutMs: number;
-  /** Set when the thread starts the try: a try waiting behind another has no deadline yet. */
+  /** Set when the process starts the try: a try waiting behind another has no deadline yet. */
   timer?: NodeJS.Timeout;
+}
+
+interface StartFailure {
+  stage: StartStage;
+  error: ErrorInfo;
 }
 
 interface Slot {
   index: number;
-  worker: Worker;
-  ready: Promise<ErrorInfo | undefined>;
-  /** Tries given to this thread (running or waiting in its queue), keyed by id, in the order sent. */
+  child: ChildProcess;
+  /** Settles when init() has returned (undefined) or the process could not start. */
+  ready: Promise<StartFailure | undefined>;
+  started: boolean;
+  /** Tries given to this process (running or waiting in its queue), keyed by id, in the order sent. */
   pending: Map<number, Pending>;
-  /** Tries reserved for this thread, including those still waiting for `ready`. */
+  /** Tries reserved for this process, including those still waiting for `ready`. */
   load: number;
+  /** No new try may go to it: it ended, or is being stopped. */
   dead: boolean;
-  /** Settles once the thread's stdout and stderr have been read to their end. */
+  /** It went over the memory limit (seen by the pool, or by V8 running out of heap). */
+  overLimit: boolean;
+  /** Settles once the process has exited. */
+  exited: Promise<void>;
+  /** Settles once the process's stdout and stderr have been read to their end. */
   printed: Promise<void>;
 }
 
 const workerFile = () => path.join(distRoot(), 'core', 'runner', 'worker.js');
 
 /**
- * Tries a thread holds at once: the one it runs and the next, already handed over, so it starts
- * the moment the first ends instead of waiting for a message from this thread (a round trip of
- * 0.1–0.3 ms between threads here, per mini-batch).
+ * Tries a process holds at once: the one it runs and the next, already handed over, so it starts
+ * the moment the first ends instead of waiting for a message from the host (a round trip per
+ * mini-batch).
  */
-const TRIES_PER_THREAD = 2;
+const TRIES_PER_PROCESS = 2;
 
 /**
- * `process_count_per_node` worker threads running one entry script. Each thread calls `init()` once;
- * `run()` gets one mini-batch at a time. A try that passes `run_invocation_timeout` ends its thread,
- * and a fresh one (with a fresh `init()`) takes its place; a try that was waiting behind it runs
- * there, as if it had not been handed over.
+ * init() failing in this many processes in a row (none starting in between) means it will not
+ * start: the pool gives up, as ParallelRunStep gives up on a worker after repeated init failures.
+ */
+export const INIT_FAILURES_BEFORE_GIVING_UP = 3;
+
+const MEMORY_CHECK_MS = 200;
+
+const SHUT_DOWN: RunOutcome = {
+  ok: false,
+  kind: 'crash',
+  error: { message: 'the worker pool was shut down (the run ended or was canceled)' },
+};
+
+/** V8's last words when a process runs out of heap (`--max-old-space-size`). */
+const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
+
+/** A bounded wait, for output still in a pipe after its process ended (a grandchild may hold it open). */
+const atMost = (ms: number, promise: Promise<void>) =>
+  Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+
+/**
+ * `process_count_per_node` worker processes running one entry script. Each calls `init()` once;
+ * `run()` gets one mini-batch at a time. A try that passes `run_invocation_timeout`, or a process
+ * that goes over its memory limit, ends that process, and a fresh one (with a fresh `init()`) takes
+ * its place; a try that was waiting behind it runs there, as if it had not been handed over.
+ *
+ * Processes, not threads: a thread cannot be ended safely while a native addon works for it
+ * (onnxruntime's callbacks then throw into a torn-down environment, and the C++ runtime aborts the
+ * whole host); a process can always be killed, and whatever it allocates is its own.
  */
 export class WorkerPool {
   private readonly slots: (Slot | undefined)[];
-  /** Tries waiting for room on a thread; `undefined` tells them the pool was shut down (e.g. the run was canceled). */
+  /** Tries waiting for room on a process; `undefined` tells them the pool is shut down or gave up. */
   private readonly waiting: ((slot: Slot | undefined) => void)[] = [];
   private nextId = 0;
   private closed = false;
+  private readonly memoryLimitMb: number;
+  private memoryWatch: NodeJS.Timeout | undefined;
+  private initFailuresInARow = 0;
+  private firstInitFailure: ErrorInfo | undefined;
+  /** Why no try can succeed on this pool, once that is known. */
+  private broken: ErrorInfo | undefined;
 
   constructor(private readonly options: PoolOptions) {
     this.slots = Array.from({ length: options.size }, () => undefined);
+    this.memoryLimitMb = options.memoryLimitMb ?? workerMemoryLimitMb();
   }
 
   private spawn(index: number): Slot {
-    const worker = new Worker(workerFile(), {
-      workerData: { ...this.options.init, workerIndex: index } satisfies WorkerInit,
+    const child = fork(workerFile(), [], {
       env: { ...process.env, ...this.options.env },
+      // Not the host's own flags (an inspector port, say): only the heap limit.
+      execArgv: [`--max-old-space-size=${this.memoryLimitMb}`],
+      serialization: 'advanced',
       // What the script prints belongs in the run's log, not only on the host's console.
-      stdout: true,
-      stderr: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const pending = new Map<number, Pending>();
-    let markReady: (error: ErrorInfo | undefined) => void = () => undefined;
-    const ready = new Promise<ErrorInfo | undefined>((resolve) => (markReady = resolve));
-    const printed = Promise.all([
-      this.forwardLines(index, worker.stdout, 'STDOUT'),
-      this.forwardLines(index, worker.stderr, 'STDERR'),
+    let settleReady: (failure: StartFailure | undefined) => void = () => undefined;
+    const ready = new Promise<StartFailure | undefined>((resolve) => (settleReady = resolve));
+    let readySettled = false;
+    const markReady = (failure: StartFailure | undefined) => {
+      readySettled = true;
+      settleReady(failure);
+    };
+    let markExited: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => (markExited = resolve));
+    const slot: Slot = {
+      index,
+      child,
+      ready,
+      started: false,
+      pending: new Map(),
+      load: 0,
+      dead: false,
+      overLimit: false,
+      exited,
+      printed: Promise.resolve(),
+    };
+    slot.printed = Promise.all([
+      this.forwardLines(slot, child.stdout, 'STDOUT'),
+      this.forwardLines(slot, child.stderr, 'STDERR'),
     ]).then(() => undefined);
-    const slot: Slot = { index, worker, ready, pending, load: 0, dead: false, printed };
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') markReady(undefined);
-      else if (m.type === 'initFailed')
-        markReady({ ...m.error, message: `init() failed: ${m.error.message}` });
-      else if (m.type === 'log') this.options.onLog?.(index, m.level, m.text);
+    child.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') {
+        slot.started = true;
+        this.initFailuresInARow = 0;
+        this.firstInitFailure = undefined;
+        markReady(undefined);
+      } else if (m.type === 'initFailed') {
+        markReady(this.startFailed(m.stage, m.error));
+      } else if (m.type === 'log') this.options.onLog?.(index, m.level, m.text);
       else if (m.type === 'started') this.startDeadline(slot, m.id);
       else if (m.type === 'done')
-        this.settle(slot, m.id, validate(m.rows, m.failures, pending.get(m.id)?.inputs ?? 0));
+        this.settle(slot, m.id, validate(m.rows, m.failures, slot.pending.get(m.id)?.inputs ?? 0));
       else if (m.type === 'failed') this.settle(slot, m.id, { ok: false, kind: 'exception', error: m.error });
     });
-    const die = (error: ErrorInfo) => {
+    const ended = (error: ErrorInfo) => {
       slot.dead = true;
-      markReady(error);
+      // Ended before init() returned (out of memory in init(), say): that counts as init() failing.
+      // (A pool shutting down ends processes still in init(): that is not init() failing.)
+      if (!readySettled) markReady(this.closed ? { stage: 'init', error } : this.startFailed('init', error));
       // The try it was running failed with it; those waiting behind it never started.
-      for (const [id, p] of [...pending])
+      for (const [id, p] of [...slot.pending])
         this.settle(slot, id, p.timer ? { ok: false, kind: 'crash', error } : undefined);
+      markExited();
     };
-    worker.on('error', (err: Error) =>
-      die({
-        message: `the worker thread crashed: ${err.message}`,
-        ...(err.stack ? { stack: err.stack } : {}),
-      }),
-    );
-    worker.on('exit', (code) => die({ message: `the worker thread exited (code ${code})` }));
+    child.on('exit', (code, signal) => {
+      slot.dead = true;
+      // Its last words (V8 out of heap, say) decide how the end is reported.
+      void atMost(1_000, slot.printed).then(() => ended(this.exitError(slot, code, signal)));
+    });
+    child.on('error', (err: Error) => {
+      // Only a process that never started: otherwise 'exit' follows (or a send to an ended one failed).
+      if (child.pid === undefined) ended({ message: `the worker process could not start: ${err.message}` });
+    });
+    child.send({
+      type: 'init',
+      init: { ...this.options.init, workerIndex: index },
+    } satisfies ToWorker);
+    this.watchMemory();
     return slot;
   }
 
-  private forwardLines(index: number, stream: Readable, level: string): Promise<void> {
+  private exitError(slot: Slot, code: number | null, signal: NodeJS.Signals | null): ErrorInfo {
+    if (slot.overLimit) return { message: overLimitMessage(this.memoryLimitMb) };
+    if (signal) return { message: `the worker process was killed (${signal})` };
+    return { message: `the worker process exited (code ${code ?? '?'})` };
+  }
+
+  /** Counts a process that could not start; decides whether the pool gives up. */
+  private startFailed(stage: StartStage, error: ErrorInfo): StartFailure {
+    if (stage === 'load') {
+      // Importing the script fails the same way every time.
+      this.broken ??= error;
+    } else {
+      this.initFailuresInARow++;
+      this.firstInitFailure ??= error;
+      if (this.initFailuresInARow >= INIT_FAILURES_BEFORE_GIVING_UP) {
+        const first = this.firstInitFailure;
+        this.broken ??= {
+          message: `init() failed in ${this.initFailuresInARow} worker processes in a row; the first failure: ${first.message}`,
+          ...(first.stack ? { stack: first.stack } : {}),
+        };
+      }
+    }
+    if (this.broken) this.answerWaiting();
+    return {
+      stage,
+      error: stage === 'init' ? { ...error, message: `init() failed: ${error.message}` } : error,
+    };
+  }
+
+  private forwardLines(slot: Slot, stream: Readable | null, level: string): Promise<void> {
+    if (!stream) return Promise.resolve();
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    lines.on('line', (line) => this.options.onLog?.(index, level, line));
+    lines.on('line', (line) => {
+      if (level === 'STDERR' && HEAP_EXHAUSTED.test(line)) slot.overLimit = true;
+      this.options.onLog?.(slot.index, level, line);
+    });
     return new Promise((resolve) => lines.once('close', resolve));
+  }
+
+  /** The memory limit counts what a process holds, native memory and buffers too, not only its heap. */
+  private watchMemory(): void {
+    if (this.memoryWatch || process.platform !== 'linux') return;
+    this.memoryWatch = setInterval(() => {
+      for (const slot of this.slots) {
+        const pid = slot?.child.pid;
+        if (!slot || slot.dead || pid === undefined) continue;
+        void residentMb(pid).then((mb) => {
+          if (mb !== undefined && mb > this.memoryLimitMb && !slot.dead) {
+            slot.overLimit = true;
+            this.stop(slot);
+          }
+        });
+      }
+    }, MEMORY_CHECK_MS);
+    this.memoryWatch.unref();
+  }
+
+  private stop(slot: Slot): void {
+    slot.dead = true;
+    slot.child.kill('SIGKILL');
   }
 
   private startDeadline(slot: Slot, id: number): void {
     const p = slot.pending.get(id);
     if (!p) return;
     p.timer = setTimeout(() => {
-      slot.dead = true;
       this.settle(slot, id, {
         ok: false,
         kind: 'timeout',
         error: {
-          message: `run() did not return within ${p.timeoutMs / 1000} s (run_invocation_timeout); its worker thread was stopped`,
+          message: `run() did not return within ${p.timeoutMs / 1000} s (run_invocation_timeout); its worker process was stopped`,
         },
       });
-      void slot.worker.terminate();
+      this.stop(slot);
     }, p.timeoutMs);
   }
 
@@ -140,7 +275,7 @@ export class WorkerPool {
     p.resolve(outcome);
   }
 
-  /** Room for one more try: an idle thread, else a new one up to the pool's size, else the least busy. */
+  /** Room for one more try: an idle process, else a new one up to the pool's size, else the least busy. */
   private reserve(): Slot | undefined {
     let best: Slot | undefined;
     let empty = -1;
@@ -148,7 +283,7 @@ export class WorkerPool {
       const slot = this.slots[i];
       if (!slot || slot.dead) {
         if (empty < 0) empty = i;
-      } else if (slot.load < (best ? best.load : TRIES_PER_THREAD)) {
+      } else if (slot.load < (best ? best.load : TRIES_PER_PROCESS)) {
         best = slot;
       }
     }
@@ -158,14 +293,19 @@ export class WorkerPool {
   }
 
   private acquire(): Promise<Slot | undefined> {
+    if (this.closed || this.broken) return Promise.resolve(undefined);
     const slot = this.reserve();
     return slot ? Promise.resolve(slot) : new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  private answerWaiting(): void {
+    for (const waiter of this.waiting.splice(0)) waiter(undefined);
+  }
+
   private release(slot: Slot): void {
     slot.load--;
-    if (this.closed) return;
-    // A thread stopped for a timeout or crash is replaced at once, so its init() runs before the next try.
+    if (this.closed || this.broken) return;
+    // A process stopped for a timeout or crash is replaced at once, so its init() runs before the next try.
     if (slot.dead && this.slots[slot.index] === slot) this.spawnInto(slot.index);
     while (this.waiting.length > 0) {
       const next = this.reserve();
@@ -183,15 +323,10 @@ export class WorkerPool {
   /** Runs one mini-batch try. Never rejects: every way a try can fail comes back as an outcome. */
   async run(files: string[], miniBatchIndex: number, timeoutMs: number): Promise<RunOutcome> {
     for (;;) {
-      const slot = this.closed ? undefined : await this.acquire();
-      if (!slot)
-        return {
-          ok: false,
-          kind: 'crash',
-          error: { message: 'the worker pool was shut down (the run ended or was canceled)' },
-        };
+      const slot = await this.acquire();
+      if (!slot) return this.broken ? this.fatal(this.broken) : SHUT_DOWN;
       const outcome = await this.tryOn(slot, files, miniBatchIndex, timeoutMs);
-      // undefined: the thread ended before this try started (the one ahead of it timed out or crashed).
+      // undefined: the process ended before this try started (the one ahead of it timed out or crashed).
       if (outcome) return outcome;
     }
   }
@@ -203,53 +338,62 @@ export class WorkerPool {
     timeoutMs: number,
   ): Promise<RunOutcome | undefined> {
     try {
-      const initError = await slot.ready;
-      if (initError) {
-        slot.dead = true;
-        await slot.worker.terminate();
-        return { ok: false, kind: 'init', error: initError };
+      const failure = await slot.ready;
+      if (this.closed) return SHUT_DOWN;
+      if (failure) {
+        this.stop(slot);
+        return this.broken ? this.fatal(this.broken) : { ok: false, kind: 'init', error: failure.error };
       }
       if (slot.dead) return undefined;
       const id = this.nextId++;
       return await new Promise<RunOutcome | undefined>((resolve) => {
         slot.pending.set(id, { resolve, inputs: files.length, timeoutMs });
-        slot.worker.postMessage({ type: 'run', id, files, miniBatchIndex } satisfies ToWorker);
+        slot.child.send({ type: 'run', id, files, miniBatchIndex } satisfies ToWorker);
       });
     } finally {
       this.release(slot);
     }
   }
 
-  /** Calls `shutdown()` in every live thread that is not in a try, then ends them all. */
+  private fatal(error: ErrorInfo): RunOutcome {
+    return { ok: false, kind: 'init', error, fatal: true };
+  }
+
+  /**
+   * Calls `shutdown()` in every process that is idle, then ends them all. A process still in init()
+   * or in a try belongs to a run that ended or was canceled: it is ended at once.
+   */
   async shutdown(graceMs = 10_000): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiting.splice(0)) waiter(undefined);
+    clearInterval(this.memoryWatch);
+    this.answerWaiting();
     await Promise.all(
       this.slots.map(async (slot) => {
-        if (!slot || slot.dead) return;
-        const initError = await slot.ready;
-        // A thread still in a try belongs to a run that stopped early: its result is no longer
-        // wanted, and a run() that never yields would hold the grace period to its end.
-        const busy = slot.pending.size > 0;
-        // slot.dead can turn true while awaiting ready (the thread crashed during init).
-        if (!initError && !busy && !(slot.dead as boolean)) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, graceMs);
-            slot.worker.on('message', (m: FromWorker) => {
-              if (m.type === 'closed') {
-                clearTimeout(timer);
-                resolve();
-              }
-            });
-            slot.worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
-          });
-        }
-        slot.dead = true;
-        await slot.worker.terminate();
+        if (!slot) return;
+        if (!slot.dead && slot.started && slot.pending.size === 0) await this.askToShutDown(slot, graceMs);
+        this.stop(slot);
+        await slot.exited;
         // Lines printed last (by shutdown(), say) reach onLog before the pool reports it is down.
-        await slot.printed;
+        await atMost(1_000, slot.printed);
       }),
     );
+  }
+
+  private askToShutDown(slot: Slot, graceMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      const closed = (m: FromWorker) => {
+        if (m.type !== 'closed') return;
+        clearTimeout(timer);
+        resolve();
+      };
+      slot.child.on('message', closed);
+      void slot.exited.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      slot.child.send({ type: 'shutdown' } satisfies ToWorker);
+    });
   }
 }
 

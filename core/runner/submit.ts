@@ -6,6 +6,7 @@ import { checkDatasetExists } from '../datasets/files.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, storage, writeJson } from '../storage/storage.js';
+import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from './runs.js';
 
@@ -26,7 +27,15 @@ export function newRunId(name: string | undefined, now = new Date()): string {
  * registered, the data there. Returns the models pinned to the versions registered now.
  */
 export async function checkRunnable(settings: RunSettings): Promise<Record<string, string>> {
-  resolveEntryScript(settings.entry_script, settings.source_directory);
+  const script = resolveEntryScript(settings.entry_script, settings.source_directory);
+  // Read, not run: importing a module here would run its code in the host.
+  if ((await exportsName(script, 'run')) === false) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `entry_script '${settings.entry_script}' does not export a run(miniBatch, ctx) function: an entry script exports run, and may export init and shutdown`,
+      'entry_script',
+    );
+  }
   const models: Record<string, string> = {};
   for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(ref));
   for (const [name, side] of Object.entries(settings.side_inputs)) {

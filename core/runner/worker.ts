@@ -1,61 +1,94 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parentPort, workerData } from 'node:worker_threads';
-import { downloadModel } from '../storage/models.js';
 import type { EntryScript, InitContext, RunContext, ScriptLogger } from './contract.js';
-import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
 
-/** One pool thread: loads the entry script, calls init() once, then run() per mini-batch. */
-const init = workerData as WorkerInit;
-if (!parentPort) throw new Error('the runner worker must run in a worker thread');
-const port = parentPort;
+/**
+ * One pool process: loads the entry script, calls init() once, then run() per mini-batch. A process,
+ * not a thread: ending a thread while a native addon (onnxruntime) works for it aborts the whole host,
+ * while a process can always be killed, and its memory is its own.
+ */
+if (!process.send) throw new Error('the runner worker must run as a child process with an IPC channel');
 
-const send = (message: FromWorker) => port.postMessage(message);
+function send(message: FromWorker): void {
+  // The host is gone (the channel closed): nothing is listening any more.
+  if (process.connected) process.send?.(message);
+}
 
-function logger(): ScriptLogger {
+// The host went away (stopped, or killed with -9): its tries are nobody's now.
+process.on('disconnect', () => process.exit(0));
+
+function preferredByTheOomKiller(): void {
+  // If the machine runs out of memory, the kernel ends this process rather than the host.
+  try {
+    writeFileSync('/proc/self/oom_score_adj', '1000');
+  } catch {
+    // Not Linux, or not allowed: the pool's own memory limit still applies.
+  }
+}
+
+function logger(level: WorkerInit['loggingLevel']): ScriptLogger {
   const order = { DEBUG: 0, INFO: 1, WARNING: 2 } as const;
   const at =
-    (level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') =>
+    (at: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR') =>
     (...args: unknown[]) => {
-      if (level !== 'ERROR' && order[level] < order[init.loggingLevel]) return;
+      if (at !== 'ERROR' && order[at] < order[level]) return;
       const text = args
         .map((a) =>
           typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a),
         )
         .join(' ');
-      send({ type: 'log', level, text });
+      send({ type: 'log', level: at, text });
     };
   return { debug: at('DEBUG'), info: at('INFO'), warn: at('WARNING'), error: at('ERROR') };
 }
 
-function errorInfo(err: unknown): { message: string; stack?: string; name?: string } {
+function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error)
     return { message: err.message, name: err.name, ...(err.stack ? { stack: err.stack } : {}) };
   return { message: String(err) };
 }
 
-const context: InitContext = {
-  runId: init.runId,
-  arguments: init.arguments,
-  sideInputs: init.sideInputs,
-  // The run's declared models are pinned and already here; any other is resolved when asked for.
-  getModel: async (ref: string) => init.models[ref] ?? downloadModel(ref, init.modelCache),
-  logger: logger(),
-  outputDir: init.outputDir,
-  workerIndex: init.workerIndex,
-};
+function contextOf(init: WorkerInit): InitContext {
+  return {
+    runId: init.runId,
+    arguments: init.arguments,
+    sideInputs: init.sideInputs,
+    // The run's declared models are pinned and already here; any other is resolved when asked for
+    // (the storage client is loaded only then: most scripts never need it).
+    getModel: async (ref: string) =>
+      init.models[ref] ?? (await import('../storage/models.js')).downloadModel(ref, init.modelCache),
+    logger: logger(init.loggingLevel),
+    outputDir: init.outputDir,
+    workerIndex: init.workerIndex,
+  };
+}
 
-async function load(): Promise<EntryScript> {
-  const mod = (await import(pathToFileURL(init.scriptPath).href)) as Partial<EntryScript>;
+async function load(scriptPath: string): Promise<EntryScript> {
+  let mod: Partial<EntryScript>;
+  try {
+    mod = (await import(pathToFileURL(scriptPath).href)) as Partial<EntryScript>;
+  } catch (err) {
+    const error = new Error(
+      `entry script ${path.basename(scriptPath)} cannot be loaded: ${errorInfo(err).message}`,
+    );
+    if (err instanceof Error && err.stack) error.stack = err.stack;
+    throw error;
+  }
   if (typeof mod.run !== 'function') {
     throw new Error(
-      `entry script ${path.basename(init.scriptPath)} does not export a run(miniBatch, ctx) function`,
+      `entry script ${path.basename(scriptPath)} does not export a run(miniBatch, ctx) function`,
     );
   }
   return mod as EntryScript;
 }
 
-async function runOne(script: EntryScript, message: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+async function runOne(
+  script: EntryScript,
+  context: InitContext,
+  message: Extract<ToWorker, { type: 'run' }>,
+): Promise<void> {
   const failures: { item: string; reason: string }[] = [];
   const ctx: RunContext = {
     ...context,
@@ -83,13 +116,16 @@ async function runOne(script: EntryScript, message: Extract<ToWorker, { type: 'r
   }
 }
 
-async function main(): Promise<void> {
+async function start(init: WorkerInit): Promise<void> {
+  const context = contextOf(init);
+  let stage: StartStage = 'load';
   let script: EntryScript;
   try {
-    script = await load();
+    script = await load(init.scriptPath);
+    stage = 'init';
     await script.init?.(context);
   } catch (err) {
-    send({ type: 'initFailed', error: errorInfo(err) });
+    send({ type: 'initFailed', stage, error: errorInfo(err) });
     return;
   }
   send({ type: 'ready' });
@@ -100,15 +136,15 @@ async function main(): Promise<void> {
     running = true;
     for (let next = queue.shift(); next; next = queue.shift()) {
       send({ type: 'started', id: next.id });
-      await runOne(script, next);
+      await runOne(script, context, next);
     }
     running = false;
   };
-  port.on('message', (message: ToWorker) => {
+  process.on('message', (message: ToWorker) => {
     if (message.type === 'run') {
       queue.push(message);
       if (!running) void drain();
-    } else {
+    } else if (message.type === 'shutdown') {
       // Tries handed over but not started never start: the pool answers them.
       queue.length = 0;
       void Promise.resolve(script.shutdown?.())
@@ -120,4 +156,7 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+preferredByTheOomKiller();
+process.once('message', (message: ToWorker) => {
+  if (message.type === 'init') void start(message.init);
+});

@@ -10,6 +10,7 @@ const statusFor: Record<ErrorCode, number> = {
   NOT_SUPPORTED: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  CONFIGURATION: 503,
 };
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {

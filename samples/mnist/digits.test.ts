@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HELD_OUT, loadDigits, PIXELS } from './digits.js';
+import { PIXELS } from '../scripts/mnist/pixels.js';
+import { HELD_OUT, loadDigits } from './digits.js';
 import { labelsByName } from './images.js';
 
 describe('loadDigits', () => {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { PIXELS } from '../scripts/mnist/pixels.js';
 
-export const SIDE = 28;
-export const PIXELS = SIDE * SIDE;
 /** The last `HELD_OUT` digits of `loadDigits()` are the test set; the rest train the model. */
 export const HELD_OUT = 2000;
 

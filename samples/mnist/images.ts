@@ -1,5 +1,5 @@
 import { loadDigits } from './digits.js';
-import { encodeDigitPng } from './png.js';
+import { encodeDigitPng } from '../scripts/mnist/png.js';
 
 export interface SampleImage {
   /** `<i>.png`, i being the digit's index in `loadDigits()`. */

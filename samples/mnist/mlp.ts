@@ -1,4 +1,5 @@
-import { mulberry32, PIXELS, shuffle, SIDE, type Digit } from './digits.js';
+import { PIXELS, SIDE } from '../scripts/mnist/pixels.js';
+import { mulberry32, shuffle, type Digit } from './digits.js';
 import type { MlpWeights } from './onnx.js';
 
 export interface TrainOptions {

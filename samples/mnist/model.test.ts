@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, MODEL_FILE, scoreBatch } from './classify.js';
+import { createSession, MODEL_FILE, scoreBatch } from '../scripts/mnist/classify.js';
 import { HELD_OUT, loadDigits } from './digits.js';
 import { labelsByName, sampleImages, type SampleImage } from './images.js';
 import { writeMlpOnnx } from './onnx.js';

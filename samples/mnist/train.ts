@@ -6,8 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import { classifyPixels, MODEL_FILE, SESSION_OPTIONS } from './classify.js';
-import { HELD_OUT, loadDigits, PIXELS, type Digit } from './digits.js';
+import { classifyPixels, MODEL_FILE, SESSION_OPTIONS } from '../scripts/mnist/classify.js';
+import { PIXELS } from '../scripts/mnist/pixels.js';
+import { HELD_OUT, loadDigits, type Digit } from './digits.js';
 import { DEFAULT_TRAIN_OPTIONS, trainMlp } from './mlp.js';
 import { writeMlpOnnx } from './onnx.js';
 import { sourceModelDir } from './paths.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { sampleImages } from '../../samples/mnist/images.js';
 import { sourceModelDir } from '../../samples/mnist/paths.js';
-import { repoRoot, uniqueNames } from '../support/devhost.js';
+import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { runToEnd, startApp } from '../support/pipeline.js';
 
 const storage = () => inject('storage');
@@ -15,7 +15,7 @@ let host: DevHostProcess;
 
 beforeAll(async () => {
   // The real sample, deployed as the app deploys it: the scripts folder is the built samples.
-  host = await startApp(storage(), { env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'dist/samples') } });
+  host = await startApp(storage(), { env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'dist/samples/scripts') } });
   const model = readFileSync(path.join(sourceModelDir(), 'mnist.onnx'));
   const registered = await fetch(`${host.baseUrl}/api/models/mnist?file=mnist.onnx`, {
     method: 'PUT',
@@ -52,5 +52,17 @@ describe('the MNIST sample on the devhost', () => {
     expect(run.errors).toHaveLength(1);
     expect(run.errors[0]).toMatchObject({ item: 'broken.png', kind: 'named' });
     expect(run.errors[0]?.error).toMatch(/^not a 28×28 PNG: /);
+  });
+
+  it('deploys no tooling where entry scripts are found: the trainer cannot be run as one', async () => {
+    for (const entry_script of ['train.ts', '../mnist/train.ts', 'mnist.onnx', 'model']) {
+      const reply = await call(host.baseUrl, 'POST', '/api/runs', {
+        entry_script,
+        source_directory: 'mnist',
+        input: { container, path: 'digits/' },
+      });
+      expect(reply.status, entry_script).toBe(400);
+      expect(reply.body, entry_script).toMatchObject({ error: { field: 'entry_script' } });
+    }
   });
 });

@@ -375,16 +375,6 @@ describe('bad requests', () => {
     ).toMatchObject({ code: 'EMPTY_DATASET' });
   });
 
-  it('fails every try of a script without run(), saying so', async () => {
-    const run = await runToEnd(host, {
-      ...base,
-      entry_script: 'no_run.js',
-      input: { container, path: 'clean/', names: ['good-0.txt'] },
-      run_max_try: 1,
-    });
-    expect(run.errors[0]?.error).toContain('does not export a run(miniBatch, ctx) function');
-  });
-
   it('answers 404 for an unknown run', async () => {
     const reply = await call(host.baseUrl, 'GET', '/api/runs/no-such-run');
     expect(reply.status).toBe(404);

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { PIXELS, SIDE } from './digits.js';
+import { PIXELS, SIDE } from './pixels.js';
 import { inflateZlibInto } from './inflate.js';
 
 /** 8-bit level → float, so decoding does no division per pixel. */

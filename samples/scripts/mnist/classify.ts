@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { PIXELS } from './digits.js';
+import { PIXELS } from './pixels.js';
 import { decodeInto } from './png.js';
 
 /** The file a registered `mnist` model folder holds. */

@@ -1,6 +1,6 @@
 import { constants, deflateSync, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadDigits } from './digits.js';
+import { loadDigits } from '../../mnist/digits.js';
 import { encodeDigitPng } from './png.js';
 import { inflateZlibInto } from './inflate.js';
 

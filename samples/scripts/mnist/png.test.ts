@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadDigits, PIXELS } from './digits.js';
+import { loadDigits } from '../../mnist/digits.js';
+import { PIXELS } from './pixels.js';
 import { decodeDigitPng, decodeInto, encodeDigitPng } from './png.js';
 import { PNG } from 'pngjs';
 

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InitContext, RunContext, ScriptLogger } from '../../core/runner/contract.js';
+import type { InitContext, RunContext, ScriptLogger } from '../../../core/runner/contract.js';
 import { init, run, shutdown } from './digit_identification.js';
-import { sampleImages } from './images.js';
-import { sourceModelDir } from './paths.js';
+import { sampleImages } from '../../mnist/images.js';
+import { sourceModelDir } from '../../mnist/paths.js';
 
 const MODEL_DIR = sourceModelDir();
 

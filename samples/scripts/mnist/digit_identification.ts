@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { InitContext, RunContext } from '../../core/runner/contract.js';
+import type { InitContext, RunContext } from '../../../core/runner/contract.js';
 import { classifyPixels, createSession, PixelBatch } from './classify.js';
 
 let session: InferenceSession | undefined;
