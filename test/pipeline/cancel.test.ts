@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { DurableEngine } from '../../devhost/durable/engine.js';
+import { DurableStore } from '../../devhost/durable/store.js';
+import { loadFunctionsLib } from '../../devhost/functionsLib.js';
+import { Invoker } from '../../devhost/invoker.js';
+import { createLogger } from '../../devhost/log.js';
 import type { DevHostProcess } from '../../devhost/process.js';
+import { Registry } from '../../devhost/registry.js';
 import type { RunView } from '../../functions/api/runs.js';
-import type { ShardOutput } from '../../orchestrations/contracts.js';
-import { call, uniqueNames } from '../support/devhost.js';
+import type { CancelRun, ShardOutput } from '../../orchestrations/contracts.js';
+import { events } from '../../orchestrations/names.js';
+import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { finish, startApp, submit, uploadFiles } from '../support/pipeline.js';
 
 /** 50 mini-batches of one file: the first 10 score at once, every later one spins until its thread ends. */
@@ -92,5 +99,44 @@ describe('a run killed -9 at 20 %, then restarted', () => {
     const late = await cancel(host, runId);
     expect(late.status).toBe(409);
     expect(late.text).toContain(`run '${runId}' is already Canceled`);
+  });
+});
+
+describe('a cancel sent while the host is down', () => {
+  it('is taken when the run resumes: it ends Canceled, not Completed', async () => {
+    const storage = inject('storage');
+    const { hub } = uniqueNames();
+    const container = `cancel-${hub.toLowerCase()}`;
+    await uploadFiles(storage, container, 'in/', hang.slice(0, 4));
+    const first = await startApp(storage, { hub });
+    const runId = await submit(first, {
+      entry_script: 'hang_on.js',
+      input: { container, path: 'in/' },
+      mini_batch_size: '1',
+      process_count_per_node: 1,
+      run_invocation_timeout: 600,
+    });
+    // Wherever the run is now (pending, planning, running), nothing of it can end by itself.
+    await first.kill('SIGKILL');
+    const log = createLogger('error', () => undefined);
+    const idle = new DurableEngine(
+      await DurableStore.open(storage, hub),
+      new Registry(),
+      new Invoker(loadFunctionsLib(repoRoot), log, () => ({})),
+      log,
+      { maxConcurrentActivityFunctions: 1, maxConcurrentOrchestratorFunctions: 1 },
+    );
+    // What the status API's cancel sends, arriving before any host has the run loaded again.
+    await idle.raiseEvent(runId, events.cancel, { reason: 'canceled by request' } satisfies CancelRun);
+
+    const second = await startApp(storage, { hub });
+    try {
+      const run = await finish(second, runId);
+      expect(run.view.status).toBe('Canceled');
+      expect(run.view.summary?.status).toBe('Canceled');
+      expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 0, itemsFailed: 0 });
+    } finally {
+      await second.kill();
+    }
   });
 });
