@@ -396,7 +396,8 @@ export class DurableEngine {
     for (const e of result.events) e.IsPlayed = true;
     inst.history.push(...result.events);
     record.lastUpdatedTime = new Date().toISOString();
-    record.customStatus = result.customStatus ?? null;
+    // A terminate (or a failure) keeps the last custom status, as Azure does: it is the last progress.
+    if (result.customStatus !== undefined) record.customStatus = result.customStatus;
     const outcome = result.outcome;
     let finishedExecution: string | undefined;
     switch (outcome.kind) {
