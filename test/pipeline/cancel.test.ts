@@ -140,3 +140,43 @@ describe('a cancel sent while the host is down', () => {
     }
   });
 });
+
+describe('a run terminated through the durable API', () => {
+  it('has its orphan shards stopped and a Canceled summary written by a cancel, which answers 409', async () => {
+    const storage = inject('storage');
+    const { hub } = uniqueNames();
+    const container = `cancel-${hub.toLowerCase()}`;
+    await uploadFiles(storage, container, 'in/', hang.slice(0, 4));
+    const host = await startApp(storage, { hub });
+    try {
+      const runId = await submit(host, {
+        entry_script: 'hang_on.js',
+        input: { container, path: 'in/' },
+        mini_batch_size: '1',
+        process_count_per_node: 1,
+        run_invocation_timeout: 600,
+      });
+      await vi.waitFor(async () => expect((await view(host, runId)).phase).toBe('running'), {
+        timeout: 60_000,
+        interval: 200,
+      });
+      const api = `/runtime/webhooks/durabletask/instances`;
+      expect((await call(host.baseUrl, 'POST', `${api}/${runId}/terminate?reason=admin`)).status).toBe(202);
+      await call(host.baseUrl, 'GET', `${api}/${runId}?waitForCompletionSeconds=30`);
+      // Durable Functions leaves sub-orchestrations running when their parent is terminated.
+      const shardId = encodeURIComponent(`${runId}:shard-0`);
+      expect((await call(host.baseUrl, 'GET', `${api}/${shardId}`)).status).toBe(202);
+
+      const late = await cancel(host, runId);
+      expect(late.status).toBe(409);
+      expect(late.text).toContain(`run '${runId}' is already Canceled`);
+      const shard = await call(host.baseUrl, 'GET', `${api}/${shardId}?waitForCompletionSeconds=30`);
+      expect(shard.body).toMatchObject({ runtimeStatus: 'Completed', output: { canceled: true } });
+      const ended = await view(host, runId);
+      expect(ended.status).toBe('Canceled');
+      expect(ended.summary).toMatchObject({ status: 'Canceled', reason: 'admin' });
+    } finally {
+      await host.kill();
+    }
+  });
+});
