@@ -58,6 +58,16 @@ export interface ShardFailures {
 /** Why a shard must stop scheduling (event `stop`, run → shard). */
 export interface StopShard {
   reason: string;
+  /**
+   * The run was canceled: the shard ends at once, without waiting for the tries in flight (the run
+   * shuts their threads down and counts only what was written).
+   */
+  cancel?: boolean;
+}
+
+/** Data of the `cancel` event (status API → run). */
+export interface CancelRun {
+  reason: string;
 }
 
 /** Input of the `signalInstances` activity: raise one event on each instance that is still running. */
@@ -72,6 +82,8 @@ export interface ShardOutput {
   totals: Omit<RunTotals, 'items' | 'miniBatches'>;
   /** Set when the shard stopped scheduling: a threshold crossed or no progress. */
   stopped?: string;
+  /** Set when the shard ended on a cancel, leaving its tries in flight behind. */
+  canceled?: boolean;
 }
 
 /** Custom status of a shard: live counts for the status API. */
@@ -84,7 +96,8 @@ export interface ShardProgress {
 
 /** Custom status of a run: phase, totals of finished shards, and which shards to ask for live counts. */
 export interface RunProgress {
-  phase: 'planning' | 'running' | 'finalizing' | 'done';
+  /** `canceling`: a cancel arrived; the shards are told to stop, then the summary is written. */
+  phase: 'planning' | 'running' | 'canceling' | 'finalizing' | 'done';
   startedAt: string;
   items: number;
   miniBatches: number;
@@ -93,4 +106,6 @@ export interface RunProgress {
   done: Omit<RunTotals, 'items' | 'miniBatches'>;
   inFlightShards: number[];
   stopping?: string;
+  /** The cancel's reason, once the run has taken it. */
+  canceled?: string;
 }

@@ -11,8 +11,10 @@ export const activities = {
 export const events = {
   /** Shard → run: the shard's failure counts so far, so a threshold crossed across shards is seen at once. */
   shardFailures: 'shardFailures',
-  /** Run → shard: stop scheduling (a threshold crossed, or a sibling failed). */
+  /** Run → shard: stop scheduling (a threshold crossed, or a sibling failed), or stop at once (cancel). */
   stop: 'stop',
+  /** Status API → run: cancel the run. Durable: it waits in the run's queue however early it comes. */
+  cancel: 'cancel',
 } as const;
 
 export const orchestrators = {

@@ -4,6 +4,7 @@ import type { ShardRef } from '../core/datasets/plan.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 import {
   miniBatchesInFlight,
+  type CancelRun,
   type PlanOutput,
   type RunProgress,
   type ShardFailures,
@@ -13,7 +14,7 @@ import {
   type StopShard,
 } from './contracts.js';
 import { activities, events, orchestrators, shardInstanceId } from './names.js';
-import { alreadyEnded, errorText, failureMessage } from './tasks.js';
+import { alreadyEnded, failureMessage } from './tasks.js';
 import { crossedPercent, crossedThreshold, stopsEarlyOnFailures } from './thresholds.js';
 
 export interface RunOutput {
@@ -28,7 +29,8 @@ const infraRetry = new df.RetryOptions(2_000, 3);
 /**
  * A whole run: plan → shards as sub-orchestrations (`node_count` in flight) → finalize. Thresholds are
  * checked over all shards as their failures are reported; crossing one stops scheduling, here and in
- * every live shard, and the run ends Failed with the reason.
+ * every live shard, and the run ends Failed with the reason. A `cancel` event, at any point before
+ * finalizing, ends every shard at once and the run ends Canceled, its summary counting what was written.
  */
 function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task, RunOutput, unknown> {
   const { runId } = context.df.getInput<{ runId: string }>();
@@ -46,15 +48,28 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
   const publish = () => context.df.setCustomStatus(progress);
   publish();
 
+  // A cancel is an event, raced at every wait until the run finalizes: it is kept in the run's queue
+  // however early it comes (before the first episode, during a restart) and replays like the rest.
+  const cancel: { waiter?: Task } = { waiter: context.df.waitForExternalEvent(events.cancel) };
+  let canceled: string | undefined;
+  const tookCancel = (winner: Task): boolean => {
+    if (!cancel.waiter || winner !== cancel.waiter) return false;
+    canceled = (winner.result as CancelRun | undefined)?.reason ?? 'canceled by request';
+    delete cancel.waiter;
+    Object.assign(progress, { phase: 'canceling', canceled, stopping: canceled });
+    return true;
+  };
+
   let plan: PlanOutput | undefined;
   let stopping: string | undefined;
-  try {
-    plan = (yield context.df.callActivityWithRetry(activities.plan, infraRetry, { runId })) as PlanOutput;
-  } catch (err) {
-    stopping = errorText(err);
+  const planning = context.df.callActivityWithRetry(activities.plan, infraRetry, { runId });
+  const planned = (yield context.df.Task.any([planning, ...racersOf(cancel)])) as Task;
+  if (!tookCancel(planned)) {
+    if (planning.isFaulted) stopping = failureMessage(planning);
+    else plan = planning.result as PlanOutput;
   }
 
-  if (plan) {
+  if (plan && !canceled) {
     const { limits } = plan;
     Object.assign(progress, {
       phase: 'running',
@@ -75,6 +90,7 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       ? context.df.waitForExternalEvent(events.shardFailures)
       : undefined;
     let shardsTold = false;
+    let cancelTold = false;
     while (inFlight.size > 0 || (queue.length > 0 && !stopping)) {
       while (!stopping && inFlight.size < limits.node_count) {
         const ref = queue.shift();
@@ -98,8 +114,11 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       publish();
       const racers = [...inFlight.keys()];
       if (failureReport) racers.push(failureReport);
+      racers.push(...racersOf(cancel));
       const winner = alreadyEnded(racers) ?? ((yield context.df.Task.any(racers)) as Task);
-      if (winner === failureReport) {
+      if (tookCancel(winner)) {
+        stopping = canceled;
+      } else if (winner === failureReport) {
         const report = winner.result as ShardFailures;
         if (progress.inFlightShards.includes(report.shard)) liveFailures.set(report.shard, report);
         // The library keeps every waiter it was handed, the ended ones too, and gives an event to the
@@ -129,15 +148,22 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
         }
       }
       if (stopping) progress.stopping = stopping;
-      if (stopping && !shardsTold && inFlight.size > 0) {
+      if (stopping && inFlight.size > 0 && (!shardsTold || (canceled && !cancelTold))) {
         shardsTold = true;
-        const stop: StopShard = { reason: stopping };
+        cancelTold = canceled !== undefined;
+        // A cancel ends each shard at once, wherever it is (replaying after a restart included): the
+        // event waits in the shard's queue. Terminating the run would not reach them (Durable Functions
+        // never terminates sub-orchestrations with their parent).
+        const stop: StopShard = canceled ? { reason: canceled, cancel: true } : { reason: stopping };
+        const signal: SignalInput = {
+          instanceIds: [...inFlight.values()].map((r) => shardInstanceId(runId, r.shard)),
+          event: events.stop,
+          data: stop,
+        };
         try {
-          yield context.df.callActivity(activities.signal, {
-            instanceIds: [...inFlight.values()].map((r) => shardInstanceId(runId, r.shard)),
-            event: events.stop,
-            data: stop,
-          } satisfies SignalInput);
+          yield canceled
+            ? context.df.callActivityWithRetry(activities.signal, infraRetry, signal)
+            : context.df.callActivity(activities.signal, signal);
         } catch {
           // Best effort: the shards then run to their end, and the verdict is the same.
         }
@@ -150,12 +176,14 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
       crossedPercent(limits, progress.done.miniBatchesFailed, plan.miniBatches);
   }
 
-  progress.phase = 'finalizing';
+  // From here a cancel is no longer taken: the status API refuses it while the run finalizes.
+  progress.phase = canceled ? 'canceling' : 'finalizing';
   publish();
+  const reason = canceled ?? stopping;
   const summary = (yield context.df.callActivityWithRetry(activities.finalize, infraRetry, {
     runId,
-    status: stopping ? 'Failed' : 'Completed',
-    ...(stopping ? { reason: stopping } : {}),
+    status: canceled ? 'Canceled' : stopping ? 'Failed' : 'Completed',
+    ...(reason ? { reason } : {}),
     totals: { items: progress.items, miniBatches: progress.miniBatches, ...progress.done },
     startedAt,
   })) as RunSummary;
@@ -167,6 +195,10 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
     totals: summary.totals,
     ...(summary.output ? { output: summary.output } : {}),
   };
+}
+
+function racersOf(cancel: { waiter?: Task }): Task[] {
+  return cancel.waiter ? [cancel.waiter] : [];
 }
 
 /** Failures of finished shards plus the latest each running shard reported. */

@@ -22,7 +22,8 @@ interface Work {
  * One shard of a run (a few hundred mini-batches, so its history stays bounded): keeps its share of
  * the run's mini-batches in flight (`miniBatchesInFlight`), retries failed tries up to `run_max_try`, and
  * stops scheduling once a threshold is crossed, by its own failures or, told by the run, by all
- * shards' together. Deterministic: no clock but the orchestration's, no I/O.
+ * shards' together. A cancel (a `stop` event marked `cancel`, wherever the shard is, replay included)
+ * ends it at once. Deterministic: no clock but the orchestration's, no I/O.
  */
 function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
   const input = context.df.getInput<ShardInput>();
@@ -40,8 +41,10 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     tries: 0,
   };
   let stopped: string | undefined;
-  // Until it fires: the run's word that a threshold crossed across shards, or that a sibling failed.
-  let stopSignal: Task | undefined = context.df.waitForExternalEvent(events.stop);
+  let canceled = false;
+  let told = false;
+  // The run's word that a threshold crossed across shards, that a sibling failed, or that it was canceled.
+  let stopSignal: Task = context.df.waitForExternalEvent(events.stop);
   const timeout = limits.progress_update_timeout;
   let lastProgress = context.df.currentUtcDateTime;
   let deadline: TimerTask | undefined;
@@ -70,7 +73,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     }
     publish();
     const racers = [...inFlight.keys()];
-    if (stopSignal) racers.push(stopSignal);
+    racers.push(stopSignal);
     if (timeout !== null) {
       // One timer per quiet period, not one per mini-batch: if progress came before it fired, the
       // next one is armed from that progress.
@@ -90,8 +93,18 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
       continue;
     }
     if (winner === stopSignal) {
-      stopped ??= (stopSignal.result as StopShard).reason;
-      stopSignal = undefined;
+      const stop = stopSignal.result as StopShard;
+      stopped ??= stop.reason;
+      told = true;
+      if (stop.cancel) {
+        // Canceled: end now. The tries in flight are left behind (the run shuts their threads down);
+        // what they wrote is counted from storage, not from here.
+        canceled = true;
+        break;
+      }
+      // Stopping for a threshold still waits for the tries in flight: a cancel may yet come, and must
+      // then end the wait (the newest waiter gets the next event).
+      stopSignal = context.df.waitForExternalEvent(events.stop);
       continue;
     }
     const work = inFlight.get(winner);
@@ -137,7 +150,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     if (result.ok && result.failedItems === 0) totals.miniBatchesSucceeded++;
     else {
       totals.miniBatchesFailed++;
-      if (input.reportFailures && stopSignal) {
+      if (input.reportFailures && !told) {
         try {
           yield reportFailures(context, runId, shard.shard, totals);
         } catch {
@@ -154,7 +167,12 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
   // A timer that fired during the last yield has nothing left to cancel.
   if (deadline && !alreadyEnded([deadline])) deadline.cancel();
   publish();
-  return { shard: shard.shard, totals, ...(stopped ? { stopped } : {}) };
+  return {
+    shard: shard.shard,
+    totals,
+    ...(stopped ? { stopped } : {}),
+    ...(canceled ? { canceled } : {}),
+  };
 }
 
 /** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */

@@ -9,7 +9,7 @@ import { overviewText, type RunStatus, type RunSummary } from './summary.js';
 
 export interface FinalizeInput {
   runId: string;
-  status: Exclude<RunStatus, 'Canceled'>;
+  status: RunStatus;
   reason?: string;
   totals: RunTotals;
   startedAt: string;
@@ -103,11 +103,27 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   let reason = input.reason;
   let output: RunSummary['output'];
   let failures: PartFailures | undefined;
+  // First: a canceled run's tries still in flight here end now, before what they wrote is counted.
   await shutdownPool(input.runId);
   const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
-  if (done && done.status !== 'Canceled') {
+  if (done) {
     // Finalize ran before (at least once): its summary is written last, so everything else is in place.
     return done;
+  }
+  if (status === 'Canceled') {
+    // The shards ended without waiting for their tries: the counts are what storage holds.
+    failures = new Map();
+    const written = await countWritten(input.runId, failures);
+    return writeSummary(
+      run,
+      {
+        status,
+        ...(reason ? { reason } : {}),
+        totals: { ...input.totals, ...written },
+        startedAt: input.startedAt,
+      },
+      failures,
+    );
   }
 
   if (status === 'Completed' && s.output_action === 'append_row') {
@@ -176,14 +192,40 @@ async function writeSummary(
   return summary;
 }
 
-/** A canceled run: no output is composed; the summary says so and keeps the counts seen so far. */
-export async function writeCanceledSummary(
-  runId: string,
-  totals: RunTotals,
-  startedAt: string,
-  reason: string,
-): Promise<void> {
-  const run = await loadRun(runId);
-  await shutdownPool(runId);
-  await writeSummary(run, { status: 'Canceled', reason, totals, startedAt });
+type WrittenTotals = Pick<
+  RunTotals,
+  'itemsSucceeded' | 'itemsFailed' | 'miniBatchesSucceeded' | 'miniBatchesFailed'
+>;
+
+/**
+ * What the run's mini-batches wrote: each part's rows (one a line) and its failed items (its metadata),
+ * and the failure records of mini-batches that wrote no part (every try failed). A record beside a part
+ * that reports no failures is stale (an earlier run of the same try), as in errors.jsonl.
+ */
+async function countWritten(runId: string, parts: PartFailures): Promise<WrittenTotals> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const totals: WrittenTotals = {
+    itemsSucceeded: 0,
+    itemsFailed: 0,
+    miniBatchesSucceeded: 0,
+    miniBatchesFailed: 0,
+  };
+  for await (const part of scanParts(runId, parts)) {
+    const text = part.size > 0 ? (await part.blob.downloadToBuffer()).toString('utf8') : '';
+    let rows = 0;
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) rows++;
+    totals.itemsSucceeded += rows;
+  }
+  for (const failed of parts.values()) {
+    totals.itemsFailed += failed;
+    if (failed > 0) totals.miniBatchesFailed++;
+    else totals.miniBatchesSucceeded++;
+  }
+  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
+    if (parts.has(indexOfPart(blob.name))) continue;
+    const record = await readJson<FailureRecord>(runs, blob.name);
+    totals.itemsFailed += record?.items.length ?? 0;
+    totals.miniBatchesFailed++;
+  }
+  return totals;
 }

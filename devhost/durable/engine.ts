@@ -22,7 +22,13 @@ import {
   type HistoryEvent,
 } from './history.js';
 import { Instance, type InboxItem } from './instance.js';
-import { isTerminal, type DurableStore, type InstanceFilter, type InstanceRecord } from './store.js';
+import {
+  isTerminal,
+  type DurableStore,
+  type InstanceFilter,
+  type InstanceMessage,
+  type InstanceRecord,
+} from './store.js';
 
 export interface EngineOptions {
   maxConcurrentActivityFunctions: number;
@@ -74,6 +80,8 @@ export class DurableEngine {
   private readonly orchestratorSlots: Semaphore;
   private readonly waiters = new Map<string, (() => void)[]>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Loads under way (recovery, reload after a fault): messages wait for them, so none is queued twice or lost. */
+  private readonly loading = new Map<string, Promise<Instance | undefined>>();
   private stopped = false;
 
   constructor(
@@ -187,33 +195,45 @@ export class DurableEngine {
     });
   }
 
-  private async liveOrThrow(instanceId: string): Promise<Instance> {
+  /** The live instance, once a load of it now under way (recovery) has finished. */
+  private async liveInstance(instanceId: string): Promise<Instance | undefined> {
+    await this.loading.get(instanceId);
     const live = this.instances.get(instanceId);
-    if (live && !live.terminal) return live;
-    const record = await this.store.getInstance(instanceId);
-    if (!record) throw new DevHostError('NOT_FOUND', `No instance with ID '${instanceId}' was found.`);
-    throw new DevHostError(
-      'GONE',
-      `Instance '${instanceId}' is ${record.runtimeStatus}: it takes no more events.`,
-    );
+    return live && !live.terminal ? live : undefined;
+  }
+
+  /**
+   * Persists a message for an instance that still takes messages, then queues it on the live instance.
+   * An unfinished instance that is not loaded yet (the host is still recovering, or reloading it after a
+   * storage fault) keeps the message in storage, and its load applies it: as in Azure, an event or a
+   * terminate is never dropped because the instance is not in memory at that moment.
+   */
+  private async send(instanceId: string, message: Omit<InstanceMessage, 'id'>): Promise<void> {
+    let inst = await this.liveInstance(instanceId);
+    if (!inst) {
+      const record = await this.store.getInstance(instanceId);
+      if (!record) throw new DevHostError('NOT_FOUND', `No instance with ID '${instanceId}' was found.`);
+      if (isTerminal(record.runtimeStatus))
+        throw new DevHostError(
+          'GONE',
+          `Instance '${instanceId}' is ${record.runtimeStatus}: it takes no more events.`,
+        );
+    }
+    const stored = await this.store.putMessage(instanceId, message);
+    // A load that ran meanwhile may have read the message already: it is queued once.
+    inst = await this.liveInstance(instanceId);
+    if (inst) {
+      inst.enqueue(inboxItem(stored));
+      this.kick(inst);
+    }
   }
 
   async raiseEvent(instanceId: string, eventName: string, data: unknown): Promise<void> {
-    const inst = await this.liveOrThrow(instanceId);
-    const input = JSON.stringify(data ?? null);
-    const message = await this.store.putMessage(instanceId, { kind: 'event', name: eventName, data: input });
-    inst.inbox.push({
-      event: event(EventType.EventRaised, new Date(), { Name: eventName, Input: input, _msg: message.id }),
-      messageId: message.id,
-    });
-    this.kick(inst);
+    await this.send(instanceId, { kind: 'event', name: eventName, data: JSON.stringify(data ?? null) });
   }
 
   async terminate(instanceId: string, reason: string): Promise<void> {
-    const inst = await this.liveOrThrow(instanceId);
-    const message = await this.store.putMessage(instanceId, { kind: 'terminate', data: reason });
-    inst.inbox.unshift({ terminate: reason, messageId: message.id });
-    this.kick(inst);
+    await this.send(instanceId, { kind: 'terminate', data: reason });
   }
 
   async purge(instanceId: string): Promise<number> {
@@ -242,7 +262,13 @@ export class DurableEngine {
     return loaded.length;
   }
 
-  private async load(instanceId: string): Promise<Instance | undefined> {
+  private load(instanceId: string): Promise<Instance | undefined> {
+    const loading = this.loadNow(instanceId).finally(() => this.loading.delete(instanceId));
+    this.loading.set(instanceId, loading);
+    return loading;
+  }
+
+  private async loadNow(instanceId: string): Promise<Instance | undefined> {
     const record = await this.store.getInstance(instanceId);
     if (!record || isTerminal(record.runtimeStatus)) return undefined;
     const inst = new Instance(record);
@@ -252,13 +278,8 @@ export class DurableEngine {
     for (const m of await this.store.listMessages(instanceId)) {
       if (applied.has(m.id)) {
         await this.store.deleteMessage(instanceId, m.id);
-      } else if (m.kind === 'terminate') {
-        inst.inbox.unshift({ terminate: m.data, messageId: m.id });
       } else {
-        inst.inbox.push({
-          event: event(EventType.EventRaised, new Date(), { Name: m.name, Input: m.data, _msg: m.id }),
-          messageId: m.id,
-        });
+        inst.enqueue(inboxItem(m));
       }
     }
     this.instances.set(instanceId, inst);
@@ -371,12 +392,12 @@ export class DurableEngine {
 
   private async commit(inst: Instance, batch: InboxItem[], result: EpisodeResult): Promise<void> {
     const record = inst.record;
-    const statusBefore = record.runtimeStatus;
     await this.store.appendHistory(record.instanceId, record.executionId, result.events);
     for (const e of result.events) e.IsPlayed = true;
     inst.history.push(...result.events);
     record.lastUpdatedTime = new Date().toISOString();
-    record.customStatus = result.customStatus ?? null;
+    // A terminate (or a failure) keeps the last custom status, as Azure does: it is the last progress.
+    if (result.customStatus !== undefined) record.customStatus = result.customStatus;
     const outcome = result.outcome;
     let finishedExecution: string | undefined;
     switch (outcome.kind) {
@@ -405,9 +426,9 @@ export class DurableEngine {
         inst.resetExecution();
         break;
     }
-    // Live instances answer status reads from memory and history replays custom status: the record
-    // needs writing only when the status itself changes (what a restart and the listing filter on).
-    if (record.runtimeStatus !== statusBefore || finishedExecution) await this.store.putInstance(record);
+    // Written with every episode, as Azure writes its Instances row: the custom status (a run's
+    // progress) and lastUpdatedTime must survive a restart and be readable while the host is down.
+    await this.store.putInstance(record);
     if (finishedExecution) await this.store.deleteHistory(record.instanceId, finishedExecution);
     for (const item of batch)
       if (item.messageId) await this.store.deleteMessage(record.instanceId, item.messageId);
@@ -615,6 +636,15 @@ function childOutcome(child: InstanceRecord, taskId: number): HistoryEvent {
     TaskScheduledId: taskId,
     ...failureFields(message, details),
   });
+}
+
+/** The inbox item a persisted message becomes: a raised event or a terminate request. */
+function inboxItem(m: InstanceMessage): InboxItem {
+  if (m.kind === 'terminate') return { terminate: m.data, messageId: m.id };
+  return {
+    event: event(EventType.EventRaised, new Date(), { Name: m.name, Input: m.data, _msg: m.id }),
+    messageId: m.id,
+  };
 }
 
 function missingFunction(name: string): RegisteredFunction {

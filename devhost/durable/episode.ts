@@ -45,6 +45,7 @@ export interface EpisodeResult {
   timers: TimerWork[];
   cancelledTimers: number[];
   outcome: Outcome;
+  /** undefined when the orchestrator did not return (terminated, failed, missing): the last one stays. */
   customStatus: unknown;
 }
 
@@ -123,7 +124,8 @@ export class EpisodeRunner {
       return this.finish(this.failure(err));
     }
     const actions = flattenActions(state.actions);
-    this.result.customStatus = state.customStatus;
+    // null: the orchestrator set none (the library leaves a falsy one out).
+    this.result.customStatus = state.customStatus ?? null;
     if (actions.length < inst.actionCount) {
       const message = `Non-deterministic orchestrator: it made ${actions.length} actions on replay, but ${inst.actionCount} were recorded. Orchestrator code must not depend on time, random values or I/O.`;
       return this.finish({

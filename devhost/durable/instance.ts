@@ -37,11 +37,23 @@ export class Instance {
   readonly timers = new Map<number, ArmedTimer>();
   busy = false;
   terminal = false;
+  /** Persisted messages already queued on this instance: one that reaches it twice (a load racing a send) is applied once. */
+  private readonly queuedMessages = new Set<string>();
 
   constructor(public record: InstanceRecord) {}
 
   get instanceId(): string {
     return this.record.instanceId;
+  }
+
+  /** Queues a persisted message (event or terminate); a terminate goes first, as the host applies it at once. */
+  enqueue(item: InboxItem): void {
+    if (item.messageId !== undefined) {
+      if (this.queuedMessages.has(item.messageId)) return;
+      this.queuedMessages.add(item.messageId);
+    }
+    if (item.terminate !== undefined) this.inbox.unshift(item);
+    else this.inbox.push(item);
   }
 
   /** Starts a fresh execution (new instance or continue-as-new): the sequence restarts at 0. */

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { errorMessage, NotFoundError, ParallelRunError } from '../../core/errors.js';
-import { writeCanceledSummary } from '../../core/outputs/finalize.js';
+import { finalizeRun } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
 import type { RunRecord } from '../../core/runner/runs.js';
@@ -9,8 +9,8 @@ import { describeDataset } from '../../core/datasets/files.js';
 import { prepareRun } from '../../core/runner/submit.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
 import { readJson, storage } from '../../core/storage/storage.js';
-import type { RunProgress, ShardProgress } from '../../orchestrations/contracts.js';
-import { orchestrators, shardInstanceId } from '../../orchestrations/names.js';
+import type { CancelRun, RunProgress, ShardProgress, StopShard } from '../../orchestrations/contracts.js';
+import { events, orchestrators, shardInstanceId } from '../../orchestrations/names.js';
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
 import { guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressView, type ProgressView } from './progress.js';
@@ -156,47 +156,98 @@ const get = guarded(async (request: HttpRequest, client: df.DurableClient): Prom
   return json(200, await viewOf(client, status, true));
 });
 
+const cancelReason = 'canceled by request';
+
+/** The run's view after the cancel event went in: it may have ended, or begun finalizing, just before. */
+async function afterCancel(client: df.DurableClient, runId: string): Promise<RunView> {
+  return viewOf(client, await statusOf(client, runId), false);
+}
+
+/**
+ * Tells every shard of a run that no longer runs (terminated through the durable API) to stop at once:
+ * Durable Functions does not terminate sub-orchestrations with their parent, and no run is left to tell them.
+ */
+async function stopOrphanShards(
+  client: df.DurableClient,
+  runId: string,
+  progress: RunProgress | null,
+): Promise<void> {
+  const shards = new Set(progress?.inFlightShards ?? []);
+  for (let n = 0; n < (progress?.shards ?? 0); n++) shards.add(n);
+  const stop: StopShard = { reason: cancelReason, cancel: true };
+  for (const shard of shards) {
+    const id = shardInstanceId(runId, shard);
+    const s = await client.getStatus(id).catch(() => undefined);
+    const running =
+      s?.runtimeStatus === df.OrchestrationRuntimeStatus.Running ||
+      s?.runtimeStatus === df.OrchestrationRuntimeStatus.Pending;
+    if (running) await client.raiseEvent(id, events.stop, stop).catch(() => undefined);
+  }
+}
+
+/**
+ * Cancel: a `cancel` event to the run, which ends every shard at once and writes a Canceled summary
+ * counting what was written. The event is durable, so a cancel that comes before the run has started,
+ * or while the host restarts, is taken as soon as the run runs. 202 while the run is canceling (a second
+ * cancel too), 409 once it has ended or is finalizing.
+ */
 const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const runId = request.params.id ?? '';
   const status = await statusOf(client, runId);
+  const progress = status.customStatus as RunProgress | null;
   const view = await viewOf(client, status, false);
+  const canceling = (message: string) =>
+    json(202, { runId, status: 'Canceling', message, links: links(runId) });
+  if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Terminated) {
+    // Ended through the durable API: its shards may still run, and nobody wrote its summary.
+    await stopOrphanShards(client, runId, progress);
+    const runs = storage().blobs.getContainerClient(containers.runs);
+    if (!(await readJson<RunSummary>(runs, runPaths.summary(runId)))) {
+      await finalizeRun({
+        runId,
+        status: 'Canceled',
+        reason: view.reason ?? cancelReason,
+        totals: {
+          items: progress?.items ?? 0,
+          miniBatches: progress?.miniBatches ?? 0,
+          ...(progress?.done ?? emptyDone),
+        },
+        startedAt: progress?.startedAt ?? view.createdTime,
+      });
+    }
+  }
   if (view.status !== 'Running' && view.status !== 'Pending') {
     throw new ParallelRunError(
       'CONFLICT',
       `run '${runId}' is already ${view.status}: only a pending or running run can be canceled`,
     );
   }
-  const progress = status.customStatus as RunProgress | null;
-  if (progress?.phase === 'finalizing') {
-    // Terminating would not stop the finalize activity: its summary and ours would race.
+  if (progress?.phase === 'canceling') return canceling(`run '${runId}' is already being canceled`);
+  if (progress?.phase === 'finalizing' || progress?.phase === 'done') {
     throw new ParallelRunError(
       'CONFLICT',
       `run '${runId}' is finalizing (all its mini-batches have ended): it can no longer be canceled`,
     );
   }
-  const reason = 'canceled by request';
-  await client.terminate(runId, reason);
-  for (const shard of progress?.inFlightShards ?? [])
-    await client.terminate(shardInstanceId(runId, shard), reason).catch(() => undefined);
-  const live = progress
-    ? progressView(progress, await liveShards(client, runId, progress), new Date())
-    : undefined;
-  await writeCanceledSummary(
-    runId,
-    {
-      items: live?.items.total ?? 0,
-      miniBatches: live?.miniBatches.total ?? 0,
-      itemsSucceeded: live?.items.succeeded ?? 0,
-      itemsFailed: live?.items.failed ?? 0,
-      miniBatchesSucceeded: live?.miniBatches.succeeded ?? 0,
-      miniBatchesFailed: live?.miniBatches.failed ?? 0,
-      tries: progress?.done.tries ?? 0,
-    },
-    progress?.startedAt ?? view.createdTime,
-    reason,
-  );
-  return json(202, { runId, status: 'Canceled', links: links(runId) });
+  await client.raiseEvent(runId, events.cancel, { reason: cancelReason } satisfies CancelRun);
+  // The run may have ended or begun finalizing between the read above and the event: say so.
+  const now = await afterCancel(client, runId);
+  if (now.status === 'Completed' || now.status === 'Failed' || now.phase === 'finalizing') {
+    throw new ParallelRunError(
+      'CONFLICT',
+      `run '${runId}' ${now.phase === 'finalizing' ? 'began finalizing' : `ended ${now.status}`} before the cancel arrived: it can no longer be canceled`,
+    );
+  }
+  return canceling(`run '${runId}' is being canceled: its shards stop, then its summary is written`);
 });
+
+const emptyDone: RunProgress['done'] = {
+  itemsSucceeded: 0,
+  itemsFailed: 0,
+  miniBatchesSucceeded: 0,
+  miniBatchesFailed: 0,
+  tries: 0,
+};
 
 function headParam(request: HttpRequest): number | undefined {
   const raw = request.query.get('head');
