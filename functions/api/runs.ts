@@ -12,6 +12,7 @@ import { readJson, storage } from '../../core/storage/storage.js';
 import type { RunProgress, ShardProgress } from '../../orchestrations/contracts.js';
 import { orchestrators, shardInstanceId } from '../../orchestrations/names.js';
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
+import { runIdParam } from '../http/params.js';
 import { guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressView, type ProgressView } from './progress.js';
 
@@ -152,12 +153,12 @@ const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Pr
 });
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const status = await statusOf(client, request.params.id ?? '');
+  const status = await statusOf(client, runIdParam(request));
   return json(200, await viewOf(client, status, true));
 });
 
 const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const status = await statusOf(client, runId);
   const view = await viewOf(client, status, false);
   if (view.status !== 'Running' && view.status !== 'Pending') {
@@ -224,7 +225,7 @@ async function textOf(
 }
 
 const output = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const head = headParam(request);
   const view = await viewOf(client, await statusOf(client, runId), true);
   const out = view.summary?.output;
@@ -246,7 +247,7 @@ const output = guarded(async (request: HttpRequest, client: df.DurableClient): P
 });
 
 const errors = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const head = headParam(request);
   await statusOf(client, runId);
   const text = await textOf(containers.runs, runPaths.errors(runId), head);
