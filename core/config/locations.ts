@@ -1,4 +1,12 @@
-import { given, isObject, rejectNulls, rejectUnknownKeys, type Given, type Issues, type JsonObject } from './issues.js';
+import {
+  given,
+  isObject,
+  rejectNulls,
+  rejectUnknownKeys,
+  type Given,
+  type Issues,
+  type JsonObject,
+} from './issues.js';
 import {
   BLOB_NAME_RULE,
   BLOB_PREFIX_RULE,

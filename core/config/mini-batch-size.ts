@@ -37,7 +37,10 @@ export function readMiniBatchSize(
   if (at === undefined) return fallback;
   const size = parseMiniBatchSize(at.value);
   if (size === undefined) {
-    issues.notAllowed(at, tabularInput ? `${FILES_ALLOWED}, or a byte size up to "100GB" such as "1MB"` : FILES_ALLOWED);
+    issues.notAllowed(
+      at,
+      tabularInput ? `${FILES_ALLOWED}, or a byte size up to "100GB" such as "1MB"` : FILES_ALLOWED,
+    );
     return fallback;
   }
   if (size.kind === 'bytes' && !tabularInput) {

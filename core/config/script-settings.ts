@@ -1,3 +1,7 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { ParallelRunError } from '../errors.js';
+import { scriptsRoot } from '../runner/paths.js';
 import { isObject, type Given, type Issues } from './issues.js';
 import { ENTRY_SCRIPT_RULE, readPath, SOURCE_DIRECTORY_RULE } from './paths.js';
 
@@ -11,6 +15,23 @@ export function readEntryScript(issues: Issues, at: Given | undefined): string {
 
 export function readSourceDirectory(issues: Issues, at: Given | undefined): string | undefined {
   return at === undefined ? undefined : readPath(issues, at, SOURCE_DIRECTORY_RULE);
+}
+
+/**
+ * At submit: `source_directory` is a folder of the deployed scripts, reported under its own name
+ * (else a missing folder would read as a missing entry_script). Its text was checked by the rule.
+ */
+export function checkSourceDirectory(sourceDirectory: string | undefined, root = scriptsRoot()): void {
+  if (sourceDirectory === undefined) return;
+  const folder = path.resolve(root, sourceDirectory);
+  const isFolder = statSync(folder, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (!folder.startsWith(root + path.sep) || !isFolder) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `source_directory '${sourceDirectory}' is not deployed: no such folder under the scripts folder; use ${SOURCE_DIRECTORY_RULE.allowed}`,
+      'source_directory',
+    );
+  }
 }
 
 /** `name` (latest version) or `name:version`, as `ctx.getModel()` takes them. */

@@ -38,6 +38,8 @@ export interface FileInput {
   glob?: string;
   /** An explicit list of blob names relative to `path`. */
   names?: string[];
+  /** Set at submit, never given: `path` names one blob, and that file is the dataset (core/datasets). */
+  file?: boolean;
 }
 
 /** Files in a local folder (devhost). */

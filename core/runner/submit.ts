@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { checkSourceDirectory } from '../config/script-settings.js';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { checkDatasetExists } from '../datasets/files.js';
@@ -26,6 +27,7 @@ export function newRunId(name: string | undefined, now = new Date()): string {
  * registered, the data there. Returns the models pinned to the versions registered now.
  */
 export async function checkRunnable(settings: RunSettings): Promise<Record<string, string>> {
+  checkSourceDirectory(settings.source_directory);
   resolveEntryScript(settings.entry_script, settings.source_directory);
   const models: Record<string, string> = {};
   for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(ref));
@@ -38,7 +40,7 @@ export async function checkRunnable(settings: RunSettings): Promise<Record<strin
       );
     }
   }
-  await checkDatasetExists(settings.input);
+  settings.input = await checkDatasetExists(settings.input);
   return models;
 }
 
