@@ -161,6 +161,33 @@ export async function checkDatasetExists<T extends FileDataset>(input: T): Promi
   return resolved;
 }
 
+/**
+ * A side input is a blob (its path names one exactly) or a folder with at least one file, checked at
+ * submit: a location with nothing there would otherwise fail every pool's start, after the run began.
+ */
+export async function checkSideInput(name: string, side: { container: string; path: string }): Promise<void> {
+  const field = `side_inputs.${name}`;
+  const container = storage().blobs.getContainerClient(side.container);
+  if (!(await container.exists())) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `${field}: container '${side.container}' does not exist`,
+      `${field}.container`,
+    );
+  }
+  if (side.path !== '' && !side.path.endsWith('/') && (await isOneFile(container, side.path))) return;
+  const files = listFiles({ type: 'files', container: side.container, path: side.path });
+  const first = await files.next();
+  await files.return(undefined);
+  if (first.done) {
+    throw new ParallelRunError(
+      'EMPTY_DATASET',
+      `${field}: nothing at ${side.container}/${side.path}: give the path of a blob or of a folder with files`,
+      `${field}.path`,
+    );
+  }
+}
+
 export function emptyDatasetError(input: FileDataset): ParallelRunError {
   if (!isLocal(input) && input.glob !== undefined) {
     return new ParallelRunError(

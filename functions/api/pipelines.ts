@@ -39,7 +39,12 @@ const run = guarded(
         unknownKey,
       );
     }
-    const parameters: unknown = isObject(body) ? (body.parameters ?? {}) : body;
+    // Left out: the defaults. null is refused as any other non-object.
+    const parameters: unknown = isObject(body)
+      ? Object.hasOwn(body, 'parameters')
+        ? body.parameters
+        : {}
+      : body;
     if (!isObject(parameters)) {
       throw new ParallelRunError(
         'INVALID_REQUEST',

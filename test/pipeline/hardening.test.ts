@@ -119,6 +119,13 @@ describe('datasets', () => {
     expect(marked.output).toEqual(['y.txt: ok']);
   });
 
+  it('refuses a side input with nothing at its path at submit', async () => {
+    const error = await refused({ ...base, side_inputs: { s: { container, path: 'nothing' } } });
+    expect(error).toMatchObject({ code: 'EMPTY_DATASET', field: 'side_inputs.s.path' });
+    const missing = await refused({ ...base, side_inputs: { s: { container: `none-${tag}`, path: '' } } });
+    expect(missing.field).toBe('side_inputs.s.container');
+  });
+
   it('refuses a glob that matches nothing at submit, naming input.glob', async () => {
     const error = await refused({ ...base, input: { container, path: 'clean/', glob: '*.png' } });
     expect(error).toMatchObject({ code: 'EMPTY_DATASET', field: 'input.glob' });
