@@ -15,8 +15,8 @@ export interface Given {
 }
 
 /**
- * `obj[key]` as given, or undefined when absent. `null` counts as absent: it means "the default", which
- * is also how a stored run.json writes a computed value (e.g. `progress_update_timeout: null`).
+ * `obj[key]` as given, or undefined when absent. `null` is read as absent here; callers report it first
+ * with `rejectNulls`, so null never silently means "the default".
  */
 export function given(obj: JsonObject, key: string, prefix = ''): Given | undefined {
   if (!Object.hasOwn(obj, key)) return undefined;
@@ -28,7 +28,12 @@ const SHOWN_MAX = 80;
 
 /** The value as JSON, cut short: a message quotes what was given without echoing a whole body back. */
 export function show(value: unknown): string {
-  const text = value === undefined ? 'nothing' : JSON.stringify(value);
+  const text =
+    value === undefined
+      ? 'nothing'
+      : typeof value === 'number' && !Number.isFinite(value)
+        ? String(value)
+        : JSON.stringify(value);
   return text.length > SHOWN_MAX ? `${text.slice(0, SHOWN_MAX)}…` : text;
 }
 
@@ -49,7 +54,9 @@ export class Issues {
     this.add(at.field, `${show(at.value)} is not supported yet: ${instead}`);
   }
 
+  /** Not reported again for a field already named (a null there is reported as null, not as missing). */
   missing(field: string, what: string): void {
+    if (this.list.some((issue) => issue.field === field)) return;
     this.add(field, `missing: ${what}`);
   }
 
@@ -59,6 +66,25 @@ export class Issues {
 }
 
 const FIELD_NAME_MAX = 64;
+
+/**
+ * Reports every key of `obj` whose value is null: leaving a setting out gives its default, null is
+ * refused rather than read one way or the other. `meaningful` names keys where null has a meaning.
+ */
+export function rejectNulls(
+  issues: Issues,
+  obj: JsonObject,
+  prefix = '',
+  meaningful: readonly string[] = [],
+): void {
+  for (const [key, value] of Object.entries(obj)) {
+    if (value !== null || meaningful.includes(key)) continue;
+    issues.add(
+      prefix + key.slice(0, FIELD_NAME_MAX),
+      'null is not allowed: leave the setting out to get its default, or give a value',
+    );
+  }
+}
 
 /** Reports every key of `obj` that is not in `known`, with the closest known name when one is close. */
 export function rejectUnknownKeys(

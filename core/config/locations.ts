@@ -1,4 +1,12 @@
-import { given, isObject, rejectUnknownKeys, type Given, type Issues, type JsonObject } from './issues.js';
+import {
+  given,
+  isObject,
+  rejectNulls,
+  rejectUnknownKeys,
+  type Given,
+  type Issues,
+  type JsonObject,
+} from './issues.js';
 import {
   BLOB_NAME_RULE,
   BLOB_PREFIX_RULE,
@@ -10,6 +18,7 @@ import {
   type PathRule,
 } from './paths.js';
 import { listChoices } from './rules.js';
+import { RESERVED_ALLOWED, reservedContainerProblem, type ContainerUse } from '../storage/reserved.js';
 import type { FileInput, LocalInput } from './settings.js';
 
 const FILE_TYPES = ['files', 'uri_folder'];
@@ -49,6 +58,7 @@ export function readInput(issues: Issues, at: Given | undefined): InputReading {
     issues.notAllowed(at, `use an object such as ${INPUT_EXAMPLE}`);
     return { input: placeholder, tabular: false };
   }
+  rejectNulls(issues, at.value, 'input.');
   const tabular = readInputType(issues, given(at.value, 'type', 'input.'));
   const input = Object.hasOwn(at.value, 'local_path')
     ? readLocalInput(issues, at.value)
@@ -74,7 +84,7 @@ function readLocalInput(issues: Issues, obj: JsonObject): LocalInput {
 
 function readBlobInput(issues: Issues, obj: JsonObject): FileInput {
   rejectUnknownKeys(issues, obj, BLOB_INPUT_KEYS, 'input.');
-  const { container, path } = readLocation(issues, obj, 'input');
+  const { container, path } = readLocation(issues, obj, 'input', 'input');
   const glob = readOptionalPath(issues, given(obj, 'glob', 'input.'), GLOB_RULE);
   const names = readNames(issues, given(obj, 'names', 'input.'));
   if (glob !== undefined && names !== undefined) {
@@ -98,13 +108,19 @@ function readLocation(
   issues: Issues,
   obj: JsonObject,
   prefix: string,
+  use: ContainerUse,
   defaultContainer?: string,
 ): { container: string | undefined; path: string | undefined } {
   const containerAt = given(obj, 'container', `${prefix}.`);
   if (containerAt === undefined && defaultContainer === undefined) {
     issues.missing(`${prefix}.container`, 'give the blob container, e.g. "sampledata"');
   }
-  const container = containerAt === undefined ? defaultContainer : readContainer(issues, containerAt);
+  let container = containerAt === undefined ? defaultContainer : readContainer(issues, containerAt);
+  const reserved = container === undefined ? undefined : reservedContainerProblem(container, use);
+  if (reserved !== undefined && containerAt !== undefined) {
+    issues.notAllowed(containerAt, `${reserved}; use ${RESERVED_ALLOWED}`);
+    container = undefined;
+  }
   return { container, path: readOptionalPath(issues, given(obj, 'path', `${prefix}.`), BLOB_PREFIX_RULE) };
 }
 
@@ -158,7 +174,8 @@ export function readOutput(issues: Issues, at: Given | undefined): { container: 
     return fallback;
   }
   rejectUnknownKeys(issues, at.value, LOCATION_KEYS, 'output.');
-  const { container, path } = readLocation(issues, at.value, 'output', DEFAULT_OUTPUT_CONTAINER);
+  rejectNulls(issues, at.value, 'output.');
+  const { container, path } = readLocation(issues, at.value, 'output', 'output', DEFAULT_OUTPUT_CONTAINER);
   return { container: container ?? DEFAULT_OUTPUT_CONTAINER, ...(path === undefined ? {} : { path }) };
 }
 
@@ -191,7 +208,8 @@ export function readSideInputs(
       return [];
     }
     rejectUnknownKeys(issues, value, LOCATION_KEYS, `${field}.`);
-    const { container, path } = readLocation(issues, value, field);
+    rejectNulls(issues, value, `${field}.`);
+    const { container, path } = readLocation(issues, value, field, 'side_input');
     return [[name, { container: container ?? '', path: path ?? '' }] as const];
   });
   return Object.fromEntries(entries);

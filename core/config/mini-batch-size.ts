@@ -6,7 +6,10 @@ const SIZE = /^(\d+)([kKmMgG][bB])?$/;
 const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 export const DEFAULT_FILES_PER_MINI_BATCH = 10;
-const FILES_ALLOWED = `use a positive whole number of files, e.g. "${DEFAULT_FILES_PER_MINI_BATCH}"`;
+/** As many files as an explicit `input.names` list may hold. */
+export const MAX_FILES_PER_MINI_BATCH = 100_000;
+const MAX_BYTES_PER_MINI_BATCH = 100 * 1024 ** 3;
+const FILES_ALLOWED = `use a whole number of files from 1 to ${MAX_FILES_PER_MINI_BATCH}, e.g. "${DEFAULT_FILES_PER_MINI_BATCH}"`;
 
 /** `5`, `"5"` → 5 files; `"1MB"` → 1,048,576 bytes; undefined for anything else, zero included. */
 export function parseMiniBatchSize(value: unknown): MiniBatchSize | undefined {
@@ -16,7 +19,8 @@ export function parseMiniBatchSize(value: unknown): MiniBatchSize | undefined {
   const [, digits = '', unit] = match;
   const amount =
     Number(digits) * (unit === undefined ? 1 : (BYTES_PER_UNIT[unit.charAt(0).toLowerCase()] ?? 0));
-  if (amount <= 0 || !Number.isSafeInteger(amount)) return undefined;
+  const max = unit === undefined ? MAX_FILES_PER_MINI_BATCH : MAX_BYTES_PER_MINI_BATCH;
+  if (amount <= 0 || !Number.isSafeInteger(amount) || amount > max) return undefined;
   return unit === undefined ? { kind: 'files', count: amount } : { kind: 'bytes', bytes: amount, text };
 }
 
@@ -33,7 +37,10 @@ export function readMiniBatchSize(
   if (at === undefined) return fallback;
   const size = parseMiniBatchSize(at.value);
   if (size === undefined) {
-    issues.notAllowed(at, tabularInput ? `${FILES_ALLOWED}, or a byte size such as "1MB"` : FILES_ALLOWED);
+    issues.notAllowed(
+      at,
+      tabularInput ? `${FILES_ALLOWED}, or a byte size up to "100GB" such as "1MB"` : FILES_ALLOWED,
+    );
     return fallback;
   }
   if (size.kind === 'bytes' && !tabularInput) {

@@ -4,7 +4,7 @@
  * as `"${{parameters.NAME}}"`, the Azure ML v2 syntax.
  */
 import { SettingsError } from '../errors.js';
-import { given, Issues, isObject, rejectUnknownKeys, type JsonObject } from './issues.js';
+import { given, Issues, isObject, rejectNulls, rejectUnknownKeys, type JsonObject } from './issues.js';
 import { parseRunSettings } from './settings.js';
 import { suggestName } from './suggest.js';
 
@@ -100,6 +100,8 @@ function readParameter(issues: Issues, name: string, value: unknown): ParameterD
     return undefined;
   }
   rejectUnknownKeys(issues, value, PARAMETER_KEYS, `${field}.`);
+  // A null default is a value like any other: it is what the settings get.
+  rejectNulls(issues, value, `${field}.`, ['default']);
   const description = given(value, 'description', `${field}.`);
   if (description !== undefined && typeof description.value !== 'string')
     issues.notAllowed(description, 'use a string');
@@ -185,6 +187,7 @@ export function parsePipeline(input: unknown, name: string): PipelineDefinition 
     throw new SettingsError(issues.list);
   }
   rejectUnknownKeys(issues, input, PIPELINE_KEYS);
+  rejectNulls(issues, input);
   const givenName = given(input, 'name');
   if (givenName !== undefined && givenName.value !== name) {
     issues.notAllowed(

@@ -26,7 +26,8 @@ export function readNumber(
 ): number {
   if (at === undefined) return fallback;
   if (typeof at.value === 'number' && fits(at.value, rule)) return at.value;
-  const quoted = typeof at.value === 'string' && at.value.trim() !== '' && !Number.isNaN(Number(at.value));
+  // A quoted number that would be allowed unquoted; "NaN", "Infinity" or "1e999" are not numbers to suggest.
+  const quoted = typeof at.value === 'string' && at.value.trim() !== '' && fits(Number(at.value), rule);
   issues.notAllowed(at, `use ${quoted ? 'a number without quotes: ' : ''}${rule.allowed}`);
   return fallback;
 }

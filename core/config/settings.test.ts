@@ -115,10 +115,30 @@ describe('parseRunSettings defaults', () => {
     });
   });
 
-  it('treats null as "use the default", so a stored run.json parses again', () => {
-    const settings = parse({ progress_update_timeout: null, error_threshold: null });
-    expect(settings.progress_update_timeout).toBeNull();
-    expect(settings.error_threshold).toBe(-1);
+  it('refuses null for a setting, naming it, except progress_update_timeout (not enforced)', () => {
+    expect(parse({ progress_update_timeout: null }).progress_update_timeout).toBeNull();
+    const nullMessage = 'null is not allowed: leave the setting out to get its default, or give a value';
+    expect(
+      issuesOf({
+        entry_script: null,
+        error_threshold: null,
+        instance_count: null,
+        retry_settings: { max_retries: null },
+        input: { container: 'sampledata', path: null },
+        output: { path: null },
+        side_inputs: { labels: { container: 'sampledata', path: null } },
+      }),
+    ).toEqual(
+      [
+        'entry_script',
+        'error_threshold',
+        'instance_count',
+        'retry_settings.max_retries',
+        'input.path',
+        'side_inputs.labels.path',
+        'output.path',
+      ].map((field) => ({ field, message: nullMessage })),
+    );
   });
 });
 
@@ -211,7 +231,7 @@ describe('mini_batch_size', () => {
   it.each([0, '0', -1, '-3', 2.5, '2.5', 'ten', '', true, [5], '1.5MB', '5 files'])('rejects %j', (value) => {
     expect(onlyIssue({ mini_batch_size: value })).toEqual({
       field: 'mini_batch_size',
-      message: `${JSON.stringify(value)} is not allowed: use a positive whole number of files, e.g. "10"`,
+      message: `${JSON.stringify(value)} is not allowed: use a whole number of files from 1 to 100000, e.g. "10"`,
     });
   });
 
@@ -219,7 +239,7 @@ describe('mini_batch_size', () => {
     expect(onlyIssue({ mini_batch_size: '1MB' })).toEqual({
       field: 'mini_batch_size',
       message:
-        '"1MB" is not allowed: byte sizes apply to tabular inputs; for files use a positive whole number of files, e.g. "10"',
+        '"1MB" is not allowed: byte sizes apply to tabular inputs; for files use a whole number of files from 1 to 100000, e.g. "10"',
     });
   });
 
@@ -236,22 +256,34 @@ describe('mini_batch_size', () => {
 
 describe('numeric settings', () => {
   it.each([
-    ['error_threshold', 'ten', 'use a whole number of failed items, or -1 to ignore failed items, e.g. 10'],
-    ['error_threshold', -2, 'use a whole number of failed items, or -1 to ignore failed items, e.g. 10'],
-    ['error_threshold', 1.5, 'use a whole number of failed items, or -1 to ignore failed items, e.g. 10'],
+    [
+      'error_threshold',
+      'ten',
+      'use a whole number of failed items from 0 to 1000000000, or -1 to ignore failed items, e.g. 10',
+    ],
+    [
+      'error_threshold',
+      -2,
+      'use a whole number of failed items from 0 to 1000000000, or -1 to ignore failed items, e.g. 10',
+    ],
+    [
+      'error_threshold',
+      1.5,
+      'use a whole number of failed items from 0 to 1000000000, or -1 to ignore failed items, e.g. 10',
+    ],
     [
       'mini_batch_error_threshold',
       -5,
-      'use a whole number of failed mini-batches, or -1 to ignore failed mini-batches, e.g. 5',
+      'use a whole number of failed mini-batches from 0 to 1000000000, or -1 to ignore failed mini-batches, e.g. 5',
     ],
     ['allowed_failed_percent', 101, 'use a percentage from 0 to 100, e.g. 10'],
     ['allowed_failed_percent', -1, 'use a percentage from 0 to 100, e.g. 10'],
-    ['run_max_try', 0, 'use a whole number of tries, at least 1, e.g. 3'],
-    ['run_invocation_timeout', 0, 'use a number of seconds over 0, e.g. 60'],
+    ['run_max_try', 0, 'use a whole number of tries from 1 to 100, e.g. 3'],
+    ['run_invocation_timeout', 0, 'use a number of seconds over 0 and at most 604800 (7 days), e.g. 60'],
     ['node_count', 101, 'use a whole number from 1 to 100, e.g. 2'],
     ['node_count', 0, 'use a whole number from 1 to 100, e.g. 2'],
     ['process_count_per_node', 65, 'use a whole number from 1 to 64, e.g. 4'],
-    ['progress_update_timeout', -1, 'use a number of seconds over 0, e.g. 60'],
+    ['progress_update_timeout', -1, 'use a number of seconds over 0 and at most 604800 (7 days), e.g. 60'],
   ])('%s: %j', (field, value, allowed) => {
     expect(onlyIssue({ [field]: value })).toEqual({
       field,
@@ -261,8 +293,50 @@ describe('numeric settings', () => {
 
   it('says when a number was given as a string', () => {
     expect(onlyIssue({ error_threshold: '10' }).message).toBe(
-      '"10" is not allowed: use a number without quotes: a whole number of failed items, or -1 to ignore failed items, e.g. 10',
+      '"10" is not allowed: use a number without quotes: a whole number of failed items from 0 to 1000000000, or -1 to ignore failed items, e.g. 10',
     );
+  });
+
+  it.each([
+    ['run_invocation_timeout', 3_000_000],
+    ['progress_update_timeout', 604_801],
+    ['run_max_try', 1e12],
+    ['run_max_try', 101],
+    ['error_threshold', 1e10],
+    ['mini_batch_error_threshold', 2.5],
+    ['node_count', 1.5],
+    ['run_invocation_timeout', 'NaN'],
+    ['run_invocation_timeout', 'Infinity'],
+    ['run_invocation_timeout', Number.POSITIVE_INFINITY],
+    ['mini_batch_size', 100_001],
+    ['mini_batch_size', '1e3'],
+  ])('refuses %s %j, beyond what the runtime honours', (field, value) => {
+    const issue = onlyIssue({ [field]: value });
+    expect(issue.field).toBe(field);
+    expect(issue.message).toMatch(/is not allowed: use (a whole number|a number of seconds)/);
+    expect(issue.message).not.toContain('without quotes');
+  });
+
+  it('refuses retry_settings beyond 99 retries and 7 days', () => {
+    expect(
+      issuesWith({ retry_settings: { max_retries: 100, timeout: 604_801 } }).map((i) => i.field),
+    ).toEqual(['retry_settings.timeout', 'retry_settings.max_retries']);
+  });
+
+  it('accepts the upper edges', () => {
+    expect(
+      parse({
+        run_invocation_timeout: 604_800,
+        progress_update_timeout: 604_800,
+        run_max_try: 100,
+        error_threshold: 1_000_000_000,
+        mini_batch_size: 100_000,
+      }),
+    ).toMatchObject({
+      run_invocation_timeout: 604_800,
+      run_max_try: 100,
+      mini_batch_size: { count: 100_000 },
+    });
   });
 
   it('accepts the edges of each range', () => {
@@ -287,6 +361,33 @@ describe('choices and names', () => {
       },
       { field: 'logging_level', message: '"ERROR" is not allowed: use one of "WARNING", "INFO", "DEBUG"' },
     ]);
+  });
+
+  it.each([
+    ['output', { container: 'runs' }],
+    ['output', { container: 'models' }],
+    ['output', { container: 'pipelines' }],
+    ['output', { container: 'inbox-done' }],
+    ['output', { container: 'azure-webjobs-secrets' }],
+    ['output', { container: 'parallelrun-leases' }],
+    ['output', { container: 'hubabc123-largemessages' }],
+    ['input', { container: 'runs', path: '' }],
+    ['input', { container: 'azure-webjobs-hosts', path: '' }],
+    ['input', { container: 'parallelrun-applease', path: '' }],
+    ['side_inputs', { x: { container: 'models', path: 'mnist/' } }],
+    ['side_inputs', { x: { container: 'azure-webjobs-secrets', path: '' } }],
+  ])("refuses the service's or the host's containers: %s %j", (setting, value) => {
+    const issue = onlyIssue({ [setting]: value });
+    expect(issue.field).toMatch(/\.container$/);
+    expect(issue.message).toContain('is not allowed');
+    expect(issue.message).toContain('use a container of your own data');
+  });
+
+  it('reads models and pipelines as input, and writes to outputs', () => {
+    expect(parse({ input: { container: 'models', path: 'mnist/' } }).input).toMatchObject({
+      container: 'models',
+    });
+    expect(parse({ output: { container: 'outputs' } }).output).toEqual({ container: 'outputs' });
   });
 
   it.each(['', '.', '..', 'out/put.txt', 'out\\put.txt', 'a\nb.txt', 'x'.repeat(256), 7])(
@@ -607,7 +708,7 @@ describe('Azure ML v2 names', () => {
       },
       {
         field: 'retry_settings.max_retries',
-        message: '-1 is not allowed: use a whole number of retries, at least 0, e.g. 2',
+        message: '-1 is not allowed: use a whole number of retries from 0 to 99, e.g. 2',
       },
       { field: 'instance_count', message: expect.stringContaining('0 is not allowed') as string },
     ]);

@@ -5,7 +5,16 @@
  */
 import type { ScriptArguments } from '../runner/contract.js';
 import { readArguments, readProgramArguments, type ParsedArguments } from './arguments.js';
-import { given, Issues, isObject, rejectUnknownKeys, show, type Given, type JsonObject } from './issues.js';
+import {
+  given,
+  Issues,
+  isObject,
+  rejectNulls,
+  rejectUnknownKeys,
+  show,
+  type Given,
+  type JsonObject,
+} from './issues.js';
 import { readInput, readOutput, readSideInputs } from './locations.js';
 import { readMiniBatchSize } from './mini-batch-size.js';
 import { readFileName } from './paths.js';
@@ -29,6 +38,8 @@ export interface FileInput {
   glob?: string;
   /** An explicit list of blob names relative to `path`. */
   names?: string[];
+  /** Set at submit, never given: `path` names one blob, and that file is the dataset (core/datasets). */
+  file?: boolean;
 }
 
 /** Files in a local folder (devhost). */
@@ -143,21 +154,50 @@ export const DEFAULTS = {
   logging_level: 'INFO',
 } as const;
 
+/**
+ * Upper bounds: what the runtime can honour. Node fires a timer over 2,147,483,647 ms (24.8 days) at
+ * once, so seconds stop at 7 days (also the longest a try or a silence is worth waiting for).
+ */
+export const LIMITS = {
+  seconds: 604_800,
+  tries: 100,
+  failures: 1_000_000_000,
+} as const;
+
 const RULES = {
   error_threshold: {
     whole: true,
     min: -1,
-    allowed: 'a whole number of failed items, or -1 to ignore failed items, e.g. 10',
+    max: LIMITS.failures,
+    allowed: 'a whole number of failed items from 0 to 1000000000, or -1 to ignore failed items, e.g. 10',
   },
   mini_batch_error_threshold: {
     whole: true,
     min: -1,
-    allowed: 'a whole number of failed mini-batches, or -1 to ignore failed mini-batches, e.g. 5',
+    max: LIMITS.failures,
+    allowed:
+      'a whole number of failed mini-batches from 0 to 1000000000, or -1 to ignore failed mini-batches, e.g. 5',
   },
   allowed_failed_percent: { whole: false, min: 0, max: 100, allowed: 'a percentage from 0 to 100, e.g. 10' },
-  seconds: { whole: false, min: 0, minExcluded: true, allowed: 'a number of seconds over 0, e.g. 60' },
-  run_max_try: { whole: true, min: 1, allowed: 'a whole number of tries, at least 1, e.g. 3' },
-  max_retries: { whole: true, min: 0, allowed: 'a whole number of retries, at least 0, e.g. 2' },
+  seconds: {
+    whole: false,
+    min: 0,
+    minExcluded: true,
+    max: LIMITS.seconds,
+    allowed: 'a number of seconds over 0 and at most 604800 (7 days), e.g. 60',
+  },
+  run_max_try: {
+    whole: true,
+    min: 1,
+    max: LIMITS.tries,
+    allowed: 'a whole number of tries from 1 to 100, e.g. 3',
+  },
+  max_retries: {
+    whole: true,
+    min: 0,
+    max: LIMITS.tries - 1,
+    allowed: 'a whole number of retries from 0 to 99, e.g. 2',
+  },
   node_count: { whole: true, min: 1, max: 100, allowed: 'a whole number from 1 to 100, e.g. 2' },
   process_count_per_node: { whole: true, min: 1, max: 64, allowed: 'a whole number from 1 to 64, e.g. 4' },
 } satisfies Record<string, NumberRule>;
@@ -184,6 +224,7 @@ function readRetrySettings(issues: Issues, body: JsonObject): JsonObject {
     return {};
   }
   rejectUnknownKeys(issues, at.value, RETRY_SETTINGS_KEYS, 'retry_settings.');
+  rejectNulls(issues, at.value, 'retry_settings.');
   return at.value;
 }
 
@@ -366,6 +407,8 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
   if (!isObject(input)) throw notAnObject(input);
   const issues = new Issues();
   rejectUnknownKeys(issues, input, ACCEPTED_NAMES);
+  // progress_update_timeout: null is "not enforced", as run.json stores it when not given.
+  rejectNulls(issues, input, '', ['progress_update_timeout']);
   rejectRefused(issues, input);
   const b: Body = {
     issues,

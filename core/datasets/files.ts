@@ -2,7 +2,7 @@ import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
-import { storage } from '../storage/storage.js';
+import { isNotFound, storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 
 export interface BlobFiles {
@@ -11,6 +11,11 @@ export interface BlobFiles {
   path: string;
   glob?: string;
   names?: string[];
+  /**
+   * Set at submit when `path` names one blob (and no glob or names are given): the dataset is that
+   * file, as Azure ML's `Dataset.File.from_files` takes a file's path, and its item is the blob name.
+   */
+  file?: boolean;
 }
 
 export interface LocalFiles {
@@ -50,9 +55,9 @@ export function resolveLocalFolder(localPath: string, root = localDataRoot()): s
   return resolved;
 }
 
-/** Where a blob dataset's item lives: names are relative to `path`. */
+/** Where a blob dataset's item lives: names are relative to `path` (a one-file dataset's item is its blob name). */
 export function blobNameOf(input: BlobFiles, name: string): string {
-  return prefixOf(input) + name;
+  return input.file ? name : prefixOf(input) + name;
 }
 
 function prefixOf(input: BlobFiles): string {
@@ -62,17 +67,31 @@ function prefixOf(input: BlobFiles): string {
 /** The dataset in a few words (never its list of names, which may hold 100,000). */
 export function describeDataset(input: FileDataset): string {
   if (isLocal(input)) return `local folder '${input.local_path}'`;
+  if (input.file) return `${input.container}/${input.path} (one file)`;
   return `${input.container}/${prefixOf(input)}${input.glob ? ` (matching ${input.glob})` : ''}`;
+}
+
+/**
+ * A folder, not a file: what ADLS Gen2 (hierarchical namespace) accounts and some tools list beside
+ * the files, as a blob ending in "/" or one with metadata `hdi_isfolder=true`. Never an item.
+ */
+export function isFolderMarker(name: string, metadata: Record<string, string> | undefined): boolean {
+  return name.endsWith('/') || metadata?.hdi_isfolder?.toLowerCase() === 'true';
 }
 
 /**
  * Streams the dataset's file names (relative to its root), page by page: memory stays flat however
  * many files there are. Order is the listing's (lexicographic), so mini-batch order is stable.
+ * Folder markers are left out.
  */
 export async function* listFiles(input: FileDataset): AsyncGenerator<string> {
   const match = !isLocal(input) && input.glob ? globToRegExp(input.glob) : undefined;
   if (isLocal(input)) {
     yield* listLocal(resolveLocalFolder(input.local_path));
+    return;
+  }
+  if (input.file) {
+    yield input.path;
     return;
   }
   if (input.names) {
@@ -81,9 +100,11 @@ export async function* listFiles(input: FileDataset): AsyncGenerator<string> {
   }
   const container = storage().blobs.getContainerClient(input.container);
   const prefix = prefixOf(input);
-  for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
+  const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
+  for await (const page of pages) {
     for (const blob of page.segment.blobItems) {
       const name = blob.name.slice(prefix.length);
+      if (name === '' || isFolderMarker(name, blob.metadata)) continue;
       if (!match || match.test(name)) yield name;
     }
   }
@@ -101,28 +122,80 @@ async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {
   }
 }
 
-/** Fails early, naming the field, when the dataset's container or folder does not exist or is empty. */
-export async function checkDatasetExists(input: FileDataset): Promise<void> {
+/** The blob named exactly `path`, when it is a file (not a folder marker). */
+async function isOneFile(container: ContainerClient, name: string): Promise<boolean> {
+  try {
+    const properties = await container.getBlobClient(name).getProperties();
+    return !isFolderMarker(name, properties.metadata);
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Fails early, naming the field, when the dataset's container or folder does not exist or has no file
+ * (a glob is matched until its first file: the listing streams and stops there). Returns the dataset
+ * as it will be planned: a `path` naming one blob, with no glob or names, is that one file.
+ */
+export async function checkDatasetExists<T extends FileDataset>(input: T): Promise<T> {
   const missing = (what: string, field: string) =>
     new ParallelRunError('INVALID_SETTINGS', `${field}: ${what} does not exist`, field);
   if (isLocal(input)) {
     const info = await stat(resolveLocalFolder(input.local_path)).catch(() => undefined);
     if (!info?.isDirectory()) throw missing(`folder '${input.local_path}'`, 'input.local_path');
-    return;
+    return input;
   }
   const container: ContainerClient = storage().blobs.getContainerClient(input.container);
   if (!(await container.exists())) throw missing(`container '${input.container}'`, 'input.container');
-  if (!input.names && !input.glob) {
-    // The common mistake, a wrong path, is caught here; a glob that matches nothing is caught by the plan.
-    const first = await container
-      .listBlobsFlat({ prefix: prefixOf(input) })
-      .byPage({ maxPageSize: 1 })
-      .next();
-    if (!first.done && first.value.segment.blobItems.length === 0) throw emptyDatasetError(input);
+  // An explicit list is not checked blob by blob (up to 100,000): a missing name fails as missing.
+  if (input.names) return input;
+  const resolved =
+    !input.glob && input.path !== '' && !input.path.endsWith('/') && (await isOneFile(container, input.path))
+      ? { ...input, file: true }
+      : input;
+  const files = listFiles(resolved);
+  const first = await files.next();
+  await files.return(undefined);
+  if (first.done) throw emptyDatasetError(input);
+  return resolved;
+}
+
+/**
+ * A side input is a blob (its path names one exactly) or a folder with at least one file, checked at
+ * submit: a location with nothing there would otherwise fail every pool's start, after the run began.
+ */
+export async function checkSideInput(name: string, side: { container: string; path: string }): Promise<void> {
+  const field = `side_inputs.${name}`;
+  const container = storage().blobs.getContainerClient(side.container);
+  if (!(await container.exists())) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `${field}: container '${side.container}' does not exist`,
+      `${field}.container`,
+    );
+  }
+  if (side.path !== '' && !side.path.endsWith('/') && (await isOneFile(container, side.path))) return;
+  const files = listFiles({ type: 'files', container: side.container, path: side.path });
+  const first = await files.next();
+  await files.return(undefined);
+  if (first.done) {
+    throw new ParallelRunError(
+      'EMPTY_DATASET',
+      `${field}: nothing at ${side.container}/${side.path}: give the path of a blob or of a folder with files`,
+      `${field}.path`,
+    );
   }
 }
 
 export function emptyDatasetError(input: FileDataset): ParallelRunError {
+  if (!isLocal(input) && input.glob !== undefined) {
+    return new ParallelRunError(
+      'EMPTY_DATASET',
+      `input.glob: no file under ${input.container}/${prefixOf(input)} matches '${input.glob}'; nothing was scheduled`,
+      'input.glob',
+    );
+  }
   return new ParallelRunError(
     'EMPTY_DATASET',
     `input: the dataset ${describeDataset(input)} has no files; nothing was scheduled`,

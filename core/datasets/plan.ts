@@ -31,7 +31,49 @@ export interface ManifestShard {
 }
 
 /**
- * Cuts the dataset into mini-batches of `filesPerBatch` files and writes the manifest in shards of
+ * The local file an item becomes in its mini-batch's folder, as the runner writes it (core/runner/inputs.ts
+ * `localPathFor`: empty, "." and ".." segments dropped), lowercased for case-insensitive disks.
+ */
+function localKey(name: string): string {
+  const segments = name
+    .toLowerCase()
+    .split('/')
+    .filter((s) => s !== '' && s !== '.' && s !== '..');
+  return segments.length === 0 ? '_' : segments.join('/');
+}
+
+/**
+ * The local files and folders of one mini-batch's items. A blob `a` beside `a/b` (a file where the other
+ * needs a folder), or `a//b` beside `a/b` (one file for two items), cannot share a mini-batch folder:
+ * the later item starts a new mini-batch instead, so neither fails.
+ */
+class LocalNames {
+  private readonly files = new Set<string>();
+  private readonly folders = new Set<string>();
+
+  clashes(name: string): boolean {
+    const key = localKey(name);
+    if (this.files.has(key) || this.folders.has(key)) return true;
+    for (let i = key.indexOf('/'); i !== -1; i = key.indexOf('/', i + 1))
+      if (this.files.has(key.slice(0, i))) return true;
+    return false;
+  }
+
+  add(name: string): void {
+    const key = localKey(name);
+    this.files.add(key);
+    for (let i = key.indexOf('/'); i !== -1; i = key.indexOf('/', i + 1)) this.folders.add(key.slice(0, i));
+  }
+
+  clear(): void {
+    this.files.clear();
+    this.folders.clear();
+  }
+}
+
+/**
+ * Cuts the dataset into mini-batches of `filesPerBatch` files (fewer where two items would clash on
+ * the local disk, see LocalNames) and writes the manifest in shards of
  * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
  */
 export async function planFileDataset(
@@ -43,6 +85,7 @@ export async function planFileDataset(
   const shards: ShardRef[] = [];
   let current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
   let batch: string[] = [];
+  const local = new LocalNames();
   let items = 0;
   const flushShard = async () => {
     if (current.miniBatches.length === 0) return;
@@ -58,10 +101,13 @@ export async function planFileDataset(
     if (batch.length === 0) return;
     current.miniBatches.push(batch);
     batch = [];
+    local.clear();
     if (current.miniBatches.length === SHARD_SIZE) await flushShard();
   };
   for await (const name of listFiles(input)) {
+    if (local.clashes(name)) await closeBatch();
     batch.push(name);
+    local.add(name);
     items++;
     if (batch.length === filesPerBatch) await closeBatch();
   }

@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isFolderMarker } from '../datasets/files.js';
 import { errorMessage } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { downloadModel, parseModelRef } from '../storage/models.js';
@@ -32,7 +33,9 @@ async function downloadSideInputs(run: RunRecord): Promise<Record<string, string
     const target = path.join(scratchRoot(), run.runId, 'side', name);
     const prefix = ref.path.endsWith('/') || ref.path === '' ? ref.path : `${ref.path}/`;
     let files = 0;
-    for await (const blob of container.listBlobsFlat({ prefix })) {
+    for await (const blob of container.listBlobsFlat({ prefix, includeMetadata: true })) {
+      // An ADLS Gen2 folder marker is not a file (writing it would block the folder it names).
+      if (isFolderMarker(blob.name, blob.metadata)) continue;
       const local = localPathFor(target, blob.name.slice(prefix.length));
       await mkdir(path.dirname(local), { recursive: true });
       await writeFile(local, await container.getBlobClient(blob.name).downloadToBuffer());

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
-import { checkDatasetExists } from '../datasets/files.js';
+import { checkDatasetExists, checkSideInput } from '../datasets/files.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, storage, writeJson } from '../storage/storage.js';
@@ -38,16 +38,8 @@ export async function checkRunnable(settings: RunSettings): Promise<Record<strin
   }
   const models: Record<string, string> = {};
   for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(ref));
-  for (const [name, side] of Object.entries(settings.side_inputs)) {
-    if (!(await storage().blobs.getContainerClient(side.container).exists())) {
-      throw new ParallelRunError(
-        'INVALID_SETTINGS',
-        `side_inputs.${name}: container '${side.container}' does not exist`,
-        `side_inputs.${name}`,
-      );
-    }
-  }
-  await checkDatasetExists(settings.input);
+  for (const [name, side] of Object.entries(settings.side_inputs)) await checkSideInput(name, side);
+  settings.input = await checkDatasetExists(settings.input);
   return models;
 }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { type ContainerClient, RestError } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
 import { containers } from './layout.js';
+import { onnxProblem } from './onnx.js';
 import { ensureContainer, readJson, storage, writeJson } from './storage.js';
 
 /** models/<name>/<version>/model.json: what a registered model version says about itself. */
@@ -103,6 +104,21 @@ export async function registerModel(
         'INVALID_REQUEST',
         `file name '${f.name}' is not allowed: use letters, digits, '.', '_' and '-' (not model.json)`,
         'file',
+      );
+    }
+    if (f.bytes.length === 0) {
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        `file '${f.name}' is empty: send the model file's bytes as the body`,
+        'body',
+      );
+    }
+    const problem = /\.onnx$/i.test(f.name) ? onnxProblem(f.bytes) : undefined;
+    if (problem !== undefined) {
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        `file '${f.name}' is not an ONNX model: ${problem}. Send the .onnx file's bytes as they are (curl --data-binary @model.onnx), or name other files by what they are (?file=weights.bin)`,
+        'body',
       );
     }
   }

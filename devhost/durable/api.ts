@@ -66,14 +66,25 @@ function checkStatusPayload(urls: ClientUrls, id: string): Record<string, string
 function parseBody(req: RawRequest): unknown {
   if (req.body.length === 0) return undefined;
   const text = req.body.toString('utf8');
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (err) {
     throw new DevHostError(
       'BAD_REQUEST',
       `The request body is not valid JSON (${errorMessage(err)}); send JSON, or no body.`,
     );
   }
+  try {
+    // Parsing is not recursive, but storing the body in history is: refuse what cannot be stored.
+    JSON.stringify(body);
+  } catch {
+    throw new DevHostError(
+      'BAD_REQUEST',
+      'The request body nests too deeply to be stored; send flatter JSON.',
+    );
+  }
+  return body;
 }
 
 function parseFilter(q: URLSearchParams): InstanceFilter {

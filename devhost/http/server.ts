@@ -143,6 +143,15 @@ export class HttpHost {
   }
 
   private async dispatch(req: RawRequest): Promise<RawResponse> {
+    const badEscape = malformedEscape(req.url.pathname);
+    if (badEscape !== undefined) {
+      // As the real host: a path that does not decode is a bad request, not a route to guess at.
+      return errorResponse(
+        400,
+        'BAD_REQUEST',
+        `The path segment '${badEscape.slice(0, 80)}' has a malformed %-escape: write "%" as "%25".`,
+      );
+    }
     for (const extra of this.extras) {
       const handled = await extra(req);
       if (handled) return handled;
@@ -209,6 +218,18 @@ export class HttpHost {
     const body = new Uint8Array(await response.arrayBuffer());
     return { status: response.status, headers, body };
   }
+}
+
+/** The first path segment that does not percent-decode, if any. */
+function malformedEscape(pathname: string): string | undefined {
+  return pathname.split('/').find((segment) => {
+    try {
+      decodeURIComponent(segment);
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -4,20 +4,21 @@ import { isObject } from '../../core/config/issues.js';
 import { settingsForRun } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { loadPipeline, savePipeline } from '../../core/storage/pipelines.js';
+import { pipelineNameParam } from '../http/params.js';
 import { guarded, json, readJsonBody } from '../http/respond.js';
 import { startRun } from './runs.js';
 
 /** PUT /api/pipelines/{name}: `{"settings": {… "${{parameters.x}}" …}, "parameters": {"x": {"default": …}}}`. */
 const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
   const { pipeline, replaced } = await savePipeline(
-    request.params.name ?? '',
+    pipelineNameParam(request),
     readJsonBody(await request.text()),
   );
   return json(replaced ? 200 : 201, pipeline);
 });
 
 const get = guarded(async (request: HttpRequest): Promise<HttpResponseInit> =>
-  json(200, await loadPipeline(request.params.name ?? '')),
+  json(200, await loadPipeline(pipelineNameParam(request))),
 );
 
 /** POST /api/pipelines/{name}/runs with `{"parameters": {…}}`: the same pipeline, new data and knobs. */
@@ -27,7 +28,7 @@ const run = guarded(
     client: df.DurableClient,
     context: InvocationContext,
   ): Promise<HttpResponseInit> => {
-    const name = request.params.name ?? '';
+    const name = pipelineNameParam(request);
     const text = await request.text();
     const body = text.trim() === '' ? {} : readJsonBody(text);
     const unknownKey = isObject(body) ? Object.keys(body).find((k) => k !== 'parameters') : undefined;
@@ -38,7 +39,12 @@ const run = guarded(
         unknownKey,
       );
     }
-    const parameters: unknown = isObject(body) ? (body.parameters ?? {}) : body;
+    // Left out: the defaults. null is refused as any other non-object.
+    const parameters: unknown = isObject(body)
+      ? Object.hasOwn(body, 'parameters')
+        ? body.parameters
+        : {}
+      : body;
     if (!isObject(parameters)) {
       throw new ParallelRunError(
         'INVALID_REQUEST',

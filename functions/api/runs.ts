@@ -12,6 +12,7 @@ import { readJson, storage } from '../../core/storage/storage.js';
 import type { CancelRun, RunProgress, ShardProgress, StopShard } from '../../orchestrations/contracts.js';
 import { events, orchestrators, shardInstanceId } from '../../orchestrations/names.js';
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
+import { runIdParam } from '../http/params.js';
 import { guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressView, type ProgressView } from './progress.js';
 
@@ -152,7 +153,7 @@ const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Pr
 });
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const status = await statusOf(client, request.params.id ?? '');
+  const status = await statusOf(client, runIdParam(request));
   return json(200, await viewOf(client, status, true));
 });
 
@@ -192,7 +193,7 @@ async function stopOrphanShards(
  * cancel too), 409 once it has ended or is finalizing.
  */
 const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const status = await statusOf(client, runId);
   const progress = status.customStatus as RunProgress | null;
   const view = await viewOf(client, status, false);
@@ -275,7 +276,7 @@ async function textOf(
 }
 
 const output = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const head = headParam(request);
   const view = await viewOf(client, await statusOf(client, runId), true);
   const out = view.summary?.output;
@@ -297,7 +298,7 @@ const output = guarded(async (request: HttpRequest, client: df.DurableClient): P
 });
 
 const errors = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const runId = request.params.id ?? '';
+  const runId = runIdParam(request);
   const head = headParam(request);
   await statusOf(client, runId);
   const text = await textOf(containers.runs, runPaths.errors(runId), head);

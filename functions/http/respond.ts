@@ -59,11 +59,44 @@ export function guarded<A extends unknown[]>(
   };
 }
 
+/** Deeper than any settings need; recursion over a deeper value could exhaust the stack. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * How deeply the JSON text nests arrays and objects, counted outside strings, stopping once past `max`:
+ * checked before JSON.parse, so a body 100,000 levels deep is refused before anything walks it.
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 export function readJsonBody(text: string): unknown {
   if (text.trim() === '')
     throw new ParallelRunError(
       'INVALID_REQUEST',
       'the request body is empty: send the run settings as a JSON object',
+    );
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH))
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `the request body nests objects and lists more than ${MAX_JSON_DEPTH} levels deep: settings need a few levels`,
+      'body',
     );
   try {
     return JSON.parse(text) as unknown;

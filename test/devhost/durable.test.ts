@@ -209,6 +209,20 @@ describe('durable HTTP API, bad input', () => {
     expect(reply.text).not.toMatch(/\bat .+\.js:\d+/);
   });
 
+  it('refuses a body nested too deeply to store, and keeps serving', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const reply = await call(
+      host.baseUrl,
+      'POST',
+      '/runtime/webhooks/durabletask/orchestrators/fanOut',
+      deep,
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.text).toContain('nests too deeply');
+    const again = await call(host.baseUrl, 'POST', '/runtime/webhooks/durabletask/orchestrators/nope');
+    expect(again.status).toBe(400);
+  });
+
   it('refuses a second start of a running instance id', async () => {
     const first = await call(
       host.baseUrl,

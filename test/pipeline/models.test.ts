@@ -22,10 +22,10 @@ describe('model registry API', () => {
   const name = `model-${Date.now().toString(36)}`;
 
   it('registers numbered versions and lists them', async () => {
-    const first = await put(name, '?file=weights.onnx&description=first', 'v1 bytes');
+    const first = await put(name, '?file=weights.bin&description=first', 'v1 bytes');
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ name, version: 1, files: ['weights.onnx'], description: 'first' });
-    expect((await put(name, '?file=weights.onnx', 'v2 bytes')).body).toMatchObject({ version: 2 });
+    expect(first.body).toMatchObject({ name, version: 1, files: ['weights.bin'], description: 'first' });
+    expect((await put(name, '?file=weights.bin', 'v2 bytes')).body).toMatchObject({ version: 2 });
     const list = (await call(host.baseUrl, 'GET', '/api/models')).body as {
       models: { name: string; versions: number[] }[];
     };
@@ -34,8 +34,8 @@ describe('model registry API', () => {
 
   it('gives two registrations at once two versions', async () => {
     const [a, b] = await Promise.all([
-      put(name, '?file=weights.onnx', 'a bytes'),
-      put(name, '?file=weights.onnx', 'b bytes'),
+      put(name, '?file=weights.bin', 'a bytes'),
+      put(name, '?file=weights.bin', 'b bytes'),
     ]);
     const versions = [a, b].map((r) => (r.body as { version: number }).version).sort();
     expect(versions).toEqual([3, 4]);

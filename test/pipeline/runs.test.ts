@@ -97,11 +97,13 @@ describe('a run end to end on the devhost', () => {
       expect(lines).toContain(line);
   });
 
-  it('hands side inputs to init(): a single file and a folder', async () => {
+  it('hands side inputs to init(): a single file and a folder (its folder markers left out)', async () => {
     const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
     const labels = good.map((n, i) => `${n} ${i % 2 ? 'odd' : 'even'}`).join('\n');
     await client.getBlockBlobClient('side/labels.txt').upload(labels, labels.length);
     await client.getBlockBlobClient('extra/nested/note.txt').upload('from-folder', 11);
+    // A folder marker, as a hierarchical-namespace account lists one: not a file to download.
+    await client.getBlockBlobClient('extra/nested/').upload('', 0);
     const run = await runToEnd(host, {
       ...base,
       entry_script: 'side_lookup.js',
