@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isFolderMarker } from '../datasets/files.js';
 import { errorMessage } from '../errors.js';
@@ -8,6 +8,7 @@ import { storage } from '../storage/storage.js';
 import { localPathFor } from './inputs.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
 import { WorkerPool, type RunOutcome } from './pool.js';
+import { removeScratch } from './scratch.js';
 import type { RunRecord } from './runs.js';
 
 /** Pools idle this long are shut down: in Azure, finalize may run on another instance than ours. */
@@ -160,7 +161,7 @@ export async function shutdownPool(runId: string): Promise<void> {
   await flushLog(runId, entry);
   // The run's side inputs and script scratch folder: nothing else reads them once its threads are
   // gone, unless a new pool for the run started meanwhile.
-  if (!pools.has(runId)) await rm(path.join(scratchRoot(), runId), { recursive: true, force: true });
+  if (!pools.has(runId)) await removeScratch(path.join(scratchRoot(), runId));
 }
 
 function startSweeper(): void {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { EntryScript, InitContext, RunContext, ScriptLogger } from './contract.js';
 import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
 
@@ -18,6 +19,21 @@ function send(message: FromWorker): void {
 
 // The host went away (stopped, or killed with -9): its tries are nobody's now.
 process.on('disconnect', () => process.exit(0));
+
+/**
+ * The 'disconnect' event needs this process's event loop, which a script spinning in run() or
+ * init() never gives back. A thread of its own checks that the host is still its parent, and ends
+ * the process when it is not (the host was killed: this one was handed to another parent).
+ */
+function endWithTheHost(): void {
+  const watcher = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
+    { eval: true, workerData: process.ppid },
+  );
+  // It must not keep the process alive on its own.
+  watcher.unref();
+}
 
 function preferredByTheOomKiller(): void {
   // If the machine runs out of memory, the kernel ends this process rather than the host.
@@ -157,6 +173,7 @@ async function start(init: WorkerInit): Promise<void> {
 }
 
 preferredByTheOomKiller();
+endWithTheHost();
 process.once('message', (message: ToWorker) => {
   if (message.type === 'init') void start(message.init);
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -121,3 +122,26 @@ describe('entry scripts in worker processes', () => {
     expect((await finish(host, runId)).view.status).toBe('Canceled');
   });
 });
+
+describe('worker processes of a host killed with -9', () => {
+  it('end with it, even when they never yield', async () => {
+    const doomed = await startApp(storage(), {
+      env: { PARALLEL_RUN_WORKER_MEMORY_MB: String(MEMORY_LIMIT_MB) },
+    });
+    const runId = await submit(doomed, { ...base, entry_script: 'slow_init.js', process_count_per_node: 1 });
+    const line = await doomed.waitForLine(new RegExp(`\\[${runId}\\].*slow init started in process (\\d+)`));
+    const pid = Number(/in process (\d+)/.exec(line)?.[1]);
+    expect(running(pid)).toBe(true);
+    await doomed.kill('SIGKILL');
+    await expect.poll(() => running(pid), { timeout: 10_000, interval: 100 }).toBe(false);
+  });
+});
+
+/** Whether a process is alive: a zombie (ended, not yet reaped by its new parent) is not. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -15,7 +15,9 @@ let host: DevHostProcess;
 
 beforeAll(async () => {
   // The real sample, deployed as the app deploys it: the scripts folder is the built samples.
-  host = await startApp(storage(), { env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'dist/samples/scripts') } });
+  host = await startApp(storage(), {
+    env: { PARALLEL_RUN_SCRIPTS: path.join(repoRoot, 'dist/samples/scripts') },
+  });
   const model = readFileSync(path.join(sourceModelDir(), 'mnist.onnx'));
   const registered = await fetch(`${host.baseUrl}/api/models/mnist?file=mnist.onnx`, {
     method: 'PUT',
