@@ -96,7 +96,7 @@ async function localFiles(images: Buffer[], dir: string): Promise<string[]> {
   );
 }
 
-/** The sample's way: run() on batches of 100 local files, on a pool of one thread per core. */
+/** The sample's way: run() on batches of 100 local files, on a pool of one process per core. */
 export function batchedOnPool(files: string[], modelDir: string): Contender {
   const size = os.availableParallelism();
   const pool = new WorkerPool({
@@ -117,7 +117,7 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
   return {
     pass: async () => {
       let next = 0;
-      // As many mini-batches in flight per thread as a run keeps per process.
+      // As many mini-batches in flight per process as a run keeps per process.
       await Promise.all(
         Array.from({ length: MINI_BATCHES_PER_PROCESS * size }, async () => {
           for (let i = next++; i < batches.length; i = next++) {

@@ -23,7 +23,7 @@ export interface PlanOutput {
 /**
  * Mini-batches handed out per process: one running `run()` and one fetching its files behind it.
  * Each pool still runs `process_count_per_node` tries at once; the second overlaps its downloads
- * with the first's scoring, and the pool hands it to its thread before the first ends.
+ * with the first's scoring, and the pool hands it to its process before the first ends.
  */
 export const MINI_BATCHES_PER_PROCESS = 2;
 
@@ -60,7 +60,7 @@ export interface StopShard {
   reason: string;
   /**
    * The run was canceled: the shard ends at once, without waiting for the tries in flight (the run
-   * shuts their threads down and counts only what was written).
+   * shuts their processes down and counts only what was written).
    */
   cancel?: boolean;
 }

@@ -97,7 +97,7 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
       stopped ??= stop.reason;
       told = true;
       if (stop.cancel) {
-        // Canceled: end now. The tries in flight are left behind (the run shuts their threads down);
+        // Canceled: end now. The tries in flight are left behind (the run shuts their processes down);
         // what they wrote is counted from storage, not from here.
         canceled = true;
         break;

@@ -9,7 +9,7 @@ export interface RunSummary {
   reason?: string;
   totals: RunTotals;
   thresholds: { error_threshold: number; mini_batch_error_threshold: number; allowed_failed_percent: number };
-  /** The run's models as given in its settings → the version every thread loaded. */
+  /** The run's models as given in its settings → the version every worker process loaded. */
   models: Record<string, string>;
   startedAt: string;
   finishedAt: string;

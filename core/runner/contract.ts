@@ -30,7 +30,7 @@ export interface InitContext {
    * store their own outputs (e.g. to blob storage), as with ParallelRunStep.
    */
   outputDir: string;
-  /** 0-based index of this worker thread in its pool. */
+  /** 0-based index of this worker process in its pool. */
   workerIndex: number;
 }
 

@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 describe('WorkerPool', () => {
-  it('runs mini-batches on its threads and returns their rows', async () => {
+  it('runs mini-batches on its processes and returns their rows', async () => {
     current = pool('echo.js', 2);
     const outcomes = await Promise.all([
       current.run(['/x/a.txt'], 0, 5_000),
@@ -39,7 +39,7 @@ describe('WorkerPool', () => {
     ]);
   });
 
-  it('stops a thread stuck past the timeout and serves the next try with a fresh one', async () => {
+  it('stops a process stuck past the timeout and serves the next try with a fresh one', async () => {
     current = pool('hang_on.js', 1);
     const stuck = await current.run(['/x/hang-1.txt'], 0, 300);
     expect(stuck).toMatchObject({
@@ -56,17 +56,17 @@ describe('WorkerPool', () => {
     });
   });
 
-  it('runs the tries handed to one thread one after another, in order', async () => {
-    const threads = pool('one_at_a_time.js', 2);
-    current = threads;
+  it('runs the tries handed to one process one after another, in order', async () => {
+    const processes = pool('one_at_a_time.js', 2);
+    current = processes;
     const files = Array.from({ length: 12 }, (_, i) => `/x/${i}.txt`);
-    const outcomes = await Promise.all(files.map((f, i) => threads.run([f], i, 5_000)));
+    const outcomes = await Promise.all(files.map((f, i) => processes.run([f], i, 5_000)));
     expect(outcomes).toEqual(
       files.map((f) => ({ ok: true, rows: [`${path.basename(f)}: ok`], failures: [] })),
     );
   });
 
-  it('runs a try that waited behind one that timed out on the fresh thread, not as a failure', async () => {
+  it('runs a try that waited behind one that timed out on the fresh process, not as a failure', async () => {
     current = pool('hang_on.js', 1);
     const [stuck, behind] = await Promise.all([
       current.run(['/x/hang-1.txt'], 0, 300),
@@ -76,7 +76,7 @@ describe('WorkerPool', () => {
     expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
   });
 
-  it('runs a try that waited behind one that ended its thread, and reports only that one', async () => {
+  it('runs a try that waited behind one that ended its process, and reports only that one', async () => {
     current = pool('one_at_a_time.js', 1);
     const [ended, behind] = await Promise.all([
       current.run(['/x/exit-1.txt'], 0, 5_000),
@@ -90,7 +90,7 @@ describe('WorkerPool', () => {
     expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
   });
 
-  it('answers tries still waiting for a thread when it shuts down', async () => {
+  it('answers tries still waiting for a process when it shuts down', async () => {
     current = pool('hang_on.js', 1);
     const busy = current.run(['/x/hang-1.txt'], 0, 60_000);
     const waiting = current.run(['/x/good.txt'], 1, 60_000);

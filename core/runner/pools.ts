@@ -56,7 +56,7 @@ async function downloadSideInputs(run: RunRecord): Promise<Record<string, string
 }
 
 /**
- * The run's models, downloaded once for the pool's threads, each under the name the settings gave it,
+ * The run's models, downloaded once for the pool's processes, each under the name the settings gave it,
  * its pinned `name:version` and its bare name: `getModel('mnist')` in a run declaring `mnist:1`
  * loads version 1, not whatever was registered since.
  */
@@ -157,9 +157,9 @@ export async function shutdownPool(runId: string): Promise<void> {
   pools.delete(runId);
   const pool = await entry.pool.catch(() => undefined);
   await pool?.shutdown();
-  // After the threads are gone: what shutdown() logged and the last lines printed are in too.
+  // After the processes are gone: what shutdown() logged and the last lines printed are in too.
   await flushLog(runId, entry);
-  // The run's side inputs and script scratch folder: nothing else reads them once its threads are
+  // The run's side inputs and script scratch folder: nothing else reads them once its processes are
   // gone, unless a new pool for the run started meanwhile.
   if (!pools.has(runId)) await removeScratch(path.join(scratchRoot(), runId));
 }

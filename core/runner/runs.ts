@@ -10,7 +10,7 @@ export interface RunRecord {
   settings: RunSettings;
   createdTime: string;
   /**
-   * Each model in `settings.models` as resolved at submission (`mnist` → `mnist:3`): every thread of
+   * Each model in `settings.models` as resolved at submission (`mnist` → `mnist:3`): every process of
    * the run loads those versions, whatever is registered later. Absent in records from before pinning.
    */
   models?: Record<string, string>;

@@ -12,7 +12,7 @@ import { events } from '../../orchestrations/names.js';
 import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { finish, startApp, submit, uploadFiles } from '../support/pipeline.js';
 
-/** 50 mini-batches of one file: the first 10 score at once, every later one spins until its thread ends. */
+/** 50 mini-batches of one file: the first 10 score at once, every later one spins until its process ends. */
 const good = Array.from({ length: 10 }, (_, i) => `a-${String(i).padStart(2, '0')}.txt`);
 const hang = Array.from({ length: 40 }, (_, i) => `hang-${String(i).padStart(2, '0')}.txt`);
 

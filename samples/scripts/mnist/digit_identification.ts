@@ -62,7 +62,7 @@ async function classifyFiles(
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
- * The file's bytes, valid until the next call. Synchronous on purpose (this is a worker thread, and
+ * The file's bytes, valid until the next call. Synchronous on purpose (this is a worker process, and
  * small reads cost a third as much this way), into one reused buffer (no allocation, no stat).
  */
 function readSmallFile(file: string): Buffer {
