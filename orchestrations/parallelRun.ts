@@ -144,6 +144,12 @@ function* parallelRunOrchestrator(context: OrchestrationContext): Generator<Task
             tries: d.tries + out.totals.tries,
           };
           progress.shardsDone++;
+          // A shard whose tries the cancel ended before the run took the cancel event: canceled all the same.
+          if (out.canceled && !canceled) {
+            canceled = 'canceled by request';
+            Object.assign(progress, { phase: 'canceling', canceled, stopping: canceled });
+          }
+          if (canceled) stopping = canceled;
           stopping ??= out.stopped ?? crossedThreshold(limits, failedSoFar(progress.done, liveFailures));
         }
       }

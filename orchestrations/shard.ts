@@ -140,6 +140,12 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
     } else {
       result = winner.result as MiniBatchResult;
     }
+    // The run was canceled under the try (the cancel ended its tries before its event got here):
+    // nothing to count or retry, nothing more to schedule, and the shard ends as canceled.
+    if (result.ended) {
+      canceled = true;
+      break;
+    }
     if (!result.final) {
       pending.unshift({ index: work.index, attempt: work.attempt + 1 });
       continue;

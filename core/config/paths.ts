@@ -76,7 +76,7 @@ export const ENTRY_SCRIPT_RULE: PathRule = {
 };
 
 export const SOURCE_DIRECTORY_RULE: PathRule = {
-  allowed: 'the relative path of a folder in the app, e.g. "samples/mnist"',
+  allowed: 'the relative path of a folder under the scripts folder, e.g. "mnist"',
   maxLength: 1024,
   trailingSlashOk: true,
   segment: CODE_SEGMENT,

@@ -76,7 +76,11 @@ export function describeDataset(input: FileDataset): string {
  * the files, as a blob ending in "/" or one with metadata `hdi_isfolder=true`. Never an item.
  */
 export function isFolderMarker(name: string, metadata: Record<string, string> | undefined): boolean {
-  return name.endsWith('/') || metadata?.hdi_isfolder?.toLowerCase() === 'true';
+  if (name.endsWith('/')) return true;
+  // Metadata names are case-insensitive in Azure Storage: `Hdi_IsFolder` is the same entry.
+  return Object.entries(metadata ?? {}).some(
+    ([key, value]) => key.toLowerCase() === 'hdi_isfolder' && value.toLowerCase() === 'true',
+  );
 }
 
 /**

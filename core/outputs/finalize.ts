@@ -1,5 +1,5 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { shutdownPool } from '../runner/pools.js';
+import { endRun } from '../runner/pools.js';
 import { loadRun, type RunRecord } from '../runner/runs.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
@@ -104,7 +104,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   let output: RunSummary['output'];
   let failures: PartFailures | undefined;
   // First: a canceled run's tries still in flight here end now, before what they wrote is counted.
-  await shutdownPool(input.runId);
+  await endRun(input.runId);
   const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
   if (done) {
     // Finalize ran before (at least once): its summary is written last, so everything else is in place.

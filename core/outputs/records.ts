@@ -13,6 +13,8 @@ export interface MiniBatchResult {
   error?: string;
   /** Set when no try of any mini-batch can succeed (the script does not load, or init() keeps failing): the run stops with this reason. */
   fatal?: string;
+  /** The run ended (was canceled) before this try could run: it wrote nothing and counts for nothing. */
+  ended?: true;
   durationMs: number;
 }
 

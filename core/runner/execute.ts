@@ -6,10 +6,10 @@ import { storage, writeJson } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
-import { flushScriptLog, runOnPool } from './pools.js';
+import { flushScriptLog, hasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from './runs.js';
 import { materialize } from './inputs.js';
-import type { RunOutcome } from './pool.js';
+import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -34,7 +34,8 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   let missing: { item: string; reason: string }[] = [];
   const localToName = new Map<string, string>();
   try {
-    const fetched = await materialize(run.settings.input, names, dir);
+    // A run canceled while this try downloads stops its downloads too.
+    const fetched = await materialize(run.settings.input, names, dir, () => hasEnded(input.runId));
     missing = fetched.missing;
     const present: string[] = [];
     fetched.paths.forEach((p, i) => {
@@ -43,8 +44,9 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
       localToName.set(p, names[i] ?? p);
     });
     // Nothing left to score (every file vanished since planning): the script is not woken for it.
-    outcome =
-      present.length > 0 ? await runOnPool(run, present, input.index) : { ok: true, rows: [], failures: [] };
+    if (hasEnded(input.runId)) outcome = SHUT_DOWN;
+    else if (present.length > 0) outcome = await runOnPool(run, present, input.index);
+    else outcome = { ok: true, rows: [], failures: [] };
   } finally {
     // Synchronously, as the files were written (see materialize).
     rmSync(dir, { recursive: true, force: true });
@@ -54,6 +56,18 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   const runs = storage().blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 
+  if (!outcome.ok && outcome.kind === 'ended') {
+    // The run ended (canceled) under this try: nothing is written, nothing counted; nobody waits for it.
+    return {
+      ...base,
+      ok: false,
+      final: true,
+      ended: true,
+      succeeded: 0,
+      failedItems: 0,
+      durationMs: durationMs(),
+    };
+  }
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;

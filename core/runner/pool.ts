@@ -6,7 +6,8 @@ import { overLimitMessage, residentMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
 import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
 
-export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return';
+/** `ended`: the run ended (finalized or canceled) before the try could run: not a try at all. */
+export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended';
 
 export type RunOutcome =
   | { ok: true; rows: unknown[]; failures: { item: string; reason: string }[] }
@@ -74,9 +75,9 @@ export const INIT_FAILURES_BEFORE_GIVING_UP = 3;
 
 const MEMORY_CHECK_MS = 200;
 
-const SHUT_DOWN: RunOutcome = {
+export const SHUT_DOWN: RunOutcome = {
   ok: false,
-  kind: 'crash',
+  kind: 'ended',
   error: { message: 'the worker pool was shut down (the run ended or was canceled)' },
 };
 
@@ -254,7 +255,9 @@ export class WorkerPool {
 
   private startDeadline(slot: Slot, id: number): void {
     const p = slot.pending.get(id);
-    if (!p) return;
+    // A process being stopped (the try ahead of this one timed out) told us this one started just
+    // before it was killed: it never ran to an end, and goes to the fresh process, not counted.
+    if (!p || slot.dead) return;
     p.timer = setTimeout(() => {
       this.settle(slot, id, {
         ok: false,

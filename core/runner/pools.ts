@@ -7,7 +7,7 @@ import { downloadModel, parseModelRef } from '../storage/models.js';
 import { storage } from '../storage/storage.js';
 import { localPathFor } from './inputs.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
-import { WorkerPool, type RunOutcome } from './pool.js';
+import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
 import { removeScratch } from './scratch.js';
 import type { RunRecord } from './runs.js';
 
@@ -26,6 +26,38 @@ interface Entry {
 
 const pools = new Map<string, Entry>();
 let sweeper: NodeJS.Timeout | undefined;
+
+/**
+ * Runs this instance knows have ended (finalized or canceled), newest last. Their tries still in
+ * flight (downloading, or activities the host runs again after a restart) must not start a pool:
+ * they would score a run nobody waits for, and hold the host's activity slots.
+ */
+const ended = new Set<string>();
+const ENDED_REMEMBERED = 10_000;
+
+function markEnded(runId: string): void {
+  ended.add(runId);
+  if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value ?? runId);
+}
+
+/** Whether the run has ended, as far as this instance knows without asking storage. */
+export function hasEnded(runId: string): boolean {
+  return ended.has(runId);
+}
+
+/** The run ended: its pool here goes, and no try of it starts here again. */
+export async function endRun(runId: string): Promise<void> {
+  markEnded(runId);
+  await shutdownPool(runId);
+}
+
+/** A run whose summary is written has ended, whichever instance ended it. */
+async function endedElsewhere(runId: string): Promise<boolean> {
+  const summary = storage().blobs.getContainerClient(containers.runs).getBlobClient(runPaths.summary(runId));
+  if (!(await summary.exists())) return false;
+  markEnded(runId);
+  return true;
+}
 
 async function downloadSideInputs(run: RunRecord): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -108,7 +140,11 @@ export async function runOnPool(
   files: string[],
   miniBatchIndex: number,
 ): Promise<RunOutcome> {
+  if (ended.has(run.runId)) return SHUT_DOWN;
   let entry = pools.get(run.runId);
+  // Once per pool: a try the host runs again after a restart may belong to a run that has ended.
+  if (!entry && (await endedElsewhere(run.runId))) return SHUT_DOWN;
+  entry = pools.get(run.runId);
   if (!entry) {
     const log: string[] = [];
     const pool = createPool(run, log);

@@ -14,8 +14,10 @@ describe('onnxProblem', () => {
   });
 
   it('passes a minimal ModelProto whose fields come in any order', () => {
-    // graph (7) = empty message, then ir_version (1) = 8
-    expect(onnxProblem(Uint8Array.from([0x3a, 0x00, 0x08, 0x08]))).toBeUndefined();
+    // graph (7) = a message holding one node (field 1, empty), opset_import (8) = {version: 17}, then ir_version (1) = 8
+    expect(
+      onnxProblem(Uint8Array.from([0x3a, 0x02, 0x0a, 0x00, 0x42, 0x02, 0x10, 0x11, 0x08, 0x08])),
+    ).toBeUndefined();
   });
 
   it.each([
@@ -26,6 +28,9 @@ describe('onnxProblem', () => {
     ['no graph', Uint8Array.from([0x08, 0x08])],
     ['no ir_version', Uint8Array.from([0x3a, 0x00])],
     ['a lone tag', Uint8Array.from([0x08])],
+    // What onnxruntime refuses with "Missing opset in the model": ir_version 7 and an empty graph.
+    ['an empty graph and no opset_import', Uint8Array.from([0x08, 0x07, 0x3a, 0x00])],
+    ['no opset_import', Uint8Array.from([0x08, 0x08, 0x3a, 0x02, 0x0a, 0x00])],
   ])('refuses %s', (_what, bytes) => {
     expect(onnxProblem(bytes)).toEqual(expect.any(String));
   });

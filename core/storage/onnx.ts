@@ -51,9 +51,11 @@ export function onnxProblem(bytes: Uint8Array): string | undefined {
     if (!value) return `the protobuf is cut short at byte ${tag.next}`;
     at = wireType === 2 ? value.next + value.value : value.next;
     if (at > bytes.length) return `field ${field} runs past the end of the file (truncated upload?)`;
-    seen.add(field);
+    // An empty graph or opset entry is as good as none: onnxruntime refuses both.
+    if (wireType === 0 || value.value > 0) seen.add(field);
   }
   if (!seen.has(1)) return 'it has no ir_version (field 1)';
-  if (!seen.has(7)) return 'it has no graph (field 7)';
+  if (!seen.has(7)) return 'it has no graph (field 7), or an empty one';
+  if (!seen.has(8)) return 'it has no opset_import (field 8): onnxruntime cannot load a model without one';
   return undefined;
 }

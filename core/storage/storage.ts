@@ -98,8 +98,15 @@ export async function ensureContainer(container: ContainerClient): Promise<Conta
 
 /** One GET per blob (downloadToBuffer would first ask for the blob's properties: two requests). */
 export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
+  return (await downloadBlobWithMetadata(blob)).bytes;
+}
+
+/** A blob's bytes and its metadata, in one request. */
+export async function downloadBlobWithMetadata(
+  blob: BlobClient,
+): Promise<{ bytes: Buffer; metadata: Record<string, string> | undefined }> {
   const response = await blob.download();
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return { bytes: Buffer.concat(chunks), metadata: response.metadata };
 }

@@ -6,6 +6,7 @@ import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
 import type { RunRecord } from '../../core/runner/runs.js';
 import { describeDataset } from '../../core/datasets/files.js';
+import { endRun } from '../../core/runner/pools.js';
 import { prepareRun } from '../../core/runner/submit.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
 import { readJson, storage } from '../../core/storage/storage.js';
@@ -223,7 +224,10 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
       `run '${runId}' is already ${view.status}: only a pending or running run can be canceled`,
     );
   }
-  if (progress?.phase === 'canceling') return canceling(`run '${runId}' is already being canceled`);
+  if (progress?.phase === 'canceling') {
+    await endRun(runId);
+    return canceling(`run '${runId}' is already being canceled`);
+  }
   if (progress?.phase === 'finalizing' || progress?.phase === 'done') {
     throw new ParallelRunError(
       'CONFLICT',
@@ -239,6 +243,9 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
       `run '${runId}' ${now.phase === 'finalizing' ? 'began finalizing' : `ended ${now.status}`} before the cancel arrived: it can no longer be canceled`,
     );
   }
+  // Its tries on this instance end now, not when finalize gets an activity slot: tries that hang
+  // would otherwise hold every slot, and the run's stop signal and finalize would wait behind them.
+  await endRun(runId);
   return canceling(`run '${runId}' is being canceled: its shards stop, then its summary is written`);
 });
 

@@ -33,6 +33,8 @@ beforeAll(async () => {
   const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
   await client.getBlockBlobClient('hns/sub/').upload('', 0);
   await client.getBlockBlobClient('hns/dir').upload('', 0, { metadata: { hdi_isfolder: 'true' } });
+  // Metadata names are case-insensitive in Azure: this is the same marker.
+  await client.getBlockBlobClient('hns/cased').upload('', 0, { metadata: { Hdi_IsFolder: 'True' } });
   // A file, and names it is a prefix of.
   await uploadFiles(storage(), container, 'one/', ['0.txt', '0.txt.bak', '0.txt/x.txt']);
   host = await startApp(storage());
@@ -105,6 +107,17 @@ describe('datasets', () => {
     expect(run.output).toEqual(['a.txt: ok', 'c: ok', 'd.txt: ok', 'y.txt: ok', 'x.txt: ok']);
     // "c/d.txt" starts a mini-batch of its own: "c" is a file in the first one's folder.
     expect(run.view.summary?.totals).toMatchObject({ items: 5, itemsFailed: 0, miniBatches: 2 });
+  });
+
+  it('fails folder markers named in input.names as folders, not files', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { container, path: 'hns/', names: ['dir', 'cased', 'a.txt'] },
+    });
+    expect(run.output).toEqual(['a.txt: ok']);
+    expect(run.errors.map((e) => [e.item, e.error])).toEqual(
+      ['dir', 'cased'].map((item) => [item, 'a folder (its folder marker blob), not a file']),
+    );
   });
 
   it('takes a path naming one blob as a one-file dataset, exactly that blob', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
+import type { RunView } from '../../functions/api/runs.js';
 import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
 
@@ -120,6 +121,40 @@ describe('entry scripts in worker processes', () => {
     const reply = await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`);
     expect(reply.status).toBe(202);
     expect((await finish(host, runId)).view.status).toBe('Canceled');
+  });
+});
+
+describe('a cancel on a host whose activity slots are all held by hung tries', () => {
+  it('ends the run at once, and frees the host for the next run', async () => {
+    const hung = Array.from({ length: 12 }, (_, i) => `hang-${i}.txt`);
+    await uploadFiles(storage(), container, 'hung/', hung);
+    // 2 × 2 × 2 = 8 mini-batches in flight: every activity slot of the host (host.json).
+    const runId = await submit(host, {
+      ...base,
+      entry_script: 'hang_on.js',
+      input: { container, path: 'hung/' },
+      node_count: 2,
+      run_invocation_timeout: 600,
+    });
+    await expect
+      .poll(
+        async () =>
+          ((await call(host.baseUrl, 'GET', `/api/runs/${runId}`)).body as RunView).progress?.miniBatches
+            .inFlight,
+        {
+          timeout: 30_000,
+          interval: 200,
+        },
+      )
+      .toBe(8);
+    expect((await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`)).status).toBe(202);
+    expect((await finish(host, runId)).view.status).toBe('Canceled');
+    const next = await runToEnd(host, {
+      ...base,
+      entry_script: 'echo.js',
+      input: { ...base.input, names: ['good-2.txt'] },
+    });
+    expect(next.output).toEqual(['good-2.txt: ok']);
   });
 });
 

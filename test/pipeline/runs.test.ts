@@ -216,7 +216,7 @@ describe('a run end to end on the devhost', () => {
       ['gone-1.txt', 'gone-2.txt'].map((item) => ({
         item,
         kind: 'missing',
-        error: `blob ${container}/clean/${item} no longer exists`,
+        error: `blob ${container}/clean/${item} does not exist (named in input.names, or deleted since the run was planned)`,
       })),
     );
   });
