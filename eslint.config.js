@@ -10,6 +10,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       'test/fixtures/app/dist/**',
+      'test/fixtures/stub-app/dist/**',
       'test/fixtures/scripts/dist/**',
       'bench/apps/*/dist/**',
       '.data/**',
