@@ -1,5 +1,6 @@
 import type { RunTotals } from '../core/outputs/records.js';
 import type { ShardRef } from '../core/datasets/plan.js';
+import type { RunSummary } from '../core/outputs/summary.js';
 
 /** The thresholds and parallelism the orchestrators enforce (from the run's settings). */
 export interface RunLimits {
@@ -108,4 +109,12 @@ export interface RunProgress {
   stopping?: string;
   /** The cancel's reason, once the run has taken it. */
   canceled?: string;
+}
+
+/** What the `parallelRun` orchestration returns: the verdict and totals of its summary. */
+export interface RunOutput {
+  status: RunSummary['status'];
+  reason?: string;
+  totals: RunSummary['totals'];
+  output?: RunSummary['output'];
 }

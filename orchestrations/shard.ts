@@ -1,50 +1,44 @@
-import * as df from 'durable-functions';
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import type { MiniBatchResult } from '../core/outputs/records.js';
-import type {
-  ShardFailures,
-  ShardInput,
-  ShardOutput,
-  ShardProgress,
-  SignalInput,
-  StopShard,
-} from './contracts.js';
+import { call, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
+import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
 import { activities, events, orchestrators } from './names.js';
+import {
+  deadlinePassed,
+  firstTries,
+  hasWork,
+  lostResult,
+  maySchedule,
+  newShardTally,
+  progressDeadline,
+  shardOutput,
+  stopTaken,
+  tryEnded,
+  countResult,
+  type ShardTally,
+  type TryDecision,
+  type Work,
+} from './shardDecisions.js';
 import { alreadyEnded, failureMessage } from './tasks.js';
-import { crossedThreshold } from './thresholds.js';
-
-interface Work {
-  index: number;
-  attempt: number;
-}
 
 /**
  * One shard of a run (a few hundred mini-batches, so its history stays bounded): keeps its share of
  * the run's mini-batches in flight (`miniBatchesInFlight`), retries failed tries up to `run_max_try`, and
  * stops scheduling once a threshold is crossed, by its own failures or, told by the run, by all
  * shards' together. A cancel (a `stop` event marked `cancel`, wherever the shard is, replay included)
- * ends it at once. Deterministic: no clock but the orchestration's, no I/O.
+ * ends it at once. Deterministic: no clock but the orchestration's, no I/O. What each event means
+ * is decided in shardDecisions.ts; this generator only yields.
  */
-function* shardOrchestrator(context: OrchestrationContext): Generator<Task, ShardOutput, unknown> {
-  const input = context.df.getInput<ShardInput>();
+function* shardOrchestrator(
+  context: OrchestrationContext,
+  input: ShardInput,
+): Generator<Task, ShardOutput, unknown> {
   const { shard, limits, runId } = input;
-  const pending: Work[] = Array.from({ length: shard.count }, (_, i) => ({
-    index: shard.first + i,
-    attempt: 1,
-  }));
-  const inFlight = new Map<Task, Work>();
-  const totals: ShardOutput['totals'] = {
-    itemsSucceeded: 0,
-    itemsFailed: 0,
-    miniBatchesSucceeded: 0,
-    miniBatchesFailed: 0,
-    tries: 0,
-  };
-  let stopped: string | undefined;
-  let canceled = false;
-  let told = false;
+  const pending: Work[] = firstTries(shard);
+  const inFlight = new Map<Task, { work: Work; task: TypedTask<MiniBatchResult> }>();
+  const tally = newShardTally();
   // The run's word that a threshold crossed across shards, that a sibling failed, or that it was canceled.
-  let stopSignal: Task = context.df.waitForExternalEvent(events.stop);
+  let stopSignal = waitFor(context, events.stop);
   const timeout = limits.progress_update_timeout;
   let lastProgress = context.df.currentUtcDateTime;
   let deadline: TimerTask | undefined;
@@ -54,131 +48,92 @@ function* shardOrchestrator(context: OrchestrationContext): Generator<Task, Shar
       shard: shard.shard,
       miniBatches: shard.count,
       inFlight: inFlight.size,
-      totals,
+      totals: tally.totals,
     } satisfies ShardProgress);
 
-  while (inFlight.size > 0 || (pending.length > 0 && !stopped)) {
-    while (!stopped && inFlight.size < input.maxInFlight) {
+  while (hasWork(tally, inFlight.size, pending.length)) {
+    while (maySchedule(tally, inFlight.size, input.maxInFlight)) {
       const work = pending.shift();
       if (!work) break;
-      inFlight.set(
-        context.df.callActivity(activities.miniBatch, {
-          runId,
-          shard: shard.shard,
-          index: work.index,
-          attempt: work.attempt,
-        }),
-        work,
-      );
+      const task = callTry(context, runId, shard.shard, work);
+      inFlight.set(task, { work, task });
     }
     publish();
-    const racers = [...inFlight.keys()];
+    const racers: Task[] = [...inFlight.keys()];
     racers.push(stopSignal);
     if (timeout !== null) {
       // One timer per quiet period, not one per mini-batch: if progress came before it fired, the
       // next one is armed from that progress.
       if (!deadline) {
-        deadline = context.df.createTimer(new Date(lastProgress.getTime() + timeout * 1000));
-        triesWhenArmed = totals.tries;
+        deadline = context.df.createTimer(progressDeadline(lastProgress, timeout));
+        triesWhenArmed = tally.totals.tries;
       }
       racers.push(deadline);
     }
-    const winner = alreadyEnded(racers) ?? ((yield context.df.Task.any(racers)) as Task);
+    const winner = yield* firstOf(context, racers);
     if (winner === deadline) {
       deadline = undefined;
-      if (totals.tries === triesWhenArmed) {
-        stopped = `progress_update_timeout crossed: no mini-batch finished for ${timeout ?? 0} s`;
-        break;
-      }
+      if (deadlinePassed(tally, limits, triesWhenArmed)) break;
       continue;
     }
     if (winner === stopSignal) {
-      const stop = stopSignal.result as StopShard;
-      stopped ??= stop.reason;
-      told = true;
-      if (stop.cancel) {
-        // Canceled: end now. The tries in flight are left behind (the run shuts their processes down);
-        // what they wrote is counted from storage, not from here.
-        canceled = true;
-        break;
-      }
+      // Canceled: end now. The tries in flight are left behind (the run shuts their processes down);
+      // what they wrote is counted from storage, not from here.
+      if (stopTaken(tally, resultOf(stopSignal)) === 'end') break;
       // Stopping for a threshold still waits for the tries in flight: a cancel may yet come, and must
       // then end the wait (the newest waiter gets the next event).
-      stopSignal = context.df.waitForExternalEvent(events.stop);
+      stopSignal = waitFor(context, events.stop);
       continue;
     }
-    const work = inFlight.get(winner);
+    const entry = inFlight.get(winner);
     inFlight.delete(winner);
-    if (!work) continue;
+    if (!entry) continue;
+    const { work, task } = entry;
     lastProgress = context.df.currentUtcDateTime;
-    totals.tries++;
-    let result: MiniBatchResult;
-    if (winner.isFaulted) {
-      // The activity itself failed (the host, not the script): that is a failed try too.
-      if (work.attempt < limits.run_max_try) {
-        pending.unshift({ index: work.index, attempt: work.attempt + 1 });
-        continue;
-      }
-      const lost = {
+    let next: TryDecision = tryEnded(
+      tally,
+      input,
+      work,
+      task.isFaulted ? { failed: true } : { result: resultOf(task) },
+    );
+    if (next.kind === 'lost') {
+      const recording = call(context, activities.recordLost, {
         runId,
         shard: shard.shard,
         index: work.index,
         attempt: work.attempt,
-        error: failureMessage(winner),
-      };
-      const inputs = (yield context.df.callActivity(activities.recordLost, lost)) as number;
-      result = {
-        index: work.index,
-        attempt: work.attempt,
-        ok: false,
-        final: true,
-        inputs,
-        succeeded: 0,
-        failedItems: inputs,
-        durationMs: 0,
-      };
-    } else {
-      result = winner.result as MiniBatchResult;
+        error: failureMessage(task),
+      });
+      yield recording;
+      next = countResult(tally, input, work, lostResult(work, resultOf(recording)));
     }
-    // The run was canceled under the try (the cancel ended its tries before its event got here):
-    // nothing to count or retry, nothing more to schedule, and the shard ends as canceled.
-    if (result.ended) {
-      canceled = true;
-      break;
-    }
-    if (!result.final) {
-      pending.unshift({ index: work.index, attempt: work.attempt + 1 });
+    if (next.kind === 'canceled') break;
+    if (next.kind === 'retry') {
+      pending.unshift(next.work);
       continue;
     }
-    totals.itemsSucceeded += result.succeeded;
-    totals.itemsFailed += result.failedItems;
-    // ParallelRunStep: a mini-batch failed if it raised, or returned fewer rows than inputs, after all tries.
-    if (result.ok && result.failedItems === 0) totals.miniBatchesSucceeded++;
-    else {
-      totals.miniBatchesFailed++;
-      if (input.reportFailures && !told) {
-        try {
-          yield reportFailures(context, runId, shard.shard, totals);
-        } catch {
-          // Best effort: the run still adds up every shard's failures when they end.
-        }
+    if (next.kind === 'counted' && next.report) {
+      try {
+        yield reportFailures(context, runId, shard.shard, tally);
+      } catch {
+        // Best effort: the run still adds up every shard's failures when they end.
       }
     }
-    if (result.fatal) stopped ??= result.fatal;
-    stopped ??= crossedThreshold(limits, {
-      itemsFailed: input.priorFailedItems + totals.itemsFailed,
-      miniBatchesFailed: input.priorFailedMiniBatches + totals.miniBatchesFailed,
-    });
   }
   // A timer that fired during the last yield has nothing left to cancel.
   if (deadline && !alreadyEnded([deadline])) deadline.cancel();
   publish();
-  return {
-    shard: shard.shard,
-    totals,
-    ...(stopped ? { stopped } : {}),
-    ...(canceled ? { canceled } : {}),
-  };
+  return shardOutput(shard.shard, tally);
+}
+
+/** One try of one mini-batch, as an activity. */
+function callTry(
+  context: OrchestrationContext,
+  runId: string,
+  shard: number,
+  work: Work,
+): TypedTask<MiniBatchResult> {
+  return call(context, activities.miniBatch, { runId, shard, index: work.index, attempt: work.attempt });
 }
 
 /** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */
@@ -186,18 +141,13 @@ function reportFailures(
   context: OrchestrationContext,
   runId: string,
   shard: number,
-  totals: ShardOutput['totals'],
-): Task {
-  const data: ShardFailures = {
-    shard,
-    itemsFailed: totals.itemsFailed,
-    miniBatchesFailed: totals.miniBatchesFailed,
-  };
-  return context.df.callActivity(activities.signal, {
+  tally: ShardTally,
+): TypedTask<number> {
+  return call(context, activities.signal, {
     instanceIds: [runId],
     event: events.shardFailures,
-    data,
-  } satisfies SignalInput);
+    data: { shard, itemsFailed: tally.totals.itemsFailed, miniBatchesFailed: tally.totals.miniBatchesFailed },
+  });
 }
 
-df.app.orchestration(orchestrators.shard, shardOrchestrator);
+orchestration(orchestrators.shard, shardOrchestrator);

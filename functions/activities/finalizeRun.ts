@@ -1,5 +1,5 @@
-import * as df from 'durable-functions';
-import { finalizeRun, type FinalizeInput } from '../../core/outputs/finalize.js';
+import { finalizeRun } from '../../core/outputs/finalize.js';
+import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
-df.app.activity(activities.finalize, { handler: (input: FinalizeInput) => finalizeRun(input) });
+register(activities.finalize, (input) => finalizeRun(input));

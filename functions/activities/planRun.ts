@@ -1,8 +1,8 @@
-import * as df from 'durable-functions';
 import { planFileDataset } from '../../core/datasets/plan.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { loadRun } from '../../core/runner/runs.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
+import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
 /** Plan: list the dataset, cut mini-batches, write the manifest shards; only counts go back to the orchestrator. */
@@ -31,4 +31,4 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   };
 }
 
-df.app.activity(activities.plan, { handler: planRun });
+register(activities.plan, planRun);

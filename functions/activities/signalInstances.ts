@@ -2,6 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { errorMessage } from '../../core/errors.js';
 import type { SignalInput } from '../../orchestrations/contracts.js';
+import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
 /**
@@ -22,7 +23,4 @@ async function signalInstances(input: SignalInput, context: InvocationContext): 
   return delivered;
 }
 
-df.app.activity(activities.signal, {
-  extraInputs: [df.input.durableClient()],
-  handler: signalInstances,
-});
+register(activities.signal, signalInstances, { extraInputs: [df.input.durableClient()] });
