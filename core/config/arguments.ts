@@ -1,4 +1,5 @@
-import type { ScriptArguments } from '../runner/contract.js';
+/** The run's `arguments`, parsed, as an entry script receives them (`ctx.arguments`). */
+export type ScriptArguments = Record<string, string | number | boolean>;
 import { isObject, show, type Given, type Issues } from './issues.js';
 
 export interface ParsedArguments {

@@ -19,7 +19,7 @@ import {
 } from './paths.js';
 import { listChoices } from './rules.js';
 import { RESERVED_ALLOWED, reservedContainerProblem, type ContainerUse } from '../storage/reserved.js';
-import type { FileInput, LocalInput } from './settings.js';
+import type { FileInput, LocalInput } from './resolved.js';
 
 const FILE_TYPES = ['files', 'uri_folder'];
 const TABULAR_TYPES = ['table', 'mltable', 'uri_file'];

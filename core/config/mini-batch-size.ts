@@ -1,5 +1,5 @@
 import type { Given, Issues } from './issues.js';
-import type { MiniBatchSize } from './settings.js';
+import type { MiniBatchSize } from './resolved.js';
 
 /** ParallelRunStep's size syntax: a count, or bytes with a KB/MB/GB suffix (any case). */
 const SIZE = /^(\d+)([kKmMgG][bB])?$/;

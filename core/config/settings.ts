@@ -3,7 +3,7 @@
  * meaning (shared/reference/prs-semantics.md). Keys stay snake_case in the resolved settings too: they
  * are stored as run.json and shown back to users in the names they wrote.
  */
-import type { ScriptArguments } from '../runner/contract.js';
+import type { ScriptArguments } from './arguments.js';
 import { readArguments, readProgramArguments, type ParsedArguments } from './arguments.js';
 import {
   given,
@@ -27,26 +27,8 @@ import {
 } from './script-settings.js';
 import { SettingsError } from '../errors.js';
 
-export type MiniBatchSize = { kind: 'files'; count: number } | { kind: 'bytes'; bytes: number; text: string };
-
-/** Files in blob storage: `container` and a `path` prefix inside it ('' = the whole container). */
-export interface FileInput {
-  type: 'files';
-  container: string;
-  path: string;
-  /** Matched against names relative to `path`, e.g. `*.png`. */
-  glob?: string;
-  /** An explicit list of blob names relative to `path`. */
-  names?: string[];
-  /** Set at submit, never given: `path` names one blob, and that file is the dataset (core/datasets). */
-  file?: boolean;
-}
-
-/** Files in a local folder (devhost). */
-export interface LocalInput {
-  type: 'files';
-  local_path: string;
-}
+export type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
+import type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
 
 export type OutputAction = 'append_row' | 'summary_only';
 export type LoggingLevel = 'WARNING' | 'INFO' | 'DEBUG';

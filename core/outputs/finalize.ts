@@ -1,5 +1,4 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { endRun } from '../runner/pools.js';
 import { loadRun, type RunRecord } from '../runner/runs.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
@@ -103,8 +102,6 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   let reason = input.reason;
   let output: RunSummary['output'];
   let failures: PartFailures | undefined;
-  // First: a canceled run's tries still in flight here end now, before what they wrote is counted.
-  await endRun(input.runId);
   const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
   if (done) {
     // Finalize ran before (at least once): its summary is written last, so everything else is in place.

@@ -3,7 +3,9 @@
  * module in the deployed package that exports `init(ctx)`, `run(miniBatch, ctx)` and optionally
  * `shutdown()`.
  */
-export type ScriptArguments = Record<string, string | number | boolean>;
+import type { ScriptArguments } from '../config/arguments.js';
+
+export type { ScriptArguments };
 
 export interface ScriptLogger {
   debug(...args: unknown[]): void;

@@ -97,9 +97,9 @@ describe('WorkerPool', () => {
     await current.shutdown(100);
     expect(await waiting).toMatchObject({
       ok: false,
-      kind: 'crash',
+      kind: 'ended',
       error: { message: expect.stringContaining('shut down') as string },
     });
-    expect(await busy).toMatchObject({ ok: false, kind: 'crash' });
+    expect(await busy).toMatchObject({ ok: false, kind: 'ended' });
   });
 });

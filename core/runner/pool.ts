@@ -169,9 +169,10 @@ export class WorkerPool {
       // Ended before init() returned (out of memory in init(), say): that counts as init() failing.
       // (A pool shutting down ends processes still in init(): that is not init() failing.)
       if (!readySettled) markReady(this.closed ? { stage: 'init', error } : this.startFailed('init', error));
-      // The try it was running failed with it; those waiting behind it never started.
-      for (const [id, p] of [...slot.pending])
-        this.settle(slot, id, p.timer ? { ok: false, kind: 'crash', error } : undefined);
+      // The try it was running failed with it (or, ended by a pool shutting down, was never wanted);
+      // those waiting behind it never started.
+      const running: RunOutcome = this.closed ? SHUT_DOWN : { ok: false, kind: 'crash', error };
+      for (const [id, p] of [...slot.pending]) this.settle(slot, id, p.timer ? running : undefined);
       markExited();
     };
     child.on('exit', (code, signal) => {

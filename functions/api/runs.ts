@@ -205,6 +205,7 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
     await stopOrphanShards(client, runId, progress);
     const runs = storage().blobs.getContainerClient(containers.runs);
     if (!(await readJson<RunSummary>(runs, runPaths.summary(runId)))) {
+      await endRun(runId);
       await finalizeRun({
         runId,
         status: 'Canceled',
