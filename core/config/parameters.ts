@@ -1,5 +1,5 @@
 /**
- * Pipelines (DESIGN §1, §3): settings with named parameters, published once and run many times with
+ * Pipelines (README, "A run"): settings with named parameters, published once and run many times with
  * other values, as ParallelRunStep users do with PipelineParameter. A parameter is used in settings
  * as `"${{parameters.NAME}}"`, the Azure ML v2 syntax.
  */

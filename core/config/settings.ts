@@ -1,6 +1,6 @@
 /**
- * Run settings (DESIGN §3): what `POST /api/runs` takes, with ParallelRunStep's names, defaults and
- * meaning (shared/reference/prs-semantics.md). Keys stay snake_case in the resolved settings too: they
+ * Run settings (ARCHITECTURE.md, "A run, end to end"): what `POST /api/runs` takes, with
+ * ParallelRunStep's names, defaults and meaning (the README's settings list). Keys stay snake_case in the resolved settings too: they
  * are stored as run.json and shown back to users in the names they wrote.
  */
 import type { ScriptArguments } from './arguments.js';

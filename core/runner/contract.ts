@@ -1,5 +1,5 @@
 /**
- * The entry-script contract (DESIGN §4): what `init()` and `run()` receive. An entry script is an ES
+ * The entry-script contract (README, "The entry script"): what `init()` and `run()` receive. An entry script is an ES
  * module in the deployed package that exports `init(ctx)`, `run(miniBatch, ctx)` and optionally
  * `shutdown()`.
  */

@@ -1,5 +1,5 @@
 /**
- * Where everything lives in the storage account (DESIGN §5). Names are deterministic so a retried
+ * Where everything lives in the storage account (README, "Where things are"). Names are deterministic so a retried
  * activity overwrites its own output instead of adding a second copy.
  */
 export const containers = {

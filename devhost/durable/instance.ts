@@ -23,7 +23,7 @@ export interface ArmedTimer {
 
 /**
  * One live orchestration instance: its committed history and the host-side bookkeeping that
- * mirrors the library's task-id sequence (see reference/durable-host-protocol.md §2).
+ * mirrors the task-id sequence durable-functions assigns when it replays (one id per scheduled task).
  */
 export class Instance {
   history: HistoryEvent[] = [];
