@@ -2,12 +2,14 @@ import { planFileDataset } from '../../core/datasets/plan.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { loadRun } from '../../core/runner/runs.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
+import { storage } from '../../core/storage/storage.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
 /** Plan: list the dataset, cut mini-batches, write the manifest shards; only counts go back to the orchestrator. */
 export async function planRun(input: { runId: string }): Promise<PlanOutput> {
-  const run = await loadRun(input.runId);
+  const store = storage();
+  const run = await loadRun(store, input.runId);
   const s = run.settings;
   if (s.mini_batch_size.kind !== 'files') {
     throw new ParallelRunError(
@@ -16,7 +18,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       'mini_batch_size',
     );
   }
-  const plan = await planFileDataset(run.runId, s.input, s.mini_batch_size.count);
+  const plan = await planFileDataset(store, run.runId, s.input, s.mini_batch_size.count);
   return {
     ...plan,
     limits: {
