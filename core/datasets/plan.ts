@@ -30,7 +30,7 @@ export interface ManifestShard {
 }
 
 /**
- * The local file an item becomes in its mini-batch's folder, as the runner writes it (core/runner/inputs.ts
+ * The local file an item becomes in its mini-batch's folder, as the runner writes it (core/datasets/materialize.ts
  * `localPathFor`: empty, "." and ".." segments dropped), lowercased for case-insensitive disks.
  */
 function localKey(name: string): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
@@ -8,7 +9,6 @@ import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from './runs.js';
-import { materialize } from './inputs.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
 export interface MiniBatchInput {
@@ -35,7 +35,13 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
   const localToName = new Map<string, string>();
   try {
     // A run canceled while this try downloads stops its downloads too.
-    const fetched = await materialize(storage, run.settings.input, names, dir, () => hasEnded(input.runId));
+    const fetched = await datasetKindOf(run.settings.input).materialize(
+      storage,
+      run.settings.input,
+      names,
+      dir,
+      () => hasEnded(input.runId),
+    );
     missing = fetched.missing;
     const present: string[] = [];
     fetched.paths.forEach((p, i) => {

@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isFolderMarker } from '../datasets/files.js';
+import { localPathFor } from '../datasets/materialize.js';
 import { downloadModel, parseModelRef } from '../storage/models.js';
 import type { Storage } from '../storage/storage.js';
-import { localPathFor } from './inputs.js';
 import { scratchRoot } from './paths.js';
 import type { RunRecord } from './runs.js';
 

@@ -2,7 +2,8 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
-import { checkDatasetExists, checkSideInput } from '../datasets/files.js';
+import { checkSideInput } from '../datasets/files.js';
+import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
@@ -42,7 +43,7 @@ export async function checkRunnable(
   const models: Record<string, string> = {};
   for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(storage, ref));
   for (const [name, side] of Object.entries(settings.side_inputs)) await checkSideInput(storage, name, side);
-  settings.input = await checkDatasetExists(storage, settings.input);
+  settings.input = await datasetKindOf(settings.input).validate(storage, settings.input);
   return models;
 }
 

@@ -1,8 +1,7 @@
-import { planFileDataset } from '../../core/datasets/plan.js';
-import { ParallelRunError } from '../../core/errors.js';
+import { datasetKindOf } from '../../core/datasets/index.js';
 import { loadRun } from '../../core/runner/runs.js';
-import type { PlanOutput } from '../../orchestrations/contracts.js';
 import { storage } from '../../core/storage/storage.js';
+import type { PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
@@ -11,14 +10,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const store = storage();
   const run = await loadRun(store, input.runId);
   const s = run.settings;
-  if (s.mini_batch_size.kind !== 'files') {
-    throw new ParallelRunError(
-      'NOT_SUPPORTED',
-      `mini_batch_size '${s.mini_batch_size.text}' is a byte size; file datasets take a number of files`,
-      'mini_batch_size',
-    );
-  }
-  const plan = await planFileDataset(store, run.runId, s.input, s.mini_batch_size.count);
+  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
   return {
     ...plan,
     limits: {

@@ -1,13 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
-import {
-  blobNameOf,
-  isFolderMarker,
-  isLocal,
-  resolveLocalFolder,
-  type FileDataset,
-} from '../datasets/files.js';
+import { blobNameOf, isFolderMarker, isLocal, resolveLocalFolder, type FileDataset } from './files.js';
 import { downloadBlobWithMetadata, isNotFound, type Storage } from '../storage/storage.js';
 
 export interface Materialized {
