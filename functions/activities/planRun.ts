@@ -1,3 +1,4 @@
+import { placementOf } from '../../core/compute/placement.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
 import { loadRun } from '../../core/runner/runs.js';
 import { storage } from '../../core/storage/storage.js';
@@ -21,6 +22,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
       progress_update_timeout: s.progress_update_timeout,
+      compute: placementOf(s.compute),
     },
   };
 }
