@@ -6,7 +6,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { PNG } from 'pngjs';
 import type { Azurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
-import { DOWNLOADS_IN_PARALLEL } from '../core/runner/inputs.js';
+import { DOWNLOADS_IN_PARALLEL } from '../core/datasets/materialize.js';
 import { MINI_BATCHES_PER_PROCESS, miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { WorkerPool } from '../core/runner/pool.js';
 import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';

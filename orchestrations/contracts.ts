@@ -1,3 +1,4 @@
+import type { ComputePlacement } from '../core/compute/placement.js';
 import type { RunTotals } from '../core/outputs/records.js';
 import type { ShardRef } from '../core/datasets/plan.js';
 import type { RunSummary } from '../core/outputs/summary.js';
@@ -12,6 +13,8 @@ export interface RunLimits {
   allowed_failed_percent: number;
   /** Seconds without any mini-batch finishing before the run fails; null: not enforced. */
   progress_update_timeout: number | null;
+  /** Where tries run (core/compute/placement.ts); absent in runs planned before it was recorded: `functions`. */
+  compute?: ComputePlacement;
 }
 
 export interface PlanOutput {

@@ -126,7 +126,11 @@ function* shardOrchestrator(
   return shardOutput(shard.shard, tally);
 }
 
-/** One try of one mini-batch, as an activity. */
+/**
+ * One try of one mini-batch, as an activity: placement `activity` (limits.compute, core/compute/placement.ts).
+ * A `queue` placement (a GPU pool, next issue) enqueues the try on `minibatches-<pool>` here instead
+ * and waits for its result event racing a timer.
+ */
 function callTry(
   context: OrchestrationContext,
   runId: string,

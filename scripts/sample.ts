@@ -11,10 +11,11 @@ const UPLOADS_IN_PARALLEL = 32;
 
 /** Registers model `mnist` version 1 from the committed ONNX file, unless some version already is. */
 export async function seedModel(log: (line: string) => void): Promise<void> {
-  if ((await listVersions('mnist')).length > 0) return;
+  if ((await listVersions(storage(), 'mnist')).length > 0) return;
   const dir = sourceModelDir();
   const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as Partial<ModelInfo>;
   const info = await registerModel(
+    storage(),
     'mnist',
     [{ name: 'mnist.onnx', bytes: await readFile(path.join(dir, 'mnist.onnx')) }],
     {

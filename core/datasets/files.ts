@@ -2,7 +2,7 @@ import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
-import { isNotFound, storage } from '../storage/storage.js';
+import { isNotFound, type Storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 
 export interface BlobFiles {
@@ -88,7 +88,7 @@ export function isFolderMarker(name: string, metadata: Record<string, string> | 
  * many files there are. Order is the listing's (lexicographic), so mini-batch order is stable.
  * Folder markers are left out.
  */
-export async function* listFiles(input: FileDataset): AsyncGenerator<string> {
+export async function* listFiles(storage: Storage, input: FileDataset): AsyncGenerator<string> {
   const match = !isLocal(input) && input.glob ? globToRegExp(input.glob) : undefined;
   if (isLocal(input)) {
     yield* listLocal(resolveLocalFolder(input.local_path));
@@ -102,7 +102,7 @@ export async function* listFiles(input: FileDataset): AsyncGenerator<string> {
     yield* input.names;
     return;
   }
-  const container = storage().blobs.getContainerClient(input.container);
+  const container = storage.blobs.getContainerClient(input.container);
   const prefix = prefixOf(input);
   const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
   for await (const page of pages) {
@@ -142,7 +142,7 @@ async function isOneFile(container: ContainerClient, name: string): Promise<bool
  * (a glob is matched until its first file: the listing streams and stops there). Returns the dataset
  * as it will be planned: a `path` naming one blob, with no glob or names, is that one file.
  */
-export async function checkDatasetExists<T extends FileDataset>(input: T): Promise<T> {
+export async function checkDatasetExists<T extends FileDataset>(storage: Storage, input: T): Promise<T> {
   const missing = (what: string, field: string) =>
     new ParallelRunError('INVALID_SETTINGS', `${field}: ${what} does not exist`, field);
   if (isLocal(input)) {
@@ -150,7 +150,7 @@ export async function checkDatasetExists<T extends FileDataset>(input: T): Promi
     if (!info?.isDirectory()) throw missing(`folder '${input.local_path}'`, 'input.local_path');
     return input;
   }
-  const container: ContainerClient = storage().blobs.getContainerClient(input.container);
+  const container: ContainerClient = storage.blobs.getContainerClient(input.container);
   if (!(await container.exists())) throw missing(`container '${input.container}'`, 'input.container');
   // An explicit list is not checked blob by blob (up to 100,000): a missing name fails as missing.
   if (input.names) return input;
@@ -158,7 +158,7 @@ export async function checkDatasetExists<T extends FileDataset>(input: T): Promi
     !input.glob && input.path !== '' && !input.path.endsWith('/') && (await isOneFile(container, input.path))
       ? { ...input, file: true }
       : input;
-  const files = listFiles(resolved);
+  const files = listFiles(storage, resolved);
   const first = await files.next();
   await files.return(undefined);
   if (first.done) throw emptyDatasetError(input);
@@ -169,9 +169,13 @@ export async function checkDatasetExists<T extends FileDataset>(input: T): Promi
  * A side input is a blob (its path names one exactly) or a folder with at least one file, checked at
  * submit: a location with nothing there would otherwise fail every pool's start, after the run began.
  */
-export async function checkSideInput(name: string, side: { container: string; path: string }): Promise<void> {
+export async function checkSideInput(
+  storage: Storage,
+  name: string,
+  side: { container: string; path: string },
+): Promise<void> {
   const field = `side_inputs.${name}`;
-  const container = storage().blobs.getContainerClient(side.container);
+  const container = storage.blobs.getContainerClient(side.container);
   if (!(await container.exists())) {
     throw new ParallelRunError(
       'INVALID_SETTINGS',
@@ -180,7 +184,7 @@ export async function checkSideInput(name: string, side: { container: string; pa
     );
   }
   if (side.path !== '' && !side.path.endsWith('/') && (await isOneFile(container, side.path))) return;
-  const files = listFiles({ type: 'files', container: side.container, path: side.path });
+  const files = listFiles(storage, { type: 'files', container: side.container, path: side.path });
   const first = await files.next();
   await files.return(undefined);
   if (first.done) {

@@ -1,6 +1,5 @@
-import { writeJson } from '../storage/storage.js';
 import { containers, runPaths } from '../storage/layout.js';
-import { storage, ensureContainer } from '../storage/storage.js';
+import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
 import { emptyDatasetError, listFiles, type FileDataset } from './files.js';
 
 /**
@@ -31,7 +30,7 @@ export interface ManifestShard {
 }
 
 /**
- * The local file an item becomes in its mini-batch's folder, as the runner writes it (core/runner/inputs.ts
+ * The local file an item becomes in its mini-batch's folder, as the runner writes it (core/datasets/materialize.ts
  * `localPathFor`: empty, "." and ".." segments dropped), lowercased for case-insensitive disks.
  */
 function localKey(name: string): string {
@@ -77,11 +76,12 @@ class LocalNames {
  * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
  */
 export async function planFileDataset(
+  storage: Storage,
   runId: string,
   input: FileDataset,
   filesPerBatch: number,
 ): Promise<Plan> {
-  const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
+  const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
   const shards: ShardRef[] = [];
   let current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
   let batch: string[] = [];
@@ -104,7 +104,7 @@ export async function planFileDataset(
     local.clear();
     if (current.miniBatches.length === SHARD_SIZE) await flushShard();
   };
-  for await (const name of listFiles(input)) {
+  for await (const name of listFiles(storage, input)) {
     if (local.clashes(name)) await closeBatch();
     batch.push(name);
     local.add(name);

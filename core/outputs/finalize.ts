@@ -1,7 +1,7 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { loadRun, type RunRecord } from '../runner/runs.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
-import { ensureContainer, readJson, storage, writeJson, writeText } from '../storage/storage.js';
+import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeBlobs } from './compose.js';
 import type { FailureRecord, RunTotals } from './records.js';
 import { overviewText, type RunStatus, type RunSummary } from './summary.js';
@@ -47,8 +47,8 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
 type PartFailures = Map<number, number>;
 
 /** The parts in mini-batch order; as it goes it notes each part's failed-item count in `failures`. */
-async function* scanParts(runId: string, failures: PartFailures) {
-  const runs = storage().blobs.getContainerClient(containers.runs);
+async function* scanParts(storage: Storage, runId: string, failures: PartFailures) {
+  const runs = storage.blobs.getContainerClient(containers.runs);
   for await (const blob of runs.listBlobsFlat({
     prefix: runPaths.partsPrefix(runId),
     includeMetadata: true,
@@ -59,18 +59,18 @@ async function* scanParts(runId: string, failures: PartFailures) {
 }
 
 /** Lists the parts once: either while composing them, or here when there is nothing to compose. */
-async function partFailures(runId: string, known?: PartFailures): Promise<PartFailures> {
+async function partFailures(storage: Storage, runId: string, known?: PartFailures): Promise<PartFailures> {
   if (known) return known;
   const failures: PartFailures = new Map();
-  const parts = scanParts(runId, failures);
+  const parts = scanParts(storage, runId, failures);
   while (!(await parts.next()).done) {
     // draining the listing fills `failures`
   }
   return failures;
 }
 
-async function* errorLines(runId: string, parts: PartFailures): AsyncGenerator<string> {
-  const runs = storage().blobs.getContainerClient(containers.runs);
+async function* errorLines(storage: Storage, runId: string, parts: PartFailures): AsyncGenerator<string> {
+  const runs = storage.blobs.getContainerClient(containers.runs);
   for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
     // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
     if (parts.get(indexOfPart(blob.name)) === 0) continue;
@@ -93,10 +93,10 @@ async function* errorLines(runId: string, parts: PartFailures): AsyncGenerator<s
  * writes errors.jsonl, summary.json and logs/overview.txt. Every name is fixed: running it again rewrites
  * the same files.
  */
-export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
-  const run = await loadRun(input.runId);
+export async function finalizeRun(storage: Storage, input: FinalizeInput): Promise<RunSummary> {
+  const run = await loadRun(storage, input.runId);
   const s = run.settings;
-  const blobs = storage().blobs;
+  const blobs = storage.blobs;
   const runs = blobs.getContainerClient(containers.runs);
   let status: RunStatus = input.status;
   let reason = input.reason;
@@ -110,8 +110,9 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
   if (status === 'Canceled') {
     // The shards ended without waiting for their tries: the counts are what storage holds.
     failures = new Map();
-    const written = await countWritten(input.runId, failures);
+    const written = await countWritten(storage, input.runId, failures);
     return writeSummary(
+      storage,
       run,
       {
         status,
@@ -133,7 +134,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
       failures = new Map();
       const composed = await composeBlobs(
         blobs,
-        scanParts(input.runId, failures),
+        scanParts(storage, input.runId, failures),
         container.getBlockBlobClient(blob),
       );
       output = {
@@ -145,6 +146,7 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
     }
   }
   return writeSummary(
+    storage,
     run,
     {
       status,
@@ -159,14 +161,18 @@ export async function finalizeRun(input: FinalizeInput): Promise<RunSummary> {
 
 /** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
 async function writeSummary(
+  storage: Storage,
   run: RunRecord,
   end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output'>,
   failures?: PartFailures,
 ): Promise<RunSummary> {
   const { runId, settings: s } = run;
-  const runs = storage().blobs.getContainerClient(containers.runs);
-  const parts = await partFailures(runId, failures);
-  const lines = await writeLines(runs.getBlockBlobClient(runPaths.errors(runId)), errorLines(runId, parts));
+  const runs = storage.blobs.getContainerClient(containers.runs);
+  const parts = await partFailures(storage, runId, failures);
+  const lines = await writeLines(
+    runs.getBlockBlobClient(runPaths.errors(runId)),
+    errorLines(storage, runId, parts),
+  );
   const finishedAt = new Date();
   const seconds = Math.max((finishedAt.getTime() - new Date(end.startedAt).getTime()) / 1000, 0.001);
   const summary: RunSummary = {
@@ -199,15 +205,15 @@ type WrittenTotals = Pick<
  * and the failure records of mini-batches that wrote no part (every try failed). A record beside a part
  * that reports no failures is stale (an earlier run of the same try), as in errors.jsonl.
  */
-async function countWritten(runId: string, parts: PartFailures): Promise<WrittenTotals> {
-  const runs = storage().blobs.getContainerClient(containers.runs);
+async function countWritten(storage: Storage, runId: string, parts: PartFailures): Promise<WrittenTotals> {
+  const runs = storage.blobs.getContainerClient(containers.runs);
   const totals: WrittenTotals = {
     itemsSucceeded: 0,
     itemsFailed: 0,
     miniBatchesSucceeded: 0,
     miniBatchesFailed: 0,
   };
-  for await (const part of scanParts(runId, parts)) {
+  for await (const part of scanParts(storage, runId, parts)) {
     const text = part.size > 0 ? (await part.blob.downloadToBuffer()).toString('utf8') : '';
     let rows = 0;
     for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) rows++;

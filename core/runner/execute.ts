@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
-import { storage, writeJson } from '../storage/storage.js';
+import { writeJson, type Storage } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from './runs.js';
-import { materialize } from './inputs.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
 export interface MiniBatchInput {
@@ -24,18 +24,24 @@ export interface MiniBatchInput {
  * that runs twice (at-least-once) overwrites itself. Script failures come back as a result, not an
  * exception: the shard orchestrator decides whether another try follows.
  */
-export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatchResult> {
+export async function executeMiniBatch(storage: Storage, input: MiniBatchInput): Promise<MiniBatchResult> {
   const started = performance.now();
-  const run = await loadRun(input.runId);
+  const run = await loadRun(storage, input.runId);
   const maxTries = run.settings.run_max_try;
-  const names = await miniBatchItems(input.runId, input.shard, input.index);
+  const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
   let outcome: RunOutcome;
   let missing: { item: string; reason: string }[] = [];
   const localToName = new Map<string, string>();
   try {
     // A run canceled while this try downloads stops its downloads too.
-    const fetched = await materialize(run.settings.input, names, dir, () => hasEnded(input.runId));
+    const fetched = await datasetKindOf(run.settings.input).materialize(
+      storage,
+      run.settings.input,
+      names,
+      dir,
+      () => hasEnded(input.runId),
+    );
     missing = fetched.missing;
     const present: string[] = [];
     fetched.paths.forEach((p, i) => {
@@ -45,7 +51,7 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
     });
     // Nothing left to score (every file vanished since planning): the script is not woken for it.
     if (hasEnded(input.runId)) outcome = SHUT_DOWN;
-    else if (present.length > 0) outcome = await runOnPool(run, present, input.index);
+    else if (present.length > 0) outcome = await runOnPool(storage, run, present, input.index);
     else outcome = { ok: true, rows: [], failures: [] };
   } finally {
     // Synchronously, as the files were written (see materialize).
@@ -53,7 +59,7 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
     await flushScriptLog(input.runId);
   }
   const base = { index: input.index, attempt: input.attempt, inputs: names.length };
-  const runs = storage().blobs.getContainerClient(containers.runs);
+  const runs = storage.blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 
   if (!outcome.ok && outcome.kind === 'ended') {
@@ -71,7 +77,7 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;
-    if (final) await writeFailedTry(input.runId, input.index, input.attempt, names, outcome.error);
+    if (final) await writeFailedTry(storage, input.runId, input.index, input.attempt, names, outcome.error);
     const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
@@ -127,13 +133,14 @@ export async function executeMiniBatch(input: MiniBatchInput): Promise<MiniBatch
 }
 
 async function writeFailedTry(
+  storage: Storage,
   runId: string,
   index: number,
   attempts: number,
   names: string[],
   error: { message: string; stack?: string },
 ): Promise<void> {
-  const runs = storage().blobs.getContainerClient(containers.runs);
+  const runs = storage.blobs.getContainerClient(containers.runs);
   const record: FailureRecord = {
     index,
     attempts,
@@ -152,9 +159,12 @@ async function writeFailedTry(
 }
 
 /** For a try the host lost (the activity itself threw): record its items as failed, so none goes missing. */
-export async function recordLostMiniBatch(input: MiniBatchInput & { error: string }): Promise<void> {
-  const names = await miniBatchItems(input.runId, input.shard, input.index);
-  await writeFailedTry(input.runId, input.index, input.attempt, names, { message: input.error });
+export async function recordLostMiniBatch(
+  storage: Storage,
+  input: MiniBatchInput & { error: string },
+): Promise<void> {
+  const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
+  await writeFailedTry(storage, input.runId, input.index, input.attempt, names, { message: input.error });
 }
 
 /**

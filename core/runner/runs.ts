@@ -2,7 +2,7 @@ import type { RunSettings } from '../config/settings.js';
 import { NotFoundError } from '../errors.js';
 import type { ManifestShard } from '../datasets/plan.js';
 import { containers, runPaths } from '../storage/layout.js';
-import { readJson, storage } from '../storage/storage.js';
+import { readJson, type Storage } from '../storage/storage.js';
 
 /** `runs/<runId>/run.json`: the resolved settings a run was started with. */
 export interface RunRecord {
@@ -23,26 +23,31 @@ export interface RunRecord {
 const runsCache = new Map<string, RunRecord>();
 const shardCache = new Map<string, ManifestShard>();
 
-function runsContainer() {
-  return storage().blobs.getContainerClient(containers.runs);
+function runsContainer(storage: Storage) {
+  return storage.blobs.getContainerClient(containers.runs);
 }
 
 /** A run's settings; they never change once written, so each process reads them once. */
-export async function loadRun(runId: string): Promise<RunRecord> {
+export async function loadRun(storage: Storage, runId: string): Promise<RunRecord> {
   const cached = runsCache.get(runId);
   if (cached) return cached;
-  const record = await readJson<RunRecord>(runsContainer(), runPaths.settings(runId));
+  const record = await readJson<RunRecord>(runsContainer(storage), runPaths.settings(runId));
   if (!record) throw new NotFoundError(`run '${runId}' has no run.json`);
   runsCache.set(runId, record);
   return record;
 }
 
 /** The item names of one mini-batch, from its manifest shard (the last few shards stay cached). */
-export async function miniBatchItems(runId: string, shard: number, index: number): Promise<string[]> {
+export async function miniBatchItems(
+  storage: Storage,
+  runId: string,
+  shard: number,
+  index: number,
+): Promise<string[]> {
   const key = `${runId}/${shard}`;
   let manifest = shardCache.get(key);
   if (!manifest) {
-    manifest = await readJson<ManifestShard>(runsContainer(), runPaths.manifestShard(runId, shard));
+    manifest = await readJson<ManifestShard>(runsContainer(storage), runPaths.manifestShard(runId, shard));
     if (!manifest) throw new NotFoundError(`run '${runId}' has no manifest shard ${shard}`);
     shardCache.set(key, manifest);
     if (shardCache.size > 8) shardCache.delete(shardCache.keys().next().value ?? key);

@@ -2,10 +2,11 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
-import { checkDatasetExists, checkSideInput } from '../datasets/files.js';
+import { checkSideInput } from '../datasets/files.js';
+import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
-import { ensureContainer, storage, writeJson } from '../storage/storage.js';
+import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
 import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from './runs.js';
@@ -26,7 +27,10 @@ export function newRunId(name: string | undefined, now = new Date()): string {
  * Everything a run needs that can be checked before it starts: the script is deployed, the models
  * registered, the data there. Returns the models pinned to the versions registered now.
  */
-export async function checkRunnable(settings: RunSettings): Promise<Record<string, string>> {
+export async function checkRunnable(
+  storage: Storage,
+  settings: RunSettings,
+): Promise<Record<string, string>> {
   const script = resolveEntryScript(settings.entry_script, settings.source_directory);
   // Read, not run: importing a module here would run its code in the host.
   if ((await exportsName(script, 'run')) === false) {
@@ -37,16 +41,20 @@ export async function checkRunnable(settings: RunSettings): Promise<Record<strin
     );
   }
   const models: Record<string, string> = {};
-  for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(ref));
-  for (const [name, side] of Object.entries(settings.side_inputs)) await checkSideInput(name, side);
-  settings.input = await checkDatasetExists(settings.input);
+  for (const ref of settings.models) models[ref] = pinnedRef(await resolveModel(storage, ref));
+  for (const [name, side] of Object.entries(settings.side_inputs)) await checkSideInput(storage, name, side);
+  settings.input = await datasetKindOf(settings.input).validate(storage, settings.input);
   return models;
 }
 
 /** Validates a submitted body and writes `runs/<runId>/run.json`; the caller then starts the orchestration. */
-export async function prepareRun(body: unknown, source: RunRecord['source']): Promise<RunRecord> {
+export async function prepareRun(
+  storage: Storage,
+  body: unknown,
+  source: RunRecord['source'],
+): Promise<RunRecord> {
   const settings = parseRunSettings(body, { processCountPerNode: os.availableParallelism() });
-  const models = await checkRunnable(settings);
+  const models = await checkRunnable(storage, settings);
   const record: RunRecord = {
     runId: newRunId(settings.run_name),
     settings,
@@ -54,7 +62,7 @@ export async function prepareRun(body: unknown, source: RunRecord['source']): Pr
     models,
     source,
   };
-  const runs = await ensureContainer(storage().blobs.getContainerClient(containers.runs));
+  const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
   await writeJson(runs, runPaths.settings(record.runId), record);
   return record;
 }

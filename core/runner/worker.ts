@@ -66,15 +66,23 @@ function errorInfo(err: unknown): ErrorInfo {
   return { message: String(err) };
 }
 
+async function undeclaredModel(ref: string, modelCache: string): Promise<string> {
+  const [{ downloadModel }, { storage }] = await Promise.all([
+    import('../storage/models.js'),
+    import('../storage/storage.js'),
+  ]);
+  return downloadModel(storage(), ref, modelCache);
+}
+
 function contextOf(init: WorkerInit): InitContext {
   return {
     runId: init.runId,
     arguments: init.arguments,
     sideInputs: init.sideInputs,
     // The run's declared models are pinned and already here; any other is resolved when asked for
-    // (the storage client is loaded only then: most scripts never need it).
-    getModel: async (ref: string) =>
-      init.models[ref] ?? (await import('../storage/models.js')).downloadModel(ref, init.modelCache),
+    // (the storage client is loaded only then: most scripts never need it). A worker process is its
+    // own boundary: it builds its storage clients from its environment, as the host does.
+    getModel: async (ref: string) => init.models[ref] ?? (await undeclaredModel(ref, init.modelCache)),
     logger: logger(init.loggingLevel),
     outputDir: init.outputDir,
     workerIndex: init.workerIndex,

@@ -5,7 +5,7 @@ import { type ContainerClient, RestError } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
 import { containers } from './layout.js';
 import { onnxProblem } from './onnx.js';
-import { ensureContainer, readJson, storage, writeJson } from './storage.js';
+import { ensureContainer, readJson, writeJson, type Storage } from './storage.js';
 
 /** models/<name>/<version>/model.json: what a registered model version says about itself. */
 export interface ModelInfo {
@@ -32,12 +32,12 @@ export function parseModelRef(ref: string): { name: string; version?: number } {
   return v === undefined ? { name } : { name, version: v };
 }
 
-async function modelsContainer() {
-  return ensureContainer(storage().blobs.getContainerClient(containers.models));
+async function modelsContainer(storage: Storage) {
+  return ensureContainer(storage.blobs.getContainerClient(containers.models));
 }
 
-export async function listVersions(name: string): Promise<number[]> {
-  const container = await modelsContainer();
+export async function listVersions(storage: Storage, name: string): Promise<number[]> {
+  const container = await modelsContainer(storage);
   const versions: number[] = [];
   for await (const item of container.listBlobsByHierarchy('/', { prefix: `${name}/` })) {
     if (item.kind === 'prefix') {
@@ -54,10 +54,10 @@ export function pinnedRef(info: Pick<ModelInfo, 'name' | 'version'>): string {
 }
 
 /** Resolves `name` (latest) or `name:version` to a registered version, or says what is registered. */
-export async function resolveModel(ref: string): Promise<ModelInfo> {
+export async function resolveModel(storage: Storage, ref: string): Promise<ModelInfo> {
   const { name, version } = parseModelRef(ref);
-  const versions = await listVersions(name);
-  const container = await modelsContainer();
+  const versions = await listVersions(storage, name);
+  const container = await modelsContainer(storage);
   let info: ModelInfo | undefined;
   // Latest: the newest version whose upload finished (model.json is written last).
   for (const v of version === undefined ? [...versions].reverse() : [version]) {
@@ -73,13 +73,13 @@ export async function resolveModel(ref: string): Promise<ModelInfo> {
   return info;
 }
 
-export async function listModels(): Promise<{ name: string; versions: number[] }[]> {
-  const container = await modelsContainer();
+export async function listModels(storage: Storage): Promise<{ name: string; versions: number[] }[]> {
+  const container = await modelsContainer(storage);
   const out: { name: string; versions: number[] }[] = [];
   for await (const item of container.listBlobsByHierarchy('/')) {
     if (item.kind === 'prefix') {
       const name = item.name.slice(0, -1);
-      out.push({ name, versions: await listVersions(name) });
+      out.push({ name, versions: await listVersions(storage, name) });
     }
   }
   return out;
@@ -87,6 +87,7 @@ export async function listModels(): Promise<{ name: string; versions: number[] }
 
 /** Registers the next version of `name` from in-memory files. */
 export async function registerModel(
+  storage: Storage,
   name: string,
   files: { name: string; bytes: Buffer }[],
   meta: { description?: string; tags?: Record<string, string> } = {},
@@ -122,8 +123,8 @@ export async function registerModel(
       );
     }
   }
-  const container = await modelsContainer();
-  const version = await claimNextVersion(container, name);
+  const container = await modelsContainer(storage);
+  const version = await claimNextVersion(storage, container, name);
   for (const f of files)
     await container.getBlockBlobClient(`${name}/${version}/${f.name}`).upload(f.bytes, f.bytes.length);
   const info: ModelInfo = {
@@ -142,8 +143,8 @@ export async function registerModel(
  * The next version number of `name`, claimed by creating its `.claim` marker only if it does not
  * exist yet: two registrations at once get different versions instead of writing into one.
  */
-async function claimNextVersion(container: ContainerClient, name: string): Promise<number> {
-  for (let version = ((await listVersions(name)).at(-1) ?? 0) + 1; ; version++) {
+async function claimNextVersion(storage: Storage, container: ContainerClient, name: string): Promise<number> {
+  for (let version = ((await listVersions(storage, name)).at(-1) ?? 0) + 1; ; version++) {
     try {
       await container
         .getBlockBlobClient(`${name}/${version}/.claim`)
@@ -161,17 +162,17 @@ async function isCached(dir: string): Promise<boolean> {
 }
 
 /** A local copy of a model version in `cacheRoot/<name>/<version>/`, downloaded once per machine. */
-export async function downloadModel(ref: string, cacheRoot: string): Promise<string> {
+export async function downloadModel(storage: Storage, ref: string, cacheRoot: string): Promise<string> {
   const { name, version } = parseModelRef(ref);
   // A registered version never changes: its cached copy needs no request.
   if (version !== undefined && (await isCached(path.join(cacheRoot, name, String(version)))))
     return path.join(cacheRoot, name, String(version));
-  const info = await resolveModel(ref);
+  const info = await resolveModel(storage, ref);
   const target = path.join(cacheRoot, info.name, String(info.version));
   if (await isCached(target)) return target;
   const staging = `${target}.${randomUUID()}.tmp`;
   await mkdir(staging, { recursive: true });
-  const container = await modelsContainer();
+  const container = await modelsContainer(storage);
   for (const file of info.files) {
     const bytes = await container.getBlobClient(`${info.name}/${info.version}/${file}`).downloadToBuffer();
     await writeFile(path.join(staging, file), bytes);

@@ -1,27 +1,28 @@
 import { parsePipeline, type PipelineDefinition } from '../config/parameters.js';
 import { NotFoundError } from '../errors.js';
 import { containers } from './layout.js';
-import { ensureContainer, readJson, storage, writeJson } from './storage.js';
+import { ensureContainer, readJson, writeJson, type Storage } from './storage.js';
 
 /** Published pipelines: `pipelines/<name>.json`, a run's settings with named parameters. */
-async function pipelinesContainer() {
-  return ensureContainer(storage().blobs.getContainerClient(containers.pipelines));
+async function pipelinesContainer(storage: Storage) {
+  return ensureContainer(storage.blobs.getContainerClient(containers.pipelines));
 }
 
 /** Validates and stores a definition; returns it and whether it replaced an earlier one. */
 export async function savePipeline(
+  storage: Storage,
   name: string,
   body: unknown,
 ): Promise<{ pipeline: PipelineDefinition; replaced: boolean }> {
   const pipeline = parsePipeline(body, name);
-  const container = await pipelinesContainer();
+  const container = await pipelinesContainer(storage);
   const replaced = await container.getBlobClient(`${name}.json`).exists();
   await writeJson(container, `${name}.json`, pipeline);
   return { pipeline, replaced };
 }
 
-export async function loadPipeline(name: string): Promise<PipelineDefinition> {
-  const pipeline = await readJson<PipelineDefinition>(await pipelinesContainer(), `${name}.json`);
+export async function loadPipeline(storage: Storage, name: string): Promise<PipelineDefinition> {
+  const pipeline = await readJson<PipelineDefinition>(await pipelinesContainer(storage), `${name}.json`);
   if (!pipeline)
     throw new NotFoundError(`pipeline '${name}' does not exist: publish it with PUT /api/pipelines/${name}`);
   return pipeline;

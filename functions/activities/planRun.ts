@@ -1,22 +1,17 @@
-import { planFileDataset } from '../../core/datasets/plan.js';
-import { ParallelRunError } from '../../core/errors.js';
+import { placementOf } from '../../core/compute/placement.js';
+import { datasetKindOf } from '../../core/datasets/index.js';
 import { loadRun } from '../../core/runner/runs.js';
+import { storage } from '../../core/storage/storage.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
 /** Plan: list the dataset, cut mini-batches, write the manifest shards; only counts go back to the orchestrator. */
 export async function planRun(input: { runId: string }): Promise<PlanOutput> {
-  const run = await loadRun(input.runId);
+  const store = storage();
+  const run = await loadRun(store, input.runId);
   const s = run.settings;
-  if (s.mini_batch_size.kind !== 'files') {
-    throw new ParallelRunError(
-      'NOT_SUPPORTED',
-      `mini_batch_size '${s.mini_batch_size.text}' is a byte size; file datasets take a number of files`,
-      'mini_batch_size',
-    );
-  }
-  const plan = await planFileDataset(run.runId, s.input, s.mini_batch_size.count);
+  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
   return {
     ...plan,
     limits: {
@@ -27,6 +22,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
       progress_update_timeout: s.progress_update_timeout,
+      compute: placementOf(s.compute),
     },
   };
 }

@@ -1,12 +1,10 @@
-import { executeMiniBatch, recordLostMiniBatch } from '../../core/runner/execute.js';
-import { miniBatchItems } from '../../core/runner/runs.js';
+import { functionsCompute } from '../../core/compute/functions.js';
+import { storage } from '../../core/storage/storage.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
-register(activities.miniBatch, (input) => executeMiniBatch(input));
+/** The `activity` placement: the try runs here, on this instance's pool (compute `functions`). */
+register(activities.miniBatch, (input) => functionsCompute.runTry(storage(), input));
 
 /** Returns how many items the lost mini-batch had, so the orchestrator can count them as failed. */
-register(activities.recordLost, async (input) => {
-  await recordLostMiniBatch(input);
-  return (await miniBatchItems(input.runId, input.shard, input.index)).length;
-});
+register(activities.recordLost, (input) => functionsCompute.recordLost(storage(), input));

@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { ParallelRunError } from '../../core/errors.js';
 import { listModels, registerModel } from '../../core/storage/models.js';
+import { storage } from '../../core/storage/storage.js';
 import { guarded, json } from '../http/respond.js';
 
 const MAX_MODEL_BYTES = 100 * 1024 * 1024;
@@ -26,11 +27,18 @@ const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit>
       'body',
     );
   const description = request.query.get('description');
-  const info = await registerModel(name, [{ name: file, bytes }], description ? { description } : {});
+  const info = await registerModel(
+    storage(),
+    name,
+    [{ name: file, bytes }],
+    description ? { description } : {},
+  );
   return json(201, info);
 });
 
-const list = guarded(async (): Promise<HttpResponseInit> => json(200, { models: await listModels() }));
+const list = guarded(async (): Promise<HttpResponseInit> =>
+  json(200, { models: await listModels(storage()) }),
+);
 
 app.http('registerModel', {
   route: 'models/{name}',

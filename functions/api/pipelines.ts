@@ -4,6 +4,7 @@ import { isObject } from '../../core/config/issues.js';
 import { settingsForRun } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { loadPipeline, savePipeline } from '../../core/storage/pipelines.js';
+import { storage } from '../../core/storage/storage.js';
 import { pipelineNameParam } from '../http/params.js';
 import { guarded, json, readJsonBody } from '../http/respond.js';
 import { startRun } from './runs.js';
@@ -11,6 +12,7 @@ import { startRun } from './runs.js';
 /** PUT /api/pipelines/{name}: `{"settings": {… "${{parameters.x}}" …}, "parameters": {"x": {"default": …}}}`. */
 const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
   const { pipeline, replaced } = await savePipeline(
+    storage(),
     pipelineNameParam(request),
     readJsonBody(await request.text()),
   );
@@ -18,7 +20,7 @@ const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> 
 });
 
 const get = guarded(async (request: HttpRequest): Promise<HttpResponseInit> =>
-  json(200, await loadPipeline(pipelineNameParam(request))),
+  json(200, await loadPipeline(storage(), pipelineNameParam(request))),
 );
 
 /** POST /api/pipelines/{name}/runs with `{"parameters": {…}}`: the same pipeline, new data and knobs. */
@@ -52,7 +54,7 @@ const run = guarded(
         'parameters',
       );
     }
-    const settings = settingsForRun(await loadPipeline(name), parameters);
+    const settings = settingsForRun(await loadPipeline(storage(), name), parameters);
     return startRun(client, context, settings, { kind: 'pipeline', pipeline: name, parameters });
   },
 );

@@ -124,7 +124,7 @@ export async function startRun(
   settings: unknown,
   source: RunRecord['source'],
 ): Promise<HttpResponseInit> {
-  const run = await prepareRun(settings, source);
+  const run = await prepareRun(storage(), settings, source);
   await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
   context.log(
     `run ${run.runId} started: ${run.settings.entry_script} over ${describeDataset(run.settings.input)}`,
@@ -206,7 +206,7 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
     const runs = storage().blobs.getContainerClient(containers.runs);
     if (!(await readJson<RunSummary>(runs, runPaths.summary(runId)))) {
       await endRun(runId);
-      await finalizeRun({
+      await finalizeRun(storage(), {
         runId,
         status: 'Canceled',
         reason: view.reason ?? cancelReason,

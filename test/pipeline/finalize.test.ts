@@ -6,10 +6,12 @@ import type { ManifestShard } from '../../core/datasets/plan.js';
 import type { FailureRecord } from '../../core/outputs/records.js';
 import { recordLostMiniBatch } from '../../core/runner/execute.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
+import { storageFromEnv, type Storage } from '../../core/storage/storage.js';
 import { uniqueNames } from '../support/devhost.js';
 
 const runId = `finalize-${uniqueNames().hub.toLowerCase()}`;
 let blobs: BlobServiceClient;
+let store: Storage;
 
 async function put(name: string, body: string, metadata?: Record<string, string>): Promise<void> {
   await blobs
@@ -32,6 +34,7 @@ async function putRun(id: string): Promise<void> {
 beforeAll(async () => {
   process.env.AzureWebJobsStorage = inject('storage');
   blobs = BlobServiceClient.fromConnectionString(inject('storage'));
+  store = storageFromEnv({ AzureWebJobsStorage: inject('storage') });
   await blobs.getContainerClient(containers.runs).createIfNotExists();
   await putRun(runId);
   // Written out of order on purpose; the second part failed one item, the first none.
@@ -63,7 +66,7 @@ describe('finalize', () => {
       miniBatchesFailed: 1,
       tries: 2,
     };
-    const summary = await finalizeRun({
+    const summary = await finalizeRun(store, {
       runId,
       status: 'Completed',
       totals,
@@ -93,7 +96,7 @@ describe('finalize', () => {
   });
 
   it('returns the same summary when it runs again (at-least-once)', async () => {
-    const again = await finalizeRun({
+    const again = await finalizeRun(store, {
       runId,
       status: 'Failed',
       reason: 'should be ignored',
@@ -121,8 +124,14 @@ describe('a try the host lost after it had written its rows', () => {
     await put(runPaths.part(lostRun, 0), 'x: ok\n', { failed: '0' });
     // Mini-batch 1's last try wrote its part, then the host lost the activity.
     await put(runPaths.part(lostRun, 1), 'y: ok\n', { failed: '0' });
-    await recordLostMiniBatch({ runId: lostRun, shard: 0, index: 1, attempt: 3, error: 'host lost it' });
-    const summary = await finalizeRun({
+    await recordLostMiniBatch(store, {
+      runId: lostRun,
+      shard: 0,
+      index: 1,
+      attempt: 3,
+      error: 'host lost it',
+    });
+    const summary = await finalizeRun(store, {
       runId: lostRun,
       status: 'Completed',
       totals: {

@@ -1,0 +1,22 @@
+import { executeMiniBatch, recordLostMiniBatch } from '../runner/execute.js';
+import { endRun } from '../runner/pools.js';
+import { miniBatchItems } from '../runner/runs.js';
+import type { ComputeKind } from './kind.js';
+
+/**
+ * Compute `functions`: the try runs inside the `runMiniBatch` activity, on the run's pool of worker
+ * processes in this Functions instance (core/runner/pools.ts, core/runner/execute.ts).
+ */
+export const functionsCompute: ComputeKind = {
+  kind: 'functions',
+  placement: 'activity',
+  runTry: (storage, input) => executeMiniBatch(storage, input),
+  recordLost: async (storage, input) => {
+    await recordLostMiniBatch(storage, input);
+    return (await miniBatchItems(storage, input.runId, input.shard, input.index)).length;
+  },
+  endRun,
+};
+
+/** Every compute kind this app runs tries for in its activities, by `compute` setting. */
+export const computeKinds: { readonly [K in 'functions']: ComputeKind } = { functions: functionsCompute };

@@ -1,0 +1,49 @@
+import type { MiniBatchSize, RunSettings } from '../config/settings.js';
+import type { Storage } from '../storage/storage.js';
+import type { Materialized } from './materialize.js';
+import type { Plan } from './plan.js';
+
+export type { Materialized } from './materialize.js';
+export type { ManifestShard, Plan, ShardRef } from './plan.js';
+
+/** A run's `input` setting, as parsed (core/config): its `type` picks the dataset kind. */
+export type DatasetInput = RunSettings['input'];
+
+/**
+ * What every dataset kind does, from submit to a try. Items are named by strings (a file's name
+ * relative to the dataset root; a tabular kind will name its row ranges): the manifest shards hold
+ * them, and a try gets them back from there. Every method takes the storage it works against: the
+ * caller (an activity or HTTP handler in functions/, or a test) builds it.
+ *
+ * Each kind passes the shared conformance suite (core/datasets/conformance.ts).
+ */
+export interface DatasetKind<I extends DatasetInput = DatasetInput> {
+  /** The `input.type` this kind reads. */
+  readonly type: I['type'];
+  /**
+   * At submit: cheap checks (the dataset exists and is not empty), refusing with a ParallelRunError
+   * whose `field` names the setting (`input.container`, `input.glob`, …). Returns the input as it
+   * will be planned (e.g. a files `path` naming one blob becomes a one-file dataset).
+   */
+  validate(storage: Storage, input: I): Promise<I>;
+  /**
+   * Streams the listing, cuts mini-batches of `size`, writes the manifest shards under
+   * `runs/<runId>/manifest/`, and returns only counts and shard refs (never the items: they would
+   * enter orchestration history). Refuses an empty dataset and a size this kind cannot cut by.
+   */
+  plan(storage: Storage, runId: string, input: I, size: MiniBatchSize): Promise<Plan>;
+  /**
+   * One mini-batch for one try, into `dir` (the try's scratch folder): one entry per item in item
+   * order (a local path for files), undefined where the item could not be fetched, each of those
+   * listed in `missing` with why. Stops fetching once `stopped()` says so (the run ended).
+   */
+  materialize(
+    storage: Storage,
+    input: I,
+    items: string[],
+    dir: string,
+    stopped?: () => boolean,
+  ): Promise<Materialized>;
+  /** The dataset in a few words, for logs (never its list of items). */
+  describe(input: I): string;
+}
