@@ -3,6 +3,26 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The rooms of core/, lowest first: each may import only the rooms before it (type-only imports
+ * too), so dependencies between them point one way (ARCHITECTURE.md).
+ */
+const coreRooms = ['storage', 'config', 'datasets', 'runs', 'outputs', 'runner', 'compute'];
+const coreDirection = coreRooms.map((room, i) => ({
+  files: [`core/${room}/**/*.ts`],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: coreRooms.slice(i + 1).map((above) => ({
+          group: [`../${above}/*`],
+          message: `core/${room} sits below core/${above}: it may import only ${coreRooms.slice(0, i).join(', ') || 'nothing of core but errors.ts'} (ARCHITECTURE.md).`,
+        })),
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -31,6 +51,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...coreDirection,
   {
     // Orchestrators are replayed: they must be deterministic and do no I/O of their own.
     files: ['orchestrations/**/*.ts'],

@@ -1,6 +1,6 @@
 import { executeMiniBatch, recordLostMiniBatch } from '../runner/execute.js';
 import { endRun } from '../runner/pools.js';
-import { miniBatchItems } from '../runner/runs.js';
+import { miniBatchItems } from '../runs/record.js';
 import type { ComputeKind } from './kind.js';
 
 /**

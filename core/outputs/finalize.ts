@@ -1,5 +1,5 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { loadRun, type RunRecord } from '../runner/runs.js';
+import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeBlobs } from './compose.js';

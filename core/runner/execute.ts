@@ -8,7 +8,7 @@ import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runOnPool } from './pools.js';
-import { loadRun, miniBatchItems } from './runs.js';
+import { loadRun, miniBatchItems } from '../runs/record.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
 export interface MiniBatchInput {

@@ -5,7 +5,7 @@ import { localPathFor } from '../datasets/materialize.js';
 import { downloadModel, parseModelRef } from '../storage/models.js';
 import type { Storage } from '../storage/storage.js';
 import { scratchRoot } from './paths.js';
-import type { RunRecord } from './runs.js';
+import type { RunRecord } from '../runs/record.js';
 
 /** What a pool downloads once before its processes start: the run's side inputs and its models. */
 

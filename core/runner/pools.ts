@@ -6,7 +6,7 @@ import { startIdleSweep } from './idle-sweep.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
 import { downloadSideInputs, pinnedModels } from './pool-downloads.js';
 import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
-import type { RunRecord } from './runs.js';
+import type { RunRecord } from '../runs/record.js';
 import { removeScratch } from './scratch.js';
 import { ScriptLog } from './script-log.js';
 

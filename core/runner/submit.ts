@@ -9,7 +9,7 @@ import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
 import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
-import type { RunRecord } from './runs.js';
+import type { RunRecord } from '../runs/record.js';
 
 /** `mnist-tutorial` + time + a random tail: readable in listings, unique without coordination. */
 export function newRunId(name: string | undefined, now = new Date()): string {

@@ -1,6 +1,6 @@
 import { placementOf } from '../../core/compute/placement.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
-import { loadRun } from '../../core/runner/runs.js';
+import { loadRun } from '../../core/runs/record.js';
 import { storage } from '../../core/storage/storage.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';

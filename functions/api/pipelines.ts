@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { isObject } from '../../core/config/issues.js';
 import { settingsForRun } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
-import { loadPipeline, savePipeline } from '../../core/storage/pipelines.js';
+import { loadPipeline, savePipeline } from '../../core/runs/pipelines.js';
 import { storage } from '../../core/storage/storage.js';
 import { pipelineNameParam } from '../http/params.js';
 import { guarded, json, readJsonBody } from '../http/respond.js';

@@ -4,7 +4,7 @@ import { errorMessage, NotFoundError, ParallelRunError } from '../../core/errors
 import { finalizeRun } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
-import type { RunRecord } from '../../core/runner/runs.js';
+import type { RunRecord } from '../../core/runs/record.js';
 import { describeDataset } from '../../core/datasets/files.js';
 import { endRun } from '../../core/runner/pools.js';
 import { prepareRun } from '../../core/runner/submit.js';

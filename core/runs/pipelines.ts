@@ -1,7 +1,7 @@
 import { parsePipeline, type PipelineDefinition } from '../config/parameters.js';
 import { NotFoundError } from '../errors.js';
-import { containers } from './layout.js';
-import { ensureContainer, readJson, writeJson, type Storage } from './storage.js';
+import { containers } from '../storage/layout.js';
+import { ensureContainer, readJson, writeJson, type Storage } from '../storage/storage.js';
 
 /** Published pipelines: `pipelines/<name>.json`, a run's settings with named parameters. */
 async function pipelinesContainer(storage: Storage) {
