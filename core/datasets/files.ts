@@ -3,25 +3,12 @@ import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
+import type { FileInput, LocalInput } from '../config/resolved.js';
 import { globToRegExp } from './glob.js';
 
-export interface BlobFiles {
-  type: 'files';
-  container: string;
-  path: string;
-  glob?: string;
-  names?: string[];
-  /**
-   * Set at submit when `path` names one blob (and no glob or names are given): the dataset is that
-   * file, as Azure ML's `Dataset.File.from_files` takes a file's path, and its item is the blob name.
-   */
-  file?: boolean;
-}
-
-export interface LocalFiles {
-  type: 'files';
-  local_path: string;
-}
+/** A blob dataset and a local folder, as the settings resolve them (`core/config/resolved.ts`). */
+export type BlobFiles = FileInput;
+export type LocalFiles = LocalInput;
 
 export type FileDataset = BlobFiles | LocalFiles;
 
