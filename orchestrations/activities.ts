@@ -16,6 +16,7 @@ import type {
   StopShard,
 } from './contracts.js';
 import type { activities, events, orchestrators } from './names.js';
+import { alreadyEnded } from './tasks.js';
 
 /**
  * The contract of every activity the orchestrators call: its input, and what its handler returns.
@@ -140,7 +141,7 @@ export function waitFor<N extends EventName>(
  * looked up among `tasks` by identity, so the caller can compare it with its own typed tasks.
  */
 export function* firstOf(context: OrchestrationContext, tasks: Task[]): Generator<Task, Task, unknown> {
-  const ended = tasks.find((t) => t.isCompleted || t.isFaulted);
+  const ended = alreadyEnded(tasks);
   if (ended) return ended;
   const won: unknown = yield context.df.Task.any(tasks);
   const winner = tasks.find((t) => t === won);

@@ -11,11 +11,7 @@ export function errorText(err: unknown): string {
   return e?.failureDetails?.errorMessage ?? e?.message ?? String(err);
 }
 
-/**
- * A task among `tasks` that has already ended, to take before yielding `Task.any(tasks)`: Task.any
- * fires only for a child that ends after it is built, so a task that ended while the orchestrator
- * waited on another (a signal, a lost try's record) would otherwise never be seen.
- */
+/** A task among `tasks` that has already ended (see `firstOf` in activities.ts for why it matters). */
 export function alreadyEnded(tasks: Task[]): Task | undefined {
   return tasks.find((t) => t.isCompleted || t.isFaulted);
 }

@@ -7,7 +7,7 @@ import { writeJson, type Storage } from '../storage/storage.js';
 import { rowsToText } from '../outputs/rows.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
-import { flushScriptLog, hasEnded, runOnPool } from './pools.js';
+import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from '../runs/record.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
@@ -26,6 +26,19 @@ export interface MiniBatchInput {
  */
 export async function executeMiniBatch(storage: Storage, input: MiniBatchInput): Promise<MiniBatchResult> {
   const started = performance.now();
+  const ended = (inputs: number): MiniBatchResult => ({
+    index: input.index,
+    attempt: input.attempt,
+    inputs,
+    ok: false,
+    final: true,
+    ended: true,
+    succeeded: 0,
+    failedItems: 0,
+    durationMs: Math.round(performance.now() - started),
+  });
+  // The run ended (canceled) before or under this try: nothing is read, written or counted.
+  if (await runHasEnded(storage, input.runId)) return ended(0);
   const run = await loadRun(storage, input.runId);
   const maxTries = run.settings.run_max_try;
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
@@ -62,18 +75,7 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
   const runs = storage.blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 
-  if (!outcome.ok && outcome.kind === 'ended') {
-    // The run ended (canceled) under this try: nothing is written, nothing counted; nobody waits for it.
-    return {
-      ...base,
-      ok: false,
-      final: true,
-      ended: true,
-      succeeded: 0,
-      failedItems: 0,
-      durationMs: durationMs(),
-    };
-  }
+  if (!outcome.ok && outcome.kind === 'ended') return ended(names.length);
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;

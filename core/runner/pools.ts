@@ -27,6 +27,15 @@ interface Entry {
 
 const pools = new Map<string, Entry>();
 
+/**
+ * Whether the run has ended: known here, or, while this instance has no pool for it, told by its
+ * summary (one request per pool: a try the host runs again after a restart may belong to a run that
+ * ended, and must not download, score or write anything).
+ */
+export async function runHasEnded(storage: Storage, runId: string): Promise<boolean> {
+  return hasEnded(runId) || (!pools.has(runId) && (await endedElsewhere(storage, runId)));
+}
+
 /** The run ended: its pool here goes, and no try of it starts here again. */
 export async function endRun(runId: string): Promise<void> {
   markEnded(runId);
@@ -68,9 +77,6 @@ export async function runOnPool(
 ): Promise<RunOutcome> {
   if (hasEnded(run.runId)) return SHUT_DOWN;
   let entry = pools.get(run.runId);
-  // Once per pool: a try the host runs again after a restart may belong to a run that has ended.
-  if (!entry && (await endedElsewhere(storage, run.runId))) return SHUT_DOWN;
-  entry = pools.get(run.runId);
   if (!entry) {
     const log = new ScriptLog(storage, run.runId);
     const pool = createPool(storage, run, log);
