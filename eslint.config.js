@@ -97,6 +97,23 @@ export default tseslint.config(
     },
   },
   {
+    // A pool worker runs outside the Functions app: it shares core with it, nothing else.
+    files: ['worker/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/orchestrations/**', '**/devhost/**', '**/scripts/**'],
+              message: 'worker/ imports only core/ (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },

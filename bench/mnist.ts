@@ -106,6 +106,7 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
       runId: 'bench',
       arguments: {},
       sideInputs: {},
+      executionProviders: ['cpu'],
       outputDir: path.dirname(files[0] ?? scratchRoot()),
       loggingLevel: 'WARNING',
       modelCache: modelDir,

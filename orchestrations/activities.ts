@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { ActivityOptions, OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import type { CheckOutcome } from '../core/compute/claims.js';
 import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
@@ -8,6 +9,7 @@ import type { MiniBatchInput } from '../core/runner/execute.js';
 import type {
   CancelRun,
   PlanOutput,
+  PoolTryInput,
   RunOutput,
   ShardFailures,
   ShardInput,
@@ -32,12 +34,15 @@ export interface ActivityContracts {
   finalizeRun: { input: FinalizeInput; output: RunSummary };
   /** Returns how many instances took the event. */
   signalInstances: { input: SignalInput; output: number };
+  enqueuePoolTry: { input: PoolTryInput; output: true };
+  checkPoolTry: { input: PoolTryInput; output: CheckOutcome };
 }
 
 /** The contract of each orchestrator: its input, and what it returns. */
 export interface OrchestratorContracts {
   parallelRun: { input: { runId: string }; output: RunOutput };
   parallelRunShard: { input: ShardInput; output: ShardOutput };
+  parallelRunPoolTry: { input: PoolTryInput; output: MiniBatchResult };
 }
 
 /** The data of each external event the orchestrators wait for. */
@@ -46,6 +51,7 @@ export interface EventContracts {
   stop: StopShard;
   /** Raised by the status API; its body may be absent. */
   cancel: CancelRun | undefined;
+  tryResult: MiniBatchResult;
 }
 
 export type ActivityName = keyof ActivityContracts;

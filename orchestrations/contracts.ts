@@ -1,4 +1,5 @@
 import type { ComputePlacement } from '../core/compute/placement.js';
+import type { PoolTry } from '../core/compute/protocol.js';
 import type { RunTotals } from '../core/outputs/records.js';
 import type { ShardRef } from '../core/datasets/plan.js';
 import type { RunSummary } from '../core/outputs/summary.js';
@@ -31,11 +32,22 @@ export interface PlanOutput {
  */
 export const MINI_BATCHES_PER_PROCESS = 2;
 
-/** Mini-batches a run keeps in flight, over all its shards. */
+/**
+ * Mini-batches a run keeps in flight, over all its shards. A pool run keeps exactly
+ * node_count × process_count_per_node on its queue: the queue's length is what scales its workers
+ * (KEDA, one replica per process_count_per_node messages), so node_count bounds the replicas it uses.
+ */
 export function miniBatchesInFlight(
-  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node'>,
+  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node' | 'compute'>,
 ): number {
-  return limits.node_count * limits.process_count_per_node * MINI_BATCHES_PER_PROCESS;
+  const perProcess = limits.compute?.placement === 'queue' ? 1 : MINI_BATCHES_PER_PROCESS;
+  return limits.node_count * limits.process_count_per_node * perProcess;
+}
+
+/** One try of a pool run, as its orchestration, activities and queue message know it. */
+export interface PoolTryInput extends PoolTry {
+  pool: string;
+  queue: string;
 }
 
 export interface ShardInput {

@@ -5,6 +5,10 @@ export const activities = {
   recordLost: 'recordLostMiniBatch',
   finalize: 'finalizeRun',
   signal: 'signalInstances',
+  /** A pool run's try: put it on the pool's queue. */
+  enqueueTry: 'enqueuePoolTry',
+  /** A pool run's try got no result in time: give it up unless its worker is alive. */
+  checkTry: 'checkPoolTry',
 } as const;
 
 /** External events between a run and its shards. */
@@ -15,14 +19,26 @@ export const events = {
   stop: 'stop',
   /** Status API → run: cancel the run. Durable: it waits in the run's queue however early it comes. */
   cancel: 'cancel',
+  /** Pool results function → pool try: the worker's result of that try. */
+  tryResult: 'tryResult',
 } as const;
 
 export const orchestrators = {
   run: 'parallelRun',
   shard: 'parallelRunShard',
+  poolTry: 'parallelRunPoolTry',
 } as const;
 
 /** Shard instance ids are derived from the run id, so the status API can find them. */
 export function shardInstanceId(runId: string, shard: number): string {
   return `${runId}:shard-${shard}`;
+}
+
+/**
+ * One try of a pool run runs as its own small orchestration (orchestrations/poolTry.ts), named by the
+ * try: the function that reads the pool's results finds it from the result alone, and a result for an
+ * attempt that has ended reaches an instance that no longer waits for it.
+ */
+export function poolTryInstanceId(runId: string, shard: number, index: number, attempt: number): string {
+  return `${shardInstanceId(runId, shard)}:mb-${index}-try-${attempt}`;
 }

@@ -1,8 +1,8 @@
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import type { MiniBatchResult } from '../core/outputs/records.js';
-import { call, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
+import { call, callSub, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
 import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
-import { activities, events, orchestrators } from './names.js';
+import { activities, events, orchestrators, poolTryInstanceId } from './names.js';
 import {
   deadlinePassed,
   firstTries,
@@ -55,7 +55,7 @@ function* shardOrchestrator(
     while (maySchedule(tally, inFlight.size, input.maxInFlight)) {
       const work = pending.shift();
       if (!work) break;
-      const task = callTry(context, runId, shard.shard, work);
+      const task = callTry(context, input, work);
       inFlight.set(task, { work, task });
     }
     publish();
@@ -127,17 +127,20 @@ function* shardOrchestrator(
 }
 
 /**
- * One try of one mini-batch, as an activity: placement `activity` (limits.compute, core/compute/placement.ts).
- * A `queue` placement (a GPU pool, next issue) enqueues the try on `minibatches-<pool>` here instead
- * and waits for its result event racing a timer.
+ * One try of one mini-batch, where the run's placement says (limits.compute, core/compute/placement.ts):
+ * an activity on this app, or a pool's queue through a pool try orchestration (poolTry.ts). Either way
+ * the task ends with the try's MiniBatchResult, or fails as a lost try.
  */
-function callTry(
-  context: OrchestrationContext,
-  runId: string,
-  shard: number,
-  work: Work,
-): TypedTask<MiniBatchResult> {
-  return call(context, activities.miniBatch, { runId, shard, index: work.index, attempt: work.attempt });
+function callTry(context: OrchestrationContext, input: ShardInput, work: Work): TypedTask<MiniBatchResult> {
+  const t = { runId: input.runId, shard: input.shard.shard, index: work.index, attempt: work.attempt };
+  const placement = input.limits.compute;
+  if (placement?.placement !== 'queue') return call(context, activities.miniBatch, t);
+  return callSub(
+    context,
+    orchestrators.poolTry,
+    { ...t, pool: placement.kind, queue: placement.queue, deadlineSeconds: placement.startTimeoutSeconds },
+    poolTryInstanceId(t.runId, t.shard, t.index, t.attempt),
+  );
 }
 
 /** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */

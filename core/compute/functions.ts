@@ -17,6 +17,3 @@ export const functionsCompute: ComputeKind = {
   },
   endRun,
 };
-
-/** Every compute kind this app runs tries for in its activities, by `compute` setting. */
-export const computeKinds: { readonly [K in 'functions']: ComputeKind } = { functions: functionsCompute };

@@ -1,3 +1,4 @@
+import { poolQueue } from '../config/pools.js';
 import type { RunSettings } from '../config/settings.js';
 
 /**
@@ -6,17 +7,18 @@ import type { RunSettings } from '../config/settings.js';
  *
  * - `activity`: the shard calls the `runMiniBatch` activity; the try runs inside that activity, in
  *   this Functions instance (compute `functions`, core/compute/functions.ts).
- * - `queue` (next issue, not built): the shard enqueues `{runId, shard, index, attempt}` on the Storage
- *   queue `minibatches-<pool>`, and waits for the try's result event racing a timer; a GPU worker runs
- *   the same core code (`executeMiniBatch`) and reports the result. Settings accept it once
- *   core/config allows `compute: "<pool>"`; the shard's `callTry` (orchestrations/shard.ts) branches on it.
+ * - `queue`: a pool (core/compute/pool.ts). The shard runs each try as a small sub-orchestration that
+ *   enqueues `{runId, shard, index, attempt}` on `queue` and waits for the result event racing a
+ *   timer of `startTimeoutSeconds`; a pool worker (worker/) runs the same core code (`executeMiniBatch`).
  */
 export type ComputePlacement =
-  { kind: 'functions'; placement: 'activity' } | { kind: string; placement: 'queue'; queue: string };
+  | { kind: 'functions'; placement: 'activity' }
+  | { kind: string; placement: 'queue'; queue: string; startTimeoutSeconds: number };
 
-/** The placement of a run's `compute` setting (today only `functions`, core/config). */
-export function placementOf(compute: RunSettings['compute']): ComputePlacement {
-  return { kind: compute, placement: 'activity' };
+/** The placement of a run's `compute` setting; `startTimeoutSeconds` is the app's (core/config/pools.ts). */
+export function placementOf(compute: RunSettings['compute'], startTimeoutSeconds: number): ComputePlacement {
+  if (compute === 'functions') return { kind: 'functions', placement: 'activity' };
+  return { kind: compute, placement: 'queue', queue: poolQueue(compute), startTimeoutSeconds };
 }
 
 /** A run planned before placements were recorded ran in the Functions pool. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SettingsError, type SettingIssue } from '../errors.js';
 import { parseRunSettings, type RunSettings } from './settings.js';
+import { configuredPools, POOL_NAME_RULE } from './pools.js';
 
 const minimal = {
   entry_script: 'digit_identification.js',
@@ -717,9 +718,39 @@ describe('Azure ML v2 names', () => {
   });
 });
 
+describe('compute pools', () => {
+  const withPools = (compute: unknown, pools?: string[]) =>
+    parseRunSettings({ ...minimal, compute }, pools ? { pools } : {});
+
+  it('takes "functions" or a configured pool', () => {
+    expect(withPools('functions', []).compute).toBe('functions');
+    expect(withPools('gpu', ['gpu', 't4']).compute).toBe('gpu');
+  });
+
+  it('refuses a pool the app does not have, listing those it has', () => {
+    expect(() => withPools('a100', ['gpu', 't4'])).toThrow(
+      'compute: "a100" is not a pool of this app: use "functions", "gpu", "t4" (app setting PARALLEL_RUN_POOLS)',
+    );
+    expect(() => withPools('gpu', [])).toThrow('it has none (app setting PARALLEL_RUN_POOLS is empty)');
+  });
+
+  it('refuses a name that cannot be a pool, whatever the app has', () => {
+    for (const bad of ['GPU', 'gpu--x', '../gpu', 'a'.repeat(41), 7]) {
+      expect(() => withPools(bad)).toThrow(/^compute: .* is not allowed: use "functions" or a pool name/);
+    }
+  });
+
+  it('reads the configured pools from the app setting, refusing bad names', () => {
+    expect(configuredPools({ PARALLEL_RUN_POOLS: ' gpu, t4 ,gpu,' })).toEqual(['gpu', 't4']);
+    expect(configuredPools({})).toEqual([]);
+    expect(() => configuredPools({ PARALLEL_RUN_POOLS: 'gpu,Bad_Name' })).toThrow(
+      'app setting PARALLEL_RUN_POOLS: "Bad_Name" is not a pool name',
+    );
+  });
+});
+
 describe('not supported yet', () => {
   it.each([
-    ['compute', 'gpu-pool', '"gpu-pool" is not supported yet: only "functions"'],
     ['allow_reuse', true, 'true is not supported yet: every run processes its input again'],
     [
       'partition_keys',
@@ -735,7 +766,10 @@ describe('not supported yet', () => {
 
   it('rejects wrong types for compute and allow_reuse', () => {
     expect(issuesWith({ compute: 1, allow_reuse: 'no' })).toEqual([
-      { field: 'compute', message: '1 is not allowed: use "functions"' },
+      {
+        field: 'compute',
+        message: `1 is not allowed: use "functions" or a pool name (${POOL_NAME_RULE})`,
+      },
       { field: 'allow_reuse', message: '"no" is not allowed: use false' },
     ]);
   });

@@ -26,6 +26,7 @@ import {
   readSourceDirectory,
 } from './script-settings.js';
 import { SettingsError } from '../errors.js';
+import { isPoolName, POOL_NAME_RULE, POOLS_SETTING } from './pools.js';
 
 export type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
 import type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
@@ -58,7 +59,8 @@ export interface RunSettings {
   models: string[];
   input: FileInput | LocalInput;
   output: { container: string; path?: string };
-  compute: 'functions';
+  /** `functions`, or the name of a pool configured for the app (core/config/pools.ts). */
+  compute: string;
   allow_reuse: false;
   run_name?: string;
 }
@@ -66,6 +68,8 @@ export interface RunSettings {
 export interface RunDefaults {
   /** Workers per node when the settings do not say; the app knows its cores. */
   processCountPerNode?: number;
+  /** The pools this app has (`PARALLEL_RUN_POOLS`); absent: any pool name is taken, to be checked at submit. */
+  pools?: readonly string[];
 }
 
 /** The settings users give, in ParallelRunStep (v1) names. */
@@ -237,14 +241,24 @@ function rejectRefused(issues: Issues, body: JsonObject): void {
   }
 }
 
-function readCompute(issues: Issues, at: Given | undefined): 'functions' {
+function readCompute(issues: Issues, at: Given | undefined, pools: readonly string[] | undefined): string {
   if (at === undefined || at.value === 'functions') return 'functions';
-  if (typeof at.value === 'string') {
-    issues.notSupported(at, 'only "functions" (workers in the Functions app) for now');
-  } else {
-    issues.notAllowed(at, 'use "functions"');
+  const choices = ['"functions"', ...(pools ?? []).map((p) => JSON.stringify(p))].join(', ');
+  if (typeof at.value !== 'string' || !isPoolName(at.value)) {
+    issues.notAllowed(at, `use ${pools ? choices : `"functions" or a pool name (${POOL_NAME_RULE})`}`);
+    return 'functions';
   }
-  return 'functions';
+  if (pools && !pools.includes(at.value)) {
+    const where = `app setting ${POOLS_SETTING}`;
+    issues.add(
+      at.field,
+      pools.length === 0
+        ? `${show(at.value)} is not a pool of this app: it has none (${where} is empty), so use "functions"`
+        : `${show(at.value)} is not a pool of this app: use ${choices} (${where})`,
+    );
+    return 'functions';
+  }
+  return at.value;
 }
 
 function readAllowReuse(issues: Issues, at: Given | undefined): false {
@@ -414,7 +428,7 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
     models: readModels(issues, b.at('models')),
     input: files,
     output: readOutput(issues, b.at('output')),
-    compute: readCompute(issues, b.at('compute')),
+    compute: readCompute(issues, b.at('compute'), defaults.pools),
     allow_reuse: readAllowReuse(issues, b.at('allow_reuse')),
     ...readRunName(b),
   };

@@ -34,6 +34,12 @@ export interface InitContext {
   outputDir: string;
   /** 0-based index of this worker process in its pool. */
   workerIndex: number;
+  /**
+   * The onnxruntime execution providers to use here, in order of preference: `['cuda', 'cpu']` on a
+   * GPU pool's worker, `['cpu']` in the Functions app (app setting PARALLEL_RUN_EXECUTION_PROVIDERS).
+   * Pass them on: `InferenceSession.create(model, { executionProviders: ctx.executionProviders })`.
+   */
+  executionProviders: string[];
 }
 
 export interface RunContext extends InitContext {

@@ -10,6 +10,7 @@ import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from '../runs/record.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
+import { ParallelRunError } from '../errors.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -18,13 +19,36 @@ export interface MiniBatchInput {
   attempt: number;
 }
 
+export interface ExecuteOptions {
+  /**
+   * Asked just before the try writes anything: false means the try is no longer this caller's (a pool
+   * worker whose claim was given up), and it ends with `TryFencedError`, writing nothing.
+   */
+  mayWrite?: () => Promise<boolean>;
+}
+
+/** The try was given up while it ran (ExecuteOptions.mayWrite): nothing was written or counted. */
+export class TryFencedError extends ParallelRunError {
+  constructor(input: MiniBatchInput) {
+    super(
+      'CONFLICT',
+      `mini-batch ${input.index} (attempt ${input.attempt}) of run '${input.runId}' was given up while it ran: its result is dropped`,
+    );
+    this.name = 'TryFencedError';
+  }
+}
+
 /**
  * One try of one mini-batch: fetch its files, run the entry script on the pool, write its rows to
  * `parts/<index>` and its failed items to `failures/<index>.json`. Both names are fixed, so a try
  * that runs twice (at-least-once) overwrites itself. Script failures come back as a result, not an
  * exception: the shard orchestrator decides whether another try follows.
  */
-export async function executeMiniBatch(storage: Storage, input: MiniBatchInput): Promise<MiniBatchResult> {
+export async function executeMiniBatch(
+  storage: Storage,
+  input: MiniBatchInput,
+  options: ExecuteOptions = {},
+): Promise<MiniBatchResult> {
   const started = performance.now();
   const ended = (inputs: number): MiniBatchResult => ({
     index: input.index,
@@ -72,6 +96,9 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
     await flushScriptLog(input.runId);
   }
   const base = { index: input.index, attempt: input.attempt, inputs: names.length };
+  if (outcome.ok || outcome.kind !== 'ended') {
+    if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
+  }
   const runs = storage.blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 

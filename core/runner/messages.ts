@@ -12,6 +12,8 @@ export interface WorkerInit {
   modelCache: string;
   /** Local folders of the run's pinned models, by every name a script may ask for them with. */
   models: Record<string, string>;
+  /** onnxruntime execution providers for this process's scripts, in order (`ctx.executionProviders`). */
+  executionProviders: string[];
 }
 
 export type ToWorker =

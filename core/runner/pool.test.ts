@@ -16,6 +16,7 @@ function pool(script: string, size: number): WorkerPool {
       loggingLevel: 'WARNING',
       modelCache: scripts,
       models: {},
+      executionProviders: ['cpu'],
     },
   });
 }

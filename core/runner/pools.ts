@@ -1,3 +1,4 @@
+import { executionProviders } from '../config/pools.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Storage } from '../storage/storage.js';
@@ -60,6 +61,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
       loggingLevel: s.logging_level,
       modelCache,
       models: await pinnedModels(storage, run, modelCache),
+      executionProviders: executionProviders(),
     },
     onLog: (worker, level, text) => log.add(worker, level, text),
   });
@@ -112,4 +114,9 @@ export async function shutdownPool(runId: string): Promise<void> {
   // The run's side inputs and script scratch folder: nothing else reads them once its processes are
   // gone, unless a new pool for the run started meanwhile.
   if (!pools.has(runId)) await removeScratch(path.join(scratchRoot(), runId));
+}
+
+/** Every pool on this instance, e.g. when a pool worker stops. */
+export async function shutdownAllPools(): Promise<void> {
+  await Promise.all([...pools.keys()].map((runId) => shutdownPool(runId)));
 }

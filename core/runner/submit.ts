@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { configuredPools } from '../config/pools.js';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { checkSideInput } from '../datasets/files.js';
@@ -53,7 +54,10 @@ export async function prepareRun(
   body: unknown,
   source: RunRecord['source'],
 ): Promise<RunRecord> {
-  const settings = parseRunSettings(body, { processCountPerNode: os.availableParallelism() });
+  const settings = parseRunSettings(body, {
+    processCountPerNode: os.availableParallelism(),
+    pools: configuredPools(),
+  });
   const models = await checkRunnable(storage, settings);
   const record: RunRecord = {
     runId: newRunId(settings.run_name),

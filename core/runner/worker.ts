@@ -86,6 +86,7 @@ function contextOf(init: WorkerInit): InitContext {
     logger: logger(init.loggingLevel),
     outputDir: init.outputDir,
     workerIndex: init.workerIndex,
+    executionProviders: init.executionProviders,
   };
 }
 

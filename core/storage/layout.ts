@@ -22,6 +22,8 @@ export const runPaths = {
   errors: (runId: string) => `${runId}/errors.jsonl`,
   overview: (runId: string) => `${runId}/logs/overview.txt`,
   scriptLog: (runId: string) => `${runId}/logs/user.log`,
+  /** Who runs one try on a pool (core/compute/claims.ts). */
+  claim: (runId: string, index: number, attempt: number) => `${runId}/pool/${pad(index)}-${attempt}.json`,
 } as const;
 
 export function indexOfPart(name: string): number {

@@ -1,4 +1,5 @@
 import { placementOf } from '../../core/compute/placement.js';
+import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
 import { loadRun } from '../../core/runs/record.js';
 import { storage } from '../../core/storage/storage.js';
@@ -22,7 +23,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
       progress_update_timeout: s.progress_update_timeout,
-      compute: placementOf(s.compute),
+      compute: placementOf(s.compute, poolStartTimeoutSeconds()),
     },
   };
 }

@@ -14,8 +14,12 @@ export const SESSION_OPTIONS: InferenceSession.SessionOptions = {
   graphOptimizationLevel: 'all',
 };
 
-export function createSession(modelDir: string): Promise<InferenceSession> {
-  return InferenceSession.create(path.join(modelDir, MODEL_FILE), SESSION_OPTIONS);
+/** `executionProviders`: where the worker says to run (ctx.executionProviders: `['cuda', 'cpu']` on a GPU pool). */
+export function createSession(
+  modelDir: string,
+  executionProviders: string[] = ['cpu'],
+): Promise<InferenceSession> {
+  return InferenceSession.create(path.join(modelDir, MODEL_FILE), { ...SESSION_OPTIONS, executionProviders });
 }
 
 /** The predicted digit of each of the first `count` rows of `pixels` ([count, 784]), in one run. */

@@ -23,6 +23,7 @@ describe('digit_identification entry script', () => {
       return Promise.resolve(MODEL_DIR);
     },
     logger: quiet,
+    executionProviders: ['cpu'],
     outputDir: tmpdir(),
     workerIndex: 0,
   };

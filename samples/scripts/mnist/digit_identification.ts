@@ -13,8 +13,8 @@ let session: InferenceSession | undefined;
 
 export async function init(ctx: InitContext): Promise<void> {
   const modelDir = await ctx.getModel('mnist');
-  session = await createSession(modelDir);
-  ctx.logger.info(`mnist model loaded from ${modelDir}`);
+  session = await createSession(modelDir, ctx.executionProviders);
+  ctx.logger.info(`mnist model loaded from ${modelDir} (${ctx.executionProviders.join(', ')})`);
 }
 
 /**

@@ -1,0 +1,88 @@
+import { ParallelRunError } from '../errors.js';
+import type { MiniBatchResult } from '../outputs/records.js';
+import type { MiniBatchInput } from '../runner/execute.js';
+
+/**
+ * The pool protocol's messages (README, "GPU pools"). Both are small, whatever the mini-batch: the
+ * items are read from the run's manifest, the rows written to its parts, and only ids and counts travel.
+ *
+ * - on `minibatches-<pool>`: a `PoolTry`, one try of one mini-batch;
+ * - on `minibatch-results`: a `PoolResult`, what that try's `executeMiniBatch` returned.
+ */
+export interface PoolTry extends MiniBatchInput {
+  /**
+   * The shard gives the try up when no worker took it, or its worker sent no heartbeat, for this many
+   * seconds (the app's pool start timeout): the worker's heartbeats come well within it.
+   */
+  deadlineSeconds: number;
+}
+
+export interface PoolResult extends PoolTry {
+  result: MiniBatchResult;
+}
+
+/** Queue messages are base64 text, as the Functions host's queue trigger expects by default. */
+export function encodeMessage(value: PoolTry | PoolResult): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+}
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function isCount(v: unknown, min: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+}
+
+/** Checks a try's fields: a message from the queue is input like any other. */
+export function readPoolTry(value: unknown): PoolTry {
+  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (
+    typeof v.runId !== 'string' ||
+    !RUN_ID.test(v.runId) ||
+    !isCount(v.shard, 0) ||
+    !isCount(v.index, 0) ||
+    !isCount(v.attempt, 1) ||
+    !isCount(v.deadlineSeconds, 1)
+  ) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool try: expected {runId, shard, index, attempt, deadlineSeconds} with a run id and whole numbers, got ${JSON.stringify(value).slice(0, 200)}`,
+    );
+  }
+  return {
+    runId: v.runId,
+    shard: v.shard,
+    index: v.index,
+    attempt: v.attempt,
+    deadlineSeconds: v.deadlineSeconds,
+  };
+}
+
+/** A result message's fields; the result itself is the worker's own `MiniBatchResult`. */
+export function readPoolResult(value: unknown): PoolResult {
+  const t = readPoolTry(value);
+  const result = (value as { result?: unknown }).result;
+  const r = (typeof result === 'object' && result !== null ? result : {}) as Record<string, unknown>;
+  if (
+    r.index !== t.index ||
+    r.attempt !== t.attempt ||
+    typeof r.ok !== 'boolean' ||
+    typeof r.final !== 'boolean'
+  ) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool result: its result must be the try's (mini-batch ${t.index}, attempt ${t.attempt}) with ok and final`,
+    );
+  }
+  return { ...t, result: result as MiniBatchResult };
+}
+
+/** Decodes a base64 (or plain) JSON message body. */
+export function decodeMessage(text: string): unknown {
+  const trimmed = text.trim();
+  const json = trimmed.startsWith('{') ? trimmed : Buffer.from(trimmed, 'base64').toString('utf8');
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new ParallelRunError('INVALID_REQUEST', `not a JSON message: ${trimmed.slice(0, 100)}`);
+  }
+}

@@ -1,0 +1,244 @@
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { encodeMessage } from '../../core/compute/protocol.js';
+import type { DevHostProcess } from '../../devhost/process.js';
+import type { WatchedProcess } from '../../devhost/lines.js';
+import { spawnWorker } from '../../scripts/workers.js';
+import { call, repoRoot, uniqueNames } from '../support/devhost.js';
+import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
+import path from 'node:path';
+
+const storage = () => inject('storage');
+const tag = uniqueNames().hub.toLowerCase().slice(3);
+/** One pool the tests start workers for, one that never has any. */
+const pool = `p${tag}`;
+const idle = `idle${tag}`;
+const poisoned = `poison${tag}`;
+const late = `late${tag}`;
+const pools = [pool, idle, poisoned, late].join(',');
+const container = `pool-${tag}`;
+const scripts = path.join(repoRoot, 'test/fixtures/scripts/dist');
+/** Short, so a try nobody takes fails quickly; long enough for a busy 2-core machine's heartbeats. */
+const START_TIMEOUT = 15;
+let host: DevHostProcess;
+const workers: WatchedProcess[] = [];
+
+const worker = async (env: Record<string, string> = {}, of = pool) => {
+  const w = await spawnWorker({
+    pool: of,
+    storage: storage(),
+    env: { PARALLEL_RUN_SCRIPTS: scripts, PARALLEL_RUN_POOLS: pools, ...env },
+  });
+  workers.push(w);
+  return w;
+};
+
+const queues = () => QueueServiceClient.fromConnectionString(storage());
+
+beforeAll(async () => {
+  host = await startApp(storage(), {
+    env: { PARALLEL_RUN_POOLS: pools, PARALLEL_RUN_POOL_START_TIMEOUT: String(START_TIMEOUT) },
+  });
+  await uploadFiles(storage(), container, 'few/', ['a.txt', 'b.txt', 'c.txt', 'crash.txt', 'd.txt']);
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+  await host.kill();
+});
+
+describe('compute pools: settings', () => {
+  it('refuses a pool the app does not have, listing the ones it has', async () => {
+    const reply = await call(host.baseUrl, 'POST', '/api/runs', {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/' },
+      compute: 'a100',
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({
+      error: {
+        field: 'compute',
+        message: `compute: "a100" is not a pool of this app: use "functions", "${pool}", "${idle}", "${poisoned}", "${late}" (app setting PARALLEL_RUN_POOLS)`,
+      },
+    });
+  });
+});
+
+describe('compute pools: a worker that cannot start says why', () => {
+  it.each([
+    [{ pool: 'Bad_Name', env: {} }, 64, /--pool "Bad_Name" is not a pool name/],
+    [
+      { pool: 'gpu', env: { PARALLEL_RUN_POOLS: 'other' } },
+      2,
+      /pool "gpu" is not configured: PARALLEL_RUN_POOLS is "other"/,
+    ],
+    [
+      { pool: 'gpu', env: { AzureWebJobsStorage: '' } },
+      2,
+      /storage is not configured: set AzureWebJobsStorage/,
+    ],
+    [
+      { pool: 'gpu', env: { PARALLEL_RUN_EXECUTION_PROVIDERS: 'cuda,cpu' } },
+      2,
+      /asks for "cuda", but it cannot load here: .*PARALLEL_RUN_ALLOW_CPU_FALLBACK=true/,
+    ],
+  ])('%j', async (given, code, message) => {
+    const w = await spawnWorker({
+      pool: given.pool,
+      storage: storage(),
+      env: { PARALLEL_RUN_POOLS: 'gpu', ...given.env },
+      waitForStart: false,
+    });
+    expect(await w.exited).toBe(code);
+    expect(w.lines.join('\n')).toMatch(message);
+    expect(w.lines.join('\n')).not.toMatch(/\n\s+at /);
+  });
+
+  it('falls back to the CPU only when the configuration allows it', async () => {
+    const w = await spawnWorker({
+      pool: 'gpu',
+      storage: storage(),
+      env: {
+        PARALLEL_RUN_POOLS: 'gpu',
+        PARALLEL_RUN_EXECUTION_PROVIDERS: 'cuda,cpu',
+        PARALLEL_RUN_ALLOW_CPU_FALLBACK: 'true',
+      },
+    });
+    expect(w.lines.join('\n')).toMatch(/"cuda" cannot load .* so it is left out/);
+    expect(w.lines.join('\n')).toMatch(/taking tries \(execution providers: cpu\)/);
+    await w.kill();
+  });
+});
+
+describe('compute pools: runs', () => {
+  it('runs a pool run on a worker, with the same rows, errors and order as on functions; the script sees its providers', async () => {
+    await worker({ PARALLEL_RUN_EXECUTION_PROVIDERS: 'cpu' });
+    const settings = {
+      entry_script: 'crash_on.js',
+      input: { container, path: 'few/' },
+      mini_batch_size: '1',
+      run_max_try: 2,
+      error_threshold: -1,
+    };
+    const onPool = await runToEnd(host, { ...settings, compute: pool });
+    const onFunctions = await runToEnd(host, settings);
+    expect(onPool.view.status).toBe('Completed');
+    expect(onPool.output).toEqual(['a.txt: ok', 'b.txt: ok', 'c.txt: ok', 'd.txt: ok']);
+    expect(onPool.output).toEqual(onFunctions.output);
+    // The script that ends its own process fails its mini-batch on the pool as on functions, after both tries.
+    expect(onPool.errors).toEqual([expect.objectContaining({ item: 'crash.txt', attempts: 2, kind: 'try' })]);
+    expect(onFunctions.errors.map((e) => [e.item, e.attempts])).toEqual([['crash.txt', 2]]);
+    const providers = await runToEnd(host, {
+      entry_script: 'providers.js',
+      input: { container, path: 'few/' },
+      compute: pool,
+    });
+    expect(providers.output).toContain('a.txt: cpu');
+  });
+
+  it('fails a try no worker takes, in bounded time, saying so', async () => {
+    const run = await runToEnd(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/a.txt' },
+      compute: idle,
+      run_max_try: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]?.error).toContain(
+      `no worker of pool "${idle}" took mini-batch 0 (attempt 1) within ${START_TIMEOUT} s`,
+    );
+  });
+
+  it('fails a try whose message was taken too many times, moving it to the poison queue', async () => {
+    const runId = await submit(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/a.txt' },
+      compute: poisoned,
+      run_max_try: 1,
+    });
+    const queue = queues().getQueueClient(`minibatches-${poisoned}`);
+    await queue.createIfNotExists();
+    // Every worker that took it died under it: six deliveries, none finished.
+    for (let taken = 0; taken < 6;) {
+      const [m] = (await queue.receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
+      if (!m) continue;
+      await queue.updateMessage(m.messageId, m.popReceipt, undefined, 0);
+      taken++;
+    }
+    const w = await worker({}, poisoned);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Failed');
+    expect(run.output).toEqual([]);
+    expect(run.errors).toEqual([expect.objectContaining({ item: 'few/a.txt', kind: 'try', attempts: 1 })]);
+    expect(run.errors[0]?.error).toMatch(/was taken 7 times by workers of pool .* and never finished/);
+    const poison = await queues().getQueueClient(`minibatches-${poisoned}-poison`).peekMessages();
+    expect(poison.peekedMessageItems).toHaveLength(1);
+    expect(w.lines.join('\n')).toMatch(new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=failed`));
+  });
+
+  it('ignores a result for an attempt its shard gave up, and a duplicate result, counting each try once', async () => {
+    const runId = await submit(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/b.txt' },
+      compute: late,
+      run_max_try: 2,
+    });
+    // No worker yet: attempt 1 is given up, attempt 2 goes on the queue.
+    const queue = queues().getQueueClient(`minibatches-${late}`);
+    await queue.createIfNotExists();
+    await waitFor(
+      async () => (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length >= 2,
+    );
+    const results = queues().getQueueClient('minibatch-results');
+    const fake = (attempt: number) =>
+      encodeMessage({
+        runId,
+        shard: 0,
+        index: 0,
+        attempt,
+        deadlineSeconds: START_TIMEOUT,
+        result: {
+          index: 0,
+          attempt,
+          ok: true,
+          final: true,
+          inputs: 1,
+          succeeded: 1,
+          failedItems: 0,
+          durationMs: 1,
+        },
+      });
+    await results.sendMessage(fake(1));
+    await host.waitForLine(
+      new RegExp(`mini-batch 0 \\(attempt 1\\) of run ${runId} ignored: its try is failed`),
+    );
+    const w = await worker({}, late);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['b.txt: ok']);
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 1, itemsFailed: 0, tries: 2 });
+    // The given-up attempt's message is dropped by the worker, not run.
+    await w.waitForLine(
+      new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=dropped \\(given up by its shard\\)`),
+    );
+    expect(w.lines.filter((l) => l.includes(`try run=${runId} `) && l.includes('outcome=ok'))).toHaveLength(
+      1,
+    );
+    await results.sendMessage(fake(2));
+    await host.waitForLine(
+      new RegExp(`mini-batch 0 \\(attempt 2\\) of run ${runId} ignored: its try is completed`),
+    );
+    const again = await finish(host, runId);
+    expect(again.output).toEqual(['b.txt: ok']);
+    expect(again.view.summary?.totals).toEqual(run.view.summary?.totals);
+  });
+});
+
+/** Polls `check` until it holds (no fixed sleeps: each poll is a storage round trip). */
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+  }
+}

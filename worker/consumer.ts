@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
+import { claimTry, finishClaim, renewClaim, type HeldClaim } from '../core/compute/claims.js';
+import { queueFor } from '../core/compute/pool.js';
+import { decodeMessage, encodeMessage, readPoolTry, type PoolTry } from '../core/compute/protocol.js';
+import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
+import { errorMessage } from '../core/errors.js';
+import type { MiniBatchResult } from '../core/outputs/records.js';
+import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
+import { loadRun, miniBatchItems } from '../core/runs/record.js';
+import type { Storage } from '../core/storage/storage.js';
+import { tryTiming } from './timing.js';
+
+export interface ConsumerOptions {
+  pool: string;
+  /** A message taken more than this many times goes to the poison queue, its try failed (as the Functions host does). */
+  maxDequeueCount?: number;
+  log?: (line: string) => void;
+}
+
+/** A message whose try is running here: its pop receipt changes with every renewal. */
+interface Held {
+  message: DequeuedMessageItem;
+  popReceipt: string;
+}
+
+const IDLE_POLL_MS = { min: 100, max: 2_000 };
+
+/**
+ * A pool worker's queue consumer (README, "GPU pools"): takes tries from `minibatches-<pool>`, runs
+ * each with the same core code as the Functions path, puts the result on `minibatch-results`, and
+ * deletes the message only then. At most `process_count_per_node` of a run's tries run at once here
+ * (one per GPU). While a try runs, its message stays hidden and its claim fresh (heartbeats); if the
+ * worker dies, both lapse and another worker takes the try over.
+ */
+export class PoolConsumer {
+  readonly id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly running = new Map<Promise<void>, string>();
+  private readonly perProcessLimit = new Map<string, number>();
+  private stopping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly options: ConsumerOptions,
+  ) {}
+
+  private log(line: string): void {
+    (this.options.log ?? console.log)(line);
+  }
+
+  /** Takes and runs tries until `stop()`; resolves once the tries it started have ended. */
+  async run(): Promise<void> {
+    const queue = await queueFor(this.storage, poolQueue(this.options.pool));
+    let idle = IDLE_POLL_MS.min;
+    while (!this.stopping) {
+      if (this.running.size >= this.capacity()) {
+        await Promise.race(this.running.keys());
+        continue;
+      }
+      let message: DequeuedMessageItem | undefined;
+      try {
+        // Hidden for a first short while; the try's own timing takes over once it is read.
+        const got = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
+        message = got.receivedMessageItems[0];
+      } catch (err) {
+        this.log(`cannot read queue ${queue.name}: ${errorMessage(err)}`);
+      }
+      if (!message) {
+        await this.pause(idle);
+        idle = Math.min(IDLE_POLL_MS.max, idle * 2);
+        continue;
+      }
+      idle = IDLE_POLL_MS.min;
+      this.start(queue, message);
+    }
+    await Promise.allSettled(this.running.keys());
+  }
+
+  /** Stops taking tries; `run()` resolves when the running ones have ended. */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  /** Tries running here now. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** One try at a time until a run's process_count_per_node is known, then that many. */
+  private capacity(): number {
+    const limits = [...this.running.values()].map((runId) => this.perProcessLimit.get(runId) ?? 1);
+    return limits.length === 0 ? 1 : Math.min(...limits);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private start(queue: QueueClient, message: DequeuedMessageItem): void {
+    let runId = '';
+    try {
+      runId = readPoolTry(decodeMessage(message.messageText)).runId;
+    } catch {
+      // handle() reports it
+    }
+    const task = this.handle(queue, { message, popReceipt: message.popReceipt })
+      .catch((err: unknown) => {
+        // The message stays: it reappears, and after too many tries goes to the poison queue.
+        this.log(`try from message ${message.messageId} not finished: ${errorMessage(err)}`);
+      })
+      .finally(() => this.running.delete(task));
+    this.running.set(task, runId);
+  }
+
+  private async handle(queue: QueueClient, held: Held): Promise<void> {
+    let t: PoolTry;
+    try {
+      t = readPoolTry(decodeMessage(held.message.messageText));
+    } catch (err) {
+      // Nothing can ever run it: drop it, loudly.
+      this.log(`dropped message ${held.message.messageId} on ${queue.name}: ${errorMessage(err)}`);
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      return;
+    }
+    const run = await loadRun(this.storage, t.runId);
+    this.perProcessLimit.set(t.runId, run.settings.process_count_per_node);
+    const timing = tryTiming(t.deadlineSeconds);
+    const claim = await claimTry(this.storage, t, this.id, timing.takeoverMs);
+    const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
+    if ('skip' in claim) {
+      if (claim.skip === 'busy') {
+        // Another worker holds it and answers: look again once its claim could have lapsed.
+        await queue.updateMessage(
+          held.message.messageId,
+          held.popReceipt,
+          undefined,
+          Math.ceil(timing.takeoverMs / 1000),
+        );
+      } else {
+        await queue.deleteMessage(held.message.messageId, held.popReceipt);
+        this.log(
+          `try ${where} outcome=dropped (${claim.skip === 'done' ? 'already finished' : 'given up by its shard'})`,
+        );
+      }
+      return;
+    }
+    const started = performance.now();
+    const heartbeat = this.keepAlive(queue, held, claim.taken, timing);
+    try {
+      const poisoned = held.message.dequeueCount > (this.options.maxDequeueCount ?? 5);
+      let result: MiniBatchResult;
+      try {
+        result = poisoned
+          ? await this.poisoned(t, held)
+          : await executeMiniBatch(this.storage, t, { mayWrite: () => heartbeat.renew() });
+      } catch (err) {
+        if (!(err instanceof TryFencedError)) throw err;
+        await heartbeat.stop();
+        await queue.deleteMessage(held.message.messageId, held.popReceipt).catch(() => undefined);
+        this.log(`try ${where} outcome=dropped (given up by its shard while it ran)`);
+        return;
+      }
+      await heartbeat.stop();
+      await (await queueFor(this.storage, RESULTS_QUEUE)).sendMessage(encodeMessage({ ...t, result }));
+      await finishClaim(claim.taken);
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      const outcome = result.ended ? 'ended' : result.ok ? 'ok' : result.final ? 'failed' : 'failed-retry';
+      this.log(
+        `try ${where} outcome=${outcome} items=${result.inputs} failed=${result.failedItems} duration=${Math.round(performance.now() - started)}ms${result.error ? ` error=${JSON.stringify(result.error)}` : ''}`,
+      );
+    } finally {
+      await heartbeat.stop();
+    }
+  }
+
+  /**
+   * A try taken too many times (every worker that took it died under it: a crash, an OOM kill, a GPU
+   * fault): it goes to the poison queue and counts as a failed try, so its items end as error lines.
+   */
+  private async poisoned(t: PoolTry, held: Held): Promise<MiniBatchResult> {
+    const run = await loadRun(this.storage, t.runId);
+    const names = await miniBatchItems(this.storage, t.runId, t.shard, t.index);
+    const final = t.attempt >= run.settings.run_max_try;
+    const error = `mini-batch ${t.index} (attempt ${t.attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
+    if (final) await recordLostMiniBatch(this.storage, { ...t, error });
+    await (
+      await queueFor(this.storage, poisonQueue(this.options.pool))
+    ).sendMessage(held.message.messageText);
+    return {
+      index: t.index,
+      attempt: t.attempt,
+      ok: false,
+      final,
+      inputs: names.length,
+      succeeded: 0,
+      failedItems: final ? names.length : 0,
+      error,
+      durationMs: 0,
+    };
+  }
+
+  /**
+   * Keeps the message hidden and the claim fresh while the try runs. Renewals of the claim run one
+   * after another (each needs the ETag the last one got): `renew` is the try's own, just before it
+   * writes; `stop` waits for the one under way.
+   */
+  private keepAlive(
+    queue: QueueClient,
+    held: Held,
+    claim: HeldClaim,
+    timing: ReturnType<typeof tryTiming>,
+  ): { renew(): Promise<boolean>; stop(): Promise<void> } {
+    let chain: Promise<boolean> = Promise.resolve(true);
+    const renew = (): Promise<boolean> => (chain = chain.then(() => renewClaim(claim)));
+    const beat = async () => {
+      try {
+        const renewed = await queue.updateMessage(
+          held.message.messageId,
+          held.popReceipt,
+          undefined,
+          timing.visibilitySeconds,
+        );
+        if (renewed.popReceipt) held.popReceipt = renewed.popReceipt;
+        if (!(await renew())) this.log(`the claim of message ${held.message.messageId} was given up`);
+      } catch (err) {
+        this.log(`heartbeat of message ${held.message.messageId} failed: ${errorMessage(err)}`);
+      }
+    };
+    let beating = beat();
+    const timer = setInterval(() => {
+      beating = beating.then(beat);
+    }, timing.heartbeatMs);
+    return {
+      renew,
+      stop: async () => {
+        clearInterval(timer);
+        await beating;
+        await chain.catch(() => false);
+      },
+    };
+  }
+}
