@@ -27,6 +27,13 @@ interface Held {
 
 const IDLE_POLL_MS = { min: 100, max: 2_000 };
 
+/** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /**
  * A pool worker's queue consumer (README, "GPU pools"): takes tries from `minibatches-<pool>`, runs
  * each with the same core code as the Functions path, puts the result on `minibatch-results`, and
@@ -39,6 +46,8 @@ export class PoolConsumer {
   private readonly running = new Map<Promise<void>, string>();
   private readonly perProcessLimit = new Map<string, number>();
   private stopping = false;
+  /** Settles when a run's process_count_per_node becomes known (the capacity may then grow). */
+  private learned = signal();
   private wake: (() => void) | undefined;
 
   constructor(
@@ -56,7 +65,8 @@ export class PoolConsumer {
     let idle = IDLE_POLL_MS.min;
     while (!this.stopping) {
       if (this.running.size >= this.capacity()) {
-        await Promise.race(this.running.keys());
+        // A slot frees, or a run's process_count_per_node becomes known (capacity may grow).
+        await Promise.race([...this.running.keys(), this.learned.promise]);
         continue;
       }
       let message: DequeuedMessageItem | undefined;
@@ -132,7 +142,11 @@ export class PoolConsumer {
       return;
     }
     const run = await loadRun(this.storage, t.runId);
-    this.perProcessLimit.set(t.runId, run.settings.process_count_per_node);
+    if (!this.perProcessLimit.has(t.runId)) {
+      this.perProcessLimit.set(t.runId, run.settings.process_count_per_node);
+      this.learned.resolve();
+      this.learned = signal();
+    }
     const timing = tryTiming(t.deadlineSeconds);
     const claim = await claimTry(this.storage, t, this.id, timing.takeoverMs);
     const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
