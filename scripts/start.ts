@@ -3,7 +3,10 @@ import { startAzurite } from '../devhost/azurite.js';
 import { errorMessage } from '../devhost/errors.js';
 import { startDevHost } from '../devhost/host.js';
 import { parseLogLevel } from '../devhost/log.js';
+import type { WatchedProcess } from '../devhost/lines.js';
+import { configuredPools } from '../core/config/pools.js';
 import { ApiClient } from './client.js';
+import { spawnWorker } from './workers.js';
 import { runTutorial } from './demo.js';
 import { seedImages, seedModel } from './sample.js';
 
@@ -30,7 +33,9 @@ async function main(): Promise<void> {
     storage: azurite.connectionString,
     logLevel: parseLogLevel(process.env.DEVHOST_LOG_LEVEL ?? 'warn'),
   });
+  const workers = await startLocalWorkers(azurite.connectionString);
   const stop = async (code: number) => {
+    await Promise.all(workers.map((w) => w.kill()));
     await host.stop();
     await azurite.stop();
     process.exit(code);
@@ -45,6 +50,30 @@ async function main(): Promise<void> {
   const ok = await runTutorial(new ApiClient(host.baseUrl), log);
   if (exitAfter) await stop(ok ? 0 : 1);
   log(`\nServing the API at ${host.baseUrl}/api (runs, models). Ctrl-C stops.`);
+}
+
+/**
+ * One local worker per pool of PARALLEL_RUN_POOLS, so runs with `"compute": "<pool>"` are served
+ * here too. Their start-up lines and problems are shown; their one line per try is not.
+ */
+async function startLocalWorkers(storage: string): Promise<WatchedProcess[]> {
+  const workers: WatchedProcess[] = [];
+  for (const pool of configuredPools()) {
+    const worker = await spawnWorker({
+      pool,
+      storage,
+      echo: (line) => {
+        if (!line.startsWith('try ')) log(`[worker ${pool}] ${line}`);
+      },
+    });
+    workers.push(worker);
+  }
+  if (workers.length > 0) {
+    log(
+      `pool workers: ${workers.length} (submit with "compute": "${configuredPools()[0] ?? ''}" to use one)`,
+    );
+  }
+  return workers;
 }
 
 main().catch((err: unknown) => {

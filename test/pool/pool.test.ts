@@ -6,7 +6,10 @@ import type { WatchedProcess } from '../../devhost/lines.js';
 import { spawnWorker } from '../../scripts/workers.js';
 import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 
 const storage = () => inject('storage');
 const tag = uniqueNames().hub.toLowerCase().slice(3);
@@ -232,6 +235,30 @@ describe('compute pools: runs', () => {
     const again = await finish(host, runId);
     expect(again.output).toEqual(['b.txt: ok']);
     expect(again.view.summary?.totals).toEqual(run.view.summary?.totals);
+  });
+
+  it('on SIGTERM takes no more tries, lets the running one finish, and exits', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
+    const w = await worker();
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'few/a.txt' },
+      compute: pool,
+    });
+    const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+    await waitFor(async () => {
+      for await (const b of runs.listBlobsFlat({ prefix: `${runId}/pool/` })) return b.name !== '';
+      return false;
+    });
+    const exiting = w.kill('SIGTERM');
+    await w.waitForLine(/SIGTERM: taking no more tries; 1 running get \d+ s to finish/);
+    writeFileSync(gate, '');
+    expect(await exiting).toBe(0);
+    expect(w.lines.join('\n')).toMatch(new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=ok`));
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['a.txt: ok']);
   });
 });
 

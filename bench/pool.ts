@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { Azurite } from '../devhost/azurite.js';
+import type { WatchedProcess } from '../devhost/lines.js';
+import { spawnDevHostProcess } from '../devhost/process.js';
+import type { RunView } from '../functions/api/runs.js';
+import { ApiClient } from '../scripts/client.js';
+import { tutorialSettings } from '../scripts/demo.js';
+import { seedImages, seedModel } from '../scripts/sample.js';
+import { spawnWorker } from '../scripts/workers.js';
+import { cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './report.js';
+
+const POOL = 'bench';
+const WORKERS = 2;
+/** The tuned MNIST run (mini-batches of 100); the same settings on both sides but `compute`. */
+const tuned = { ...tutorialSettings, run_name: 'mnist-pool-bench', mini_batch_size: '100' };
+
+/**
+ * `npm run bench -- pool`: the tuned MNIST run on two local pool workers against the same run on
+ * `compute: "functions"`, in turns (functions, pool, pool, functions) so Azurite's slowing down as it
+ * stores more weighs on both alike. Goal: the pool at ≥ 0.8× (the same work, plus one queue hop and a
+ * claim per mini-batch).
+ */
+export async function benchPool(): Promise<void> {
+  await withAzurite(measurePool);
+}
+
+async function imagesPerSecond(api: ApiClient, compute: string): Promise<number> {
+  const started = performance.now();
+  const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', { ...tuned, compute }, 202);
+  await api.json('GET', `/runtime/webhooks/durabletask/instances/${runId}?waitForCompletionSeconds=900`);
+  const seconds = (performance.now() - started) / 1000;
+  const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
+  const scored = view.summary?.totals.itemsSucceeded ?? 0;
+  if (view.status !== 'Completed' || scored !== 10_000) {
+    throw new Error(
+      `run ${runId} on ${compute} ended ${view.status} with ${scored} images: ${view.reason ?? ''}`,
+    );
+  }
+  return scored / seconds;
+}
+
+async function measurePool(storage: string, azurite: Azurite): Promise<void> {
+  process.env.AzureWebJobsStorage = storage;
+  const log = (line: string) => console.log(line);
+  await seedModel(log);
+  await seedImages(log);
+  const env = { PARALLEL_RUN_POOLS: POOL };
+  const host = await spawnDevHostProcess({ app: repoRoot, storage, args: ['--log-level', 'warn'], env });
+  const workers: WatchedProcess[] = [];
+  try {
+    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker({ pool: POOL, storage, env }));
+    const api = new ApiClient(host.baseUrl);
+    const order = ['functions', POOL, POOL, 'functions'];
+    const rates: Record<string, number[]> = { functions: [], pool: [] };
+    const cpuBefore = cpuSeconds(azurite.pid);
+    for (const compute of order) {
+      const rate = await imagesPerSecond(api, compute);
+      (compute === 'functions' ? rates.functions : rates.pool)?.push(rate);
+      log(
+        `${compute === 'functions' ? 'functions' : `pool (${WORKERS} workers)`}: ${rate.toFixed(1)} images/s`,
+      );
+    }
+    const mean = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0) / (xs?.length || 1);
+    const functions = mean(rates.functions);
+    const pool = mean(rates.pool);
+    const result = {
+      settings: {
+        mini_batch_size: tuned.mini_batch_size,
+        node_count: tuned.node_count,
+        process_count_per_node: tuned.process_count_per_node,
+      },
+      workers: WORKERS,
+      order,
+      imagesPerSecond: { functions: rates.functions, pool: rates.pool },
+      ratioPoolVsFunctions: pool / functions,
+      azuriteCpuSeconds: (cpuSeconds(azurite.pid) ?? 0) - (cpuBefore ?? 0),
+    };
+    printTable(
+      ['compute', 'images/s (mean)', 'ratio'],
+      [
+        ['functions (activities on the devhost)', functions, 1],
+        [`pool "${POOL}" (${WORKERS} local workers)`, pool, pool / functions],
+      ],
+    );
+    console.log(`\nratioPoolVsFunctions ${result.ratioPoolVsFunctions.toFixed(3)} (goal ≥ 0.8)`);
+    const file = writeResult('pool', result);
+    console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  } finally {
+    await Promise.all(workers.map((w) => w.kill()));
+    await host.kill();
+  }
+}
