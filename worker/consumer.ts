@@ -8,6 +8,8 @@ import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
 import { errorMessage } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
+import { endedElsewhere } from '../core/runner/ended-runs.js';
+import { endRun } from '../core/runner/pools.js';
 import { loadRun, miniBatchItems } from '../core/runs/record.js';
 import type { Storage } from '../core/storage/storage.js';
 import { tryTiming } from './timing.js';
@@ -168,7 +170,7 @@ export class PoolConsumer {
       return;
     }
     const started = performance.now();
-    const heartbeat = this.keepAlive(queue, held, claim.taken, timing);
+    const heartbeat = this.keepAlive(t.runId, queue, held, claim.taken, timing);
     try {
       const poisoned = held.message.dequeueCount > (this.options.maxDequeueCount ?? 5);
       let result: MiniBatchResult;
@@ -228,6 +230,7 @@ export class PoolConsumer {
    * writes; `stop` waits for the one under way.
    */
   private keepAlive(
+    runId: string,
     queue: QueueClient,
     held: Held,
     claim: HeldClaim,
@@ -245,6 +248,8 @@ export class PoolConsumer {
         );
         if (renewed.popReceipt) held.popReceipt = renewed.popReceipt;
         if (!(await renew())) this.log(`the claim of message ${held.message.messageId} was given up`);
+        // A canceled run's tries end here too (the cancel reached the app, not this worker).
+        if (await endedElsewhere(this.storage, runId)) await endRun(runId);
       } catch (err) {
         this.log(`heartbeat of message ${held.message.messageId} failed: ${errorMessage(err)}`);
       }

@@ -246,11 +246,7 @@ describe('compute pools: runs', () => {
       input: { container, path: 'few/a.txt' },
       compute: pool,
     });
-    const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
-    await waitFor(async () => {
-      for await (const b of runs.listBlobsFlat({ prefix: `${runId}/pool/` })) return b.name !== '';
-      return false;
-    });
+    await waitFor(async () => (await claimsOf(runId)) > 0);
     const exiting = w.kill('SIGTERM');
     await w.waitForLine(/SIGTERM: taking no more tries; 1 running get \d+ s to finish/);
     writeFileSync(gate, '');
@@ -260,7 +256,32 @@ describe('compute pools: runs', () => {
     expect(run.view.status).toBe('Completed');
     expect(run.output).toEqual(['a.txt: ok']);
   });
+
+  it('ends a try running on a worker when its run is canceled', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'never-opened');
+    const w = await worker();
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'few/a.txt' },
+      compute: pool,
+    });
+    await waitFor(async () => (await claimsOf(runId)) > 0);
+    const cancel = await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`);
+    expect(cancel.status).toBe(202);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Canceled');
+    await w.waitForLine(new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=ended`));
+    expect(run.output).toEqual([]);
+  });
 });
+
+async function claimsOf(runId: string): Promise<number> {
+  const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+  let n = 0;
+  for await (const b of runs.listBlobsFlat({ prefix: `${runId}/pool/` })) if (b.name) n++;
+  return n;
+}
 
 /** Polls `check` until it holds (no fixed sleeps: each poll is a storage round trip). */
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { containers, runPaths } from '../storage/layout.js';
+import { storageFromEnv, type Storage } from '../storage/storage.js';
+import { abandonUnlessAlive, claimTry, finishClaim, renewClaim } from './claims.js';
+import type { PoolTry } from './protocol.js';
+
+let storage: Storage;
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  storage = storageFromEnv({ AzureWebJobsStorage: inject('storage') });
+  await storage.blobs.getContainerClient(containers.runs).createIfNotExists();
+});
+
+/** A try of a run of its own, so tests never see each other's claims. */
+const aTry = (attempt = 1): PoolTry => ({
+  runId: `claims-${randomBytes(4).toString('hex')}`,
+  shard: 0,
+  index: 7,
+  attempt,
+  deadlineSeconds: 60,
+});
+
+/** Staleness limits: an hour (every claim is fresh), or none (every claim is silent, as a dead worker's). */
+const STALE_AT_ONCE = 0;
+
+describe('pool try claims (real Azurite)', () => {
+  it('a try is either given up or taken, never both, however the two race', async () => {
+    for (let round = 0; round < 20; round++) {
+      const t = aTry();
+      const [taken, check] = await Promise.all([
+        claimTry(storage, t, 'worker-a', HOUR),
+        abandonUnlessAlive(storage, t, HOUR),
+      ]);
+      const workerWon = 'taken' in taken;
+      expect(check.alive, `round ${round}`).toBe(workerWon);
+      if (!workerWon) expect(taken).toEqual({ skip: 'abandoned' });
+    }
+  });
+
+  it('two workers with one message delivered twice: one runs it, the other is told it is busy', async () => {
+    const t = aTry();
+    const [a, b] = await Promise.all([claimTry(storage, t, 'a', HOUR), claimTry(storage, t, 'b', HOUR)]);
+    expect([a, b].filter((c) => 'taken' in c)).toHaveLength(1);
+    expect([a, b].filter((c) => 'skip' in c)).toEqual([{ skip: 'busy' }]);
+  });
+
+  it('a silent claim is taken over by another worker; the first then loses it and may not write', async () => {
+    const t = aTry();
+    const first = await claimTry(storage, t, 'dead', HOUR);
+    if (!('taken' in first)) throw new Error('first claim not taken');
+    const second = await claimTry(storage, t, 'alive', STALE_AT_ONCE);
+    if (!('taken' in second)) throw new Error('stale claim not taken over');
+    expect(await renewClaim(first.taken)).toBe(false);
+    expect(await renewClaim(second.taken)).toBe(true);
+    // The shard sees a live worker, then (its heartbeat older than the deadline) gives the try up.
+    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: true });
+    expect(await abandonUnlessAlive(storage, t, STALE_AT_ONCE)).toEqual({ alive: false, why: 'silent' });
+    expect(await renewClaim(second.taken)).toBe(false);
+    expect(await claimTry(storage, t, 'late', HOUR)).toEqual({ skip: 'abandoned' });
+  });
+
+  it('a finished try is never given up, and a copy of its message delivered later is dropped', async () => {
+    const t = aTry(2);
+    const claim = await claimTry(storage, t, 'w', HOUR);
+    if (!('taken' in claim)) throw new Error('not taken');
+    await finishClaim(claim.taken);
+    expect(await abandonUnlessAlive(storage, t, STALE_AT_ONCE)).toEqual({ alive: true });
+    expect(await claimTry(storage, t, 'other', STALE_AT_ONCE)).toEqual({ skip: 'done' });
+    const blob = storage.blobs
+      .getContainerClient(containers.runs)
+      .getBlobClient(runPaths.claim(t.runId, t.index, t.attempt));
+    expect(JSON.parse((await blob.downloadToBuffer()).toString('utf8'))).toMatchObject({
+      state: 'done',
+      worker: 'w',
+    });
+  });
+
+  it('a try nobody took is given up as never taken, and stays given up', async () => {
+    const t = aTry();
+    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
+    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
+    expect(await claimTry(storage, t, 'w', STALE_AT_ONCE)).toEqual({ skip: 'abandoned' });
+  });
+});
