@@ -5,7 +5,7 @@ import { claimTry, finishClaim, renewClaim, type HeldClaim } from '../core/compu
 import { queueFor } from '../core/compute/pool.js';
 import { decodeMessage, encodeMessage, readPoolTry, type PoolTry } from '../core/compute/protocol.js';
 import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage, NotFoundError } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
 import { endedElsewhere } from '../core/runner/ended-runs.js';
@@ -143,7 +143,16 @@ export class PoolConsumer {
       await queue.deleteMessage(held.message.messageId, held.popReceipt);
       return;
     }
-    const run = await loadRun(this.storage, t.runId);
+    const run = await loadRun(this.storage, t.runId).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (!run) {
+      // A run that does not exist (deleted, or a message not from the app): nothing can run it.
+      this.log(`dropped message ${held.message.messageId} on ${queue.name}: run '${t.runId}' does not exist`);
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      return;
+    }
     if (!this.perProcessLimit.has(t.runId)) {
       this.perProcessLimit.set(t.runId, run.settings.process_count_per_node);
       this.learned.resolve();

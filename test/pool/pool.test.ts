@@ -18,7 +18,8 @@ const pool = `p${tag}`;
 const idle = `idle${tag}`;
 const poisoned = `poison${tag}`;
 const late = `late${tag}`;
-const pools = [pool, idle, poisoned, late].join(',');
+const junk = `junk${tag}`;
+const pools = [pool, idle, poisoned, late, junk].join(',');
 const container = `pool-${tag}`;
 const scripts = path.join(repoRoot, 'test/fixtures/scripts/dist');
 /** Short, so a try nobody takes fails quickly; long enough for a busy 2-core machine's heartbeats. */
@@ -61,7 +62,7 @@ describe('compute pools: settings', () => {
     expect(reply.body).toMatchObject({
       error: {
         field: 'compute',
-        message: `compute: "a100" is not a pool of this app: use "functions", "${pool}", "${idle}", "${poisoned}", "${late}" (app setting PARALLEL_RUN_POOLS)`,
+        message: `compute: "a100" is not a pool of this app: use "functions", "${pool}", "${idle}", "${poisoned}", "${late}", "${junk}" (app setting PARALLEL_RUN_POOLS)`,
       },
     });
   });
@@ -273,6 +274,24 @@ describe('compute pools: runs', () => {
     expect(run.view.status).toBe('Canceled');
     await w.waitForLine(new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=ended`));
     expect(run.output).toEqual([]);
+  });
+
+  it('drops queue messages that are not tries or results, or name no run, saying so', async () => {
+    const w = await worker({}, junk);
+    const tries = queues().getQueueClient(`minibatches-${junk}`);
+    await tries.createIfNotExists();
+    await tries.sendMessage(Buffer.from('not json').toString('base64'));
+    await tries.sendMessage(
+      encodeMessage({ runId: 'no-such-run', shard: 0, index: 0, attempt: 1, deadlineSeconds: 60 }),
+    );
+    await tries.sendMessage(Buffer.from(JSON.stringify({ runId: '../x', index: -1 })).toString('base64'));
+    await w.waitForLine(/dropped message .*: not a JSON message/);
+    await w.waitForLine(/dropped message .*: run 'no-such-run' does not exist/);
+    await w.waitForLine(/dropped message .*: not a pool try/);
+    await waitFor(async () => (await tries.getProperties()).approximateMessagesCount === 0);
+    const results = queues().getQueueClient('minibatch-results');
+    await results.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
+    await host.waitForLine(/dropped a message on minibatch-results: not a pool try/);
   });
 });
 
