@@ -27,7 +27,7 @@ export async function benchPool(): Promise<void> {
 async function imagesPerSecond(api: ApiClient, compute: string): Promise<number> {
   const started = performance.now();
   const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', { ...tuned, compute }, 202);
-  await api.json('GET', `/runtime/webhooks/durabletask/instances/${runId}?waitForCompletionSeconds=900`);
+  await api.waitForInstance(runId);
   const seconds = (performance.now() - started) / 1000;
   const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
   const scored = view.summary?.totals.itemsSucceeded ?? 0;

@@ -38,6 +38,19 @@ export class ApiClient {
     return JSON.parse(reply.text) as T;
   }
 
+  /**
+   * Waits until an orchestration ends, by long polls of at most 4 minutes each: one longer would
+   * outlast fetch's 5-minute wait for response headers ("fetch failed") on a slow run.
+   */
+  async waitForInstance(instanceId: string): Promise<void> {
+    const path = `/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?waitForCompletionSeconds=240`;
+    for (;;) {
+      const reply = await this.send('GET', path);
+      if (reply.status === 200) return;
+      if (reply.status !== 202) throw ApiClient.failure('GET', path, reply);
+    }
+  }
+
   async text(path: string): Promise<string> {
     const reply = await this.send('GET', path);
     if (reply.status !== 200) throw ApiClient.failure('GET', path, reply);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { configuredPools } from '../config/pools.js';
+import { configuredPools, poolStartTimeoutSeconds } from '../config/pools.js';
 import { parseRunSettings, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { checkSideInput } from '../datasets/files.js';
@@ -58,6 +58,8 @@ export async function prepareRun(
     processCountPerNode: os.availableParallelism(),
     pools: configuredPools(),
   });
+  // A pool run's start timeout is read when it is planned: a bad app setting is told now, not then.
+  if (settings.compute !== 'functions') poolStartTimeoutSeconds();
   const models = await checkRunnable(storage, settings);
   const record: RunRecord = {
     runId: newRunId(settings.run_name),
