@@ -35,7 +35,7 @@ export interface ActivityContracts {
   /** Returns how many instances took the event. */
   signalInstances: { input: SignalInput; output: number };
   enqueuePoolTry: { input: PoolTryInput; output: true };
-  checkPoolTry: { input: PoolTryInput; output: CheckOutcome };
+  checkPoolTry: { input: PoolTryInput & { force?: boolean }; output: CheckOutcome };
 }
 
 /** The contract of each orchestrator: its input, and what it returns. */

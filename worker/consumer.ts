@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
-import { claimTry, finishClaim, renewClaim, type HeldClaim } from '../core/compute/claims.js';
+import {
+  claimTry,
+  dropBeacon,
+  finishClaim,
+  renewClaim,
+  touchBeacon,
+  type HeldClaim,
+} from '../core/compute/claims.js';
 import { queueFor } from '../core/compute/pool.js';
-import { decodeMessage, encodeMessage, readPoolTry, type PoolTry } from '../core/compute/protocol.js';
+import {
+  boundedResult,
+  decodeMessage,
+  encodeMessage,
+  readPoolTry,
+  type PoolTry,
+} from '../core/compute/protocol.js';
 import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
 import { errorMessage, NotFoundError } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
@@ -28,6 +41,9 @@ interface Held {
 }
 
 const IDLE_POLL_MS = { min: 100, max: 2_000 };
+const FIRST_VISIBILITY_SECONDS = 5;
+/** How often a worker says it is alive (well within the smallest pool start timeout, 10 s). */
+const BEACON_MS = 3_000;
 
 /** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
 function signal(): { promise: Promise<void>; resolve: () => void } {
@@ -64,6 +80,7 @@ export class PoolConsumer {
   /** Takes and runs tries until `stop()`; resolves once the tries it started have ended. */
   async run(): Promise<void> {
     const queue = await queueFor(this.storage, poolQueue(this.options.pool));
+    const beacon = this.beacon();
     let idle = IDLE_POLL_MS.min;
     while (!this.stopping) {
       if (this.running.size >= this.capacity()) {
@@ -73,11 +90,20 @@ export class PoolConsumer {
       }
       let message: DequeuedMessageItem | undefined;
       try {
-        // Hidden for a first short while; the try's own timing takes over once it is read.
-        const got = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
+        // Hidden for a first short while (a worker that dies before its first heartbeat gives the
+        // try back soon); the try's own timing takes over once it is read.
+        const got = await queue.receiveMessages({
+          numberOfMessages: 1,
+          visibilityTimeout: FIRST_VISIBILITY_SECONDS,
+        });
         message = got.receivedMessageItems[0];
       } catch (err) {
         this.log(`cannot read queue ${queue.name}: ${errorMessage(err)}`);
+      }
+      if (message && this.stopRequested()) {
+        // SIGTERM came while it was being read: another replica takes it now.
+        await queue.updateMessage(message.messageId, message.popReceipt, undefined, 0).catch(() => undefined);
+        break;
       }
       if (!message) {
         await this.pause(idle);
@@ -88,12 +114,37 @@ export class PoolConsumer {
       this.start(queue, message);
     }
     await Promise.allSettled(this.running.keys());
+    await beacon.stop();
+  }
+
+  /**
+   * Says this worker is alive every few seconds, busy or not, so a try waiting behind others is not
+   * mistaken for one no worker will ever take (core/compute/claims.ts `poolHasLiveWorker`).
+   */
+  private beacon(): { stop(): Promise<void> } {
+    const touch = () =>
+      touchBeacon(this.storage, this.options.pool, this.id).catch((err: unknown) => {
+        this.log(`cannot say this worker is alive: ${errorMessage(err)}`);
+      });
+    void touch();
+    const timer = setInterval(() => void touch(), BEACON_MS);
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await dropBeacon(this.storage, this.options.pool, this.id).catch(() => undefined);
+      },
+    };
   }
 
   /** Stops taking tries; `run()` resolves when the running ones have ended. */
   stop(): void {
     this.stopping = true;
     this.wake?.();
+  }
+
+  /** Read through a call: `stop()` may have come while the loop awaited. */
+  private stopRequested(): boolean {
+    return this.stopping;
   }
 
   /** Tries running here now. */
@@ -161,20 +212,25 @@ export class PoolConsumer {
     const timing = tryTiming(t.deadlineSeconds);
     const claim = await claimTry(this.storage, t, this.id, timing.takeoverMs);
     const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
+    if ('finished' in claim) {
+      // Its worker stored the result and died before sending it (or this is a copy): send it again.
+      await this.send(t, claim.finished);
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      this.log(`try ${where} outcome=resent (it had finished; its result is sent again)`);
+      return;
+    }
     if ('skip' in claim) {
       if (claim.skip === 'busy') {
-        // Another worker holds it and answers: look again once its claim could have lapsed.
+        // Another worker holds it and answers: look again when its claim would lapse.
         await queue.updateMessage(
           held.message.messageId,
           held.popReceipt,
           undefined,
-          Math.ceil(timing.takeoverMs / 1000),
+          Math.max(1, Math.ceil(claim.lapsesInMs / 1000)),
         );
       } else {
         await queue.deleteMessage(held.message.messageId, held.popReceipt);
-        this.log(
-          `try ${where} outcome=dropped (${claim.skip === 'done' ? 'already finished' : 'given up by its shard'})`,
-        );
+        this.log(`try ${where} outcome=dropped (given up by its shard)`);
       }
       return;
     }
@@ -188,15 +244,23 @@ export class PoolConsumer {
           ? await this.poisoned(t, held)
           : await executeMiniBatch(this.storage, t, { mayWrite: () => heartbeat.renew() });
       } catch (err) {
-        if (!(err instanceof TryFencedError)) throw err;
+        // Given up while it ran, or a mini-batch its run does not have: nothing more can come of it.
+        if (!(err instanceof TryFencedError || err instanceof NotFoundError)) throw err;
         await heartbeat.stop();
         await queue.deleteMessage(held.message.messageId, held.popReceipt).catch(() => undefined);
-        this.log(`try ${where} outcome=dropped (given up by its shard while it ran)`);
+        const why = err instanceof TryFencedError ? 'given up by its shard while it ran' : errorMessage(err);
+        this.log(`try ${where} outcome=dropped (${why})`);
         return;
       }
       await heartbeat.stop();
-      await (await queueFor(this.storage, RESULTS_QUEUE)).sendMessage(encodeMessage({ ...t, result }));
-      await finishClaim(claim.taken);
+      result = boundedResult(result);
+      // The result goes into the claim first: if this worker dies before sending it, it is not lost.
+      if (!(await finishClaim(claim.taken, result))) {
+        await queue.deleteMessage(held.message.messageId, held.popReceipt).catch(() => undefined);
+        this.log(`try ${where} outcome=dropped (given up by its shard as it finished)`);
+        return;
+      }
+      await this.send(t, result);
       await queue.deleteMessage(held.message.messageId, held.popReceipt);
       const outcome = result.ended ? 'ended' : result.ok ? 'ok' : result.final ? 'failed' : 'failed-retry';
       this.log(
@@ -207,19 +271,24 @@ export class PoolConsumer {
     }
   }
 
+  private async send(t: PoolTry, result: MiniBatchResult): Promise<void> {
+    await (await queueFor(this.storage, RESULTS_QUEUE)).sendMessage(encodeMessage({ ...t, result }));
+  }
+
   /**
    * A try taken too many times (every worker that took it died under it: a crash, an OOM kill, a GPU
    * fault): it goes to the poison queue and counts as a failed try, so its items end as error lines.
    */
   private async poisoned(t: PoolTry, held: Held): Promise<MiniBatchResult> {
+    // First, so that the message is kept whatever follows.
+    await (
+      await queueFor(this.storage, poisonQueue(this.options.pool))
+    ).sendMessage(held.message.messageText);
     const run = await loadRun(this.storage, t.runId);
     const names = await miniBatchItems(this.storage, t.runId, t.shard, t.index);
     const final = t.attempt >= run.settings.run_max_try;
     const error = `mini-batch ${t.index} (attempt ${t.attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
     if (final) await recordLostMiniBatch(this.storage, { ...t, error });
-    await (
-      await queueFor(this.storage, poisonQueue(this.options.pool))
-    ).sendMessage(held.message.messageText);
     return {
       index: t.index,
       attempt: t.attempt,
@@ -246,7 +315,8 @@ export class PoolConsumer {
     timing: ReturnType<typeof tryTiming>,
   ): { renew(): Promise<boolean>; stop(): Promise<void> } {
     let chain: Promise<boolean> = Promise.resolve(true);
-    const renew = (): Promise<boolean> => (chain = chain.then(() => renewClaim(claim)));
+    // A renewal that failed (a storage error) must not fail every later one with it.
+    const renew = (): Promise<boolean> => (chain = chain.catch(() => false).then(() => renewClaim(claim)));
     const beat = async () => {
       try {
         const renewed = await queue.updateMessage(

@@ -21,8 +21,16 @@ with a managed identity), ${POOLS_SETTING} (must list the pool), PARALLEL_RUN_EX
 
 /** Seconds a stopping worker gives its running tries (Container Apps waits 30 s before SIGKILL). */
 function graceSeconds(): number {
-  const given = Number(process.env.PARALLEL_RUN_WORKER_GRACE_SECONDS ?? 25);
-  return Number.isFinite(given) && given >= 0 ? given : 25;
+  const given = process.env.PARALLEL_RUN_WORKER_GRACE_SECONDS;
+  if (given === undefined || given.trim() === '') return 25;
+  const seconds = Number(given);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3_600) {
+    throw new ParallelRunError(
+      'CONFIGURATION',
+      `PARALLEL_RUN_WORKER_GRACE_SECONDS: ${JSON.stringify(given)} is not allowed: a whole number of seconds from 0 to 3600`,
+    );
+  }
+  return seconds;
 }
 
 function readPool(argv: string[]): string {
@@ -61,6 +69,7 @@ async function main(): Promise<void> {
       throw new ParallelRunError('CONFIGURATION', errorMessage(err));
     }
   })();
+  const grace = graceSeconds();
   const providers = await checkedProviders();
   // The entry scripts' processes read it from here (ctx.executionProviders).
   process.env.PARALLEL_RUN_EXECUTION_PROVIDERS = providers.join(',');
@@ -68,12 +77,10 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (process.exitCode !== undefined) return;
     process.exitCode = 0;
-    console.log(
-      `${signal}: taking no more tries; ${consumer.active} running get ${graceSeconds()} s to finish`,
-    );
+    console.log(`${signal}: taking no more tries; ${consumer.active} running get ${grace} s to finish`);
     consumer.stop();
     // Tries still running then are left to their messages: they reappear for another worker.
-    setTimeout(() => process.exit(0), graceSeconds() * 1000).unref();
+    setTimeout(() => process.exit(0), grace * 1000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

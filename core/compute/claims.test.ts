@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { containers, runPaths } from '../storage/layout.js';
+import { containers } from '../storage/layout.js';
 import { storageFromEnv, type Storage } from '../storage/storage.js';
-import { abandonUnlessAlive, claimTry, finishClaim, renewClaim } from './claims.js';
+import {
+  claimTry,
+  dropBeacon,
+  finishClaim,
+  poolHasLiveWorker,
+  renewClaim,
+  settleTry,
+  touchBeacon,
+} from './claims.js';
+import type { MiniBatchResult } from '../outputs/records.js';
 import type { PoolTry } from './protocol.js';
 
 let storage: Storage;
+const noWorker = () => Promise.resolve(false);
+/** The shard's check with a deadline of an hour, or at once (every claim silent); no worker alive. */
+const abandonUnlessAlive = (t: PoolTry, staleMs: number) => settleTry(storage, t, staleMs, noWorker);
 const HOUR = 3_600_000;
 
 beforeAll(async () => {
@@ -31,7 +43,7 @@ describe('pool try claims (real Azurite)', () => {
       const t = aTry();
       const [taken, check] = await Promise.all([
         claimTry(storage, t, 'worker-a', HOUR),
-        abandonUnlessAlive(storage, t, HOUR),
+        abandonUnlessAlive(t, HOUR),
       ]);
       const workerWon = 'taken' in taken;
       expect(check.alive, `round ${round}`).toBe(workerWon);
@@ -43,7 +55,9 @@ describe('pool try claims (real Azurite)', () => {
     const t = aTry();
     const [a, b] = await Promise.all([claimTry(storage, t, 'a', HOUR), claimTry(storage, t, 'b', HOUR)]);
     expect([a, b].filter((c) => 'taken' in c)).toHaveLength(1);
-    expect([a, b].filter((c) => 'skip' in c)).toEqual([{ skip: 'busy' }]);
+    expect([a, b].filter((c) => 'skip' in c)).toEqual([
+      { skip: 'busy', lapsesInMs: expect.any(Number) as number },
+    ]);
   });
 
   it('a silent claim is taken over by another worker; the first then loses it and may not write', async () => {
@@ -55,32 +69,72 @@ describe('pool try claims (real Azurite)', () => {
     expect(await renewClaim(first.taken)).toBe(false);
     expect(await renewClaim(second.taken)).toBe(true);
     // The shard sees a live worker, then (its heartbeat older than the deadline) gives the try up.
-    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: true });
-    expect(await abandonUnlessAlive(storage, t, STALE_AT_ONCE)).toEqual({ alive: false, why: 'silent' });
+    expect(await abandonUnlessAlive(t, HOUR)).toEqual({ alive: true });
+    expect(await abandonUnlessAlive(t, STALE_AT_ONCE)).toEqual({ alive: false, why: 'silent' });
     expect(await renewClaim(second.taken)).toBe(false);
     expect(await claimTry(storage, t, 'late', HOUR)).toEqual({ skip: 'abandoned' });
   });
 
-  it('a finished try is never given up, and a copy of its message delivered later is dropped', async () => {
+  it('a finished try keeps its result: the shard gets it, and a copy of its message sends it again', async () => {
     const t = aTry(2);
     const claim = await claimTry(storage, t, 'w', HOUR);
     if (!('taken' in claim)) throw new Error('not taken');
-    await finishClaim(claim.taken);
-    expect(await abandonUnlessAlive(storage, t, STALE_AT_ONCE)).toEqual({ alive: true });
-    expect(await claimTry(storage, t, 'other', STALE_AT_ONCE)).toEqual({ skip: 'done' });
-    const blob = storage.blobs
-      .getContainerClient(containers.runs)
-      .getBlobClient(runPaths.claim(t.runId, t.index, t.attempt));
-    expect(JSON.parse((await blob.downloadToBuffer()).toString('utf8'))).toMatchObject({
-      state: 'done',
-      worker: 'w',
+    const result: MiniBatchResult = {
+      index: t.index,
+      attempt: t.attempt,
+      ok: true,
+      final: true,
+      inputs: 3,
+      succeeded: 3,
+      failedItems: 0,
+      durationMs: 5,
+    };
+    expect(await finishClaim(claim.taken, result)).toBe(true);
+    expect(await abandonUnlessAlive(t, STALE_AT_ONCE)).toEqual({ alive: true, result });
+    expect(await claimTry(storage, t, 'other', STALE_AT_ONCE)).toEqual({ finished: result });
+  });
+
+  it('a worker whose claim was given up cannot finish it', async () => {
+    const t = aTry();
+    const claim = await claimTry(storage, t, 'slow', HOUR);
+    if (!('taken' in claim)) throw new Error('not taken');
+    expect(await abandonUnlessAlive(t, STALE_AT_ONCE)).toEqual({ alive: false, why: 'silent' });
+    const result = {
+      index: t.index,
+      attempt: 1,
+      ok: true,
+      final: true,
+      inputs: 1,
+      succeeded: 1,
+      failedItems: 0,
+      durationMs: 1,
+    };
+    expect(await finishClaim(claim.taken, result)).toBe(false);
+  });
+
+  it('a try nobody took yet waits while a worker of its pool is alive, and is given up once none is', async () => {
+    const pool = `beacon-${randomBytes(3).toString('hex')}`;
+    const t = aTry();
+    const alive = () => poolHasLiveWorker(storage, pool, HOUR);
+    expect(await alive()).toBe(false);
+    await touchBeacon(storage, pool, 'w1');
+    expect(await settleTry(storage, t, HOUR, alive)).toEqual({ alive: true });
+    expect(await poolHasLiveWorker(storage, pool, STALE_AT_ONCE)).toBe(false);
+    await dropBeacon(storage, pool, 'w1');
+    expect(await settleTry(storage, t, HOUR, alive)).toEqual({ alive: false, why: 'never-taken' });
+    // The shard forcing it (giving up whatever the claim says) does not wait for live workers.
+    const forced = aTry();
+    await touchBeacon(storage, pool, 'w2');
+    expect(await settleTry(storage, forced, STALE_AT_ONCE, alive)).toEqual({
+      alive: false,
+      why: 'never-taken',
     });
   });
 
   it('a try nobody took is given up as never taken, and stays given up', async () => {
     const t = aTry();
-    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
-    expect(await abandonUnlessAlive(storage, t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
+    expect(await abandonUnlessAlive(t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
+    expect(await abandonUnlessAlive(t, HOUR)).toEqual({ alive: false, why: 'never-taken' });
     expect(await claimTry(storage, t, 'w', STALE_AT_ONCE)).toEqual({ skip: 'abandoned' });
   });
 });

@@ -1,7 +1,7 @@
-import type { QueueClient } from '@azure/storage-queue';
+import { RestError, type QueueClient } from '@azure/storage-queue';
 import { executeMiniBatch } from '../runner/execute.js';
 import type { Storage } from '../storage/storage.js';
-import { abandonUnlessAlive, type CheckOutcome } from './claims.js';
+import { poolHasLiveWorker, settleTry, type CheckOutcome } from './claims.js';
 import { functionsCompute } from './functions.js';
 import type { ComputeKind } from './kind.js';
 import { encodeMessage, type PoolTry } from './protocol.js';
@@ -28,8 +28,11 @@ const created = new Set<string>();
 export async function queueFor(storage: Storage, name: string): Promise<QueueClient> {
   const queue = storage.queues.getQueueClient(name);
   if (!created.has(queue.url)) {
-    // In Azure the deployment creates the queues; locally the first try of a pool does.
-    await queue.createIfNotExists();
+    // In Azure the deployment creates the queues, and a worker may not (403): it uses them as they are.
+    // Locally the first use does.
+    await queue.createIfNotExists().catch((err: unknown) => {
+      if (!(err instanceof RestError && err.statusCode === 403)) throw err;
+    });
     created.add(queue.url);
   }
   return queue;
@@ -51,7 +54,18 @@ export async function enqueueTry(storage: Storage, t: PoolTry & { queue: string 
   await (await queueFor(storage, t.queue)).sendMessage(encodeMessage(message), { messageTimeToLive: -1 });
 }
 
-/** The try's timer fired without a result: gives it up unless its worker answered within its deadline. */
-export function checkTry(storage: Storage, t: PoolTry): Promise<CheckOutcome> {
-  return abandonUnlessAlive(storage, t, t.deadlineSeconds * 1000);
+/**
+ * The try's timer fired without a result: its result if it finished; otherwise it is given up unless
+ * its worker answered within its deadline, or — nobody took it yet — a worker of its pool is alive
+ * (the try waits behind others). `force`: the shard is giving the try up whatever its claim says
+ * (its orchestration could not go on), unless it finished.
+ */
+export function checkTry(
+  storage: Storage,
+  t: PoolTry & { pool: string; force?: boolean },
+): Promise<CheckOutcome> {
+  const deadlineMs = t.deadlineSeconds * 1000;
+  return settleTry(storage, t, t.force ? 0 : deadlineMs, () =>
+    poolHasLiveWorker(storage, t.pool, deadlineMs),
+  );
 }

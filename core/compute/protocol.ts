@@ -57,23 +57,57 @@ export function readPoolTry(value: unknown): PoolTry {
   };
 }
 
-/** A result message's fields; the result itself is the worker's own `MiniBatchResult`. */
+const MAX_ERROR = 2_000;
+
+/** A result small enough for a queue message (64 KB) whatever the script's error said. */
+export function boundedResult(result: MiniBatchResult): MiniBatchResult {
+  const cut = (text: string | undefined) =>
+    text !== undefined && text.length > MAX_ERROR
+      ? `${text.slice(0, MAX_ERROR)}… (cut; errors.jsonl has it whole)`
+      : text;
+  const error = cut(result.error);
+  const fatal = cut(result.fatal);
+  return { ...result, ...(error === undefined ? {} : { error }), ...(fatal === undefined ? {} : { fatal }) };
+}
+
+/** A result message's fields, each checked: what counts in the shard is rebuilt from them, nothing more. */
 export function readPoolResult(value: unknown): PoolResult {
   const t = readPoolTry(value);
   const result = (value as { result?: unknown }).result;
   const r = (typeof result === 'object' && result !== null ? result : {}) as Record<string, unknown>;
+  const counts = [r.inputs, r.succeeded, r.failedItems, r.durationMs];
+  const optionalText = (v: unknown) =>
+    v === undefined || (typeof v === 'string' && v.length <= MAX_ERROR * 2);
   if (
     r.index !== t.index ||
     r.attempt !== t.attempt ||
     typeof r.ok !== 'boolean' ||
-    typeof r.final !== 'boolean'
+    typeof r.final !== 'boolean' ||
+    !counts.every((c) => isCount(c, 0)) ||
+    (r.succeeded as number) + (r.failedItems as number) > (r.inputs as number) ||
+    !optionalText(r.error) ||
+    !optionalText(r.fatal) ||
+    (r.ended !== undefined && r.ended !== true)
   ) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
-      `not a pool result: its result must be the try's (mini-batch ${t.index}, attempt ${t.attempt}) with ok and final`,
+      `not a pool result: its result must be the try's (mini-batch ${t.index}, attempt ${t.attempt}) with ok, final and whole, non-negative counts`,
     );
   }
-  return { ...t, result: result as MiniBatchResult };
+  const checked: MiniBatchResult = {
+    index: t.index,
+    attempt: t.attempt,
+    ok: r.ok,
+    final: r.final,
+    inputs: r.inputs as number,
+    succeeded: r.succeeded as number,
+    failedItems: r.failedItems as number,
+    durationMs: r.durationMs as number,
+    ...(typeof r.error === 'string' ? { error: r.error } : {}),
+    ...(typeof r.fatal === 'string' ? { fatal: r.fatal } : {}),
+    ...(r.ended === true ? { ended: true as const } : {}),
+  };
+  return { ...t, result: checked };
 }
 
 /** Decodes a base64 (or plain) JSON message body. */

@@ -63,10 +63,11 @@ export function poolStartTimeoutSeconds(env: Env = process.env): number {
   const given = env[POOL_START_TIMEOUT_SETTING];
   if (given === undefined || given.trim() === '') return DEFAULT_START_TIMEOUT_SECONDS;
   const seconds = Number(given);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) {
+  // At least 10 s: a worker's heartbeats and liveness beacons come every few seconds.
+  if (!Number.isInteger(seconds) || seconds < 10 || seconds > 86_400) {
     throw new ParallelRunError(
       'CONFIGURATION',
-      `app setting ${POOL_START_TIMEOUT_SETTING}: ${JSON.stringify(given)} is not allowed: a whole number of seconds from 1 to 86400`,
+      `app setting ${POOL_START_TIMEOUT_SETTING}: ${JSON.stringify(given)} is not allowed: a whole number of seconds from 10 to 86400`,
     );
   }
   return seconds;

@@ -49,7 +49,7 @@ async function claims(runId: string): Promise<Map<string, Claim>> {
 
 beforeAll(async () => {
   host = await startApp(storage(), {
-    env: { PARALLEL_RUN_SCRIPTS: scripts, PARALLEL_RUN_POOLS: pool, PARALLEL_RUN_POOL_START_TIMEOUT: '30' },
+    env: { PARALLEL_RUN_SCRIPTS: scripts, PARALLEL_RUN_POOLS: pool, PARALLEL_RUN_POOL_START_TIMEOUT: '20' },
   });
   const model = readFileSync(path.join(sourceModelDir(), 'mnist.onnx'));
   const registered = await fetch(`${host.baseUrl}/api/models/mnist?file=mnist.onnx`, {
@@ -104,5 +104,6 @@ describe('the MNIST sample on a pool of two local workers', () => {
     expect(survivor.lines.some((l) => l.includes(`try run=${runId} `) && l.includes('outcome=ok'))).toBe(
       true,
     );
-  });
+    // Two runs of 200 images, and a wait for the killed worker's messages to reappear.
+  }, 240_000);
 });

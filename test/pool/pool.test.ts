@@ -1,6 +1,8 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { settleTry } from '../../core/compute/claims.js';
 import { encodeMessage } from '../../core/compute/protocol.js';
+import { storageFromEnv } from '../../core/storage/storage.js';
 import type { DevHostProcess } from '../../devhost/process.js';
 import type { WatchedProcess } from '../../devhost/lines.js';
 import { spawnWorker } from '../../scripts/workers.js';
@@ -292,6 +294,36 @@ describe('compute pools: runs', () => {
     const results = queues().getQueueClient('minibatch-results');
     await results.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
     await host.waitForLine(/dropped a message on minibatch-results: not a pool try/);
+  });
+
+  it('writes nothing for a try given up while it ran; the next attempt writes its row once', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
+    const w = await worker();
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'few/c.txt' },
+      compute: pool,
+      run_max_try: 2,
+    });
+    await waitFor(async () => (await claimsOf(runId)) > 0);
+    // The shard gives attempt 1 up (as after its worker's silence) while the script still holds it.
+    const store = storageFromEnv({ AzureWebJobsStorage: storage() });
+    const t = { runId, shard: 0, index: 0, attempt: 1, deadlineSeconds: START_TIMEOUT };
+    expect(await settleTry(store, t, 0, () => Promise.resolve(false))).toEqual({
+      alive: false,
+      why: 'silent',
+    });
+    writeFileSync(gate, '');
+    await w.waitForLine(
+      new RegExp(
+        `try run=${runId} mini-batch=0 attempt=1 outcome=dropped \\(given up by its shard while it ran\\)`,
+      ),
+    );
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['c.txt: ok']);
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 1, itemsFailed: 0, tries: 2 });
   });
 });
 
