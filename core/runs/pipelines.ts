@@ -46,7 +46,7 @@ export async function listPipelines(storage: Storage): Promise<PipelineEntry[]> 
     out.push({
       name,
       parameters: Object.keys(pipeline.parameters),
-      updated: (blob.properties.lastModified ?? new Date(0)).toISOString(),
+      updated: blob.properties.lastModified.toISOString(),
     });
   }
   return out;
