@@ -66,7 +66,8 @@ describe('the parallel-run CLI against the devhost', () => {
     expect(watched.code).toBe(0);
     expect(runId).not.toBe('');
     // Not a terminal: whole lines, no carriage returns or escape codes.
-    expect(watched.stdout).not.toMatch(/[\r\x1b]/);
+    expect(watched.stdout).not.toContain('\r');
+    expect(watched.stdout).not.toContain('\u001b');
     expect(watched.stdout).toMatch(/^\S+Z (planning|running|finalizing|done)/m);
     expect(watched.stdout).toContain(`run ${runId} Completed`);
     expect(watched.stdout).toContain('items         14: 12 succeeded, 2 failed, 0 not processed');
