@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { runCli } from '../support/cli.js';
-import { uniqueNames } from '../support/devhost.js';
+import { repoRoot, uniqueNames } from '../support/devhost.js';
 import { startApp, uploadFiles } from '../support/pipeline.js';
 
 const good = Array.from({ length: 12 }, (_, i) => `good-${String(i).padStart(2, '0')}.txt`);
@@ -131,6 +131,57 @@ describe('the parallel-run CLI against the devhost', () => {
     const unreachable = await runCli(['status', runId], 'http://127.0.0.1:9');
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toContain('cannot reach http://127.0.0.1:9');
+  });
+
+  it('publishes a pipeline, lists it, runs it with --param --watch, and finds its run by pipeline', async () => {
+    const name = `cli-${hub.toLowerCase()}`;
+    const file = await settingsFile('pipeline.json', {
+      $schema: '../schemas/run-settings.schema.json',
+      settings: {
+        entry_script: 'echo.js',
+        input: { container, path: '${{parameters.folder}}' },
+        mini_batch_size: '${{parameters.batch}}',
+      },
+      parameters: { folder: { default: 'in/' }, batch: { default: 5 } },
+    });
+    const published = await runCli(['pipelines', 'publish', name, file], host.baseUrl);
+    expect(published).toMatchObject({ code: 0, stderr: '' });
+    expect(published.stdout).toContain(`published pipeline ${name} (parameters: folder, batch)`);
+    const listed = await runCli(['pipelines', 'list'], host.baseUrl);
+    expect(listed.stdout).toMatch(new RegExp(`^${name} .*parameters: folder, batch$`, 'm'));
+    const ran = await runCli(
+      ['pipelines', 'run', name, '--param', 'folder=slow/', '--param', 'batch=1', '--watch'],
+      host.baseUrl,
+    );
+    // slow/ holds hang-* files that hang_on.js would spin on; echo.js scores them all.
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain('items         3: 3 succeeded, 0 failed');
+    const pipelineRunId = /submitted run (\S+)/.exec(ran.stdout)?.[1] ?? '';
+    const runs = await runCli(['runs', '--pipeline', name, '--json'], host.baseUrl);
+    const listedRuns = (JSON.parse(runs.stdout) as { runs: { runId: string }[] }).runs;
+    expect(listedRuns.map((r) => r.runId)).toEqual([pipelineRunId]);
+  });
+
+  it('registers a model version from a file and lists it', async () => {
+    const name = `cli-${hub.toLowerCase()}`;
+    const onnx = path.join(repoRoot, 'samples/mnist/model/mnist.onnx');
+    const registered = await runCli(
+      ['models', 'register', name, onnx, '--description', 'cli test'],
+      host.baseUrl,
+    );
+    expect(registered).toMatchObject({ code: 0, stdout: `registered model ${name}:1\n` });
+    const listed = await runCli(['models', 'list'], host.baseUrl);
+    expect(listed.stdout).toMatch(new RegExp(`^${name} +versions 1$`, 'm'));
+    const two = await runCli(['models', 'register', name, onnx, onnx], host.baseUrl);
+    expect(two.code).toBe(3);
+    expect(two.stderr).toContain('one file per version');
+  });
+
+  it('refuses resume with exit 3 and a message, whether the service lacks the route or the run is done', async () => {
+    const resumed = await runCli(['resume', runId], host.baseUrl);
+    expect(resumed.code).toBe(3);
+    expect(resumed.stderr).toMatch(/^parallel-run resume: \S/);
+    expect(resumed.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('cancels a running run; watching it then exits 2', async () => {
