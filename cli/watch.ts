@@ -18,7 +18,7 @@ const PLAIN_EVERY_MS = 5000;
 const ERRORS_SHOWN = 5;
 
 /** Redraws one line in place on a terminal; writes plain lines, fewer of them, anywhere else. */
-class ProgressWriter {
+export class ProgressWriter {
   private lastLine = '';
   private lastPhase: string | undefined;
   private lastAt = 0;
