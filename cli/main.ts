@@ -68,8 +68,9 @@ async function main(
       out.write(commandHelp(command));
       return 0;
     }
+    // An empty variable counts as unset, as shells leave them.
     const url =
-      (typeof parsed.values.url === 'string' ? parsed.values.url : env.PARALLEL_RUN_URL) ??
+      (typeof parsed.values.url === 'string' ? parsed.values.url : env.PARALLEL_RUN_URL) ||
       'http://localhost:7071';
     const key = typeof parsed.values.key === 'string' ? parsed.values.key : env.PARALLEL_RUN_KEY;
     const api = new Api({ url: url.replace(/\/+$/, ''), ...(key ? { key } : {}) });
