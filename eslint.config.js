@@ -114,8 +114,49 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI is a client: it talks to the service over HTTP only, so it never loads the service's code.
+    files: ['cli/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/core/**',
+                '**/functions/**',
+                '**/orchestrations/**',
+                '**/devhost/**',
+                '**/scripts/**',
+              ],
+              message:
+                'The CLI talks to the service over HTTP only (ARCHITECTURE.md): declare the reply shapes in cli/wire.ts.',
+            },
+            {
+              group: ['@azure/*', 'durable-functions', 'onnxruntime-node'],
+              message: 'The CLI talks to the service over HTTP only (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The status page's script runs in the browser, served as it is committed.
+    files: ['functions/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'URLSearchParams', 'setTimeout'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
+    },
   },
   prettier,
 );

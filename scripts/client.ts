@@ -1,7 +1,7 @@
 /** A tiny client for the parallel-run HTTP API (what the demo uses; a CLI can build on it). */
 export class ApiClient {
   constructor(
-    private readonly baseUrl: string,
+    readonly baseUrl: string,
     private readonly key?: string,
   ) {}
 

@@ -34,10 +34,19 @@ function progressLine(view: RunView): string {
   return `${bar(p.percent)} ${p.percent.toFixed(1)}%  ${p.items.succeeded + p.items.failed}/${p.items.total} items (${p.items.failed} failed), mini-batches ${p.miniBatches.succeeded + p.miniBatches.failed}/${p.miniBatches.total} (${p.miniBatches.inFlight} in flight), ${p.itemsPerSecond} items/s${eta}`;
 }
 
+/** The CLI as a user types it against `baseUrl` (its default address needs no setting). */
+export function cliCommand(baseUrl: string): string {
+  return /^http:\/\/(localhost|127\.0\.0\.1):7071$/.test(baseUrl)
+    ? 'npx parallel-run'
+    : `PARALLEL_RUN_URL=${baseUrl} npx parallel-run`;
+}
+
 /** Submits a run and shows its progress until it ends; returns its final view. */
 export async function submitAndWatch(api: ApiClient, settings: object, log: Log): Promise<RunView> {
   const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', settings, 202);
   log(`submitted run ${runId}`);
+  log(`  follow it from another terminal: ${cliCommand(api.baseUrl)} watch ${runId}`);
+  log(`  or in the browser: ${api.baseUrl}/api/ui#/runs/${runId}`);
   let last = '';
   let lastAt = 0;
   for (;;) {

@@ -7,7 +7,7 @@ import type { WatchedProcess } from '../devhost/lines.js';
 import { configuredPools } from '../core/config/pools.js';
 import { ApiClient } from './client.js';
 import { spawnWorker } from './workers.js';
-import { runTutorial } from './demo.js';
+import { cliCommand, runTutorial } from './demo.js';
 import { seedImages, seedModel } from './sample.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -47,9 +47,14 @@ async function main(): Promise<void> {
   await seedModel(log);
   const images = await seedImages(log);
   log(`sample ready: ${images} images in sampledata/mnist/`);
+  log(`status page: ${host.baseUrl}/api/ui`);
   const ok = await runTutorial(new ApiClient(host.baseUrl), log);
   if (exitAfter) await stop(ok ? 0 : 1);
   log(`\nServing the API at ${host.baseUrl}/api (runs, models). Ctrl-C stops.`);
+  log(`  status page:  ${host.baseUrl}/api/ui`);
+  const cli = cliCommand(host.baseUrl);
+  log(`  command line: ${cli} runs   (${cli} --help lists the commands)`);
+  log(`  submit again: ${cli} submit samples/settings/mnist-tutorial.json --watch`);
 }
 
 /**

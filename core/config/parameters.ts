@@ -25,7 +25,8 @@ const REFERENCE = new RegExp(`\\$\\{\\{\\s*parameters\\.(${NAME})\\s*\\}\\}`, 'g
 const PARAMETER_NAME = new RegExp(`^${NAME}$`);
 /** Pipeline names become blob names (`pipelines/<name>.json`, `inbox/<name>/`). */
 const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-const PIPELINE_KEYS = ['name', 'settings', 'parameters'];
+/** `$schema` lets an editor check a pipeline file; it means nothing to the pipeline. */
+const PIPELINE_KEYS = ['$schema', 'name', 'settings', 'parameters'];
 const PARAMETER_KEYS = ['default', 'description'];
 
 /** Calls `visit` with every string in `value` and its dotted field, e.g. `settings.input.path`. */

@@ -22,8 +22,8 @@ const DEFAULT_START_TIMEOUT_SECONDS = 600;
  * A pool name becomes part of queue names (`minibatches-<pool>-poison`, at most 63 characters, lower
  * case letters, digits and single hyphens) and of Container App names.
  */
-const POOL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const MAX_POOL_NAME = 40;
+export const POOL_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const MAX_POOL_NAME = 40;
 export const POOL_NAME_RULE = `lower-case letters, digits and single hyphens, starting with a letter, at most ${MAX_POOL_NAME} characters`;
 
 export function isPoolName(name: string): boolean {

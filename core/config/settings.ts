@@ -100,7 +100,7 @@ export const SETTING_NAMES = [
 ] as const;
 
 /** Azure ML v2 (parallel job) names, accepted for their v1 counterparts. */
-const V2_NAMES = [
+export const V2_NAMES = [
   'instance_count',
   'max_concurrency_per_instance',
   'retry_settings',
@@ -121,6 +121,12 @@ const REFUSED: Record<string, { supportedLater: boolean; instead: string }> = {
   },
   arguments_list: { supportedLater: false, instead: 'it is derived from "arguments"; give "arguments" only' },
 };
+
+/**
+ * Keys that annotate a settings file and mean nothing to a run: `$schema` lets an editor complete and
+ * check it against schemas/run-settings.schema.json.
+ */
+export const ANNOTATION_NAMES = ['$schema'] as const;
 
 const ACCEPTED_NAMES: readonly string[] = [...SETTING_NAMES, ...V2_NAMES, ...Object.keys(REFUSED)];
 
@@ -150,7 +156,7 @@ export const LIMITS = {
   failures: 1_000_000_000,
 } as const;
 
-const RULES = {
+export const RULES = {
   error_threshold: {
     whole: true,
     min: -1,
@@ -271,8 +277,8 @@ function readAllowReuse(issues: Issues, at: Given | undefined): false {
   return false;
 }
 
-const OUTPUT_ACTIONS: readonly OutputAction[] = ['append_row', 'summary_only'];
-const LOGGING_LEVELS: readonly LoggingLevel[] = ['WARNING', 'INFO', 'DEBUG'];
+export const OUTPUT_ACTIONS: readonly OutputAction[] = ['append_row', 'summary_only'];
+export const LOGGING_LEVELS: readonly LoggingLevel[] = ['WARNING', 'INFO', 'DEBUG'];
 
 function notAnObject(body: unknown): SettingsError {
   return new SettingsError([
@@ -283,7 +289,7 @@ function notAnObject(body: unknown): SettingsError {
   ]);
 }
 
-type SettingName = (typeof SETTING_NAMES)[number];
+export type SettingName = (typeof SETTING_NAMES)[number];
 
 /** The settings object as given, with what the readers of each group of settings share. */
 interface Body {
@@ -402,7 +408,7 @@ function readRunName({ issues, at }: Body): Pick<RunSettings, 'run_name'> {
 export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): RunSettings {
   if (!isObject(input)) throw notAnObject(input);
   const issues = new Issues();
-  rejectUnknownKeys(issues, input, ACCEPTED_NAMES);
+  rejectUnknownKeys(issues, input, [...ACCEPTED_NAMES, ...ANNOTATION_NAMES]);
   // progress_update_timeout: null is "not enforced", as run.json stores it when not given.
   rejectNulls(issues, input, '', ['progress_update_timeout']);
   rejectRefused(issues, input);

@@ -27,3 +27,27 @@ export async function loadPipeline(storage: Storage, name: string): Promise<Pipe
     throw new NotFoundError(`pipeline '${name}' does not exist: publish it with PUT /api/pipelines/${name}`);
   return pipeline;
 }
+
+export interface PipelineEntry {
+  name: string;
+  parameters: string[];
+  updated: string;
+}
+
+/** Every published pipeline, by name: its parameter names and when it was last published. */
+export async function listPipelines(storage: Storage): Promise<PipelineEntry[]> {
+  const container = await pipelinesContainer(storage);
+  const out: PipelineEntry[] = [];
+  for await (const blob of container.listBlobsFlat()) {
+    if (!blob.name.endsWith('.json')) continue;
+    const name = blob.name.slice(0, -'.json'.length);
+    const pipeline = await readJson<PipelineDefinition>(container, blob.name);
+    if (!pipeline) continue;
+    out.push({
+      name,
+      parameters: Object.keys(pipeline.parameters),
+      updated: blob.properties.lastModified.toISOString(),
+    });
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { isObject } from '../../core/config/issues.js';
 import { settingsForRun } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
-import { loadPipeline, savePipeline } from '../../core/runs/pipelines.js';
+import { listPipelines, loadPipeline, savePipeline } from '../../core/runs/pipelines.js';
 import { storage } from '../../core/storage/storage.js';
 import { pipelineNameParam } from '../http/params.js';
 import { guarded, json, readJsonBody } from '../http/respond.js';
@@ -21,6 +21,10 @@ const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> 
 
 const get = guarded(async (request: HttpRequest): Promise<HttpResponseInit> =>
   json(200, await loadPipeline(storage(), pipelineNameParam(request))),
+);
+
+const list = guarded(async (): Promise<HttpResponseInit> =>
+  json(200, { pipelines: await listPipelines(storage()) }),
 );
 
 /** POST /api/pipelines/{name}/runs with `{"parameters": {…}}`: the same pipeline, new data and knobs. */
@@ -65,6 +69,7 @@ app.http('publishPipeline', {
   authLevel: 'function',
   handler: publish,
 });
+app.http('listPipelines', { route: 'pipelines', methods: ['GET'], authLevel: 'function', handler: list });
 app.http('getPipeline', { route: 'pipelines/{name}', methods: ['GET'], authLevel: 'function', handler: get });
 df.app.client.http('runPipeline', {
   route: 'pipelines/{name}/runs',

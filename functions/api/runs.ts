@@ -4,7 +4,7 @@ import { errorMessage, NotFoundError, ParallelRunError } from '../../core/errors
 import { finalizeRun } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
-import type { RunRecord } from '../../core/runs/record.js';
+import { loadRun, type RunRecord } from '../../core/runs/record.js';
 import { describeDataset } from '../../core/datasets/files.js';
 import { endRun } from '../../core/runner/pools.js';
 import { prepareRun } from '../../core/runner/submit.js';
@@ -24,6 +24,9 @@ export interface RunView {
   status: RunState;
   phase?: RunProgress['phase'];
   reason?: string;
+  /** The published pipeline it is a run of, if any. */
+  pipeline?: string;
+  runName?: string;
   createdTime: string;
   lastUpdatedTime: string;
   progress?: ProgressView;
@@ -64,6 +67,16 @@ async function liveShards(
   return out;
 }
 
+/** Who started the run and its name, from run.json (read once per process: it never changes). */
+async function originOf(runId: string): Promise<Pick<RunView, 'pipeline' | 'runName'>> {
+  const record = await loadRun(storage(), runId).catch(() => undefined);
+  if (!record) return {};
+  return {
+    ...(record.source.kind === 'api' ? {} : { pipeline: record.source.pipeline }),
+    ...(record.settings.run_name === undefined ? {} : { runName: record.settings.run_name }),
+  };
+}
+
 async function viewOf(
   client: df.DurableClient,
   status: df.DurableOrchestrationStatus,
@@ -74,6 +87,7 @@ async function viewOf(
   const view: RunView = {
     runId,
     status: 'Running',
+    ...(await originOf(runId)),
     createdTime: new Date(status.createdTime).toISOString(),
     lastUpdatedTime: new Date(status.lastUpdatedTime).toISOString(),
     links: links(runId),

@@ -1,0 +1,83 @@
+import type { ErrorLine, ProgressView, RunSummary, RunView } from './wire.js';
+
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function bar(percent: number, width = 24): string {
+  const filled = Math.min(width, Math.max(0, Math.round((percent / 100) * width)));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+function counts(p: ProgressView): string {
+  const done = p.items.succeeded + p.items.failed;
+  const batches = p.miniBatches.succeeded + p.miniBatches.failed;
+  const eta = p.etaSeconds === null ? '' : `, ETA ${duration(p.etaSeconds)}`;
+  return (
+    `${p.percent.toFixed(1)}% ${done}/${p.items.total} items (${p.items.failed} failed), ` +
+    `mini-batches ${batches}/${p.miniBatches.total} (${p.miniBatches.inFlight} in flight), ` +
+    `${p.itemsPerSecond} items/s${eta}`
+  );
+}
+
+/** One line of progress: the phase, then the counts once the run has been planned. */
+export function progressLine(view: RunView): string {
+  const phase = view.phase ?? view.status.toLowerCase();
+  if (!view.progress || phase === 'planning') return phase;
+  return `${phase}: ${counts(view.progress)}`;
+}
+
+export function summaryLines(view: RunView): string[] {
+  const s: RunSummary | undefined = view.summary;
+  const head = `run ${view.runId} ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
+  if (!s) return [head];
+  const t = s.totals;
+  const lines = [
+    head,
+    `  items         ${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed, ${t.items - t.itemsSucceeded - t.itemsFailed} not processed`,
+    `  mini-batches  ${t.miniBatches}: ${t.miniBatchesSucceeded} succeeded, ${t.miniBatchesFailed} failed, ${t.tries} tries`,
+    `  time          ${duration(s.durationSeconds)} (${s.itemsPerSecond.toFixed(1)} items/s)`,
+    s.output
+      ? `  output        ${s.output.container}/${s.output.blob} (${s.output.bytes} bytes): parallel-run results ${view.runId} --head 10`
+      : '  output        none',
+  ];
+  if (s.errors.lines > 0) {
+    lines.push(`  errors        ${s.errors.lines} lines: parallel-run errors ${view.runId}`);
+  }
+  return lines;
+}
+
+export function errorLines(errors: ErrorLine[]): string[] {
+  return errors.map(
+    (e) => `  ${e.item} (mini-batch ${e.mini_batch}, ${e.attempts} tries, ${e.kind}): ${e.error}`,
+  );
+}
+
+/** A run as one row of `parallel-run runs`. */
+export function runRow(view: RunView): string {
+  const p = view.progress;
+  const progress = p ? `${p.percent.toFixed(1)}%`.padStart(6) : '     -';
+  const rate = p ? `${p.itemsPerSecond}/s` : '-';
+  return [
+    view.runId.padEnd(40),
+    view.status.padEnd(9),
+    progress,
+    rate.padStart(9),
+    view.createdTime.replace(/\.\d+Z$/, 'Z'),
+    view.pipeline ?? '-',
+  ].join('  ');
+}
+
+export const RUN_HEADER = [
+  'run'.padEnd(40),
+  'status'.padEnd(9),
+  '  done',
+  '   items',
+  'started'.padEnd(20),
+  'pipeline',
+].join('  ');
