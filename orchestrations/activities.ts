@@ -5,6 +5,8 @@ import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 import type { MiniBatchInput } from '../core/runner/execute.js';
+import type { InboxLook } from '../core/inbox/batches.js';
+import type { RunEnd } from '../core/inbox/settle.js';
 import type {
   CancelRun,
   PlanOutput,
@@ -32,12 +34,29 @@ export interface ActivityContracts {
   finalizeRun: { input: FinalizeInput; output: RunSummary };
   /** Returns how many instances took the event. */
   signalInstances: { input: SignalInput; output: number };
+  /** Cuts batch `batch` of the pipeline's inbox if it is due; else says how many files wait and until when. */
+  lookAtInbox: { input: BatchRef; output: InboxLook };
+  /** Starts the batch's own orchestration (inboxBatch), once. */
+  startInboxBatch: { input: BatchRef; output: string };
+  /** Writes the batch's run.json; its run id, or why the run cannot start. */
+  prepareInboxRun: { input: BatchRef; output: { runId: string } | { refused: string } };
+  /** After the run: moves (or leaves) its files; a refused batch's files are rejected. */
+  settleInboxBatch: { input: BatchRef & { end: RunEnd; refused?: boolean }; output: number };
+}
+
+/** One batch of one pipeline's inbox. */
+export interface BatchRef {
+  pipeline: string;
+  batch: number;
 }
 
 /** The contract of each orchestrator: its input, and what it returns. */
 export interface OrchestratorContracts {
   parallelRun: { input: { runId: string }; output: RunOutput };
   parallelRunShard: { input: ShardInput; output: ShardOutput };
+  /** Never returns: it continues as new with the next batch. */
+  inboxCollector: { input: BatchRef; output: undefined };
+  inboxBatch: { input: BatchRef & { runId: string }; output: RunEnd };
 }
 
 /** The data of each external event the orchestrators wait for. */
@@ -46,6 +65,7 @@ export interface EventContracts {
   stop: StopShard;
   /** Raised by the status API; its body may be absent. */
   cancel: CancelRun | undefined;
+  inboxWake: undefined;
 }
 
 export type ActivityName = keyof ActivityContracts;

@@ -5,6 +5,10 @@ export const activities = {
   recordLost: 'recordLostMiniBatch',
   finalize: 'finalizeRun',
   signal: 'signalInstances',
+  lookAtInbox: 'lookAtInbox',
+  startInboxBatch: 'startInboxBatch',
+  prepareInboxRun: 'prepareInboxRun',
+  settleInboxBatch: 'settleInboxBatch',
 } as const;
 
 /** External events between a run and its shards. */
@@ -15,12 +19,26 @@ export const events = {
   stop: 'stop',
   /** Status API → run: cancel the run. Durable: it waits in the run's queue however early it comes. */
   cancel: 'cancel',
+  /** Inbox trigger → collector: a file was recorded as pending (a hint: the collector reads the truth from storage). */
+  inboxWake: 'inboxWake',
 } as const;
 
 export const orchestrators = {
   run: 'parallelRun',
   shard: 'parallelRunShard',
+  inboxCollector: 'inboxCollector',
+  inboxBatch: 'inboxBatch',
 } as const;
+
+/** One collector per pipeline: concurrent drops into the same pipeline find the same instance. */
+export function collectorInstanceId(pipeline: string): string {
+  return `inbox-${pipeline}`;
+}
+
+/** The orchestration that runs one inbox batch and moves its files after. */
+export function inboxBatchInstanceId(runId: string): string {
+  return `${runId}:inbox`;
+}
 
 /** Shard instance ids are derived from the run id, so the status API can find them. */
 export function shardInstanceId(runId: string, shard: number): string {

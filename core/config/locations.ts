@@ -89,15 +89,18 @@ function readBlobInput(issues: Issues, obj: JsonObject): FileInput {
   const glob = readOptionalPath(issues, given(obj, 'glob', 'input.'), GLOB_RULE);
   const names = readNames(issues, given(obj, 'names', 'input.'));
   const namesFrom = readNamesFrom(issues, given(obj, 'names_from', 'input.'));
-  const lists = [
-    ['input.glob', glob],
-    ['input.names', names],
-    ['input.names_from', namesFrom],
-  ].filter(([, v]) => v !== undefined);
+  const lists = (
+    [
+      ['input.glob', glob],
+      ['input.names', names],
+      ['input.names_from', namesFrom],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
+  const first = lists[0]?.[0] ?? '';
   for (const [field] of lists.slice(1)) {
     issues.add(
-      String(field),
-      `cannot be combined with ${String(lists[0]?.[0])}: give one of a pattern (glob), a list of names (names) or a blob that lists them (names_from)`,
+      field,
+      `cannot be combined with ${first}: give one of a pattern (glob), a list of names (names) or a blob that lists them (names_from)`,
     );
   }
   return {
@@ -123,7 +126,8 @@ function readNamesFrom(issues: Issues, at: Given | undefined): BlobLocation | un
   rejectNulls(issues, at.value, 'input.names_from.');
   const { container } = readLocation(issues, at.value, 'input.names_from', 'input');
   const pathAt = given(at.value, 'path', 'input.names_from.');
-  if (pathAt === undefined) issues.missing('input.names_from.path', `give the blob's name, e.g. "today.jsonl"`);
+  if (pathAt === undefined)
+    issues.missing('input.names_from.path', `give the blob's name, e.g. "today.jsonl"`);
   const path = pathAt === undefined ? undefined : readPath(issues, pathAt, NAMES_BLOB_RULE);
   return container === undefined || path === undefined ? undefined : { container, path };
 }

@@ -29,6 +29,10 @@ const PARAMETER_NAME = new RegExp(`^${NAME}$`);
 /** Pipeline names become blob names (`pipelines/<name>.json`, `inbox/<name>/`). */
 const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const PIPELINE_KEYS = ['name', 'settings', 'parameters', 'inbox'];
+
+export function isPipelineName(name: string): boolean {
+  return PIPELINE_NAME.test(name);
+}
 const PARAMETER_KEYS = ['default', 'description'];
 
 /** Calls `visit` with every string in `value` and its dotted field, e.g. `settings.input.path`. */

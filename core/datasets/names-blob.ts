@@ -22,8 +22,8 @@ function missingBlob(at: BlobLocation): ParallelRunError {
   );
 }
 
-/** The lines of a blob, as they stream in: memory holds one chunk and one line, not the blob. */
-async function* lines(stream: AsyncIterable<unknown>): AsyncGenerator<string> {
+/** The lines of a stream, as they come in: memory holds one chunk and one line, not the whole. */
+export async function* lines(stream: AsyncIterable<unknown>): AsyncGenerator<string> {
   let rest = '';
   const decoder = new TextDecoder('utf-8');
   for await (const chunk of stream) {
