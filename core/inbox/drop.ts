@@ -90,6 +90,6 @@ export async function receiveDrop(
     return { kind: 'duplicate', pipeline };
   await state
     .getBlockBlobClient(statePaths.pending(pipeline, name))
-    .upload('', 0, { metadata: fileMetadata(file) });
+    .upload('', 0, { metadata: fileMetadata(file, new Date()) });
   return { kind: 'pending', pipeline };
 }

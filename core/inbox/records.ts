@@ -54,9 +54,12 @@ export function bareEtag(etag: string): string {
   return etag.replace(/"/g, '');
 }
 
-/** Metadata values are ASCII: names travel percent-encoded. */
-export function fileMetadata(file: DroppedFile): Record<string, string> {
-  return { name: encodeURIComponent(file.name), etag: bareEtag(file.etag) };
+/**
+ * Metadata values are ASCII: names travel percent-encoded. The arrival time is the app's clock, to
+ * the millisecond (a listing's Last-Modified has whole seconds), as is the clock a batch is cut by.
+ */
+export function fileMetadata(file: DroppedFile, arrived: Date): Record<string, string> {
+  return { name: encodeURIComponent(file.name), etag: bareEtag(file.etag), arrived: arrived.toISOString() };
 }
 
 export function fileFromMetadata(metadata: Record<string, string> | undefined): DroppedFile | undefined {
@@ -82,7 +85,7 @@ export function pendingEntryOf(item: BlobItem): PendingEntry | undefined {
   return {
     ...file,
     recordEtag: item.properties.etag,
-    arrived: item.properties.lastModified.toISOString(),
+    arrived: item.metadata?.arrived ?? item.properties.lastModified.toISOString(),
   };
 }
 

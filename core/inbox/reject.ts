@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { BLOB_NAME_RULE, pathProblem } from '../config/paths.js';
 import type { InboxContainers } from '../storage/layout.js';
 import { writeText, type Storage } from '../storage/storage.js';
 import { containerOf, moveVersion } from './move.js';
@@ -16,11 +18,21 @@ export async function rejectDrop(
 ): Promise<void> {
   const inbox = await containerOf(storage, names.inbox);
   const rejected = await containerOf(storage, names.rejected);
+  const target = rejectedName(blobName);
   // The reason first: a file found in rejected/ always has its reason beside it.
   await writeText(
     rejected,
-    `${blobName}.reason.txt`,
-    `${names.inbox}/${blobName} was rejected at ${now.toISOString()}:\n${reason}\n`,
+    `${target}.reason.txt`,
+    `${names.inbox}/${JSON.stringify(blobName)} was rejected at ${now.toISOString()}:\n${reason}\n`,
   );
-  await moveVersion(inbox, blobName, etag, rejected, blobName);
+  await moveVersion(inbox, blobName, etag, rejected, target);
+}
+
+/**
+ * The same name in the rejected container; a name that could reach out of it once in a URL ("..",
+ * "." or empty segments, control characters) goes under `_unsafe-names/` by its hash instead.
+ */
+function rejectedName(blobName: string): string {
+  if (pathProblem(blobName, BLOB_NAME_RULE) === undefined) return blobName;
+  return `_unsafe-names/${createHash('sha256').update(blobName).digest('hex')}`;
 }
