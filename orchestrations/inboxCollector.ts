@@ -11,7 +11,7 @@ import {
   type BatchRef,
   type OrchestratorOf,
 } from './activities.js';
-import { stepAfter, timeToRenew, type CollectorStatus } from './inboxDecisions.js';
+import { mayBeFull, stepAfter, timeToRenew, type CollectorStatus } from './inboxDecisions.js';
 import { activities, events, orchestrators } from './names.js';
 import { errorText } from './tasks.js';
 
@@ -46,19 +46,26 @@ const inboxCollector: OrchestratorOf<'inboxCollector'> = function* (context, inp
         ? { phase: 'waiting', waiting: step.waiting, nextRunAt: step.at }
         : { phase: 'idle', waiting: 0 },
     );
+    let sinceLook = 0;
     for (;;) {
       const wake = waitFor(context, events.inboxWake);
       const tasks: Task[] = timer ? [timer, wake] : [wake];
       const winner = yield* firstOf(context, tasks);
       if (winner === timer) break;
       wakes++;
+      sinceLook++;
       if (timeToRenew(wakes)) {
         timer?.cancel();
         context.df.continueAsNew({ pipeline, batch } satisfies BatchRef);
         return undefined;
       }
-      // Idle: a file arrived, look now. Waiting: the timer's look will see it (and move the time on).
-      if (!timer) break;
+      // Idle: a file arrived, look now. Waiting: look again only once max_files may be reached; the
+      // timer's look sees the rest (and moves the time on if files kept coming).
+      if (step.kind === 'idle') break;
+      if (mayBeFull(step, sinceLook)) {
+        timer?.cancel();
+        break;
+      }
     }
   }
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchRecord } from '../core/inbox/records.js';
-import { stepAfter, timeToRenew, WAKES_PER_GENERATION } from './inboxDecisions.js';
+import { mayBeFull, stepAfter, timeToRenew, WAKES_PER_GENERATION } from './inboxDecisions.js';
 
 const batch = (over: Partial<BatchRecord> = {}): BatchRecord => ({
   pipeline: 'mnist',
@@ -26,12 +26,19 @@ describe('the inbox collector', () => {
   });
 
   it('waits until the files are due, or idles when none waits', () => {
-    expect(stepAfter({ waiting: 5, nextRunAt: '2026-01-01T00:00:20.000Z' })).toEqual({
+    expect(stepAfter({ waiting: 5, nextRunAt: '2026-01-01T00:00:20.000Z', maxFiles: 8 })).toEqual({
       kind: 'waitUntil',
       at: '2026-01-01T00:00:20.000Z',
       waiting: 5,
+      maxFiles: 8,
     });
     expect(stepAfter({ waiting: 0 })).toEqual({ kind: 'idle' });
+  });
+
+  it('looks again before its time once the wakes may have brought max_files', () => {
+    const step = { kind: 'waitUntil', at: '2026-01-01T00:00:20.000Z', waiting: 5, maxFiles: 8 } as const;
+    expect(mayBeFull(step, 2)).toBe(false);
+    expect(mayBeFull(step, 3)).toBe(true);
   });
 
   it('continues as new after a bounded number of wakes, so its history stays small', () => {

@@ -22,7 +22,7 @@ export type CollectorStep =
   | { kind: 'startBatch'; runId: string }
   /** Cut, but every file chosen had been taken already (duplicated events): no run, on to the next batch. */
   | { kind: 'nextBatch' }
-  | { kind: 'waitUntil'; at: string; waiting: number }
+  | { kind: 'waitUntil'; at: string; waiting: number; maxFiles: number }
   | { kind: 'idle' };
 
 export function stepAfter(look: InboxLook): CollectorStep {
@@ -30,11 +30,28 @@ export function stepAfter(look: InboxLook): CollectorStep {
     return look.cut.runId === undefined
       ? { kind: 'nextBatch' }
       : { kind: 'startBatch', runId: look.cut.runId };
-  if (look.nextRunAt !== undefined) return { kind: 'waitUntil', at: look.nextRunAt, waiting: look.waiting };
+  if (look.nextRunAt !== undefined)
+    return {
+      kind: 'waitUntil',
+      at: look.nextRunAt,
+      waiting: look.waiting,
+      maxFiles: look.maxFiles ?? Number.POSITIVE_INFINITY,
+    };
   return { kind: 'idle' };
 }
 
 /** True when the collector has taken enough wakes in this generation to continue as new. */
 export function timeToRenew(wakes: number): boolean {
   return wakes >= WAKES_PER_GENERATION;
+}
+
+/**
+ * While files wait for their time, each wake may be one more file: once they may reach `max_files`,
+ * the collector looks again rather than wait for the timer (a duplicated event only costs a look).
+ */
+export function mayBeFull(
+  step: Extract<CollectorStep, { kind: 'waitUntil' }>,
+  wakesSinceLook: number,
+): boolean {
+  return step.waiting + wakesSinceLook >= step.maxFiles;
 }

@@ -23,6 +23,8 @@ export interface InboxLook {
   waiting: number;
   /** When the next batch is due, if files wait and it is not due yet. */
   nextRunAt?: string;
+  /** With `nextRunAt`: the batch is due at once when this many files wait. */
+  maxFiles?: number;
   cut?: BatchRecord;
 }
 
@@ -213,7 +215,7 @@ export async function lookAtInbox(
     return { waiting: 0 };
   }
   const due = dueAt(pending, settings, now);
-  if (!due.due) return { waiting: pending.length, nextRunAt: due.at };
+  if (!due.due) return { waiting: pending.length, nextRunAt: due.at, maxFiles: settings.max_files };
   // Chosen, and written, before any claim: a retry claims the very same files.
   const chosen = pending.slice(0, settings.max_files);
   await writeJsonLines(state, statePaths.candidates(pipeline, batch), chosen);

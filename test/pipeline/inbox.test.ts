@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { call } from '../support/devhost.js';
 import {
@@ -111,6 +111,27 @@ describe('runs started by dropping files into the inbox', () => {
     const runs = await pipelineRuns(host, pipeline);
     const outputs = await Promise.all(runs.map((r) => outputOf(host, r.runId)));
     expect(outputs.flat().sort()).toEqual(rows(files));
+  });
+
+  it('shows the files waiting and when their run starts, and starts it at once at max_files', async () => {
+    const pipeline = `held-${tag}`;
+    await publish(pipeline, { quiet_seconds: 3600, max_files: 3 });
+    await drop(storage(), names, pipeline, ['h1.txt', 'h2.txt']);
+    let state = await inboxState(host, pipeline);
+    await vi.waitFor(
+      async () => {
+        state = await inboxState(host, pipeline);
+        expect(state.waiting).toBe(2);
+        expect(state.collector?.phase).toBe('waiting');
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    // About an hour after the last file: far from now, so nothing but max_files starts this run.
+    expect(Date.parse(state.nextRunAt ?? '') - Date.now()).toBeGreaterThan(3000 * 1000);
+    await drop(storage(), names, pipeline, ['h3.txt']);
+    const [batch] = await settledFiles(host, pipeline, 3);
+    expect(batch?.files).toBe(3);
+    expect(await outputOf(host, batch?.runId ?? '')).toEqual(rows(['h1.txt', 'h2.txt', 'h3.txt']));
   });
 
   it('rejects drops for a pipeline that does not exist or has no inbox, with the reason beside them', async () => {
