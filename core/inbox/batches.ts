@@ -5,6 +5,7 @@ import type { InboxContainers } from '../storage/layout.js';
 import { isNotFound, readJson, writeJson, type Storage } from '../storage/storage.js';
 import { inboxOf } from './drop.js';
 import { readJsonLines, writeJsonLines } from './jsonl.js';
+import { inLanes } from './lanes.js';
 import { containerOf } from './move.js';
 import {
   inboxBlobName,
@@ -29,17 +30,6 @@ export interface InboxLook {
 }
 
 const CLAIMS_AT_ONCE = 16;
-
-/** Runs `work` over `items`, `limit` at a time, keeping the results in order. */
-async function inOrder<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await work(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
 
 async function listPending(state: ContainerClient, pipeline: string): Promise<PendingEntry[]> {
   const entries: PendingEntry[] = [];
@@ -143,7 +133,7 @@ async function cut(
   candidates: PendingEntry[],
 ): Promise<BatchRecord> {
   const inbox = await containerOf(storage, names.inbox);
-  const taken = await inOrder(candidates, CLAIMS_AT_ONCE, (c) => claim(state, inbox, pipeline, c, batch));
+  const taken = await inLanes(candidates, CLAIMS_AT_ONCE, (c) => claim(state, inbox, pipeline, c, batch));
   const files = candidates.filter((_, i) => taken[i]);
   await writeJsonLines(
     state,

@@ -4,9 +4,13 @@ import type { InboxContainers } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
 import { inboxOf } from './drop.js';
 import { openJsonLines, readJsonLines } from './jsonl.js';
+import { inGroups, inLanes } from './lanes.js';
 import { containerOf, moveVersion } from './move.js';
 import { inboxBlobName, stateContainer, statePaths, type BatchRecord, type DroppedFile } from './records.js';
 import { rejectDrop } from './reject.js';
+
+const MOVES_AT_ONCE = 16;
+const MOVES_PER_GROUP = 1000;
 
 export interface RunEnd {
   status: string;
@@ -44,11 +48,13 @@ export async function settleBatch(
   if (afterRun === 'move' && files && batch.runId !== undefined) {
     const inbox = await containerOf(storage, names.inbox);
     const done = await containerOf(storage, names.done);
-    for await (const file of files) {
-      const target = `${batch.pipeline}/${batch.runId}/${file.name}`;
+    const runId = batch.runId;
+    const move = async (file: DroppedFile) => {
+      const target = `${batch.pipeline}/${runId}/${file.name}`;
       await moveVersion(inbox, inboxBlobName(batch.pipeline, file.name), file.etag, done, target);
       await state.getBlobClient(statePaths.claim(batch.pipeline, file.name, file.etag)).deleteIfExists();
-    }
+    };
+    for await (const group of inGroups(files, MOVES_PER_GROUP)) await inLanes(group, MOVES_AT_ONCE, move);
   }
   const settled: BatchRecord = {
     ...batch,
