@@ -37,6 +37,7 @@ async function publish(pipeline: string, inbox?: object): Promise<void> {
 
 const rows = (files: string[]) => files.map((f) => `${f}: ok`).sort();
 
+// Each test waits for whole runs (start, plan, mini-batches, finalize, moves) on a shared machine.
 describe('runs started by dropping files into the inbox', () => {
   it('makes two bursts separated by more than quiet_seconds into two runs, each file once, then moves them', async () => {
     const pipeline = `burst-${tag}`;
@@ -69,7 +70,7 @@ describe('runs started by dropping files into the inbox', () => {
     expect(done).toEqual(expected.sort());
     expect(await listNames(containerOf(storage(), names.inbox), `${pipeline}/`)).toEqual([]);
     expect((await inboxState(host, pipeline)).waiting).toBe(0);
-  });
+  }, 180_000);
 
   it('adds no row for a duplicated event, before or after its batch was cut', async () => {
     const pipeline = `dup-${tag}`;
@@ -98,7 +99,7 @@ describe('runs started by dropping files into the inbox', () => {
     expect(await listNames(containerOf(storage(), names.inbox), `${pipeline}/`)).toEqual(
       [...files, 'y.txt'].map((f) => `${pipeline}/${f}`),
     );
-  });
+  }, 180_000);
 
   it('cuts a drop larger than max_files into several runs', async () => {
     const pipeline = `many-${tag}`;
@@ -111,7 +112,7 @@ describe('runs started by dropping files into the inbox', () => {
     const runs = await pipelineRuns(host, pipeline);
     const outputs = await Promise.all(runs.map((r) => outputOf(host, r.runId)));
     expect(outputs.flat().sort()).toEqual(rows(files));
-  });
+  }, 180_000);
 
   it('shows the files waiting and when their run starts, and starts it at once at max_files', async () => {
     const pipeline = `held-${tag}`;
@@ -132,7 +133,7 @@ describe('runs started by dropping files into the inbox', () => {
     const [batch] = await settledFiles(host, pipeline, 3);
     expect(batch?.files).toBe(3);
     expect(await outputOf(host, batch?.runId ?? '')).toEqual(rows(['h1.txt', 'h2.txt', 'h3.txt']));
-  });
+  }, 180_000);
 
   it('rejects drops for a pipeline that does not exist or has no inbox, with the reason beside them', async () => {
     const plain = `plain-${tag}`;
@@ -166,7 +167,7 @@ describe('runs started by dropping files into the inbox', () => {
     );
     expect(await listNames(containerOf(storage(), names.inbox), `nosuch-${tag}/`)).toEqual([]);
     await host.waitForLine(/inbox: .*lost\.txt rejected/);
-  });
+  }, 180_000);
 
   it('ignores zero-byte markers', async () => {
     const pipeline = `burst-${tag}`;
@@ -174,5 +175,5 @@ describe('runs started by dropping files into the inbox', () => {
     await containerOf(storage(), names.inbox).getBlockBlobClient(`${pipeline}/empty.txt`).upload('', 0);
     await host.waitForLine(/empty\.txt ignored: an empty \(zero-byte\) marker/);
     expect((await inboxState(host, pipeline)).waiting).toBe(0);
-  });
+  }, 180_000);
 });
