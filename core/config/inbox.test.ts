@@ -95,3 +95,19 @@ describe('input.names_from', () => {
     );
   });
 });
+
+describe('the inbox containers', () => {
+  it("are the service's, under the name this app gives its inbox too", () => {
+    const before = process.env.PARALLEL_RUN_INBOX;
+    process.env.PARALLEL_RUN_INBOX = 'dropzone';
+    try {
+      const issues = issuesOf(() =>
+        parseRunSettings({ ...settings, output: { container: 'dropzone-done' } }),
+      );
+      expect(issues.map((i) => i.field)).toEqual(['output.container']);
+    } finally {
+      if (before === undefined) delete process.env.PARALLEL_RUN_INBOX;
+      else process.env.PARALLEL_RUN_INBOX = before;
+    }
+  });
+});

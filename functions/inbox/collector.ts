@@ -46,12 +46,10 @@ export async function wakeCollector(
 ): Promise<void> {
   const id = collectorInstanceId(pipeline);
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await isLive(client, id)) {
-      await client.raiseEvent(id, events.inboxWake, null);
-      // The client takes "not running any more" (410) as success: check it took it.
-      if (await isLive(client, id)) return;
-      continue;
-    }
+    // Raised first (the common case: the collector runs); the client takes "not running" (410) as
+    // success and throws on 404, so the status read after it says whether it was taken.
+    await client.raiseEvent(id, events.inboxWake, null).catch(() => undefined);
+    if (await isLive(client, id)) return;
     const input: BatchRef = {
       pipeline,
       batch: await firstBatchToLook(storage(), inboxContainers(), pipeline),
