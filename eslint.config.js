@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * The rooms of core/, lowest first: each may import only the rooms before it (type-only imports
  * too), so dependencies between them point one way (ARCHITECTURE.md).
  */
-const coreRooms = ['storage', 'config', 'datasets', 'runs', 'outputs', 'runner', 'compute'];
+const coreRooms = ['storage', 'config', 'datasets', 'runs', 'outputs', 'runner', 'compute', 'inbox'];
 const coreDirection = coreRooms.map((room, i) => ({
   files: [`core/${room}/**/*.ts`],
   rules: {

@@ -5,7 +5,8 @@ import { durableApi, durableClientData, type ClientUrls } from './durable/api.js
 import { DurableStore } from './durable/store.js';
 import { DevHostError, errorMessage } from './errors.js';
 import { loadFunctionsLib } from './functionsLib.js';
-import { HttpHost, jsonResponse } from './http/server.js';
+import { isAuthorized } from './http/keys.js';
+import { errorResponse, HttpHost, jsonResponse, type RawRequest, type RawResponse } from './http/server.js';
 import { Invoker } from './invoker.js';
 import { loadApp } from './loader.js';
 import { createLogger, type Logger, type LogLevel } from './log.js';
@@ -94,6 +95,8 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
         : undefined,
     ),
   );
+  const blobs = new BlobTriggers(registry, invoker, storage, log);
+  http.addHandler((req) => adminInvoke(req, keys, blobs));
   const bind = options.bind ?? '127.0.0.1';
   const port = await http.listen(options.port ?? local.port ?? 7071, bind);
   const publicHost = bind === '0.0.0.0' || bind === '127.0.0.1' ? 'localhost' : bind;
@@ -108,7 +111,6 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   process.env.WEBSITE_HOSTNAME = `localhost:${port}`;
 
   const queues = new QueueTriggers(registry, invoker, storage, settings.queues, log);
-  const blobs = new BlobTriggers(registry, invoker, storage, log);
   const recovered = await engine.recover();
   queues.start();
   blobs.start();
@@ -126,6 +128,52 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
       await runHooks(registry, 'appTerminate', log);
     },
   };
+}
+
+const ADMIN_FUNCTION = /^\/admin\/functions\/([^/]+)$/;
+
+/**
+ * `POST /admin/functions/{name}` with `{"input": "<container>/<blob>"}` and the master key, the host
+ * admin API Azure has for running a function that is not HTTP-triggered: here for blob triggers,
+ * which get that blob now, as when an event is delivered again. 202 once the function ran.
+ */
+async function adminInvoke(
+  req: RawRequest,
+  keys: HostKeys,
+  blobs: BlobTriggers,
+): Promise<RawResponse | undefined> {
+  const match = ADMIN_FUNCTION.exec(req.url.pathname);
+  if (!match || req.method !== 'POST') return undefined;
+  const name = decodeURIComponent(match[1] ?? '');
+  const presented = req.url.searchParams.get('code') ?? [req.headers['x-functions-key']].flat()[0];
+  if (!isAuthorized(keys, 'admin', name, presented))
+    return errorResponse(
+      401,
+      'UNAUTHORIZED',
+      'The admin API needs the master key: pass ?code= or x-functions-key.',
+    );
+  let input: unknown;
+  try {
+    input = (JSON.parse(req.body.toString('utf8') || '{}') as { input?: unknown }).input;
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== 'string')
+    return errorResponse(400, 'BAD_REQUEST', 'Send {"input": "<container>/<blob name>"}.');
+  const ran = await blobs.deliverAgain(name, input);
+  if (ran === undefined)
+    return errorResponse(
+      404,
+      'NOT_FOUND',
+      `No blob-triggered function '${name}': only those run through this API here.`,
+    );
+  if (!ran)
+    return errorResponse(
+      400,
+      'FUNCTION_FAILED',
+      `Function '${name}' did not take ${input}; see the host log.`,
+    );
+  return { status: 202 };
 }
 
 function printBanner(

@@ -6,6 +6,8 @@ import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 import type { MiniBatchInput } from '../core/runner/execute.js';
+import type { InboxLook } from '../core/inbox/batches.js';
+import type { RunEnd } from '../core/inbox/settle.js';
 import type {
   CancelRun,
   PlanOutput,
@@ -36,6 +38,20 @@ export interface ActivityContracts {
   signalInstances: { input: SignalInput; output: number };
   enqueuePoolTry: { input: PoolTryInput; output: true };
   checkPoolTry: { input: PoolTryInput & { force?: boolean }; output: CheckOutcome };
+  /** Cuts batch `batch` of the pipeline's inbox if it is due; else says how many files wait and until when. */
+  lookAtInbox: { input: BatchRef; output: InboxLook };
+  /** Starts the batch's own orchestration (inboxBatch), once. */
+  startInboxBatch: { input: BatchRef; output: string };
+  /** Writes the batch's run.json; its run id, or why the run cannot start. */
+  prepareInboxRun: { input: BatchRef; output: { runId: string } | { refused: string } };
+  /** After the run: moves (or leaves) its files; a refused batch's files are rejected. */
+  settleInboxBatch: { input: BatchRef & { end: RunEnd; refused?: boolean }; output: number };
+}
+
+/** One batch of one pipeline's inbox. */
+export interface BatchRef {
+  pipeline: string;
+  batch: number;
 }
 
 /** The contract of each orchestrator: its input, and what it returns. */
@@ -43,6 +59,9 @@ export interface OrchestratorContracts {
   parallelRun: { input: { runId: string }; output: RunOutput };
   parallelRunShard: { input: ShardInput; output: ShardOutput };
   parallelRunPoolTry: { input: PoolTryInput; output: MiniBatchResult };
+  /** Never returns: it continues as new with the next batch. */
+  inboxCollector: { input: BatchRef; output: undefined };
+  inboxBatch: { input: BatchRef & { runId: string }; output: RunEnd };
 }
 
 /** The data of each external event the orchestrators wait for. */
@@ -52,6 +71,7 @@ export interface EventContracts {
   /** Raised by the status API; its body may be absent. */
   cancel: CancelRun | undefined;
   tryResult: MiniBatchResult;
+  inboxWake: undefined;
 }
 
 export type ActivityName = keyof ActivityContracts;

@@ -9,6 +9,10 @@ export const activities = {
   enqueueTry: 'enqueuePoolTry',
   /** A pool run's try got no result in time: give it up unless its worker is alive. */
   checkTry: 'checkPoolTry',
+  lookAtInbox: 'lookAtInbox',
+  startInboxBatch: 'startInboxBatch',
+  prepareInboxRun: 'prepareInboxRun',
+  settleInboxBatch: 'settleInboxBatch',
 } as const;
 
 /** External events between a run and its shards. */
@@ -21,13 +25,27 @@ export const events = {
   cancel: 'cancel',
   /** Pool results function → pool try: the worker's result of that try. */
   tryResult: 'tryResult',
+  /** Inbox trigger → collector: a file was recorded as pending (a hint: the collector reads the truth from storage). */
+  inboxWake: 'inboxWake',
 } as const;
 
 export const orchestrators = {
   run: 'parallelRun',
   shard: 'parallelRunShard',
   poolTry: 'parallelRunPoolTry',
+  inboxCollector: 'inboxCollector',
+  inboxBatch: 'inboxBatch',
 } as const;
+
+/** One collector per pipeline: concurrent drops into the same pipeline find the same instance. */
+export function collectorInstanceId(pipeline: string): string {
+  return `inbox-${pipeline}`;
+}
+
+/** The orchestration that runs one inbox batch and moves its files after. */
+export function inboxBatchInstanceId(runId: string): string {
+  return `${runId}:inbox`;
+}
 
 /** Shard instance ids are derived from the run id, so the status API can find them. */
 export function shardInstanceId(runId: string, shard: number): string {

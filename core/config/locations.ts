@@ -12,6 +12,7 @@ import {
   BLOB_PREFIX_RULE,
   GLOB_RULE,
   LOCAL_PATH_RULE,
+  NAMES_BLOB_RULE,
   pathProblem,
   readContainer,
   readPath,
@@ -19,11 +20,11 @@ import {
 } from './paths.js';
 import { listChoices } from './rules.js';
 import { RESERVED_ALLOWED, reservedContainerProblem, type ContainerUse } from '../storage/reserved.js';
-import type { FileInput, LocalInput } from './resolved.js';
+import type { BlobLocation, FileInput, LocalInput } from './resolved.js';
 
 const FILE_TYPES = ['files', 'uri_folder'];
 const TABULAR_TYPES = ['table', 'mltable', 'uri_file'];
-const BLOB_INPUT_KEYS = ['type', 'container', 'path', 'glob', 'names'];
+const BLOB_INPUT_KEYS = ['type', 'container', 'path', 'glob', 'names', 'names_from'];
 const LOCAL_INPUT_KEYS = ['type', 'local_path'];
 const LOCATION_KEYS = ['container', 'path'];
 const INPUT_EXAMPLE = '{"container": "sampledata", "path": "mnist/"} or {"local_path": "./data/mnist"}';
@@ -87,8 +88,20 @@ function readBlobInput(issues: Issues, obj: JsonObject): FileInput {
   const { container, path } = readLocation(issues, obj, 'input', 'input');
   const glob = readOptionalPath(issues, given(obj, 'glob', 'input.'), GLOB_RULE);
   const names = readNames(issues, given(obj, 'names', 'input.'));
-  if (glob !== undefined && names !== undefined) {
-    issues.add('input.names', 'cannot be combined with input.glob: give either a pattern or a list of names');
+  const namesFrom = readNamesFrom(issues, given(obj, 'names_from', 'input.'));
+  const lists = (
+    [
+      ['input.glob', glob],
+      ['input.names', names],
+      ['input.names_from', namesFrom],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
+  const first = lists[0]?.[0] ?? '';
+  for (const [field] of lists.slice(1)) {
+    issues.add(
+      field,
+      `cannot be combined with ${first}: give one of a pattern (glob), a list of names (names) or a blob that lists them (names_from)`,
+    );
   }
   return {
     type: 'files',
@@ -96,7 +109,27 @@ function readBlobInput(issues: Issues, obj: JsonObject): FileInput {
     path: path ?? '',
     ...(glob === undefined ? {} : { glob }),
     ...(names === undefined ? {} : { names }),
+    ...(namesFrom === undefined ? {} : { names_from: namesFrom }),
   };
+}
+
+const NAMES_FROM_EXAMPLE = '{"container": "lists", "path": "today.jsonl"}';
+
+/** `input.names_from`: the blob that lists the names, one JSON string per line. */
+function readNamesFrom(issues: Issues, at: Given | undefined): BlobLocation | undefined {
+  if (at === undefined) return undefined;
+  if (!isObject(at.value)) {
+    issues.notAllowed(at, `use the location of a blob, e.g. ${NAMES_FROM_EXAMPLE}`);
+    return undefined;
+  }
+  rejectUnknownKeys(issues, at.value, LOCATION_KEYS, 'input.names_from.');
+  rejectNulls(issues, at.value, 'input.names_from.');
+  const { container } = readLocation(issues, at.value, 'input.names_from', 'input');
+  const pathAt = given(at.value, 'path', 'input.names_from.');
+  if (pathAt === undefined)
+    issues.missing('input.names_from.path', `give the blob's name, e.g. "today.jsonl"`);
+  const path = pathAt === undefined ? undefined : readPath(issues, pathAt, NAMES_BLOB_RULE);
+  return container === undefined || path === undefined ? undefined : { container, path };
 }
 
 function readOptionalPath(issues: Issues, at: Given | undefined, rule: PathRule): string | undefined {

@@ -5,6 +5,7 @@
  */
 import { SettingsError } from '../errors.js';
 import { given, Issues, isObject, rejectNulls, rejectUnknownKeys, type JsonObject } from './issues.js';
+import { readInbox, type InboxSettings } from './inbox.js';
 import { parseRunSettings } from './settings.js';
 import { suggestName } from './suggest.js';
 
@@ -17,6 +18,8 @@ export interface PipelineDefinition {
   name: string;
   settings: object;
   parameters: Record<string, ParameterDefinition>;
+  /** Files dropped under `inbox/<name>/` start runs of it (core/inbox). Absent: no inbox. */
+  inbox?: InboxSettings;
 }
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
@@ -26,7 +29,11 @@ const PARAMETER_NAME = new RegExp(`^${NAME}$`);
 /** Pipeline names become blob names (`pipelines/<name>.json`, `inbox/<name>/`). */
 const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** `$schema` lets an editor check a pipeline file; it means nothing to the pipeline. */
-const PIPELINE_KEYS = ['$schema', 'name', 'settings', 'parameters'];
+const PIPELINE_KEYS = ['$schema', 'name', 'settings', 'parameters', 'inbox'];
+
+export function isPipelineName(name: string): boolean {
+  return PIPELINE_NAME.test(name);
+}
 const PARAMETER_KEYS = ['default', 'description'];
 
 /** Calls `visit` with every string in `value` and its dotted field, e.g. `settings.input.path`. */
@@ -162,6 +169,17 @@ function checkSettingsWithDefaults(issues: Issues, pipeline: PipelineDefinition)
   }
 }
 
+/** A run started by a drop has nobody to give parameters: each needs a default. */
+function checkInboxDefaults(issues: Issues, parameters: Record<string, ParameterDefinition>): void {
+  for (const [name, parameter] of Object.entries(parameters)) {
+    if (Object.hasOwn(parameter, 'default')) continue;
+    issues.add(
+      `parameters.${name}`,
+      'has no default: runs started by the inbox use the defaults, so a pipeline with "inbox" gives every parameter one',
+    );
+  }
+}
+
 function readSettingsTemplate(issues: Issues, body: JsonObject): JsonObject | undefined {
   const at = given(body, 'settings');
   if (at !== undefined && isObject(at.value)) return at.value;
@@ -198,8 +216,15 @@ export function parsePipeline(input: unknown, name: string): PipelineDefinition 
   }
   const settings = readSettingsTemplate(issues, input);
   if (settings === undefined) throw new SettingsError(issues.list);
-  const pipeline = { name, settings, parameters: readParameters(issues, input) };
+  const inbox = readInbox(issues, given(input, 'inbox'));
+  const pipeline: PipelineDefinition = {
+    name,
+    settings,
+    parameters: readParameters(issues, input),
+    ...(inbox ? { inbox } : {}),
+  };
   checkParameterUse(issues, pipeline.settings, pipeline.parameters);
+  if (inbox) checkInboxDefaults(issues, pipeline.parameters);
   if (issues.list.length === 0) checkSettingsWithDefaults(issues, pipeline);
   issues.throwIfAny();
   return pipeline;

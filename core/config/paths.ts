@@ -97,6 +97,11 @@ export const BLOB_NAME_RULE: PathRule = {
   maxLength: BLOB_NAME_MAX,
 };
 
+export const NAMES_BLOB_RULE: PathRule = {
+  allowed: 'the name of a blob listing one JSON string per line, e.g. "lists/today.jsonl"',
+  maxLength: BLOB_NAME_MAX,
+};
+
 export const GLOB_RULE: PathRule = {
   allowed: 'a pattern for names relative to input.path, e.g. "*.png" or "**/*.png"',
   maxLength: BLOB_NAME_MAX,

@@ -14,8 +14,18 @@ export interface FileInput {
   glob?: string;
   /** An explicit list of blob names relative to `path`. */
   names?: string[];
+  /**
+   * A blob listing the names relative to `path`, one JSON string per line (`"0/img 1.png"`): for lists
+   * too long to carry in the settings (the inbox's manifests). Read as a stream when the run is planned.
+   */
+  names_from?: BlobLocation;
   /** Set at submit, never given: `path` names one blob, and that file is the dataset (core/datasets). */
   file?: boolean;
+}
+
+export interface BlobLocation {
+  container: string;
+  path: string;
 }
 
 /** Files in a local folder (devhost). */

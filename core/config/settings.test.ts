@@ -369,6 +369,8 @@ describe('choices and names', () => {
     ['output', { container: 'models' }],
     ['output', { container: 'pipelines' }],
     ['output', { container: 'inbox-done' }],
+    ['output', { container: 'inbox-state' }],
+    ['side_inputs', { x: { container: 'inbox-rejected', path: '' } }],
     ['output', { container: 'azure-webjobs-secrets' }],
     ['output', { container: 'parallelrun-leases' }],
     ['output', { container: 'hubabc123-largemessages' }],

@@ -70,3 +70,29 @@ datasetConformance('explicit names', filesKind, () =>
     names.slice(1).reverse(),
   ),
 );
+
+datasetConformance('names listed in a blob (names_from)', filesKind, async () => {
+  const listed = ['05.txt', 'a b/ünï #1 %2.txt', '01.txt'];
+  const fixture = await blobFixture(
+    listed.map((n) => `data/${n}`),
+    (container) => ({
+      type: 'files',
+      container,
+      path: 'data/',
+      names_from: { container, path: 'lists/names.jsonl' },
+    }),
+    listed,
+  );
+  const container = fixture.dataset.container;
+  const list = `${listed.map((n) => JSON.stringify(n)).join('\n')}\n`;
+  await fixture.storage.blobs
+    .getContainerClient(container)
+    .getBlockBlobClient('lists/names.jsonl')
+    .upload(list, Buffer.byteLength(list));
+  fixture.refused.push({
+    what: 'a names_from blob that does not exist',
+    input: { ...fixture.dataset, names_from: { container, path: 'lists/none.jsonl' } },
+    field: 'input.names_from',
+  });
+  return { ...fixture, size: { kind: 'files', count: 2 }, miniBatches: 2 };
+});

@@ -5,6 +5,7 @@ import { ParallelRunError } from '../errors.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { FileInput, LocalInput } from '../config/resolved.js';
 import { globToRegExp } from './glob.js';
+import { checkNamesBlob, readNamesBlob } from './names-blob.js';
 
 /** A blob dataset and a local folder, as the settings resolve them (`core/config/resolved.ts`). */
 export type BlobFiles = FileInput;
@@ -55,7 +56,13 @@ function prefixOf(input: BlobFiles): string {
 export function describeDataset(input: FileDataset): string {
   if (isLocal(input)) return `local folder '${input.local_path}'`;
   if (input.file) return `${input.container}/${input.path} (one file)`;
-  return `${input.container}/${prefixOf(input)}${input.glob ? ` (matching ${input.glob})` : ''}`;
+  const from = input.names_from;
+  const which = input.glob
+    ? ` (matching ${input.glob})`
+    : from
+      ? ` (the names listed in ${from.container}/${from.path})`
+      : '';
+  return `${input.container}/${prefixOf(input)}${which}`;
 }
 
 /**
@@ -87,6 +94,10 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
   }
   if (input.names) {
     yield* input.names;
+    return;
+  }
+  if (input.names_from) {
+    yield* readNamesBlob(storage, input.names_from);
     return;
   }
   const container = storage.blobs.getContainerClient(input.container);
@@ -141,6 +152,10 @@ export async function checkDatasetExists<T extends FileDataset>(storage: Storage
   if (!(await container.exists())) throw missing(`container '${input.container}'`, 'input.container');
   // An explicit list is not checked blob by blob (up to 100,000): a missing name fails as missing.
   if (input.names) return input;
+  if (input.names_from) {
+    await checkNamesBlob(storage, input.names_from);
+    return input;
+  }
   const resolved =
     !input.glob && input.path !== '' && !input.path.endsWith('/') && (await isOneFile(container, input.path))
       ? { ...input, file: true }

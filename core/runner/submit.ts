@@ -48,11 +48,15 @@ export async function checkRunnable(
   return models;
 }
 
-/** Validates a submitted body and writes `runs/<runId>/run.json`; the caller then starts the orchestration. */
+/**
+ * Validates a submitted body and writes `runs/<runId>/run.json`; the caller then starts the orchestration.
+ * `runId` is given by a starter that must name its run before preparing it (the inbox, idempotently).
+ */
 export async function prepareRun(
   storage: Storage,
   body: unknown,
   source: RunRecord['source'],
+  runId?: string,
 ): Promise<RunRecord> {
   const settings = parseRunSettings(body, {
     processCountPerNode: os.availableParallelism(),
@@ -62,7 +66,7 @@ export async function prepareRun(
   if (settings.compute !== 'functions') poolStartTimeoutSeconds();
   const models = await checkRunnable(storage, settings);
   const record: RunRecord = {
-    runId: newRunId(settings.run_name),
+    runId: runId ?? newRunId(settings.run_name),
     settings,
     createdTime: new Date().toISOString(),
     models,

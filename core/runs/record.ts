@@ -17,7 +17,17 @@ export interface RunRecord {
   source:
     | { kind: 'api' }
     | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> }
-    | { kind: 'blob'; pipeline: string; blob: string };
+    | {
+        /** Started by files dropped into the pipeline's inbox (core/inbox): which, how many, from when to when. */
+        kind: 'inbox';
+        pipeline: string;
+        batch: number;
+        files: number;
+        from: string;
+        to: string;
+        /** The names it took, one JSON string per line (its `input.names_from`). */
+        manifest: { container: string; path: string };
+      };
 }
 
 const runsCache = new Map<string, RunRecord>();

@@ -9,6 +9,26 @@ export const containers = {
   inbox: 'inbox',
 } as const;
 
+/**
+ * The inbox's containers: files dropped under `<inbox>/<pipeline>/`, moved to `<inbox>-done/` after
+ * their run or to `<inbox>-rejected/` with a reason; the collector's records in `<inbox>-state/`.
+ * App setting PARALLEL_RUN_INBOX renames the four together (default `inbox`): two apps can share an
+ * account, each with its own inbox.
+ */
+export interface InboxContainers {
+  inbox: string;
+  done: string;
+  rejected: string;
+  state: string;
+}
+
+export const DEFAULT_INBOX = containers.inbox;
+
+export function inboxContainers(env: NodeJS.ProcessEnv = process.env): InboxContainers {
+  const inbox = env.PARALLEL_RUN_INBOX?.trim() || DEFAULT_INBOX;
+  return { inbox, done: `${inbox}-done`, rejected: `${inbox}-rejected`, state: `${inbox}-state` };
+}
+
 const pad = (n: number) => String(n).padStart(9, '0');
 
 export const runPaths = {

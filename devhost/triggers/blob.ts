@@ -72,6 +72,25 @@ export class BlobTriggers {
     }
   }
 
+  /**
+   * Hands one existing blob to a blob-triggered function now, as Event Grid does when it delivers an
+   * event again (at-least-once delivery: duplicates happen). Undefined when `fnName` is not a blob
+   * trigger; false when the blob does not match its path or the function failed.
+   */
+  async deliverAgain(fnName: string, blobPath: string): Promise<boolean | undefined> {
+    const fn = this.registry
+      .byTrigger('blobTrigger')
+      .find((f) => f.name.toLowerCase() === fnName.toLowerCase());
+    if (!fn) return undefined;
+    const pattern = parseBlobPath(triggerSetting(fn, 'path'));
+    if (!blobPath.startsWith(`${pattern.container}/`)) return false;
+    const name = blobPath.slice(pattern.container.length + 1);
+    const params = pattern.match(name);
+    if (!params) return false;
+    const service = BlobServiceClient.fromConnectionString(connectionFor(fn) || this.defaultConnection);
+    return this.fire(fn, service.getContainerClient(pattern.container), name, params);
+  }
+
   private get stopping(): boolean {
     return this.abort.signal.aborted;
   }

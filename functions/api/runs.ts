@@ -159,13 +159,17 @@ const submit = guarded(
     startRun(client, context, readJsonBody(await request.text()), { kind: 'api' }),
 );
 
-const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
+/** Every run's view (without live shard detail), newest first. */
+export async function listRunViews(client: df.DurableClient): Promise<RunView[]> {
   const all = await client.getStatusAll();
   const runs = all.filter((s) => s.name.toLowerCase() === orchestrators.run.toLowerCase());
   const views = await Promise.all(runs.map((s) => viewOf(client, s, false)));
-  views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
-  return json(200, { runs: views });
-});
+  return views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
+}
+
+const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> =>
+  json(200, { runs: await listRunViews(client) }),
+);
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const status = await statusOf(client, runIdParam(request));

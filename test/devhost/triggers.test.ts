@@ -95,4 +95,25 @@ describe('blob triggers (Event Grid source)', () => {
     });
     expect(await listResults('blob/one.txt/')).toHaveLength(1);
   });
+
+  it('hands a blob over again through the admin API, as a duplicated event does', async () => {
+    const inbox = BlobServiceClient.fromConnectionString(storage()).getContainerClient(names.inbox);
+    await inbox.getBlockBlobClient('again.txt').upload('abc', 3);
+    await vi.waitFor(async () => expect(await listResults('blob/again.txt/')).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 100,
+    });
+    const again = await fetch(`${host.baseUrl}/admin/functions/blobWatcher`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: `${names.inbox}/again.txt` }),
+    });
+    expect(again.status).toBe(202);
+    expect(await listResults('blob/again.txt/')).toHaveLength(2);
+    const unknown = await fetch(`${host.baseUrl}/admin/functions/noSuchFunction`, {
+      method: 'POST',
+      body: JSON.stringify({ input: `${names.inbox}/again.txt` }),
+    });
+    expect(unknown.status).toBe(404);
+  });
 });
