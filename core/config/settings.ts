@@ -406,8 +406,7 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
   const { input: read, tabular } = readInput(issues, b.at('input'));
   const partitionKeys = readPartitionKeys(issues, b.at('partition_keys'), tabular);
   const appendRowFormat = readAppendRowFormat(issues, b.at('append_row_format'), tabular);
-  const dataset =
-    partitionKeys && read.type === 'table' ? { ...read, partition_keys: partitionKeys } : read;
+  const dataset = partitionKeys && read.type === 'table' ? { ...read, partition_keys: partitionKeys } : read;
   const settings: RunSettings = {
     ...script,
     mini_batch_size: readMiniBatchSize(issues, b.at('mini_batch_size'), tabular),

@@ -28,7 +28,10 @@ function readFormat(issues: Issues, at: Given | undefined): TableFormat | undefi
   if (at === undefined) return undefined;
   const format = TABLE_FORMATS.find((f) => f === at.value);
   if (format === undefined) {
-    issues.notAllowed(at, `use one of ${listChoices(TABLE_FORMATS)}, or leave it out to go by each file's extension`);
+    issues.notAllowed(
+      at,
+      `use one of ${listChoices(TABLE_FORMATS)}, or leave it out to go by each file's extension`,
+    );
   }
   return format;
 }
@@ -44,19 +47,18 @@ function readDelimiter(issues: Issues, at: Given | undefined): string | undefine
  * `input` with `"type": "table"`: CSV, JSON Lines or Parquet files under a container path (the
  * location itself is read by the caller, as for files).
  */
-export function readTableInput(
-  issues: Issues,
-  obj: JsonObject,
-  container: string,
-  path: string,
-): TableInput {
+export function readTableInput(issues: Issues, obj: JsonObject, container: string, path: string): TableInput {
   if (Object.hasOwn(obj, 'local_path')) {
     issues.add('input.local_path', 'tables are read from blob storage: give input.container and input.path');
   }
   rejectUnknownKeys(issues, obj, [...TABLE_INPUT_KEYS, 'local_path'], 'input.');
   const glob = given(obj, 'glob', 'input.');
   const format = readFormat(issues, given(obj, 'format', 'input.'));
-  const header = readBoolean(issues, given(obj, 'header', 'input.'), 'whether the first line names the columns');
+  const header = readBoolean(
+    issues,
+    given(obj, 'header', 'input.'),
+    'whether the first line names the columns',
+  );
   const delimiter = readDelimiter(issues, given(obj, 'delimiter', 'input.'));
   const newlines = readBoolean(
     issues,

@@ -22,9 +22,15 @@ export function encodeItem(item: TableItem): string {
 export function decodeItem(text: string): TableItem {
   const at = text.lastIndexOf('#');
   const match = at < 0 ? null : RANGE.exec(text.slice(at + 1));
-  if (!match) throw new ParallelRunError('INVALID_SETTINGS', `'${text}' is not a table item (file#bytes=S-E)`);
+  if (!match)
+    throw new ParallelRunError('INVALID_SETTINGS', `'${text}' is not a table item (file#bytes=S-E)`);
   const [, unit, start = '0', end = '0'] = match;
-  return { file: text.slice(0, at), unit: unit === 'rows' ? 'rows' : 'bytes', start: Number(start), end: Number(end) };
+  return {
+    file: text.slice(0, at),
+    unit: unit === 'rows' ? 'rows' : 'bytes',
+    start: Number(start),
+    end: Number(end),
+  };
 }
 
 /**

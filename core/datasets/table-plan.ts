@@ -23,9 +23,10 @@ async function* byteRanges(
     yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
     return;
   }
-  for (let start = 0; start < file.size; ) {
+  for (let start = 0; start < file.size;) {
     // A cut at `start + bytes` is kept when a line ends just before it.
-    const end = start + bytes >= file.size ? file.size : await nextLineStart(blob, start + bytes - 1, file.size);
+    const end =
+      start + bytes >= file.size ? file.size : await nextLineStart(blob, start + bytes - 1, file.size);
     yield { file: file.name, unit: 'bytes', start, end };
     start = end;
   }
@@ -61,10 +62,22 @@ async function* rowGroupRanges(blob: BlobClient, file: TableFile, bytes: number)
   if (rows > 0 || start === 0) yield { file: file.name, unit: 'rows', start, end: start + rows };
 }
 
-function itemsOf(storage: Storage, input: TableInput, file: TableFile, bytes: number): AsyncGenerator<TableItem> {
-  const blob = storage.blobs.getContainerClient(input.container).getBlobClient(tableBlobName(input, file.name));
+function itemsOf(
+  storage: Storage,
+  input: TableInput,
+  file: TableFile,
+  bytes: number,
+): AsyncGenerator<TableItem> {
+  const blob = storage.blobs
+    .getContainerClient(input.container)
+    .getBlobClient(tableBlobName(input, file.name));
   const format = formatOf(input, file.name);
-  if (format === undefined) throw new ParallelRunError('INVALID_SETTINGS', `input.format: ${unknownFormat(file.name)}`, 'input.format');
+  if (format === undefined)
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `input.format: ${unknownFormat(file.name)}`,
+      'input.format',
+    );
   if (format === 'parquet') return rowGroupRanges(blob, file, bytes);
   return byteRanges(blob, file, bytes, !(format === 'csv' && input.newlines_in_quotes === true));
 }
@@ -88,7 +101,8 @@ async function planPartitions(storage: Storage, input: TableInput, keys: string[
     const key = JSON.stringify(keys.map((k) => partition.values[k]));
     const group = groups.get(key) ?? [];
     // The whole file: "bytes" with an end past any size reads to its end (Parquet: all rows).
-    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER)) group.push(encodeItem(item));
+    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER))
+      group.push(encodeItem(item));
     groups.set(key, group);
   }
   for (const group of groups.values()) await manifest.add(group);
@@ -99,7 +113,12 @@ async function planPartitions(storage: Storage, input: TableInput, keys: string[
  * files are not merged), or grouped by partition key. The manifest's items are byte ranges or row
  * ranges; the rows in them are counted by the tries that read them.
  */
-export async function planTable(storage: Storage, runId: string, input: TableInput, bytes: number): Promise<Plan> {
+export async function planTable(
+  storage: Storage,
+  runId: string,
+  input: TableInput,
+  bytes: number,
+): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
   if (input.partition_keys) await planPartitions(storage, input, input.partition_keys, manifest);
   else

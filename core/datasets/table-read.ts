@@ -19,7 +19,13 @@ import {
 
 /** One failed item: the whole range, or the whole file when the range is all of it. */
 function whole(item: TableItem, reason: string): ReadRows {
-  return { rows: [], names: [], failed: [{ item: item.start === 0 ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason }] };
+  return {
+    rows: [],
+    names: [],
+    failed: [
+      { item: item.start === 0 ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason },
+    ],
+  };
 }
 
 /** The header line of a split CSV's later range: read by range from the file's start. */
@@ -32,7 +38,12 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-async function readCsv(blob: BlobClient, input: TableInput, item: TableItem, text: string): Promise<ReadRows> {
+async function readCsv(
+  blob: BlobClient,
+  input: TableInput,
+  item: TableItem,
+  text: string,
+): Promise<ReadRows> {
   const options: CsvOptions = {
     delimiter: input.delimiter ?? ',',
     linesAreRecords: input.newlines_in_quotes !== true,
@@ -61,12 +72,19 @@ async function readCsv(blob: BlobClient, input: TableInput, item: TableItem, tex
   return read;
 }
 
-async function readText(blob: BlobClient, input: TableInput, item: TableItem, format: 'csv' | 'jsonl'): Promise<ReadRows> {
+async function readText(
+  blob: BlobClient,
+  input: TableInput,
+  item: TableItem,
+  format: 'csv' | 'jsonl',
+): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
   const text = (await readRange(blob, item.start, item.end)).toString('utf8');
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
-    return read.rows.length === 0 && read.failed.length === 0 ? whole(item, 'has no rows (only blank lines)') : read;
+    return read.rows.length === 0 && read.failed.length === 0
+      ? whole(item, 'has no rows (only blank lines)')
+      : read;
   }
   return readCsv(blob, input, item, text);
 }
@@ -95,13 +113,19 @@ async function readParquet(blob: BlobClient, item: TableItem): Promise<ReadRows>
 
 async function readItem(storage: Storage, input: TableInput, text: string): Promise<ReadRows> {
   const item = decodeItem(text);
-  const blob = storage.blobs.getContainerClient(input.container).getBlobClient(tableBlobName(input, item.file));
+  const blob = storage.blobs
+    .getContainerClient(input.container)
+    .getBlobClient(tableBlobName(input, item.file));
   const format = formatOf(input, item.file);
   try {
     if (format === undefined) return whole(item, unknownFormat(item.file));
     return format === 'parquet' ? await readParquet(blob, item) : await readText(blob, input, item, format);
   } catch (err) {
-    if (isNotFound(err)) return whole(item, `blob ${input.container}/${blob.name} does not exist (deleted since the run was planned)`);
+    if (isNotFound(err))
+      return whole(
+        item,
+        `blob ${input.container}/${blob.name} does not exist (deleted since the run was planned)`,
+      );
     throw err;
   }
 }

@@ -138,7 +138,10 @@ export function jsonlRows(item: TableItem, text: string): ReadRows {
       continue;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      read.failed.push({ item: name, reason: 'not a JSON object: each line must be one object, e.g. {"a": 1}' });
+      read.failed.push({
+        item: name,
+        reason: 'not a JSON object: each line must be one object, e.g. {"a": 1}',
+      });
       continue;
     }
     read.rows.push(value as Record<string, unknown>);
@@ -149,7 +152,8 @@ export function jsonlRows(item: TableItem, text: string): ReadRows {
 
 /** Parquet values as the worker's message channel and JSON carry them: big integers, dates and bytes made plain. */
 export function plainValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(plainValue);

@@ -35,7 +35,8 @@ function cell(value: unknown): unknown {
 export function csvLines(rows: unknown[], columns: string[]): string {
   let out = '';
   for (const row of rows) {
-    if (isRecord(row)) out += stringify([columns.map((c) => cell(row[c]))], { eof: true, record_delimiter: '\n' });
+    if (isRecord(row))
+      out += stringify([columns.map((c) => cell(row[c]))], { eof: true, record_delimiter: '\n' });
     else out += `${rowToLine(row)}\n`;
   }
   return out;

@@ -83,7 +83,15 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;
     if (final)
-      await writeFailedTry(storage, input.runId, input.index, input.attempt, fetched.names, outcome.error, missing);
+      await writeFailedTry(
+        storage,
+        input.runId,
+        input.index,
+        input.attempt,
+        fetched.names,
+        outcome.error,
+        missing,
+      );
     const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
@@ -222,7 +230,8 @@ function unnamedFailures(
   const unmentioned = candidates.filter((n) => !text.some((t) => t.includes(path.basename(n))));
   const why = `run() returned ${rows.length} rows for ${names.length} inputs`;
   const shown = candidates.slice(0, CANDIDATES_SHOWN).join(', ');
-  const more = candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
+  const more =
+    candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
   if (unmentioned.length === unknown) {
     return unmentioned.map((item) => ({
       item,

@@ -60,7 +60,9 @@ describe('WorkerPool', () => {
     const processes = pool('one_at_a_time.js', 2);
     current = processes;
     const files = Array.from({ length: 12 }, (_, i) => `/x/${i}.txt`);
-    const outcomes = await Promise.all(files.map((f, i) => processes.run({ inputs: [f], miniBatchIndex: i }, 5_000)));
+    const outcomes = await Promise.all(
+      files.map((f, i) => processes.run({ inputs: [f], miniBatchIndex: i }, 5_000)),
+    );
     expect(outcomes).toEqual(
       files.map((f) => ({ ok: true, rows: [`${path.basename(f)}: ok`], failures: [] })),
     );

@@ -343,11 +343,7 @@ export class WorkerPool {
     }
   }
 
-  private async tryOn(
-    slot: Slot,
-    batch: MiniBatchCall,
-    timeoutMs: number,
-  ): Promise<RunOutcome | undefined> {
+  private async tryOn(slot: Slot, batch: MiniBatchCall, timeoutMs: number): Promise<RunOutcome | undefined> {
     try {
       const failure = await slot.ready;
       if (this.closed) return SHUT_DOWN;

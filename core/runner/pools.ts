@@ -70,11 +70,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
  * Runs one try on the run's pool on this instance (created on its first mini-batch, with the storage
  * this first try brings). The pool counts as in use until the try ends, however long that is.
  */
-export async function runOnPool(
-  storage: Storage,
-  run: RunRecord,
-  batch: MiniBatchCall,
-): Promise<RunOutcome> {
+export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBatchCall): Promise<RunOutcome> {
   if (hasEnded(run.runId)) return SHUT_DOWN;
   let entry = pools.get(run.runId);
   if (!entry) {

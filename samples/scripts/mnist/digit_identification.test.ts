@@ -72,7 +72,12 @@ describe('digit_identification entry script', () => {
   });
 
   it('returns no rows for an empty mini-batch', async () => {
-    const ctx: RunContext = { ...initContext, miniBatchIndex: 1, partitionKeyValues: {}, fail: () => undefined };
+    const ctx: RunContext = {
+      ...initContext,
+      miniBatchIndex: 1,
+      partitionKeyValues: {},
+      fail: () => undefined,
+    };
     expect(await run([], ctx)).toEqual([]);
   });
 });
