@@ -10,7 +10,7 @@ export async function readRange(blob: BlobClient, start: number, end: number): P
   const response = await blob.download(start, end - start);
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody ?? [])
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks);
 }
 

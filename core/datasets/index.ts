@@ -19,5 +19,5 @@ export const kinds: {
 
 /** The kind that reads this input (picked by `input.type`), handed its own input. */
 export function datasetKindOf(input: DatasetInput): DatasetKind {
-  return kinds[input.type] as DatasetKind;
+  return kinds[input.type];
 }
