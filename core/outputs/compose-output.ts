@@ -4,7 +4,8 @@ import type { AppendRowFormat } from '../config/settings.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { downloadBlob, type Storage } from '../storage/storage.js';
 import { composeBlobs, type ComposeResult } from './compose.js';
-import { csvHeader, csvLines } from './formats.js';
+import { csvHeader, csvLines, type ColumnType } from './formats.js';
+import { composeParquet } from './parquet-output.js';
 
 /** A written part as finalize lists it. */
 export interface Part {
@@ -12,8 +13,10 @@ export interface Part {
   size: number;
   /** Rows it holds (parts written before this was recorded do not say). */
   rows?: number;
-  /** CSV parts: the columns of their lines. */
+  /** CSV and Parquet parts: the columns of their rows. */
   columns?: string[];
+  /** Parquet parts: the type of each column. */
+  types?: ColumnType[];
 }
 
 /** The columns of a CSV output: every part's, in the order they first appear in mini-batch order. */
@@ -61,7 +64,8 @@ async function* underColumns(
 
 /**
  * The append_row output from the parts, in mini-batch order. CSV gets one header (the columns of all
- * parts) before the parts' lines; the other formats are the parts as they are.
+ * parts) before the parts' lines; Parquet is written from them with one schema; text and JSON Lines
+ * are the parts as they are.
  */
 export async function composeOutput(
   storage: Storage,
@@ -70,6 +74,7 @@ export async function composeOutput(
   parts: () => AsyncIterable<Part>,
   target: BlockBlobClient,
 ): Promise<ComposeResult> {
+  if (format === 'parquet') return composeParquet(parts, target);
   if (format !== 'csv') return composeBlobs(storage.blobs, parts(), target);
   const columns = await outputColumns(parts());
   if (columns.length === 0) return composeBlobs(storage.blobs, parts(), target);

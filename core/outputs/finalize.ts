@@ -3,7 +3,7 @@ import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeOutput, type Part } from './compose-output.js';
-import { decodeColumns } from './formats.js';
+import { decodeColumns, decodeTypes } from './formats.js';
 import type { FailureRecord, RunTotals } from './records.js';
 import { overviewText, type RunStatus, type RunSummary } from './summary.js';
 
@@ -57,11 +57,13 @@ async function* scanParts(storage: Storage, runId: string, failures: PartFailure
     failures.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
     const rows = blob.metadata?.rows;
     const columns = decodeColumns(blob.metadata?.columns);
+    const types = decodeTypes(blob.metadata?.types);
     yield {
       blob: runs.getBlobClient(blob.name),
       size: blob.properties.contentLength ?? 0,
       ...(rows === undefined ? {} : { rows: Number(rows) }),
       ...(columns === undefined ? {} : { columns }),
+      ...(types === undefined ? {} : { types }),
     };
   }
 }

@@ -6,7 +6,7 @@ import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
 import type { Materialized } from '../datasets/kind.js';
 import { ParallelRunError } from '../errors.js';
-import { encodeColumns, MAX_COLUMNS_METADATA, partBody } from '../outputs/formats.js';
+import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, partBody } from '../outputs/formats.js';
 import type { NamedFailure } from './messages.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
@@ -108,10 +108,11 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
   const items = failedItemsOf(fetched, outcome.rows, outcome.failures);
   const body = partBody(outcome.rows, run.settings.append_row_format);
   const columns = body.columns ? encodeColumns(body.columns) : undefined;
-  if (columns !== undefined && columns.length > MAX_COLUMNS_METADATA) {
+  const types = body.types ? encodeTypes(body.types) : undefined;
+  if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
     throw new ParallelRunError(
       'INVALID_SETTINGS',
-      `append_row_format "csv": the rows of mini-batch ${input.index} have too many columns to compose (${body.columns?.length}); use "jsonl"`,
+      `append_row_format "${run.settings.append_row_format}": the rows of mini-batch ${input.index} have too many columns to compose (${body.columns?.length}); use "jsonl"`,
       'append_row_format',
     );
   }
@@ -123,6 +124,7 @@ export async function executeMiniBatch(storage: Storage, input: MiniBatchInput):
         failed: String(items.length),
         rows: String(outcome.rows.length),
         ...(columns === undefined ? {} : { columns }),
+        ...(types === undefined ? {} : { types }),
       },
       blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
     }),

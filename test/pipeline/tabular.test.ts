@@ -1,5 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { parse } from 'csv-parse/sync';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
@@ -105,6 +106,32 @@ describe('tabular datasets end to end on the devhost', () => {
     expect(run.output.map((l) => JSON.parse(l) as unknown)).toEqual(
       range(1, 4000).map((id) => ({ id, doubled: id })),
     );
+  });
+
+  it('writes a typed Parquet output that reads back with hyparquet, in input order', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'three/' },
+      mini_batch_size: '1KB',
+      append_row_format: 'parquet',
+      append_row_file_name: 'scores.parquet',
+    });
+    expect(run.view.status).toBe('Completed');
+    const out = run.view.summary?.output;
+    const bytes = await BlobServiceClient.fromConnectionString(storage())
+      .getContainerClient(out?.container ?? '')
+      .getBlobClient(out?.blob ?? '')
+      .downloadToBuffer();
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    const metadata = parquetMetadata(file);
+    expect(metadata.schema.map((s) => [s.name, s.type])).toEqual([
+      ['root', undefined],
+      ['id', 'INT32'],
+      ['doubled', 'DOUBLE'],
+    ]);
+    const rows = await parquetReadObjects({ file });
+    expect(rows.map((r) => r.id as number)).toEqual([...range(1, 99), ...range(101, 204), 206]);
+    expect(rows[9]).toEqual({ id: 10, doubled: 2 });
   });
 
   it('groups rows by partition key, one mini-batch per key, the key values in the context', async () => {
