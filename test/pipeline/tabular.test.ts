@@ -122,7 +122,7 @@ describe('tabular datasets end to end on the devhost', () => {
       .getContainerClient(out?.container ?? '')
       .getBlobClient(out?.blob ?? '')
       .downloadToBuffer();
-    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    const file = Uint8Array.from(bytes).buffer;
     const metadata = parquetMetadata(file);
     expect(metadata.schema.map((s) => [s.name, s.type])).toEqual([
       ['root', undefined],
