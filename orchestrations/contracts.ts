@@ -21,6 +21,8 @@ export interface PlanOutput {
   items: number;
   miniBatches: number;
   shards: ShardRef[];
+  /** Tables: `items` counts ranges; their rows are counted as tries read them. */
+  itemsCountedByTries?: true;
   limits: RunLimits;
 }
 
@@ -104,6 +106,8 @@ export interface RunProgress {
   phase: 'planning' | 'running' | 'canceling' | 'finalizing' | 'done';
   startedAt: string;
   items: number;
+  /** Tables: rows are known only once read; progress is told by mini-batches. */
+  itemsCountedByTries?: true;
   miniBatches: number;
   shards: number;
   shardsDone: number;

@@ -17,9 +17,12 @@ export interface ShardRef {
 }
 
 export interface Plan {
+  /** Items of the manifest: files, or for tables byte and row ranges. */
   items: number;
   miniBatches: number;
   shards: ShardRef[];
+  /** Tables: the rows are counted by the tries that read them, so progress goes by mini-batches. */
+  itemsCountedByTries?: true;
 }
 
 export interface ManifestShard {

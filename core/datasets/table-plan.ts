@@ -126,5 +126,5 @@ export async function planTable(
       for await (const item of itemsOf(storage, input, file, bytes)) await manifest.add([encodeItem(item)]);
   const plan = await manifest.finish();
   if (plan.items === 0) throw emptyTableError(input);
-  return plan;
+  return { ...plan, itemsCountedByTries: true };
 }
