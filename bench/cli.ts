@@ -1,8 +1,13 @@
 import { errorMessage } from '../devhost/errors.js';
 import { benchDevhost } from './devhost.js';
 import { benchMnist } from './mnist.js';
+import { benchTabular } from './tabular.js';
 
-const benches: Record<string, () => Promise<void>> = { devhost: benchDevhost, mnist: benchMnist };
+const benches: Record<string, () => Promise<void>> = {
+  devhost: benchDevhost,
+  mnist: benchMnist,
+  tabular: benchTabular,
+};
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
