@@ -4,20 +4,11 @@ import type { AppendRowFormat } from '../config/settings.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { downloadBlob, type Storage } from '../storage/storage.js';
 import { composeBlobs, type ComposeResult } from './compose.js';
-import { csvHeader, csvLines, type ColumnType } from './formats.js';
-import { composeParquet } from './parquet-output.js';
+import { csvHeader, csvLines } from './formats.js';
+import type { Part } from './part.js';
 
-/** A written part as finalize lists it. */
-export interface Part {
-  blob: BlobClient;
-  size: number;
-  /** Rows it holds (parts written before this was recorded do not say). */
-  rows?: number;
-  /** CSV and Parquet parts: the columns of their rows. */
-  columns?: string[];
-  /** Parquet parts: the type of each column. */
-  types?: ColumnType[];
-}
+export type { Part } from './part.js';
+import { composeParquet } from './parquet-output.js';
 
 /** The columns of a CSV output: every part's, in the order they first appear in mini-batch order. */
 async function outputColumns(parts: AsyncIterable<Part>): Promise<string[]> {

@@ -2,7 +2,7 @@ import type { BlockBlobClient } from '@azure/storage-blob';
 import { ByteWriter, ParquetWriter, schemaFromColumnData, type ColumnSource } from 'hyparquet-writer';
 import { downloadBlob } from '../storage/storage.js';
 import type { ComposeResult } from './compose.js';
-import type { Part } from './compose-output.js';
+import type { Part } from './part.js';
 import { widen, type ColumnType } from './formats.js';
 
 /** Rows gathered before a row group is written: memory holds one group, however big the output. */
