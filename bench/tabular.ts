@@ -29,7 +29,8 @@ const CONCURRENCY = miniBatchesInFlight(SETTINGS);
 /** One CSV row of about 100 bytes: the fields the test entry script reads, and some it does not. */
 function row(i: number): string {
   const x = ((i * 2654435761) >>> 0) / 4294967296;
-  return `${i},n${i},${(x * 100).toFixed(3)},${(x * 7).toFixed(5)},${((1 - x) * 3).toFixed(5)},label-${(i * 7919) % 1000},${x < 0.5 ? 'true' : 'false'},2026-01-${String((i % 28) + 1).padStart(2, '0')}\n`;
+  const note = ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(4);
+  return `${i},n${i},${(x * 100).toFixed(3)},${(x * 7).toFixed(5)},${((1 - x) * 3).toFixed(5)},label-${(i * 7919) % 1000},${x < 0.5 ? 'true' : 'false'},2026-01-${String((i % 28) + 1).padStart(2, '0')},note-${note}\n`;
 }
 
 /** Writes the CSV in 8 MB blocks, so the bench never holds it whole. */
@@ -37,7 +38,7 @@ async function writeCsv(): Promise<number> {
   const container = await ensureContainer(storage().blobs.getContainerClient(CONTAINER));
   const blob = container.getBlockBlobClient(BLOB);
   const ids: string[] = [];
-  let chunk = 'id,name,score,x,y,label,flag,day\n';
+  let chunk = 'id,name,score,x,y,label,flag,day,note\n';
   let size = 0;
   const flush = async () => {
     const bytes = Buffer.from(chunk);
@@ -67,7 +68,8 @@ async function rawReadSeconds(size: number): Promise<number> {
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = next++; i < starts.length; i = next++) {
         const start = starts[i] ?? 0;
-        read += (await readRange(blob, start, Math.min(start + MINI_BATCH_BYTES, size))).length;
+        const bytes = await readRange(blob, start, Math.min(start + MINI_BATCH_BYTES, size));
+        read += bytes.length;
       }
     }),
   );
