@@ -2,11 +2,13 @@ import { errorMessage } from '../devhost/errors.js';
 import { benchDevhost } from './devhost.js';
 import { benchMnist } from './mnist.js';
 import { benchPool } from './pool.js';
+import { benchTabular } from './tabular.js';
 
 const benches: Record<string, () => Promise<void>> = {
   devhost: benchDevhost,
   mnist: benchMnist,
   pool: benchPool,
+  tabular: benchTabular,
 };
 
 async function main(): Promise<void> {

@@ -122,7 +122,7 @@ export function batchedOnPool(files: string[], modelDir: string): Contender {
       await Promise.all(
         Array.from({ length: MINI_BATCHES_PER_PROCESS * size }, async () => {
           for (let i = next++; i < batches.length; i = next++) {
-            const outcome = await pool.run(batches[i] ?? [], i, 60_000);
+            const outcome = await pool.run({ inputs: batches[i] ?? [], miniBatchIndex: i }, 60_000);
             if (!outcome.ok) throw new Error(outcome.error.message);
           }
         }),

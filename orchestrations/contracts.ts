@@ -22,6 +22,8 @@ export interface PlanOutput {
   items: number;
   miniBatches: number;
   shards: ShardRef[];
+  /** Tables: `items` counts ranges; their rows are counted as tries read them. */
+  itemsCountedByTries?: true;
   limits: RunLimits;
 }
 
@@ -116,6 +118,8 @@ export interface RunProgress {
   phase: 'planning' | 'running' | 'canceling' | 'finalizing' | 'done';
   startedAt: string;
   items: number;
+  /** Tables: rows are known only once read; progress is told by mini-batches. */
+  itemsCountedByTries?: true;
   miniBatches: number;
   shards: number;
   shardsDone: number;

@@ -88,6 +88,7 @@ function* parallelRunOrchestrator(
     Object.assign(progress, {
       phase: 'running',
       items: plan.items,
+      ...(plan.itemsCountedByTries ? { itemsCountedByTries: true } : {}),
       miniBatches: plan.miniBatches,
       shards: plan.shards.length,
     });

@@ -8,6 +8,7 @@ import { configuredPools } from '../core/config/pools.js';
 import { ApiClient } from './client.js';
 import { spawnWorker } from './workers.js';
 import { cliCommand, runTutorial } from './demo.js';
+import { runIris } from './iris.js';
 import { seedImages, seedModel } from './sample.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -16,7 +17,8 @@ const log = (line: string) => console.log(line);
 /**
  * `npm start`: embedded Azurite (data kept in .data/azurite), the app on the devhost at :7071, the
  * MNIST sample seeded if absent and the tutorial run end to end; then it keeps serving (Ctrl-C stops).
- * `npm run demo` (--exit) does the same and exits, non-zero on failure.
+ * `npm run demo` (--exit) does the same and exits, non-zero on failure. `npm run demo -- iris` runs
+ * the iris sample (a tabular dataset) instead of MNIST.
  */
 async function main(): Promise<void> {
   const exitAfter = process.argv.includes('--exit');
@@ -43,12 +45,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
 
-  log('seeding the MNIST sample (model mnist:1, 10,000 images) where absent…');
-  await seedModel(log);
-  const images = await seedImages(log);
-  log(`sample ready: ${images} images in sampledata/mnist/`);
+  let ok: boolean;
   log(`status page: ${host.baseUrl}/api/ui`);
-  const ok = await runTutorial(new ApiClient(host.baseUrl), log);
+  if (process.argv.includes('iris')) {
+    ok = await runIris(new ApiClient(host.baseUrl), log);
+  } else {
+    log('seeding the MNIST sample (model mnist:1, 10,000 images) where absent…');
+    await seedModel(log);
+    const images = await seedImages(log);
+    log(`sample ready: ${images} images in sampledata/mnist/`);
+    ok = await runTutorial(new ApiClient(host.baseUrl), log);
+  }
   if (exitAfter) await stop(ok ? 0 : 1);
   log(`\nServing the API at ${host.baseUrl}/api (runs, models). Ctrl-C stops.`);
   log(`  status page:  ${host.baseUrl}/api/ui`);

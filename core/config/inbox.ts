@@ -19,7 +19,7 @@ export interface InboxSettings {
 
 export const INBOX_DEFAULTS: InboxSettings = { quiet_seconds: 10, max_files: 10_000, after_run: 'move' };
 const INBOX_KEYS = ['quiet_seconds', 'max_files', 'after_run'];
-const MAX_QUIET_SECONDS = 3600;
+export const MAX_QUIET_SECONDS = 3600;
 const EXAMPLE = '{"quiet_seconds": 10, "max_files": 10000, "after_run": "move"}';
 
 /** `inbox` of a pipeline definition: an object (`{}` takes every default), or absent for no inbox. */

@@ -20,10 +20,13 @@ import {
 } from './paths.js';
 import { listChoices } from './rules.js';
 import { RESERVED_ALLOWED, reservedContainerProblem, type ContainerUse } from '../storage/reserved.js';
-import type { BlobLocation, FileInput, LocalInput } from './resolved.js';
+import type { BlobLocation, FileInput, LocalInput, TableInput } from './resolved.js';
+import { readTableInput } from './table-input.js';
 
 const FILE_TYPES = ['files', 'uri_folder'];
-const TABULAR_TYPES = ['table', 'mltable', 'uri_file'];
+const TABLE_TYPE = 'table';
+/** Azure ML's names for tabular inputs: not read as such here, so they are pointed at "table". */
+const OTHER_TABULAR_TYPES = ['mltable', 'uri_file'];
 const BLOB_INPUT_KEYS = ['type', 'container', 'path', 'glob', 'names', 'names_from'];
 const LOCAL_INPUT_KEYS = ['type', 'local_path'];
 const LOCATION_KEYS = ['container', 'path'];
@@ -33,18 +36,19 @@ export const MAX_NAMES = 100_000;
 const NAME_ISSUES_SHOWN = 5;
 
 export interface InputReading {
-  input: FileInput | LocalInput;
-  /** A tabular type was asked for: it is reported as not supported, and `mini_batch_size` may be bytes. */
+  input: FileInput | LocalInput | TableInput;
+  /** A tabular type was asked for: `mini_batch_size` is a byte size. */
   tabular: boolean;
 }
 
 function readInputType(issues: Issues, at: Given | undefined): boolean {
   if (at === undefined || (typeof at.value === 'string' && FILE_TYPES.includes(at.value))) return false;
-  if (typeof at.value === 'string' && TABULAR_TYPES.includes(at.value)) {
-    issues.notSupported(at, 'only file inputs ("files") for now');
+  if (at.value === TABLE_TYPE) return true;
+  if (typeof at.value === 'string' && OTHER_TABULAR_TYPES.includes(at.value)) {
+    issues.notSupported(at, `read CSV, JSON Lines or Parquet files with "type": "${TABLE_TYPE}"`);
     return true;
   }
-  issues.notAllowed(at, `use one of ${listChoices(FILE_TYPES)}`);
+  issues.notAllowed(at, `use one of ${listChoices([...FILE_TYPES, TABLE_TYPE])}`);
   return false;
 }
 
@@ -61,6 +65,10 @@ export function readInput(issues: Issues, at: Given | undefined): InputReading {
   }
   rejectNulls(issues, at.value, 'input.');
   const tabular = readInputType(issues, given(at.value, 'type', 'input.'));
+  if (tabular) {
+    const { container, path } = readLocation(issues, at.value, 'input', 'input');
+    return { input: readTableInput(issues, at.value, container ?? '', path ?? ''), tabular };
+  }
   const input = Object.hasOwn(at.value, 'local_path')
     ? readLocalInput(issues, at.value)
     : readBlobInput(issues, at.value);

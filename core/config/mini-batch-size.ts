@@ -24,28 +24,48 @@ export function parseMiniBatchSize(value: unknown): MiniBatchSize | undefined {
   return unit === undefined ? { kind: 'files', count: amount } : { kind: 'bytes', bytes: amount, text };
 }
 
+export const DEFAULT_TABLE_BYTES = 1024 ** 2;
+/** A bare number for a table is bytes, as in ParallelRunStep; under this it is surely a file count given by mistake. */
+const MIN_TABLE_BYTES = 1024;
+const BYTES_ALLOWED =
+  'for tables (input.type "table") use a byte size: a whole number of bytes from 1024, or with KB, MB or GB (1KB = 1024 bytes) up to "100GB", e.g. "1MB"';
+
 /**
- * Byte sizes cut tabular inputs (coming later); file inputs are cut by count, so a byte size there is
- * a mistake worth naming rather than a value to reinterpret.
+ * Tables are cut by bytes, files by count (ParallelRunStep's rule): a size of the other form is a
+ * mistake worth naming rather than a value to reinterpret.
  */
 export function readMiniBatchSize(
   issues: Issues,
   at: Given | undefined,
   tabularInput: boolean,
 ): MiniBatchSize {
-  const fallback: MiniBatchSize = { kind: 'files', count: DEFAULT_FILES_PER_MINI_BATCH };
+  const fallback: MiniBatchSize = tabularInput
+    ? { kind: 'bytes', bytes: DEFAULT_TABLE_BYTES, text: '1MB' }
+    : { kind: 'files', count: DEFAULT_FILES_PER_MINI_BATCH };
   if (at === undefined) return fallback;
   const size = parseMiniBatchSize(at.value);
   if (size === undefined) {
     issues.notAllowed(
       at,
-      tabularInput ? `${FILES_ALLOWED}, or a byte size up to "100GB" such as "1MB"` : FILES_ALLOWED,
+      tabularInput
+        ? BYTES_ALLOWED
+        : `${FILES_ALLOWED} (byte sizes such as "1MB" apply to tables, input.type "table")`,
     );
     return fallback;
   }
   if (size.kind === 'bytes' && !tabularInput) {
-    issues.notAllowed(at, `byte sizes apply to tabular inputs; for files ${FILES_ALLOWED}`);
+    issues.notAllowed(at, `byte sizes apply to tables (input.type "table"); for files ${FILES_ALLOWED}`);
     return fallback;
+  }
+  if (size.kind === 'files' && tabularInput) {
+    if (size.count < MIN_TABLE_BYTES) {
+      issues.notAllowed(
+        at,
+        `a number of files applies to file inputs; ${BYTES_ALLOWED} (a bare number counts bytes, and ${size.count} bytes would hold less than a row)`,
+      );
+      return fallback;
+    }
+    return { kind: 'bytes', bytes: size.count, text: String(size.count) };
   }
   return size;
 }

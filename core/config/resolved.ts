@@ -33,3 +33,30 @@ export interface LocalInput {
   type: 'files';
   local_path: string;
 }
+
+/** How a table's files are written: the format is given, or read from the files' extension. */
+export type TableFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** Rows of CSV, JSON Lines or Parquet files in blob storage (core/datasets/table-kind.ts). */
+export interface TableInput {
+  type: 'table';
+  container: string;
+  path: string;
+  /** Matched against names relative to `path`, e.g. `*.csv`. */
+  glob?: string;
+  /** Absent: each file's extension says (`.csv`, `.jsonl`/`.ndjson`, `.parquet`). */
+  format?: TableFormat;
+  /** CSV: the first line names the columns (default true); without it columns are `c1`, `c2`, …. */
+  header?: boolean;
+  /** CSV: one character between fields (default `,`). */
+  delimiter?: string;
+  /**
+   * CSV: quoted fields may hold line breaks, so a line break is not a record boundary and files are
+   * not split by bytes (each file is one mini-batch).
+   */
+  newlines_in_quotes?: boolean;
+  /** Set at submit, never given: `path` names one blob, and that file is the table. */
+  file?: boolean;
+  /** The run's `partition_keys`, carried here so the dataset kind sees them: files are grouped by these folder keys. */
+  partition_keys?: string[];
+}

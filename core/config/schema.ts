@@ -6,7 +6,11 @@
  * committed file equal to what this builds. The schema checks shapes and bounds; the service still
  * checks what needs the world (the script exists, the container is not reserved) and cross-field rules.
  */
+import { AFTER_RUN_CHOICES, INBOX_DEFAULTS, MAX_QUIET_SECONDS } from './inbox.js';
+import { MAX_NAMES } from './locations.js';
 import { MAX_POOL_NAME, POOL_NAME, POOL_NAME_RULE } from './pools.js';
+import { TABLE_FORMATS } from './table-input.js';
+import { APPEND_ROW_FORMATS, MAX_PARTITION_KEYS, PARTITION_KEY } from './table-settings.js';
 import { MAX_FILES_PER_MINI_BATCH } from './mini-batch-size.js';
 import {
   BLOB_NAME_RULE,
@@ -85,8 +89,31 @@ const BLOB_INPUT: Fragment = {
     path: pathField(BLOB_PREFIX_RULE),
     glob: pathField(GLOB_RULE),
     names: { type: 'array', minItems: 1, uniqueItems: true, items: pathField(BLOB_NAME_RULE) },
+    names_from: {
+      description: 'A blob listing the names, one JSON string per line.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['container', 'path'],
+      properties: { container: CONTAINER, path: pathField(BLOB_NAME_RULE) },
+    },
   },
   not: { properties: { glob: {}, names: {} }, required: ['glob', 'names'] },
+};
+
+const TABLE_INPUT: Fragment = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'container'],
+  properties: {
+    type: { const: 'table' },
+    container: CONTAINER,
+    path: pathField(BLOB_PREFIX_RULE),
+    glob: pathField(GLOB_RULE),
+    format: { enum: TABLE_FORMATS },
+    header: { type: 'boolean' },
+    delimiter: { type: 'string', minLength: 1, maxLength: 1 },
+    newlines_in_quotes: { type: 'boolean' },
+  },
 };
 
 const LOCAL_INPUT: Fragment = {
@@ -168,7 +195,16 @@ const FIELDS: Record<SettingName | (typeof V2_NAMES)[number], Fragment> = {
     type: 'array',
     items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}(:[1-9][0-9]*)?$' },
   },
-  input: { anyOf: [BLOB_INPUT, LOCAL_INPUT] },
+  input: { anyOf: [BLOB_INPUT, LOCAL_INPUT, TABLE_INPUT] },
+  partition_keys: {
+    description: 'Tables laid out as key=value/ folders: one mini-batch per key combination.',
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_PARTITION_KEYS,
+    uniqueItems: true,
+    items: { type: 'string', pattern: PARTITION_KEY.source },
+  },
+  append_row_format: { enum: APPEND_ROW_FORMATS },
   output: location([]),
   compute: {
     default: 'functions',
@@ -198,6 +234,8 @@ function runSettings(): Fragment {
     additionalProperties: false,
     required: REQUIRED,
     properties: { $schema: SCHEMA_KEY, ...FIELDS },
+    // partition_keys name folders of a table's layout: files datasets have none.
+    dependentSchemas: { partition_keys: { properties: { input: TABLE_INPUT } } },
   };
 }
 
@@ -218,6 +256,21 @@ function pipelineDefinition(): Fragment {
       $schema: SCHEMA_KEY,
       name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$' },
       settings: { $ref: '#/$defs/settingsTemplate' },
+      inbox: {
+        description: 'Runs of this pipeline from files dropped under inbox/<name>/ (README, the inbox).',
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          quiet_seconds: {
+            type: 'number',
+            exclusiveMinimum: 0,
+            maximum: MAX_QUIET_SECONDS,
+            default: INBOX_DEFAULTS.quiet_seconds,
+          },
+          max_files: { type: 'integer', minimum: 1, maximum: MAX_NAMES, default: INBOX_DEFAULTS.max_files },
+          after_run: { enum: [...AFTER_RUN_CHOICES], default: INBOX_DEFAULTS.after_run },
+        },
+      },
       parameters: {
         type: 'object',
         propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },

@@ -232,26 +232,48 @@ describe('mini_batch_size', () => {
   it.each([0, '0', -1, '-3', 2.5, '2.5', 'ten', '', true, [5], '1.5MB', '5 files'])('rejects %j', (value) => {
     expect(onlyIssue({ mini_batch_size: value })).toEqual({
       field: 'mini_batch_size',
-      message: `${JSON.stringify(value)} is not allowed: use a whole number of files from 1 to 100000, e.g. "10"`,
+      message: `${JSON.stringify(value)} is not allowed: use a whole number of files from 1 to 100000, e.g. "10" (byte sizes such as "1MB" apply to tables, input.type "table")`,
     });
   });
 
-  it('says byte sizes apply to tabular inputs when the input is files', () => {
+  it('says byte sizes apply to tables when the input is files', () => {
     expect(onlyIssue({ mini_batch_size: '1MB' })).toEqual({
       field: 'mini_batch_size',
       message:
-        '"1MB" is not allowed: byte sizes apply to tabular inputs; for files use a whole number of files from 1 to 100000, e.g. "10"',
+        '"1MB" is not allowed: byte sizes apply to tables (input.type "table"); for files use a whole number of files from 1 to 100000, e.g. "10"',
     });
   });
 
-  it('parses byte sizes, and they stay with a tabular input (reported as not supported yet)', () => {
-    const issues = issuesWith({
-      mini_batch_size: '10kb',
-      input: { type: 'mltable', container: 'sampledata', path: 'iris/' },
+  const table = { type: 'table', container: 'sampledata', path: 'iris/' };
+
+  it('takes byte sizes for a table (1KB = 1024 bytes), 1MB by default, a bare number as bytes', () => {
+    expect(parse({ input: table }).mini_batch_size).toEqual({ kind: 'bytes', bytes: 1024 ** 2, text: '1MB' });
+    expect(parse({ input: table, mini_batch_size: '10kb' }).mini_batch_size).toEqual({
+      kind: 'bytes',
+      bytes: 10_240,
+      text: '10kb',
     });
-    expect(issues).toEqual([
-      { field: 'input.type', message: '"mltable" is not supported yet: only file inputs ("files") for now' },
-    ]);
+    expect(parse({ input: table, mini_batch_size: 4096 }).mini_batch_size).toEqual({
+      kind: 'bytes',
+      bytes: 4096,
+      text: '4096',
+    });
+  });
+
+  it.each(['1XB', '0', '-1MB', '0KB', '1.5MB'])(
+    'refuses %j for a table, saying what a table takes',
+    (value) => {
+      expect(onlyIssue({ input: table, mini_batch_size: value })).toEqual({
+        field: 'mini_batch_size',
+        message: `${JSON.stringify(value)} is not allowed: for tables (input.type "table") use a byte size: a whole number of bytes from 1024, or with KB, MB or GB (1KB = 1024 bytes) up to "100GB", e.g. "1MB"`,
+      });
+    },
+  );
+
+  it('refuses a file count for a table, saying counts apply to files', () => {
+    const issue = onlyIssue({ input: table, mini_batch_size: 10 });
+    expect(issue.field).toBe('mini_batch_size');
+    expect(issue.message).toMatch(/^10 is not allowed: a number of files applies to file inputs; for tables/);
   });
 });
 
@@ -532,11 +554,47 @@ describe('input', () => {
     });
   });
 
-  it.each(['table', 'mltable', 'uri_file'])('type %s is not supported yet', (type) => {
+  it.each(['mltable', 'uri_file'])('type %s is pointed at "table"', (type) => {
     expect(onlyIssue({ input: { type, container: 'sampledata' } })).toEqual({
       field: 'input.type',
-      message: `"${type}" is not supported yet: only file inputs ("files") for now`,
+      message: `"${type}" is not supported yet: read CSV, JSON Lines or Parquet files with "type": "table"`,
     });
+  });
+
+  it('reads a table input, with csv output and partition keys carried to the input', () => {
+    const settings = parse({
+      input: { type: 'table', container: 'sampledata', path: 'iris/', format: 'csv', delimiter: ';' },
+      partition_keys: ['species'],
+    });
+    expect(settings.input).toEqual({
+      type: 'table',
+      container: 'sampledata',
+      path: 'iris/',
+      format: 'csv',
+      delimiter: ';',
+      partition_keys: ['species'],
+    });
+    expect(settings.append_row_format).toBe('csv');
+    expect(settings.partition_keys).toEqual(['species']);
+  });
+
+  it('names each bad table option', () => {
+    expect(
+      issuesWith({
+        input: { type: 'table', container: 'sampledata', format: 'xlsx', header: 'yes', delimiter: ';;' },
+        append_row_format: 'xml',
+      }).map((i) => i.field),
+    ).toEqual(['input.format', 'input.header', 'input.delimiter', 'append_row_format']);
+    expect(
+      onlyIssue({ input: { type: 'table', container: 'sampledata', format: 'parquet', header: true } }),
+    ).toEqual({
+      field: 'input.header',
+      message: 'applies to CSV files only, not to input.format "parquet"',
+    });
+    expect(onlyIssue({ partition_keys: ['species'] }).message).toMatch(/applies to tables/);
+    expect(
+      onlyIssue({ input: { type: 'table', container: 'sampledata' }, partition_keys: ['a', 'a'] }).field,
+    ).toBe('partition_keys');
   });
 
   it.each(['ab', 'Sample', 'sample_data', 'sample--data', '-sample', 'sample-', 'a'.repeat(64)])(
@@ -754,11 +812,6 @@ describe('compute pools', () => {
 describe('not supported yet', () => {
   it.each([
     ['allow_reuse', true, 'true is not supported yet: every run processes its input again'],
-    [
-      'partition_keys',
-      ['region'],
-      '["region"] is not supported yet: mini-batches are cut by mini_batch_size only',
-    ],
     ['environment', 'batch-env', '"batch-env" is not supported yet'],
   ])('%s: %j', (field, value, message) => {
     const issue = onlyIssue({ [field]: value });

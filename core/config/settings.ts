@@ -28,9 +28,11 @@ import {
 import { SettingsError } from '../errors.js';
 import { isPoolName, POOL_NAME_RULE, POOLS_SETTING } from './pools.js';
 
-export type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
-import type { FileInput, LocalInput, MiniBatchSize } from './resolved.js';
+export type { FileInput, LocalInput, MiniBatchSize, TableFormat, TableInput } from './resolved.js';
+import type { FileInput, LocalInput, MiniBatchSize, TableInput } from './resolved.js';
+import { readAppendRowFormat, readPartitionKeys, type AppendRowFormat } from './table-settings.js';
 
+export type { AppendRowFormat } from './table-settings.js';
 export type OutputAction = 'append_row' | 'summary_only';
 export type LoggingLevel = 'WARNING' | 'INFO' | 'DEBUG';
 
@@ -43,6 +45,10 @@ export interface RunSettings {
   allowed_failed_percent: number;
   output_action: OutputAction;
   append_row_file_name: string;
+  /** How append_row writes rows: `text` (one line each) by default for files, `csv` for tables. */
+  append_row_format?: AppendRowFormat;
+  /** Tables: Hive-style folder keys (`species=setosa/`); each mini-batch holds one key combination. */
+  partition_keys?: string[];
   /** Seconds. */
   run_invocation_timeout: number;
   run_max_try: number;
@@ -57,7 +63,7 @@ export interface RunSettings {
   environment_variables: Record<string, string>;
   /** `name` or `name:version`. */
   models: string[];
-  input: FileInput | LocalInput;
+  input: FileInput | LocalInput | TableInput;
   output: { container: string; path?: string };
   /** `functions`, or the name of a pool configured for the app (core/config/pools.ts). */
   compute: string;
@@ -82,6 +88,8 @@ export const SETTING_NAMES = [
   'allowed_failed_percent',
   'output_action',
   'append_row_file_name',
+  'append_row_format',
+  'partition_keys',
   'run_invocation_timeout',
   'run_max_try',
   'node_count',
@@ -111,10 +119,6 @@ const RETRY_SETTINGS_KEYS = ['max_retries', 'timeout'];
 
 /** Known settings that are refused with a reason, never silently ignored. */
 const REFUSED: Record<string, { supportedLater: boolean; instead: string }> = {
-  partition_keys: {
-    supportedLater: true,
-    instead: 'mini-batches are cut by mini_batch_size only; remove it',
-  },
   environment: {
     supportedLater: true,
     instead: "entry scripts run with the app's dependencies; use environment_variables for variables",
@@ -419,12 +423,17 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
     at: (name) => given(input, name),
   };
   const script = readScript(b);
-  const { input: files, tabular } = readInput(issues, b.at('input'));
+  const { input: read, tabular } = readInput(issues, b.at('input'));
+  const partitionKeys = readPartitionKeys(issues, b.at('partition_keys'), tabular);
+  const appendRowFormat = readAppendRowFormat(issues, b.at('append_row_format'), tabular);
+  const dataset = partitionKeys && read.type === 'table' ? { ...read, partition_keys: partitionKeys } : read;
   const settings: RunSettings = {
     ...script,
     mini_batch_size: readMiniBatchSize(issues, b.at('mini_batch_size'), tabular),
     ...readFailureLimits(b),
     ...readOutputAction(b),
+    ...(appendRowFormat === undefined ? {} : { append_row_format: appendRowFormat }),
+    ...(partitionKeys === undefined ? {} : { partition_keys: partitionKeys }),
     ...readTryLimits(b),
     ...readScale(b, defaults),
     ...readLogging(b),
@@ -432,7 +441,7 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
     side_inputs: readSideInputs(issues, b.at('side_inputs')),
     environment_variables: readEnvironmentVariables(issues, b.at('environment_variables')),
     models: readModels(issues, b.at('models')),
-    input: files,
+    input: dataset,
     output: readOutput(issues, b.at('output')),
     compute: readCompute(issues, b.at('compute'), defaults.pools),
     allow_reuse: readAllowReuse(issues, b.at('allow_reuse')),

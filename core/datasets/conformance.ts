@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -22,12 +21,18 @@ export interface ConformanceFixture<I extends DatasetInput> {
   refused: { what: string; input: I; field: string }[];
   /** Deletes one item of `dataset` from storage, as if it vanished after planning. */
   remove(item: string): Promise<void>;
+  /** The names materialize gives the inputs of `items`, in order (files: the items; tables: their rows). */
+  inputNames(items: string[]): string[];
+  /** The name the error line of a vanished item carries. */
+  vanishedName(item: string): string;
+  /** Checks one input as run() gets it (files: a local file; tables: a row object). */
+  checkInput(input: unknown): Promise<void>;
 }
 
 /**
  * The conformance suite every dataset kind passes (vitest tests, defined where it is called): validate
  * refuses a missing or empty dataset naming the field; plan counts items and mini-batches and writes
- * shards that hold every item exactly once, in order; materialize gives one local entry per item,
+ * shards that hold every item exactly once, in order; materialize gives each item's inputs, named,
  * reports a vanished item as missing, and fetches nothing once told to stop.
  */
 export function datasetConformance<I extends DatasetInput>(
@@ -80,23 +85,20 @@ export function datasetConformance<I extends DatasetInput>(
       expect(read.flat()).toEqual(f.items);
     });
 
-    it('materialize gives one local entry per item, in order', async () => {
+    it('materialize gives one input per item (or row), named, in order', async () => {
       const f = await fixture();
       const items = f.items.slice(0, 3);
       const got = await kind.materialize(f.storage, f.dataset, items, scratch());
       expect(got.missing).toEqual([]);
-      expect(got.paths.length).toBe(items.length);
-      expect(new Set(got.paths).size).toBe(items.length);
-      for (const entry of got.paths) {
-        expect(entry).toBeDefined();
-        expect((await stat(entry ?? '')).isFile()).toBe(true);
-      }
+      expect(got.names).toEqual(f.inputNames(items));
+      expect(got.inputs.length).toBe(got.names.length);
+      for (const entry of got.inputs) await f.checkInput(entry);
     });
 
     it('materialize fetches nothing once told to stop', async () => {
       const f = await fixture();
       const got = await kind.materialize(f.storage, f.dataset, f.items, scratch(), () => true);
-      expect(got.paths.filter((p) => p !== undefined)).toEqual([]);
+      expect(got.inputs).toEqual([]);
     });
 
     it('materialize reports an item that vanished after planning as missing', async () => {
@@ -104,11 +106,10 @@ export function datasetConformance<I extends DatasetInput>(
       const [gone = '', kept = ''] = f.items;
       await f.remove(gone);
       const got = await kind.materialize(f.storage, f.dataset, [gone, kept], scratch());
-      expect(got.paths[0]).toBeUndefined();
-      expect(got.paths[1]).toBeDefined();
+      expect(got.names).toEqual(f.inputNames([kept]));
       expect(got.missing).toHaveLength(1);
-      expect(got.missing[0]?.item).toBe(gone);
-      expect(got.missing[0]?.reason).toMatch(/./);
+      expect(got.missing[0]?.item).toBe(f.vanishedName(gone));
+      expect(got.missing[0]?.reason).toMatch(/does not exist/);
     });
   });
 }

@@ -22,6 +22,16 @@ export const filesKind: DatasetKind<FileDataset> = {
     }
     return planFileDataset(storage, runId, input, size.count);
   },
-  materialize: (storage, input, items, dir, stopped) => materialize(storage, input, items, dir, stopped),
+  materialize: async (storage, input, items, dir, stopped) => {
+    const fetched = await materialize(storage, input, items, dir, stopped);
+    const inputs: string[] = [];
+    const names: string[] = [];
+    fetched.paths.forEach((local, i) => {
+      if (local === undefined) return;
+      inputs.push(local);
+      names.push(items[i] ?? local);
+    });
+    return { inputs, names, missing: fetched.missing };
+  },
   describe: describeDataset,
 };

@@ -1,4 +1,5 @@
-import { inject } from 'vitest';
+import { stat } from 'node:fs/promises';
+import { expect, inject } from 'vitest';
 import { storageFromEnv, type Storage } from '../storage/storage.js';
 import { datasetConformance, type ConformanceFixture } from './conformance.js';
 import { filesKind } from './files-kind.js';
@@ -41,6 +42,12 @@ async function blobFixture(
     ],
     remove: async (item) => {
       await client.getBlobClient(blobNameOf(input, item)).delete();
+    },
+    inputNames: (some) => some,
+    vanishedName: (item) => item,
+    checkInput: async (entry) => {
+      expect(typeof entry).toBe('string');
+      expect((await stat(entry as string)).isFile()).toBe(true);
     },
   };
 }

@@ -1,17 +1,31 @@
 import type { MiniBatchSize, RunSettings } from '../config/settings.js';
 import type { Storage } from '../storage/storage.js';
-import type { Materialized } from './materialize.js';
 import type { Plan } from './plan.js';
 
-export type { Materialized } from './materialize.js';
 export type { ManifestShard, Plan, ShardRef } from './plan.js';
+
+/**
+ * One mini-batch as a try hands it to run(): its inputs (local file paths for files, row objects for
+ * tables), each with the name its error line would carry, and the inputs that could not be read.
+ * Every input of the mini-batch is in exactly one of `inputs` and `missing`.
+ */
+export interface Materialized {
+  /** What run() receives, in input order. */
+  inputs: unknown[];
+  /** The name of each entry of `inputs`: a file's name, or `file.csv#row=N`. */
+  names: string[];
+  /** Inputs that could not be fetched or read (a vanished file, a malformed row), each with why. */
+  missing: { item: string; reason: string }[];
+  /** Tables with partition_keys: the key values every row of this mini-batch shares. */
+  partitionKeyValues?: Record<string, string>;
+}
 
 /** A run's `input` setting, as parsed (core/config): its `type` picks the dataset kind. */
 export type DatasetInput = RunSettings['input'];
 
 /**
  * What every dataset kind does, from submit to a try. Items are named by strings (a file's name
- * relative to the dataset root; a tabular kind will name its row ranges): the manifest shards hold
+ * relative to the dataset root; a table names a file's byte range or row groups): the manifest shards hold
  * them, and a try gets them back from there. Every method takes the storage it works against: the
  * caller (an activity or HTTP handler in functions/, or a test) builds it.
  *
@@ -33,9 +47,9 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
    */
   plan(storage: Storage, runId: string, input: I, size: MiniBatchSize): Promise<Plan>;
   /**
-   * One mini-batch for one try, into `dir` (the try's scratch folder): one entry per item in item
-   * order (a local path for files), undefined where the item could not be fetched, each of those
-   * listed in `missing` with why. Stops fetching once `stopped()` says so (the run ended).
+   * One mini-batch for one try, into `dir` (the try's scratch folder, for kinds that write files):
+   * its inputs in item order, and what could not be read listed in `missing` with why. Stops
+   * fetching once `stopped()` says so (the run ended).
    */
   materialize(
     storage: Storage,

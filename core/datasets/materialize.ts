@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.js';
 import { blobNameOf, isFolderMarker, isLocal, resolveLocalFolder, type FileDataset } from './files.js';
 import { downloadBlobWithMetadata, isNotFound, type Storage } from '../storage/storage.js';
 
-export interface Materialized {
+export interface FetchedFiles {
   /** Local path per item, in mini-batch order; undefined where the item could not be fetched. */
   paths: (string | undefined)[];
   missing: { item: string; reason: string }[];
@@ -34,8 +34,8 @@ export async function materialize(
   names: string[],
   dir: string,
   stopped: () => boolean = () => false,
-): Promise<Materialized> {
-  const missing: Materialized['missing'] = [];
+): Promise<FetchedFiles> {
+  const missing: FetchedFiles['missing'] = [];
   if (isLocal(input)) {
     const root = resolveLocalFolder(input.local_path);
     return { paths: names.map((n) => localPathFor(root, n)), missing };

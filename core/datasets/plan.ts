@@ -17,9 +17,12 @@ export interface ShardRef {
 }
 
 export interface Plan {
+  /** Items of the manifest: files, or for tables byte and row ranges. */
   items: number;
   miniBatches: number;
   shards: ShardRef[];
+  /** Tables: the rows are counted by the tries that read them, so progress goes by mini-batches. */
+  itemsCountedByTries?: true;
 }
 
 export interface ManifestShard {
@@ -71,6 +74,51 @@ class LocalNames {
 }
 
 /**
+ * Writes a plan's mini-batches as manifest shards of SHARD_SIZE, as they come: memory holds one shard.
+ * Only counts and shard refs are kept, for the Plan.
+ */
+export class ManifestWriter {
+  private readonly shards: ShardRef[] = [];
+  private current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
+  private items = 0;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly runId: string,
+  ) {}
+
+  async add(batch: string[]): Promise<void> {
+    if (batch.length === 0) return;
+    this.current.miniBatches.push(batch);
+    this.items += batch.length;
+    if (this.current.miniBatches.length === SHARD_SIZE) await this.flushShard();
+  }
+
+  /** Writes the last shard; the plan's items are the manifest's. */
+  async finish(): Promise<Plan> {
+    await this.flushShard();
+    return {
+      items: this.items,
+      miniBatches: this.shards.reduce((n, s) => n + s.count, 0),
+      shards: this.shards,
+    };
+  }
+
+  private async flushShard(): Promise<void> {
+    const current = this.current;
+    if (current.miniBatches.length === 0) return;
+    const runs = await ensureContainer(this.storage.blobs.getContainerClient(containers.runs));
+    await writeJson(runs, runPaths.manifestShard(this.runId, current.shard), current);
+    this.shards.push({ shard: current.shard, first: current.first, count: current.miniBatches.length });
+    this.current = {
+      shard: current.shard + 1,
+      first: current.first + current.miniBatches.length,
+      miniBatches: [],
+    };
+  }
+}
+
+/**
  * Cuts the dataset into mini-batches of `filesPerBatch` files (fewer where two items would clash on
  * the local disk, see LocalNames) and writes the manifest in shards of
  * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
@@ -81,38 +129,22 @@ export async function planFileDataset(
   input: FileDataset,
   filesPerBatch: number,
 ): Promise<Plan> {
-  const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
-  const shards: ShardRef[] = [];
-  let current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
+  const manifest = new ManifestWriter(storage, runId);
   let batch: string[] = [];
   const local = new LocalNames();
-  let items = 0;
-  const flushShard = async () => {
-    if (current.miniBatches.length === 0) return;
-    await writeJson(runs, runPaths.manifestShard(runId, current.shard), current);
-    shards.push({ shard: current.shard, first: current.first, count: current.miniBatches.length });
-    current = {
-      shard: current.shard + 1,
-      first: current.first + current.miniBatches.length,
-      miniBatches: [],
-    };
-  };
   const closeBatch = async () => {
-    if (batch.length === 0) return;
-    current.miniBatches.push(batch);
+    await manifest.add(batch);
     batch = [];
     local.clear();
-    if (current.miniBatches.length === SHARD_SIZE) await flushShard();
   };
   for await (const name of listFiles(storage, input)) {
     if (local.clashes(name)) await closeBatch();
     batch.push(name);
     local.add(name);
-    items++;
     if (batch.length === filesPerBatch) await closeBatch();
   }
   await closeBatch();
-  await flushShard();
-  if (items === 0) throw emptyDatasetError(input);
-  return { items, miniBatches: shards.reduce((n, s) => n + s.count, 0), shards };
+  const plan = await manifest.finish();
+  if (plan.items === 0) throw emptyDatasetError(input);
+  return plan;
 }

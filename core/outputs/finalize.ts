@@ -2,7 +2,8 @@ import type { BlockBlobClient } from '@azure/storage-blob';
 import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
-import { composeBlobs } from './compose.js';
+import { composeOutput, type Part } from './compose-output.js';
+import { decodeColumns, decodeTypes } from './formats.js';
 import type { FailureRecord, RunTotals } from './records.js';
 import { overviewText, type RunStatus, type RunSummary } from './summary.js';
 
@@ -47,14 +48,23 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
 type PartFailures = Map<number, number>;
 
 /** The parts in mini-batch order; as it goes it notes each part's failed-item count in `failures`. */
-async function* scanParts(storage: Storage, runId: string, failures: PartFailures) {
+async function* scanParts(storage: Storage, runId: string, failures: PartFailures): AsyncGenerator<Part> {
   const runs = storage.blobs.getContainerClient(containers.runs);
   for await (const blob of runs.listBlobsFlat({
     prefix: runPaths.partsPrefix(runId),
     includeMetadata: true,
   })) {
     failures.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
-    yield { blob: runs.getBlobClient(blob.name), size: blob.properties.contentLength ?? 0 };
+    const rows = blob.metadata?.rows;
+    const columns = decodeColumns(blob.metadata?.columns);
+    const types = decodeTypes(blob.metadata?.types);
+    yield {
+      blob: runs.getBlobClient(blob.name),
+      size: blob.properties.contentLength ?? 0,
+      ...(rows === undefined ? {} : { rows: Number(rows) }),
+      ...(columns === undefined ? {} : { columns }),
+      ...(types === undefined ? {} : { types }),
+    };
   }
 }
 
@@ -117,7 +127,7 @@ export async function finalizeRun(storage: Storage, input: FinalizeInput): Promi
       {
         status,
         ...(reason ? { reason } : {}),
-        totals: { ...input.totals, ...written },
+        totals: rowTotals(run, { ...input.totals, ...written }),
         startedAt: input.startedAt,
       },
       failures,
@@ -131,10 +141,13 @@ export async function finalizeRun(storage: Storage, input: FinalizeInput): Promi
     } else {
       const container = await ensureContainer(blobs.getContainerClient(s.output.container));
       const blob = `${s.output.path ? `${s.output.path.replace(/\/$/, '')}/` : ''}${input.runId}/${s.append_row_file_name}`;
-      failures = new Map();
-      const composed = await composeBlobs(
-        blobs,
-        scanParts(storage, input.runId, failures),
+      const seen: PartFailures = new Map();
+      failures = seen;
+      const composed = await composeOutput(
+        storage,
+        input.runId,
+        s.append_row_format,
+        () => scanParts(storage, input.runId, seen),
         container.getBlockBlobClient(blob),
       );
       output = {
@@ -151,12 +164,21 @@ export async function finalizeRun(storage: Storage, input: FinalizeInput): Promi
     {
       status,
       ...(reason ? { reason } : {}),
-      totals: input.totals,
+      totals: rowTotals(run, input.totals),
       startedAt: input.startedAt,
       ...(output ? { output } : {}),
     },
     failures,
   );
+}
+
+/**
+ * A table's items are its rows, counted by the tries that read them (the plan counted byte and row
+ * ranges): every row read ended as a row of the output or an error line.
+ */
+function rowTotals(run: RunRecord, totals: RunTotals): RunTotals {
+  if (run.settings.input.type !== 'table') return totals;
+  return { ...totals, items: totals.itemsSucceeded + totals.itemsFailed };
 }
 
 /** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
@@ -214,6 +236,11 @@ async function countWritten(storage: Storage, runId: string, parts: PartFailures
     miniBatchesFailed: 0,
   };
   for await (const part of scanParts(storage, runId, parts)) {
+    if (part.rows !== undefined) {
+      totals.itemsSucceeded += part.rows;
+      continue;
+    }
+    // A part from before parts said their row count: one row a line.
     const text = part.size > 0 ? (await part.blob.downloadToBuffer()).toString('utf8') : '';
     let rows = 0;
     for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) rows++;

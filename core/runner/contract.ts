@@ -45,14 +45,25 @@ export interface InitContext {
 export interface RunContext extends InitContext {
   miniBatchIndex: number;
   /**
+   * Tables with `partition_keys`: the key values every row of this mini-batch shares, e.g.
+   * `{species: "setosa"}` for files under `species=setosa/`. Empty otherwise.
+   */
+  partitionKeyValues: Record<string, string>;
+  /**
    * Marks one input item as failed with a reason, e.g. a corrupt file. `item` is the path (or the
    * row object) as given in the mini-batch. It counts as a failure even if `run()` then returns normally.
    */
   fail(item: unknown, reason: string): void;
 }
 
-/** Files: local paths, downloaded for the call and removed after. Tables (later): row objects. */
-export type MiniBatch = string[];
+/**
+ * Files: local paths, downloaded for the call and removed after. Tables: row objects keyed by column
+ * name, in the file's order (numbers typed as numbers, empty CSV fields null).
+ */
+export type MiniBatch = string[] | TableRow[];
+
+/** One row of a table: column name → value. */
+export type TableRow = Record<string, unknown>;
 
 /** One successful item: strings are written as they are, objects as JSON. */
 export type Row = string | number | boolean | Record<string, unknown> | unknown[];

@@ -4,13 +4,15 @@ import path from 'node:path';
 import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
-import { rowsToText } from '../outputs/rows.js';
+import type { Materialized } from '../datasets/kind.js';
+import { ParallelRunError } from '../errors.js';
+import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, partBody } from '../outputs/formats.js';
+import type { NamedFailure } from './messages.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
 import { loadRun, miniBatchItems } from '../runs/record.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
-import { ParallelRunError } from '../errors.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -68,79 +70,88 @@ export async function executeMiniBatch(
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
   let outcome: RunOutcome;
-  let missing: { item: string; reason: string }[] = [];
-  const localToName = new Map<string, string>();
+  let fetched: Materialized = { inputs: [], names: [], missing: [] };
   try {
     // A run canceled while this try downloads stops its downloads too.
-    const fetched = await datasetKindOf(run.settings.input).materialize(
+    fetched = await datasetKindOf(run.settings.input).materialize(
       storage,
       run.settings.input,
       names,
       dir,
       () => hasEnded(input.runId),
     );
-    missing = fetched.missing;
-    const present: string[] = [];
-    fetched.paths.forEach((p, i) => {
-      if (p === undefined) return;
-      present.push(p);
-      localToName.set(p, names[i] ?? p);
-    });
     // Nothing left to score (every file vanished since planning): the script is not woken for it.
     if (hasEnded(input.runId)) outcome = SHUT_DOWN;
-    else if (present.length > 0) outcome = await runOnPool(storage, run, present, input.index);
+    else if (fetched.inputs.length > 0)
+      outcome = await runOnPool(storage, run, {
+        inputs: fetched.inputs,
+        miniBatchIndex: input.index,
+        ...(fetched.partitionKeyValues ? { partitionKeyValues: fetched.partitionKeyValues } : {}),
+      });
     else outcome = { ok: true, rows: [], failures: [] };
   } finally {
     // Synchronously, as the files were written (see materialize).
     rmSync(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);
   }
-  const base = { index: input.index, attempt: input.attempt, inputs: names.length };
+  const { missing } = fetched;
+  // A table's items are rows, known once read: its manifest names byte ranges or row groups.
+  const inputs = fetched.inputs.length + missing.length;
+  const base = { index: input.index, attempt: input.attempt, inputs };
   if (outcome.ok || outcome.kind !== 'ended') {
     if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
   }
   const runs = storage.blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 
-  if (!outcome.ok && outcome.kind === 'ended') return ended(names.length);
+  if (!outcome.ok && outcome.kind === 'ended') return ended(inputs);
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;
-    if (final) await writeFailedTry(storage, input.runId, input.index, input.attempt, names, outcome.error);
+    if (final)
+      await writeFailedTry(
+        storage,
+        input.runId,
+        input.index,
+        input.attempt,
+        fetched.names,
+        outcome.error,
+        missing,
+      );
     const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
       ok: false,
       final,
       succeeded: 0,
-      failedItems: final ? names.length : 0,
+      failedItems: final ? inputs : 0,
       error,
       ...(outcome.fatal ? { fatal: `the entry script cannot run: ${error}` } : {}),
       durationMs: durationMs(),
     };
   }
 
-  const items: FailureRecord['items'] = missing.map((m) => ({
-    item: m.item,
-    error: m.reason,
-    kind: 'missing',
-  }));
-  const named = new Map<string, string>();
-  for (const f of outcome.failures) {
-    const name = localToName.get(f.item) ?? (names.includes(f.item) ? f.item : undefined);
-    if (name !== undefined) named.set(name, f.reason);
+  const items = failedItemsOf(fetched, outcome.rows, outcome.failures);
+  const body = partBody(outcome.rows, run.settings.append_row_format);
+  const columns = body.columns ? encodeColumns(body.columns) : undefined;
+  const types = body.types ? encodeTypes(body.types) : undefined;
+  if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `append_row_format "${run.settings.append_row_format}": the rows of mini-batch ${input.index} have too many columns to compose (${body.columns?.length}); use "jsonl"`,
+      'append_row_format',
+    );
   }
-  for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
-  const unknown = names.length - outcome.rows.length - items.length;
-  if (unknown > 0)
-    items.push(...unnamedFailures(names, outcome.rows, new Set(items.map((i) => i.item)), unknown));
-  const failedItems = names.length - outcome.rows.length;
-  const text = Buffer.from(rowsToText(outcome.rows), 'utf8');
   await Promise.all([
     // The part says how many of its items failed: a failure record left by an earlier run of this
     // same try (at-least-once) is recognised as stale at finalize, at no extra request here.
-    runs.getBlockBlobClient(runPaths.part(input.runId, input.index)).upload(text, text.length, {
-      metadata: { failed: String(items.length) },
+    runs.getBlockBlobClient(runPaths.part(input.runId, input.index)).upload(body.bytes, body.bytes.length, {
+      metadata: {
+        failed: String(items.length),
+        rows: String(outcome.rows.length),
+        ...(columns === undefined ? {} : { columns }),
+        ...(types === undefined ? {} : { types }),
+      },
       blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
     }),
     items.length > 0
@@ -156,9 +167,37 @@ export async function executeMiniBatch(
     ok: true,
     final: true,
     succeeded: outcome.rows.length,
-    failedItems,
+    failedItems: inputs - outcome.rows.length,
     durationMs: durationMs(),
   };
+}
+
+/**
+ * The error lines of a try that ran: inputs that could not be read, those the script named with
+ * ctx.fail (by position, or by the path or row text it passed), then any it left without a row
+ * and unnamed.
+ */
+function failedItemsOf(
+  fetched: Materialized,
+  rows: unknown[],
+  failures: NamedFailure[],
+): FailureRecord['items'] {
+  const items: FailureRecord['items'] = fetched.missing.map((m) => ({
+    item: m.item,
+    error: m.reason,
+    kind: 'missing',
+  }));
+  const named = new Map<string, string>();
+  for (const f of failures) {
+    const byText = fetched.inputs.indexOf(f.item);
+    const at = f.index ?? (byText >= 0 ? byText : undefined);
+    const name = at === undefined ? undefined : fetched.names[at];
+    if (name !== undefined) named.set(name, f.reason);
+  }
+  for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
+  const unknown = fetched.inputs.length - rows.length - named.size;
+  if (unknown > 0) items.push(...unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown));
+  return items;
 }
 
 async function writeFailedTry(
@@ -168,17 +207,21 @@ async function writeFailedTry(
   attempts: number,
   names: string[],
   error: { message: string; stack?: string },
+  missing: Materialized['missing'] = [],
 ): Promise<void> {
   const runs = storage.blobs.getContainerClient(containers.runs);
   const record: FailureRecord = {
     index,
     attempts,
-    items: names.map((item) => ({
-      item,
-      error: error.message,
-      kind: 'try',
-      ...(error.stack ? { stack: error.stack } : {}),
-    })),
+    items: [
+      ...missing.map((m) => ({ item: m.item, error: m.reason, kind: 'missing' as const })),
+      ...names.map((item) => ({
+        item,
+        error: error.message,
+        kind: 'try' as const,
+        ...(error.stack ? { stack: error.stack } : {}),
+      })),
+    ],
   };
   // A part left by an earlier try (one the host lost after it wrote its rows) must not reach the
   // output: these items end as error lines, so they must not also end as rows. Deleted first, so a
@@ -201,6 +244,9 @@ export async function recordLostMiniBatch(
  * names (as `<file>: <digit>` does), the items no row mentions are exactly the failed ones; otherwise
  * the count is known but not the items, and each line lists the candidates.
  */
+/** A table's mini-batch holds thousands of rows: an error line names a few candidates, not all. */
+const CANDIDATES_SHOWN = 20;
+
 function unnamedFailures(
   names: string[],
   rows: unknown[],
@@ -211,6 +257,9 @@ function unnamedFailures(
   const text = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
   const unmentioned = candidates.filter((n) => !text.some((t) => t.includes(path.basename(n))));
   const why = `run() returned ${rows.length} rows for ${names.length} inputs`;
+  const shown = candidates.slice(0, CANDIDATES_SHOWN).join(', ');
+  const more =
+    candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
   if (unmentioned.length === unknown) {
     return unmentioned.map((item) => ({
       item,
@@ -221,6 +270,6 @@ function unnamedFailures(
   return Array.from({ length: unknown }, (_, k) => ({
     item: `(unidentified ${k + 1} of ${unknown})`,
     kind: 'unknown' as const,
-    error: `${why}; ${unknown} of these failed without being named: ${candidates.join(', ')}`,
+    error: `${why}; ${unknown} of these failed without being named: ${shown}${more}`,
   }));
 }

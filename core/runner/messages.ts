@@ -18,8 +18,22 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'run'; id: number; files: string[]; miniBatchIndex: number }
+  | { type: 'run'; id: number; batch: MiniBatchCall }
   | { type: 'shutdown' };
+
+/** One mini-batch as run() gets it: local file paths or row objects, and a table's partition key values. */
+export interface MiniBatchCall {
+  inputs: unknown[];
+  miniBatchIndex: number;
+  partitionKeyValues?: Record<string, string>;
+}
+
+/** An input the script failed with ctx.fail: `index` is its position in the mini-batch, when found there. */
+export interface NamedFailure {
+  item: string;
+  index?: number;
+  reason: string;
+}
 
 export interface ErrorInfo {
   message: string;
@@ -38,7 +52,7 @@ export type FromWorker =
   | { type: 'initFailed'; stage: StartStage; error: ErrorInfo }
   /** The process begins a try it was handed (it may hold one more behind it). */
   | { type: 'started'; id: number }
-  | { type: 'done'; id: number; rows: unknown; failures: { item: string; reason: string }[] }
+  | { type: 'done'; id: number; rows: unknown; failures: NamedFailure[] }
   | { type: 'failed'; id: number; error: ErrorInfo }
   | { type: 'log'; level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'; text: string }
   | { type: 'closed' };

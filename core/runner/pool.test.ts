@@ -31,8 +31,8 @@ describe('WorkerPool', () => {
   it('runs mini-batches on its processes and returns their rows', async () => {
     current = pool('echo.js', 2);
     const outcomes = await Promise.all([
-      current.run(['/x/a.txt'], 0, 5_000),
-      current.run(['/x/b.txt', '/x/c.txt'], 1, 5_000),
+      current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 5_000),
+      current.run({ inputs: ['/x/b.txt', '/x/c.txt'], miniBatchIndex: 1 }, 5_000),
     ]);
     expect(outcomes).toEqual([
       { ok: true, rows: ['a.txt: ok'], failures: [] },
@@ -42,7 +42,7 @@ describe('WorkerPool', () => {
 
   it('stops a process stuck past the timeout and serves the next try with a fresh one', async () => {
     current = pool('hang_on.js', 1);
-    const stuck = await current.run(['/x/hang-1.txt'], 0, 300);
+    const stuck = await current.run({ inputs: ['/x/hang-1.txt'], miniBatchIndex: 0 }, 300);
     expect(stuck).toMatchObject({
       ok: false,
       kind: 'timeout',
@@ -50,7 +50,7 @@ describe('WorkerPool', () => {
         message: 'run() did not return within 0.3 s (run_invocation_timeout); its worker process was stopped',
       },
     });
-    expect(await current.run(['/x/good.txt'], 1, 5_000)).toEqual({
+    expect(await current.run({ inputs: ['/x/good.txt'], miniBatchIndex: 1 }, 5_000)).toEqual({
       ok: true,
       rows: ['good.txt: ok'],
       failures: [],
@@ -61,7 +61,9 @@ describe('WorkerPool', () => {
     const processes = pool('one_at_a_time.js', 2);
     current = processes;
     const files = Array.from({ length: 12 }, (_, i) => `/x/${i}.txt`);
-    const outcomes = await Promise.all(files.map((f, i) => processes.run([f], i, 5_000)));
+    const outcomes = await Promise.all(
+      files.map((f, i) => processes.run({ inputs: [f], miniBatchIndex: i }, 5_000)),
+    );
     expect(outcomes).toEqual(
       files.map((f) => ({ ok: true, rows: [`${path.basename(f)}: ok`], failures: [] })),
     );
@@ -70,8 +72,8 @@ describe('WorkerPool', () => {
   it('runs a try that waited behind one that timed out on the fresh process, not as a failure', async () => {
     current = pool('hang_on.js', 1);
     const [stuck, behind] = await Promise.all([
-      current.run(['/x/hang-1.txt'], 0, 300),
-      current.run(['/x/good.txt'], 1, 5_000),
+      current.run({ inputs: ['/x/hang-1.txt'], miniBatchIndex: 0 }, 300),
+      current.run({ inputs: ['/x/good.txt'], miniBatchIndex: 1 }, 5_000),
     ]);
     expect(stuck).toMatchObject({ ok: false, kind: 'timeout' });
     expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
@@ -80,8 +82,8 @@ describe('WorkerPool', () => {
   it('runs a try that waited behind one that ended its process, and reports only that one', async () => {
     current = pool('one_at_a_time.js', 1);
     const [ended, behind] = await Promise.all([
-      current.run(['/x/exit-1.txt'], 0, 5_000),
-      current.run(['/x/good.txt'], 1, 5_000),
+      current.run({ inputs: ['/x/exit-1.txt'], miniBatchIndex: 0 }, 5_000),
+      current.run({ inputs: ['/x/good.txt'], miniBatchIndex: 1 }, 5_000),
     ]);
     expect(ended).toMatchObject({
       ok: false,
@@ -93,8 +95,8 @@ describe('WorkerPool', () => {
 
   it('answers tries still waiting for a process when it shuts down', async () => {
     current = pool('hang_on.js', 1);
-    const busy = current.run(['/x/hang-1.txt'], 0, 60_000);
-    const waiting = current.run(['/x/good.txt'], 1, 60_000);
+    const busy = current.run({ inputs: ['/x/hang-1.txt'], miniBatchIndex: 0 }, 60_000);
+    const waiting = current.run({ inputs: ['/x/good.txt'], miniBatchIndex: 1 }, 60_000);
     await current.shutdown(100);
     expect(await waiting).toMatchObject({
       ok: false,

@@ -4,13 +4,21 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { overLimitMessage, residentMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
-import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
+import type {
+  ErrorInfo,
+  FromWorker,
+  MiniBatchCall,
+  NamedFailure,
+  StartStage,
+  ToWorker,
+  WorkerInit,
+} from './messages.js';
 
 /** `ended`: the run ended (finalized or canceled) before the try could run: not a try at all. */
 export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended';
 
 export type RunOutcome =
-  | { ok: true; rows: unknown[]; failures: { item: string; reason: string }[] }
+  | { ok: true; rows: unknown[]; failures: NamedFailure[] }
   /** `fatal`: the entry script cannot run at all here (it does not load, or init() keeps failing): no try can succeed. */
   | { ok: false; kind: TryFailureKind; error: ErrorInfo; fatal?: true };
 
@@ -325,22 +333,17 @@ export class WorkerPool {
   }
 
   /** Runs one mini-batch try. Never rejects: every way a try can fail comes back as an outcome. */
-  async run(files: string[], miniBatchIndex: number, timeoutMs: number): Promise<RunOutcome> {
+  async run(batch: MiniBatchCall, timeoutMs: number): Promise<RunOutcome> {
     for (;;) {
       const slot = await this.acquire();
       if (!slot) return this.broken ? this.fatal(this.broken) : SHUT_DOWN;
-      const outcome = await this.tryOn(slot, files, miniBatchIndex, timeoutMs);
+      const outcome = await this.tryOn(slot, batch, timeoutMs);
       // undefined: the process ended before this try started (the one ahead of it timed out or crashed).
       if (outcome) return outcome;
     }
   }
 
-  private async tryOn(
-    slot: Slot,
-    files: string[],
-    miniBatchIndex: number,
-    timeoutMs: number,
-  ): Promise<RunOutcome | undefined> {
+  private async tryOn(slot: Slot, batch: MiniBatchCall, timeoutMs: number): Promise<RunOutcome | undefined> {
     try {
       const failure = await slot.ready;
       if (this.closed) return SHUT_DOWN;
@@ -351,8 +354,8 @@ export class WorkerPool {
       if (slot.dead) return undefined;
       const id = this.nextId++;
       return await new Promise<RunOutcome | undefined>((resolve) => {
-        slot.pending.set(id, { resolve, inputs: files.length, timeoutMs });
-        slot.child.send({ type: 'run', id, files, miniBatchIndex } satisfies ToWorker);
+        slot.pending.set(id, { resolve, inputs: batch.inputs.length, timeoutMs });
+        slot.child.send({ type: 'run', id, batch } satisfies ToWorker);
       });
     } finally {
       this.release(slot);
@@ -411,7 +414,7 @@ function describe(value: unknown): string {
 }
 
 /** run() must return a list with at most one row per input item (ParallelRunStep's unchecked rule, checked). */
-function validate(rows: unknown, failures: { item: string; reason: string }[], inputs: number): RunOutcome {
+function validate(rows: unknown, failures: NamedFailure[], inputs: number): RunOutcome {
   if (!Array.isArray(rows)) {
     return {
       ok: false,
@@ -421,7 +424,7 @@ function validate(rows: unknown, failures: { item: string; reason: string }[], i
       },
     };
   }
-  const named = new Set(failures.map((f) => f.item)).size;
+  const named = new Set(failures.map((f) => f.index ?? f.item)).size;
   if (rows.length + named > inputs) {
     const detail = named ? ` and named ${named} failed item(s)` : '';
     return {

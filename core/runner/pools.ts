@@ -7,6 +7,7 @@ import { startIdleSweep } from './idle-sweep.js';
 import { resolveEntryScript, scratchRoot } from './paths.js';
 import { downloadSideInputs, pinnedModels } from './pool-downloads.js';
 import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
+import type { MiniBatchCall } from './messages.js';
 import type { RunRecord } from '../runs/record.js';
 import { removeScratch } from './scratch.js';
 import { ScriptLog } from './script-log.js';
@@ -71,12 +72,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
  * Runs one try on the run's pool on this instance (created on its first mini-batch, with the storage
  * this first try brings). The pool counts as in use until the try ends, however long that is.
  */
-export async function runOnPool(
-  storage: Storage,
-  run: RunRecord,
-  files: string[],
-  miniBatchIndex: number,
-): Promise<RunOutcome> {
+export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBatchCall): Promise<RunOutcome> {
   if (hasEnded(run.runId)) return SHUT_DOWN;
   let entry = pools.get(run.runId);
   if (!entry) {
@@ -91,7 +87,7 @@ export async function runOnPool(
   entry.active++;
   try {
     const pool = await entry.pool;
-    return await pool.run(files, miniBatchIndex, run.settings.run_invocation_timeout * 1000);
+    return await pool.run(batch, run.settings.run_invocation_timeout * 1000);
   } finally {
     entry.active--;
     entry.lastUsed = Date.now();

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { EntryScript, InitContext, RunContext, ScriptLogger } from './contract.js';
-import type { ErrorInfo, FromWorker, StartStage, ToWorker, WorkerInit } from './messages.js';
+import type { EntryScript, InitContext, MiniBatch, RunContext, ScriptLogger } from './contract.js';
+import type { ErrorInfo, FromWorker, NamedFailure, StartStage, ToWorker, WorkerInit } from './messages.js';
 
 /**
  * One pool process: loads the entry script, calls init() once, then run() per mini-batch. A process,
@@ -114,16 +114,25 @@ async function runOne(
   context: InitContext,
   message: Extract<ToWorker, { type: 'run' }>,
 ): Promise<void> {
-  const failures: { item: string; reason: string }[] = [];
+  const failures: NamedFailure[] = [];
+  const { inputs, miniBatchIndex, partitionKeyValues } = message.batch;
   const ctx: RunContext = {
     ...context,
-    miniBatchIndex: message.miniBatchIndex,
-    fail: (item: unknown, reason: string) =>
-      failures.push({ item: typeof item === 'string' ? item : JSON.stringify(item), reason }),
+    miniBatchIndex,
+    partitionKeyValues: partitionKeyValues ?? {},
+    fail: (item: unknown, reason: string) => {
+      // The very input (a path, or the row object run() was given) names its position.
+      const index = inputs.indexOf(item);
+      failures.push({
+        item: typeof item === 'string' ? item : JSON.stringify(item),
+        ...(index >= 0 ? { index } : {}),
+        reason,
+      });
+    },
   };
   let rows: unknown;
   try {
-    rows = await script.run(message.files, ctx);
+    rows = await script.run(inputs as MiniBatch, ctx);
   } catch (err) {
     send({ type: 'failed', id: message.id, error: errorInfo(err) });
     return;

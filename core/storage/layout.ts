@@ -36,6 +36,10 @@ export const runPaths = {
   manifestShard: (runId: string, shard: number) => `${runId}/manifest/shard-${pad(shard)}.json`,
   part: (runId: string, index: number) => `${runId}/parts/${pad(index)}`,
   partsPrefix: (runId: string) => `${runId}/parts/`,
+  /** A CSV output's header line, composed before the parts. */
+  outputHeader: (runId: string) => `${runId}/output/header.csv`,
+  /** A CSV part written again under the output's columns (its own differ). */
+  outputPart: (runId: string, index: number) => `${runId}/output/parts/${pad(index)}`,
   failure: (runId: string, index: number) => `${runId}/failures/${pad(index)}.json`,
   failuresPrefix: (runId: string) => `${runId}/failures/`,
   summary: (runId: string) => `${runId}/summary.json`,

@@ -23,9 +23,22 @@ export function progressView(run: RunProgress, shards: ShardProgress[], now: Dat
   const processed = t.itemsSucceeded + t.itemsFailed;
   const elapsedSeconds = Math.max((now.getTime() - new Date(run.startedAt).getTime()) / 1000, 0);
   const itemsPerSecond = elapsedSeconds > 0 ? processed / elapsedSeconds : 0;
-  const remaining = Math.max(run.items - processed, 0);
+  // A table's rows are known once read: its total so far is what was read, and the rest is told by mini-batches.
+  const byMiniBatches = run.itemsCountedByTries === true;
+  const total = byMiniBatches ? processed : run.items;
+  const remaining = Math.max(total - processed, 0);
+  const batchesDone = t.miniBatchesSucceeded + t.miniBatchesFailed;
+  const batchesPerSecond = elapsedSeconds > 0 ? batchesDone / elapsedSeconds : 0;
+  const eta = byMiniBatches
+    ? batchesPerSecond > 0
+      ? (run.miniBatches - batchesDone) / batchesPerSecond
+      : null
+    : itemsPerSecond > 0
+      ? remaining / itemsPerSecond
+      : null;
+  const [done, of] = byMiniBatches ? [batchesDone, run.miniBatches] : [processed, run.items];
   return {
-    items: { total: run.items, succeeded: t.itemsSucceeded, failed: t.itemsFailed, remaining },
+    items: { total, succeeded: t.itemsSucceeded, failed: t.itemsFailed, remaining },
     miniBatches: {
       total: run.miniBatches,
       succeeded: t.miniBatchesSucceeded,
@@ -34,7 +47,7 @@ export function progressView(run: RunProgress, shards: ShardProgress[], now: Dat
     },
     elapsedSeconds: Math.round(elapsedSeconds * 10) / 10,
     itemsPerSecond: Math.round(itemsPerSecond * 10) / 10,
-    etaSeconds: itemsPerSecond > 0 && run.phase === 'running' ? Math.round(remaining / itemsPerSecond) : null,
-    percent: run.items > 0 ? Math.round((1000 * processed) / run.items) / 10 : 0,
+    etaSeconds: eta !== null && run.phase === 'running' ? Math.round(eta) : null,
+    percent: of > 0 ? Math.round((1000 * done) / of) / 10 : 0,
   };
 }

@@ -5,7 +5,7 @@ import { finalizeRun } from '../../core/outputs/finalize.js';
 import { headLines, readAll } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
 import { loadRun, type RunRecord } from '../../core/runs/record.js';
-import { describeDataset } from '../../core/datasets/files.js';
+import { datasetKindOf } from '../../core/datasets/index.js';
 import { endRun } from '../../core/runner/pools.js';
 import { prepareRun } from '../../core/runner/submit.js';
 import { containers, runPaths } from '../../core/storage/layout.js';
@@ -141,7 +141,7 @@ export async function startRun(
   const run = await prepareRun(storage(), settings, source);
   await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
   context.log(
-    `run ${run.runId} started: ${run.settings.entry_script} over ${describeDataset(run.settings.input)}`,
+    `run ${run.runId} started: ${run.settings.entry_script} over ${datasetKindOf(run.settings.input).describe(run.settings.input)}`,
   );
   return json(
     202,

@@ -107,26 +107,35 @@ function writeValueInfo(w: ProtoWriter, name: string, dims: (number | string)[])
   );
 }
 
+/** The graph's name and its input and output tensors' (the iris sample names its own). */
+export interface MlpNames {
+  graph: string;
+  input: string;
+  output: string;
+}
+
+const MNIST_NAMES: MlpNames = { graph: 'mnist_mlp', input: 'pixels', output: 'logits' };
+
 /** `pixels [N, inputSize]` → Gemm → Relu → Gemm → `logits [N, outputSize]`, as an ONNX model. */
-export function writeMlpOnnx(weights: MlpWeights): Buffer {
+export function writeMlpOnnx(weights: MlpWeights, names: MlpNames = MNIST_NAMES): Buffer {
   const { inputSize, hiddenSize, outputSize } = weights;
   const nodes: Node[] = [
-    { opType: 'Gemm', name: 'dense1', inputs: ['pixels', 'w1', 'b1'], outputs: ['dense1_out'] },
+    { opType: 'Gemm', name: 'dense1', inputs: [names.input, 'w1', 'b1'], outputs: ['dense1_out'] },
     { opType: 'Relu', name: 'relu1', inputs: ['dense1_out'], outputs: ['hidden'] },
-    { opType: 'Gemm', name: 'dense2', inputs: ['hidden', 'w2', 'b2'], outputs: ['logits'] },
+    { opType: 'Gemm', name: 'dense2', inputs: ['hidden', 'w2', 'b2'], outputs: [names.output] },
   ];
   return new ProtoWriter()
     .varint(1, IR_VERSION)
     .string(2, 'parallel-run')
     .message(7, (graph) => {
       for (const node of nodes) graph.message(1, (n) => writeNode(n, node));
-      graph.string(2, 'mnist_mlp');
+      graph.string(2, names.graph);
       graph.message(5, (t) => writeTensor(t, 'w1', [inputSize, hiddenSize], weights.w1));
       graph.message(5, (t) => writeTensor(t, 'b1', [hiddenSize], weights.b1));
       graph.message(5, (t) => writeTensor(t, 'w2', [hiddenSize, outputSize], weights.w2));
       graph.message(5, (t) => writeTensor(t, 'b2', [outputSize], weights.b2));
-      graph.message(11, (v) => writeValueInfo(v, 'pixels', ['N', inputSize]));
-      graph.message(12, (v) => writeValueInfo(v, 'logits', ['N', outputSize]));
+      graph.message(11, (v) => writeValueInfo(v, names.input, ['N', inputSize]));
+      graph.message(12, (v) => writeValueInfo(v, names.output, ['N', outputSize]));
     })
     .message(8, (opset) => opset.string(1, '').varint(2, OPSET))
     .finish();

@@ -60,6 +60,7 @@ describe('digit_identification entry script', () => {
     const ctx: RunContext = {
       ...initContext,
       miniBatchIndex: 0,
+      partitionKeyValues: {},
       fail: (item, reason) => failures.push({ item, reason }),
     };
     const rows = await run(files, ctx);
@@ -72,7 +73,12 @@ describe('digit_identification entry script', () => {
   });
 
   it('returns no rows for an empty mini-batch', async () => {
-    const ctx: RunContext = { ...initContext, miniBatchIndex: 1, fail: () => undefined };
+    const ctx: RunContext = {
+      ...initContext,
+      miniBatchIndex: 1,
+      partitionKeyValues: {},
+      fail: () => undefined,
+    };
     expect(await run([], ctx)).toEqual([]);
   });
 });

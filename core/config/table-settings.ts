@@ -1,0 +1,60 @@
+import type { Given, Issues } from './issues.js';
+import { listChoices } from './rules.js';
+
+/** How append_row writes its rows (core/outputs/formats.ts). */
+export type AppendRowFormat = 'text' | 'csv' | 'jsonl' | 'parquet';
+export const APPEND_ROW_FORMATS: readonly AppendRowFormat[] = ['text', 'csv', 'jsonl', 'parquet'];
+
+/** A Hive folder key (`species` in `species=setosa/`): a plain identifier. */
+export const PARTITION_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+export const MAX_PARTITION_KEYS = 16;
+
+/**
+ * `partition_keys`: tables only, a list of distinct folder keys. Whether the layout has them is
+ * checked against the dataset at submit (core/datasets/table-kind.ts).
+ */
+export function readPartitionKeys(
+  issues: Issues,
+  at: Given | undefined,
+  tabular: boolean,
+): string[] | undefined {
+  if (at === undefined) return undefined;
+  const list = at.value;
+  if (!tabular) {
+    issues.add(at.field, 'applies to tables (input.type "table"), whose folders are laid out as key=value/');
+    return undefined;
+  }
+  const ok =
+    Array.isArray(list) &&
+    list.length > 0 &&
+    list.length <= MAX_PARTITION_KEYS &&
+    list.every((k) => typeof k === 'string' && PARTITION_KEY.test(k)) &&
+    new Set(list).size === list.length;
+  if (!ok) {
+    issues.notAllowed(
+      at,
+      `use a list of 1 to ${MAX_PARTITION_KEYS} distinct folder keys (letters, digits, "_", "." and "-"), e.g. ["species"] for folders species=setosa/`,
+    );
+    return undefined;
+  }
+  return list as string[];
+}
+
+/** `append_row_format`: `csv` by default for tables (rows keep their columns), `text` for files. */
+export function readAppendRowFormat(
+  issues: Issues,
+  at: Given | undefined,
+  tabular: boolean,
+): AppendRowFormat | undefined {
+  const fallback = tabular ? 'csv' : undefined;
+  if (at === undefined) return fallback;
+  const format = APPEND_ROW_FORMATS.find((f) => f === at.value);
+  if (format === undefined) {
+    issues.notAllowed(
+      at,
+      `use one of ${listChoices(APPEND_ROW_FORMATS)} (text: one line per row; csv: a header and one line per row; jsonl: one JSON object per line; parquet: typed columns)`,
+    );
+    return fallback;
+  }
+  return format;
+}

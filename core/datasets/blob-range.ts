@@ -1,0 +1,44 @@
+import type { BlobClient } from '@azure/storage-blob';
+import type { AsyncBuffer } from 'hyparquet';
+
+/** The first window read when looking for a line's end; it grows four-fold while no line ends in it. */
+const LINE_WINDOW = 64 * 1024;
+
+/** Bytes [start, end) of a blob, in one ranged GET. */
+export async function readRange(blob: BlobClient, start: number, end: number): Promise<Buffer> {
+  if (end <= start) return Buffer.alloc(0);
+  const response = await blob.download(start, end - start);
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.readableStreamBody ?? [])
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The offset just after the first line break at or after `from` (or `size` when none follows): where
+ * the next line starts. Reads only small windows from `from` on, never the file.
+ */
+export async function nextLineStart(blob: BlobClient, from: number, size: number): Promise<number> {
+  let at = from;
+  let window = LINE_WINDOW;
+  while (at < size) {
+    const end = Math.min(at + window, size);
+    const bytes = await readRange(blob, at, end);
+    const newline = bytes.indexOf(0x0a);
+    if (newline >= 0) return at + newline + 1;
+    at = end;
+    window *= 4;
+  }
+  return size;
+}
+
+/** A blob as hyparquet reads files: each slice is one ranged GET (the footer, then column chunks). */
+export function blobAsyncBuffer(blob: BlobClient, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    slice: async (start: number, end?: number) => {
+      const bytes = await readRange(blob, start, end ?? size);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { ParallelRunError } from '../errors.js';
+import type { TableInput } from '../config/resolved.js';
+import type { Storage } from '../storage/storage.js';
+import { isFolderMarker } from './files.js';
+import { globToRegExp } from './glob.js';
+
+/** A table's file: its name relative to the dataset root and its size, from the listing. */
+export interface TableFile {
+  name: string;
+  size: number;
+}
+
+function prefixOf(input: TableInput): string {
+  return input.path === '' || input.path.endsWith('/') ? input.path : `${input.path}/`;
+}
+
+/** Where a table's file lives (a one-file table's item is its blob name). */
+export function tableBlobName(input: TableInput, file: string): string {
+  return input.file ? file : prefixOf(input) + file;
+}
+
+export function describeTable(input: TableInput): string {
+  const where = input.file ? `${input.container}/${input.path}` : `${input.container}/${prefixOf(input)}`;
+  const format = input.format ? ` (${input.format})` : '';
+  const glob = input.glob ? ` matching ${input.glob}` : '';
+  return `table ${where}${glob}${format}`;
+}
+
+/**
+ * Streams a table's files with their sizes, page by page, in the listing's (lexicographic) order:
+ * memory stays flat however many files there are. Folder markers are left out.
+ */
+export async function* listTableFiles(storage: Storage, input: TableInput): AsyncGenerator<TableFile> {
+  const container = storage.blobs.getContainerClient(input.container);
+  if (input.file) {
+    const properties = await container.getBlobClient(input.path).getProperties();
+    yield { name: input.path, size: properties.contentLength ?? 0 };
+    return;
+  }
+  const match = input.glob ? globToRegExp(input.glob) : undefined;
+  const prefix = prefixOf(input);
+  const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
+  for await (const page of pages) {
+    for (const blob of page.segment.blobItems) {
+      const name = blob.name.slice(prefix.length);
+      if (name === '' || isFolderMarker(name, blob.metadata)) continue;
+      if (!match || match.test(name)) yield { name, size: blob.properties.contentLength ?? 0 };
+    }
+  }
+}
+
+export function emptyTableError(input: TableInput): ParallelRunError {
+  const field = input.glob === undefined ? 'input' : 'input.glob';
+  return new ParallelRunError(
+    'EMPTY_DATASET',
+    `${field}: the ${describeTable(input)} has no files; nothing was scheduled`,
+    field,
+  );
+}

@@ -1,0 +1,96 @@
+import { ParallelRunError } from '../errors.js';
+import type { TableFormat, TableInput } from '../config/resolved.js';
+
+/**
+ * One table item of a manifest: a file's byte range [start, end) (CSV and JSON Lines, cut at line
+ * starts) or its rows [start, end) (Parquet, at row-group boundaries), written `<file>#bytes=S-E` or
+ * `<file>#rows=S-E`. Every item names its range, so a file name holding `#` stays readable.
+ */
+export interface TableItem {
+  file: string;
+  unit: 'bytes' | 'rows';
+  start: number;
+  end: number;
+}
+
+const RANGE = /^(bytes|rows)=(\d+)-(\d+)$/;
+
+export function encodeItem(item: TableItem): string {
+  return `${item.file}#${item.unit}=${item.start}-${item.end}`;
+}
+
+export function decodeItem(text: string): TableItem {
+  const at = text.lastIndexOf('#');
+  const match = at < 0 ? null : RANGE.exec(text.slice(at + 1));
+  if (!match)
+    throw new ParallelRunError('INVALID_SETTINGS', `'${text}' is not a table item (file#bytes=S-E)`);
+  const [, unit, start = '0', end = '0'] = match;
+  return {
+    file: text.slice(0, at),
+    unit: unit === 'rows' ? 'rows' : 'bytes',
+    start: Number(start),
+    end: Number(end),
+  };
+}
+
+/**
+ * The name an error line gives a row: `file.csv#row=N` (N counts data rows from 1, the header not
+ * counted) where the range starts the file or rows are counted in it (Parquet); for a later byte
+ * range of a split file, where rows before it were never read, `file.csv#bytes=S-E&row=N`.
+ */
+export function rowName(item: TableItem, n: number): string {
+  if (item.unit === 'rows') return `${item.file}#row=${item.start + n}`;
+  return item.start === 0 ? `${item.file}#row=${n}` : `${encodeItem(item)}&row=${n}`;
+}
+
+const EXTENSIONS: Record<string, TableFormat> = {
+  csv: 'csv',
+  tsv: 'csv',
+  jsonl: 'jsonl',
+  ndjson: 'jsonl',
+  parquet: 'parquet',
+};
+
+/** The file's format: `input.format`, else its extension; undefined when neither says. */
+export function formatOf(input: TableInput, file: string): TableFormat | undefined {
+  if (input.format) return input.format;
+  const dot = file.lastIndexOf('.');
+  return dot < 0 ? undefined : EXTENSIONS[file.slice(dot + 1).toLowerCase()];
+}
+
+export function unknownFormat(file: string): string {
+  return `the format of ${file} is not known from its extension: use .csv, .jsonl, .ndjson or .parquet, or give input.format`;
+}
+
+/** Hive-style `key=value` folders of a file's path, by key (values URI-decoded, as Hive writes them). */
+export function partitionValuesOf(file: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const segment of file.split('/').slice(0, -1)) {
+    const eq = segment.indexOf('=');
+    if (eq <= 0) continue;
+    const raw = segment.slice(eq + 1);
+    let value = raw;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      // Not URI-encoded after all: the folder name is the value.
+    }
+    values[segment.slice(0, eq)] = value;
+  }
+  return values;
+}
+
+/** The key values of `file` for `keys`, or the first key its folders lack. */
+export function partitionOf(
+  file: string,
+  keys: string[],
+): { values: Record<string, string> } | { lacking: string } {
+  const all = partitionValuesOf(file);
+  const values: Record<string, string> = {};
+  for (const key of keys) {
+    const value = all[key];
+    if (value === undefined) return { lacking: key };
+    values[key] = value;
+  }
+  return { values };
+}

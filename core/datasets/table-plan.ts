@@ -1,0 +1,130 @@
+import { parquetMetadataAsync } from 'hyparquet';
+import type { BlobClient } from '@azure/storage-blob';
+import { ParallelRunError } from '../errors.js';
+import type { TableInput } from '../config/resolved.js';
+import type { Storage } from '../storage/storage.js';
+import { blobAsyncBuffer, nextLineStart } from './blob-range.js';
+import { ManifestWriter, type Plan } from './plan.js';
+import { emptyTableError, listTableFiles, tableBlobName, type TableFile } from './table-files.js';
+import { encodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
+
+/**
+ * A file's byte ranges of about `bytes` each, cut where a line starts: only a small window after each
+ * nominal cut is read. A CSV whose quoted fields may hold line breaks is not cut (a line break there
+ * is not a record's end).
+ */
+async function* byteRanges(
+  blob: BlobClient,
+  file: TableFile,
+  bytes: number,
+  splittable: boolean,
+): AsyncGenerator<TableItem> {
+  if (!splittable || file.size <= bytes) {
+    yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
+    return;
+  }
+  for (let start = 0; start < file.size;) {
+    // A cut at `start + bytes` is kept when a line ends just before it.
+    const end =
+      start + bytes >= file.size ? file.size : await nextLineStart(blob, start + bytes - 1, file.size);
+    yield { file: file.name, unit: 'bytes', start, end };
+    start = end;
+  }
+}
+
+/**
+ * A Parquet file's rows, grouped by whole row groups up to about `bytes` of compressed data (a row
+ * group bigger than that is one mini-batch): only the footer is read, by range.
+ */
+async function* rowGroupRanges(blob: BlobClient, file: TableFile, bytes: number): AsyncGenerator<TableItem> {
+  const metadata = await parquetMetadataAsync(blobAsyncBuffer(blob, file.size)).catch(() => undefined);
+  if (!metadata) {
+    // Not Parquet, or truncated: one item, whose try reads the footer again and says why in an error line.
+    yield { file: file.name, unit: 'rows', start: 0, end: 0 };
+    return;
+  }
+  let start = 0;
+  let rows = 0;
+  let size = 0;
+  for (const group of metadata.row_groups) {
+    const groupRows = Number(group.num_rows);
+    const groupBytes = group.columns.reduce((n, c) => n + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+    if (rows > 0 && size + groupBytes > bytes) {
+      yield { file: file.name, unit: 'rows', start, end: start + rows };
+      start += rows;
+      rows = 0;
+      size = 0;
+    }
+    rows += groupRows;
+    size += groupBytes;
+  }
+  // A file with no rows still gets an item: reading it says so in an error line.
+  if (rows > 0 || start === 0) yield { file: file.name, unit: 'rows', start, end: start + rows };
+}
+
+function itemsOf(
+  storage: Storage,
+  input: TableInput,
+  file: TableFile,
+  bytes: number,
+): AsyncGenerator<TableItem> {
+  const blob = storage.blobs
+    .getContainerClient(input.container)
+    .getBlobClient(tableBlobName(input, file.name));
+  const format = formatOf(input, file.name);
+  if (format === undefined)
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `input.format: ${unknownFormat(file.name)}`,
+      'input.format',
+    );
+  if (format === 'parquet') return rowGroupRanges(blob, file, bytes);
+  return byteRanges(blob, file, bytes, !(format === 'csv' && input.newlines_in_quotes === true));
+}
+
+/**
+ * With partition_keys, one mini-batch per key combination, holding all its files whole (as
+ * ParallelRunStep: the keys win over mini_batch_size). Combinations keep the order in which the
+ * listing first meets them; the files of one combination are held until the listing ends.
+ */
+async function planPartitions(storage: Storage, input: TableInput, keys: string[], manifest: ManifestWriter) {
+  const groups = new Map<string, string[]>();
+  for await (const file of listTableFiles(storage, input)) {
+    const partition = partitionOf(file.name, keys);
+    if ('lacking' in partition) {
+      throw new ParallelRunError(
+        'INVALID_SETTINGS',
+        `partition_keys: ${file.name} is not under a folder ${partition.lacking}=<value>/; every file must be laid out by the keys ${keys.join(', ')}`,
+        'partition_keys',
+      );
+    }
+    const key = JSON.stringify(keys.map((k) => partition.values[k]));
+    const group = groups.get(key) ?? [];
+    // The whole file: "bytes" with an end past any size reads to its end (Parquet: all rows).
+    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER))
+      group.push(encodeItem(item));
+    groups.set(key, group);
+  }
+  for (const group of groups.values()) await manifest.add(group);
+}
+
+/**
+ * Plans a table: each file is cut into mini-batches of about `bytes` (never across files; small
+ * files are not merged), or grouped by partition key. The manifest's items are byte ranges or row
+ * ranges; the rows in them are counted by the tries that read them.
+ */
+export async function planTable(
+  storage: Storage,
+  runId: string,
+  input: TableInput,
+  bytes: number,
+): Promise<Plan> {
+  const manifest = new ManifestWriter(storage, runId);
+  if (input.partition_keys) await planPartitions(storage, input, input.partition_keys, manifest);
+  else
+    for await (const file of listTableFiles(storage, input))
+      for await (const item of itemsOf(storage, input, file, bytes)) await manifest.add([encodeItem(item)]);
+  const plan = await manifest.finish();
+  if (plan.items === 0) throw emptyTableError(input);
+  return { ...plan, itemsCountedByTries: true };
+}

@@ -1,0 +1,159 @@
+import type { BlobClient } from '@azure/storage-blob';
+import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { errorMessage } from '../errors.js';
+import type { TableInput } from '../config/resolved.js';
+import { isNotFound, type Storage } from '../storage/storage.js';
+import { blobAsyncBuffer, nextLineStart, readRange } from './blob-range.js';
+import type { Materialized } from './kind.js';
+import { tableBlobName } from './table-files.js';
+import { decodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
+import {
+  csvRows,
+  jsonlRows,
+  numberedColumns,
+  parseHeader,
+  plainValue,
+  type CsvOptions,
+  type ReadRows,
+} from './table-rows.js';
+
+/** One failed item: the whole range, or the whole file when the range is all of it. */
+function whole(item: TableItem, reason: string): ReadRows {
+  return {
+    rows: [],
+    names: [],
+    failed: [
+      { item: item.start === 0 ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason },
+    ],
+  };
+}
+
+/** The header line of a split CSV's later range: read by range from the file's start. */
+async function headerLine(blob: BlobClient, size: number): Promise<string> {
+  const end = await nextLineStart(blob, 0, size);
+  return (await readRange(blob, 0, end)).toString('utf8');
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+async function readCsv(
+  blob: BlobClient,
+  input: TableInput,
+  item: TableItem,
+  text: string,
+): Promise<ReadRows> {
+  const options: CsvOptions = {
+    delimiter: input.delimiter ?? ',',
+    linesAreRecords: input.newlines_in_quotes !== true,
+  };
+  const body = item.start === 0 ? stripBom(text) : text;
+  if (input.header === false) {
+    // Without a header, the range's first record says how many columns there are.
+    const first = parseHeader(body.split('\n', 1)[0] ?? '', options);
+    return csvRows(item, body, numberedColumns(typeof first === 'string' ? 1 : first.length), options);
+  }
+  let header: string;
+  let rows: string;
+  if (item.start === 0) {
+    const lineEnd = body.indexOf('\n');
+    header = lineEnd < 0 ? body : body.slice(0, lineEnd + 1);
+    rows = lineEnd < 0 ? '' : body.slice(lineEnd + 1);
+  } else {
+    header = stripBom(await headerLine(blob, item.end));
+    rows = body;
+  }
+  const columns = parseHeader(header, options);
+  if (typeof columns === 'string') return whole(item, columns);
+  const read = csvRows(item, rows, columns, options);
+  if (item.start === 0 && read.rows.length === 0 && read.failed.length === 0)
+    return whole(item, 'has a header and no rows');
+  return read;
+}
+
+async function readText(
+  blob: BlobClient,
+  input: TableInput,
+  item: TableItem,
+  format: 'csv' | 'jsonl',
+): Promise<ReadRows> {
+  if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
+  const text = (await readRange(blob, item.start, item.end)).toString('utf8');
+  if (format === 'jsonl') {
+    const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
+    return read.rows.length === 0 && read.failed.length === 0
+      ? whole(item, 'has no rows (only blank lines)')
+      : read;
+  }
+  return readCsv(blob, input, item, text);
+}
+
+async function readParquet(blob: BlobClient, item: TableItem): Promise<ReadRows> {
+  const size = (await blob.getProperties()).contentLength ?? 0;
+  const file = blobAsyncBuffer(blob, size);
+  let metadata;
+  try {
+    metadata = await parquetMetadataAsync(file);
+  } catch (err) {
+    return whole(item, `is not a readable Parquet file (truncated, or another format): ${errorMessage(err)}`);
+  }
+  if (item.end === item.start) return whole(item, 'has no rows');
+  try {
+    const objects = await parquetReadObjects({ file, metadata, rowStart: item.start, rowEnd: item.end });
+    return {
+      rows: objects.map((o) => plainValue(o) as Record<string, unknown>),
+      names: objects.map((_, i) => `${item.file}#row=${item.start + i + 1}`),
+      failed: [],
+    };
+  } catch (err) {
+    return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`);
+  }
+}
+
+async function readItem(storage: Storage, input: TableInput, text: string): Promise<ReadRows> {
+  const item = decodeItem(text);
+  const blob = storage.blobs
+    .getContainerClient(input.container)
+    .getBlobClient(tableBlobName(input, item.file));
+  const format = formatOf(input, item.file);
+  try {
+    if (format === undefined) return whole(item, unknownFormat(item.file));
+    return format === 'parquet' ? await readParquet(blob, item) : await readText(blob, input, item, format);
+  } catch (err) {
+    if (isNotFound(err))
+      return whole(
+        item,
+        `blob ${input.container}/${blob.name} does not exist (deleted since the run was planned)`,
+      );
+    throw err;
+  }
+}
+
+/**
+ * One table mini-batch: each item's rows, read by range (CSV and JSON Lines: the item's bytes, plus
+ * the header line for a later range of a split CSV; Parquet: the footer and the item's row groups).
+ * A record that cannot be read fails alone, named by file and row.
+ */
+export async function materializeTable(
+  storage: Storage,
+  input: TableInput,
+  items: string[],
+  stopped: () => boolean = () => false,
+): Promise<Materialized> {
+  const got: Materialized = { inputs: [], names: [], missing: [] };
+  for (const text of items) {
+    if (stopped()) break;
+    const read = await readItem(storage, input, text);
+    // One by one: a range holds far more rows than a call's arguments may be.
+    for (const row of read.rows) got.inputs.push(row);
+    for (const name of read.names) got.names.push(name);
+    for (const failed of read.failed) got.missing.push(failed);
+  }
+  const first = items[0];
+  if (input.partition_keys && first !== undefined) {
+    const partition = partitionOf(decodeItem(first).file, input.partition_keys);
+    if ('values' in partition) got.partitionKeyValues = partition.values;
+  }
+  return got;
+}

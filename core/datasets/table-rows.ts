@@ -1,0 +1,179 @@
+import { parse } from 'csv-parse/sync';
+import type { TableItem } from './table-items.js';
+import { rowName } from './table-items.js';
+
+/** What reading one item gave: its rows with their names, and the records that could not be read. */
+export interface ReadRows {
+  rows: Record<string, unknown>[];
+  names: string[];
+  failed: { item: string; reason: string }[];
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A CSV field typed as pandas would read it: a plain decimal number is a number, an empty field is
+ * null, anything else stays text (so `007` and `1e999` keep their digits).
+ */
+export function typedField(text: string): string | number | null {
+  if (text === '') return null;
+  if (NUMBER.test(text)) {
+    const value = Number(text);
+    if (Number.isFinite(value)) return value;
+  }
+  return text;
+}
+
+export interface CsvOptions {
+  delimiter: string;
+  /** A line break is a record's end (the file may be split by bytes). */
+  linesAreRecords: boolean;
+}
+
+function parseRecords(text: string, options: CsvOptions): string[][] {
+  return parse(text, {
+    delimiter: options.delimiter,
+    relax_column_count: true,
+    skip_empty_lines: true,
+  });
+}
+
+/** The first line of a CSV as column names (`c1`, `c2`, … without a header); an error says what is wrong. */
+export function parseHeader(line: string, options: CsvOptions): string[] | string {
+  let columns: string[];
+  try {
+    columns = parseRecords(line, options)[0] ?? [];
+  } catch (err) {
+    return `its header line cannot be read: ${(err as Error).message}`;
+  }
+  if (columns.length === 0) return 'its header line is empty';
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (seen.has(column)) return `its header names the column "${column}" twice`;
+    seen.add(column);
+  }
+  return columns;
+}
+
+export function numberedColumns(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `c${i + 1}`);
+}
+
+/**
+ * Lines with no quote at all are their fields split at the delimiter: what csv-parse would read,
+ * at a fraction of its cost (most machine-written CSV has no quotes).
+ */
+function plainRecords(text: string, delimiter: string): { n: number; fields: string[] }[] {
+  const out: { n: number; fields: string[] }[] = [];
+  let n = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '') continue;
+    out.push({ n: ++n, fields: line.split(delimiter) });
+  }
+  return out;
+}
+
+/**
+ * Each record of `text` (the item's rows, header left out), with its number in the item. Records
+ * are parsed together; if that fails and lines are records, line by line, so one malformed line
+ * fails alone. Otherwise csv-parse skips the broken record and goes on where it can.
+ */
+function records(text: string, options: CsvOptions): { n: number; fields?: string[]; error?: string }[] {
+  if (options.linesAreRecords && !text.includes('"')) return plainRecords(text, options.delimiter);
+  try {
+    return parseRecords(text, options).map((fields, i) => ({ n: i + 1, fields }));
+  } catch {
+    // fall through: find which records are broken
+  }
+  const out: { n: number; fields?: string[]; error?: string }[] = [];
+  if (options.linesAreRecords) {
+    let n = 0;
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      n++;
+      try {
+        out.push({ n, fields: parseRecords(line, options)[0] ?? [] });
+      } catch (err) {
+        out.push({ n, error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+  let n = 0;
+  parse(text, {
+    delimiter: options.delimiter,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    on_record: (fields: string[]) => {
+      out.push({ n: ++n, fields });
+      return fields;
+    },
+    on_skip: (err) => {
+      out.push({ n: ++n, error: err?.message ?? 'malformed record' });
+    },
+  });
+  return out;
+}
+
+/** CSV rows of one item under `columns`: a record with another field count fails alone, naming both counts. */
+export function csvRows(item: TableItem, text: string, columns: string[], options: CsvOptions): ReadRows {
+  const read: ReadRows = { rows: [], names: [], failed: [] };
+  for (const record of records(text, options)) {
+    const name = rowName(item, record.n);
+    if (!record.fields) {
+      read.failed.push({ item: name, reason: `malformed CSV record: ${record.error ?? ''}` });
+    } else if (record.fields.length !== columns.length) {
+      read.failed.push({
+        item: name,
+        reason: `has ${record.fields.length} fields; the header has ${columns.length} (${columns.join(', ')})`,
+      });
+    } else {
+      const row: Record<string, unknown> = {};
+      columns.forEach((column, i) => (row[column] = typedField(record.fields?.[i] ?? '')));
+      read.rows.push(row);
+      read.names.push(name);
+    }
+  }
+  return read;
+}
+
+/** JSON Lines rows of one item: each non-blank line one JSON object; any other line fails alone. */
+export function jsonlRows(item: TableItem, text: string): ReadRows {
+  const read: ReadRows = { rows: [], names: [], failed: [] };
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const name = rowName(item, ++n);
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      read.failed.push({ item: name, reason: `not JSON: ${(err as Error).message}` });
+      continue;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      read.failed.push({
+        item: name,
+        reason: 'not a JSON object: each line must be one object, e.g. {"a": 1}',
+      });
+      continue;
+    }
+    read.rows.push(value as Record<string, unknown>);
+    read.names.push(name);
+  }
+  return read;
+}
+
+/** Parquet values as the worker's message channel and JSON carry them: big integers, dates and bytes made plain. */
+export function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(plainValue);
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
+  return value;
+}

@@ -1,0 +1,204 @@
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TableInput } from '../config/resolved.js';
+import { ParallelRunError } from '../errors.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { readJson, storageFromEnv, type Storage } from '../storage/storage.js';
+import type { ManifestShard } from './plan.js';
+import { tableKind } from './table-kind.js';
+
+let storage: Storage;
+const container = `tables-${Math.random().toString(36).slice(2, 10)}`;
+const kb = (bytes: number) => ({ kind: 'bytes' as const, bytes, text: `${bytes}` });
+
+async function upload(name: string, body: string | Buffer): Promise<void> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  await storage.blobs.getContainerClient(container).getBlockBlobClient(name).upload(bytes, bytes.length);
+}
+
+/** The plan's mini-batches, read back from its manifest. */
+async function planned(input: TableInput, bytes: number): Promise<string[][]> {
+  const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
+  const plan = await tableKind.plan(storage, runId, await tableKind.validate(storage, input), kb(bytes));
+  const runs = storage.blobs.getContainerClient(containers.runs);
+  const batches: string[][] = [];
+  for (const ref of plan.shards)
+    batches.push(
+      ...((await readJson<ManifestShard>(runs, runPaths.manifestShard(runId, ref.shard)))?.miniBatches ?? []),
+    );
+  expect(batches.length).toBe(plan.miniBatches);
+  return batches;
+}
+
+/** As a try reads it: the input as validated at submit (a path naming one blob is that file). */
+const read = async (input: TableInput, items: string[]) =>
+  tableKind.materialize(storage, await tableKind.validate(storage, input), items, '');
+
+/** 200 rows of `id,name,score`: about 4 KB. */
+const bigCsv = `id,name,score\n${Array.from({ length: 200 }, (_, i) => `${i + 1},row-${i + 1},${(i * 0.5).toFixed(1)}`).join('\n')}\n`;
+
+beforeAll(async () => {
+  storage = storageFromEnv({ AzureWebJobsStorage: inject('storage') });
+  await storage.blobs.getContainerClient(container).create();
+  await upload('csv/a.csv', 'id,name,score\n1,x,0.5\n');
+  await upload('csv/b.csv', bigCsv);
+  await upload('csv/c.csv', 'id,name,score\n9,z,1\n');
+  await upload('bad/rows.csv', 'id,name,score\n1,ok,1\n2,ragged\n3,"bad"quote,1\n4,ok,2\n');
+  await upload('bad/empty.csv', '');
+  await upload('bad/header-only.csv', 'id,name\n');
+  await upload('bad/not.parquet', 'this is not parquet at all, only text\n');
+  await upload('lines/a.jsonl', '{"id":1,"v":"x"}\n\nnot json\n[1,2]\n{"id":2,"v":"y"}\n');
+  const columnData = [
+    { name: 'id', data: Array.from({ length: 50 }, (_, i) => i + 1), type: 'INT32' as const },
+    {
+      name: 'species',
+      data: Array.from({ length: 50 }, (_, i) => (i % 2 ? 'a' : 'b')),
+      type: 'STRING' as const,
+    },
+  ];
+  const parquet = Buffer.from(parquetWriteBuffer({ columnData, rowGroupSize: 10 }));
+  await upload('pq/rows.parquet', parquet);
+  await upload('pq-bad/truncated.parquet', parquet.subarray(0, parquet.length - 20));
+  await upload('parts/species=setosa/1.csv', 'sepal\n1.1\n1.2\n');
+  await upload('parts/species=virginica/1.csv', 'sepal\n3.1\n');
+  await upload('parts/species=setosa/2.csv', 'sepal\n1.3\n');
+});
+
+describe('planning a table by bytes', () => {
+  it('splits a big CSV at line starts, never across files, and does not merge small files', async () => {
+    const input: TableInput = { type: 'table', container, path: 'csv/' };
+    const batches = await planned(input, 1024);
+    expect(batches.every((b) => b.length === 1)).toBe(true);
+    const items = batches.flat();
+    expect(items[0]).toBe('a.csv#bytes=0-22');
+    expect(items.at(-1)).toBe('c.csv#bytes=0-20');
+    const ranges = items
+      .filter((i) => i.startsWith('b.csv#'))
+      .map((i) => i.slice('b.csv#bytes='.length).split('-').map(Number));
+    expect(ranges.length).toBeGreaterThan(3);
+    // Contiguous, covering the file, each cut just after a line break.
+    expect(ranges[0]?.[0]).toBe(0);
+    expect(ranges.at(-1)?.[1]).toBe(bigCsv.length);
+    ranges.forEach(([start = 0], i) => {
+      if (i > 0) expect(start).toBe(ranges[i - 1]?.[1]);
+      if (start > 0) expect(bigCsv[start - 1]).toBe('\n');
+    });
+  });
+
+  it('gives every range of a split CSV its header, and every row once, in order, typed', async () => {
+    const input: TableInput = { type: 'table', container, path: 'csv/' };
+    const items = (await planned(input, 1024)).flat().filter((i) => i.startsWith('b.csv#'));
+    const rows: unknown[] = [];
+    for (const item of items) {
+      const got = await read(input, [item]);
+      expect(got.missing).toEqual([]);
+      expect(got.names[0]).toMatch(
+        item.endsWith('#bytes=0-') || item.includes('#bytes=0-') ? /^b\.csv#row=1$/ : /&row=1$/,
+      );
+      rows.push(...got.inputs);
+    }
+    expect(rows).toEqual(
+      Array.from({ length: 200 }, (_, i) => ({ id: i + 1, name: `row-${i + 1}`, score: i * 0.5 })),
+    );
+  });
+
+  it('keeps a CSV whose quoted fields may hold line breaks whole', async () => {
+    const input: TableInput = { type: 'table', container, path: 'csv/', newlines_in_quotes: true };
+    expect((await planned(input, 1024)).flat()).toEqual([
+      'a.csv#bytes=0-22',
+      `b.csv#bytes=0-${bigCsv.length}`,
+      'c.csv#bytes=0-20',
+    ]);
+  });
+
+  it('splits a Parquet file by row groups, read from its footer', async () => {
+    const input: TableInput = { type: 'table', container, path: 'pq/' };
+    const items = (await planned(input, 1)).flat();
+    expect(items).toEqual([0, 10, 20, 30, 40].map((s) => `rows.parquet#rows=${s}-${s + 10}`));
+    const got = await read(input, [items[2] ?? '']);
+    expect(got.names).toEqual(Array.from({ length: 10 }, (_, i) => `rows.parquet#row=${21 + i}`));
+    expect(got.inputs[0]).toEqual({ id: 21, species: 'b' });
+    expect((await planned(input, 1024 * 1024)).flat()).toEqual(['rows.parquet#rows=0-50']);
+  });
+});
+
+describe('reading a table, record by record', () => {
+  it('fails a ragged row and a malformed one alone, naming file and row', async () => {
+    const input: TableInput = { type: 'table', container, path: 'bad/rows.csv' };
+    const [[item = ''] = []] = await planned(input, 1024);
+    const got = await read(input, [item]);
+    expect(got.names).toEqual(['bad/rows.csv#row=1', 'bad/rows.csv#row=4']);
+    expect(got.inputs).toEqual([
+      { id: 1, name: 'ok', score: 1 },
+      { id: 4, name: 'ok', score: 2 },
+    ]);
+    expect(got.missing.map((m) => m.item)).toEqual(['bad/rows.csv#row=2', 'bad/rows.csv#row=3']);
+    expect(got.missing[0]?.reason).toBe('has 2 fields; the header has 3 (id, name, score)');
+    expect(got.missing[1]?.reason).toMatch(/malformed CSV record: .*quote/i);
+  });
+
+  it('says an empty file, a header-only file and a file that is not Parquet are so', async () => {
+    const reasons = async (path: string, format?: TableInput['format']) => {
+      const input: TableInput = { type: 'table', container, path, ...(format ? { format } : {}) };
+      const items = (await planned(input, 1024)).flat();
+      return (await read(input, items)).missing;
+    };
+    expect(await reasons('bad/empty.csv')).toEqual([
+      { item: 'bad/empty.csv', reason: 'is empty: no header and no rows' },
+    ]);
+    expect(await reasons('bad/header-only.csv')).toEqual([
+      { item: 'bad/header-only.csv', reason: 'has a header and no rows' },
+    ]);
+    const notParquet = await reasons('bad/not.parquet');
+    expect(notParquet).toHaveLength(1);
+    expect(notParquet[0]?.reason).toMatch(/^is not a readable Parquet file/);
+    const truncated = await reasons('pq-bad/truncated.parquet');
+    expect(truncated[0]?.item).toBe('pq-bad/truncated.parquet');
+    expect(truncated[0]?.reason).toMatch(/^is not a readable Parquet file/);
+    // A format that does not match the bytes: a CSV read as Parquet.
+    expect((await reasons('csv/a.csv', 'parquet'))[0]?.reason).toMatch(/^is not a readable Parquet file/);
+  });
+
+  it('reads JSON Lines objects, failing lines that are not objects, skipping blank ones', async () => {
+    const input: TableInput = { type: 'table', container, path: 'lines/' };
+    const got = await read(input, (await planned(input, 1024)).flat());
+    expect(got.inputs).toEqual([
+      { id: 1, v: 'x' },
+      { id: 2, v: 'y' },
+    ]);
+    expect(got.names).toEqual(['a.jsonl#row=1', 'a.jsonl#row=4']);
+    expect(got.missing.map((m) => m.item)).toEqual(['a.jsonl#row=2', 'a.jsonl#row=3']);
+    expect(got.missing[0]?.reason).toMatch(/^not JSON/);
+    expect(got.missing[1]?.reason).toMatch(/^not a JSON object/);
+  });
+});
+
+describe('partition_keys', () => {
+  it('makes one mini-batch per key combination, whole files, with the key values', async () => {
+    const input: TableInput = { type: 'table', container, path: 'parts/', partition_keys: ['species'] };
+    const batches = await planned(input, 1024);
+    expect(batches).toEqual([
+      ['species=setosa/1.csv#bytes=0-14', 'species=setosa/2.csv#bytes=0-10'],
+      ['species=virginica/1.csv#bytes=0-10'],
+    ]);
+    const setosa = await read(input, batches[0] ?? []);
+    expect(setosa.partitionKeyValues).toEqual({ species: 'setosa' });
+    expect(setosa.inputs).toEqual([{ sepal: 1.1 }, { sepal: 1.2 }, { sepal: 1.3 }]);
+  });
+
+  it('refuses keys the layout does not have, naming the setting', async () => {
+    const input: TableInput = { type: 'table', container, path: 'parts/', partition_keys: ['region'] };
+    const err: unknown = await tableKind.validate(storage, input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParallelRunError);
+    expect((err as ParallelRunError).field).toBe('partition_keys');
+    expect((err as ParallelRunError).message).toMatch(/region=<value>\//);
+  });
+
+  it('refuses a file whose format is not known, naming input.format', async () => {
+    await upload('odd/data.txt', 'a\n1\n');
+    const err: unknown = await tableKind
+      .validate(storage, { type: 'table', container, path: 'odd/' })
+      .catch((e: unknown) => e);
+    expect((err as ParallelRunError).field).toBe('input.format');
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import {
+  csvHeader,
+  decodeColumns,
+  decodeTypes,
+  encodeColumns,
+  encodeTypes,
+  partBody,
+  widen,
+} from './formats.js';
+
+describe('partBody', () => {
+  it('writes CSV lines under the columns of the rows, quoting what needs it, strings as they are', () => {
+    const body = partBody(
+      [{ id: 1, text: 'a,b' }, { id: 2, note: 'say "hi"', text: null }, 'a plain line'],
+      'csv',
+    );
+    expect(body.columns).toEqual(['id', 'text', 'note']);
+    expect(body.bytes.toString()).toBe('1,"a,b",\n2,,"say ""hi"""\na plain line\n');
+    expect(csvHeader(body.columns ?? [])).toBe('id,text,note\n');
+  });
+
+  it('keeps one JSON object a line for Parquet, with each column typed over the part', () => {
+    const body = partBody([{ id: 1, x: 1 }, { id: 2, x: 2.5, ok: true }, 7], 'parquet');
+    expect(body.columns).toEqual(['id', 'x', 'ok', 'value']);
+    expect(body.types).toEqual(['int32', 'double', 'boolean', 'int32']);
+    expect(body.bytes.toString()).toBe('{"id":1,"x":1}\n{"id":2,"x":2.5,"ok":true}\n{"value":7}\n');
+  });
+
+  it('writes text and JSON Lines one row a line', () => {
+    expect(partBody(['a', { b: 1 }], 'jsonl').bytes.toString()).toBe('a\n{"b":1}\n');
+    expect(partBody(['a', { b: 1 }], undefined).columns).toBeUndefined();
+  });
+});
+
+describe('column metadata', () => {
+  it('round-trips names that are not ASCII or hold commas', () => {
+    const columns = ['größe', 'a,b', 'x y'];
+    expect(decodeColumns(encodeColumns(columns))).toEqual(columns);
+    expect(encodeColumns(columns)).toMatch(/^[\x21-\x7e]+$/);
+    expect(decodeTypes(encodeTypes(['int32', null]))).toEqual(['int32', null]);
+  });
+
+  it('widens whole numbers to doubles and any other disagreement to strings', () => {
+    expect(widen('int32', 'double')).toBe('double');
+    expect(widen(null, 'boolean')).toBe('boolean');
+    expect(widen('boolean', null)).toBe('boolean');
+    expect(widen('int32', 'string')).toBe('string');
+    expect(widen('boolean', 'double')).toBe('string');
+  });
+});

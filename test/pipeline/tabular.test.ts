@@ -1,0 +1,164 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { parse } from 'csv-parse/sync';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DevHostProcess } from '../../devhost/process.js';
+import { uniqueNames } from '../support/devhost.js';
+import { runToEnd, startApp } from '../support/pipeline.js';
+
+const storage = () => inject('storage');
+const container = `tables-${uniqueNames().hub.toLowerCase()}`;
+let host: DevHostProcess;
+
+/** `id,name,score` rows; the row whose id is in `fail` is named "fail" (the script fails it). */
+function csv(ids: number[], fail: number[] = []): string {
+  const lines = ids.map((id) => `${id},${fail.includes(id) ? 'fail' : `n${id}`},${id / 10}`);
+  return `id,name,score\n${lines.join('\n')}\n`;
+}
+
+/** A deterministic string that does not compress away. */
+const tag = (i: number) => ((i * 2654435761) >>> 0).toString(36).padStart(8, '0');
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function upload(name: string, body: string | Buffer): Promise<void> {
+  const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
+  await client.createIfNotExists();
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  await client.getBlockBlobClient(name).upload(bytes, bytes.length);
+}
+
+const base = { entry_script: 'table_score.js', process_count_per_node: 2 };
+
+beforeAll(async () => {
+  await upload('three/a.csv', csv(range(1, 3)));
+  // About 3.4 KB: four or more mini-batches of "1KB".
+  await upload('three/b.csv', csv(range(4, 203), [100]));
+  // Row 2 of c.csv is ragged.
+  await upload('three/c.csv', 'id,name,score\n204,n204,20.4\n205,ragged\n206,n206,20.6\n');
+  // Four row groups of about 20 KB each (the tags barely compress).
+  const columnData = [
+    { name: 'id', data: range(1, 4000), type: 'INT32' as const },
+    { name: 'score', data: range(1, 4000).map((i) => i / 2), type: 'DOUBLE' as const },
+    { name: 'tag', data: range(1, 4000).map(tag), type: 'STRING' as const },
+  ];
+  await upload('pq/rows.parquet', Buffer.from(parquetWriteBuffer({ columnData, rowGroupSize: 1000 })));
+  await upload('by-species/species=setosa/1.csv', csv([1, 2]));
+  await upload('by-species/species=versicolor/1.csv', csv([3]));
+  await upload('by-species/species=setosa/2.csv', csv([4]));
+  host = await startApp(storage());
+});
+
+afterAll(async () => {
+  await host.kill();
+});
+
+describe('tabular datasets end to end on the devhost', () => {
+  it('splits a big CSV, never across files, and writes every row once, in order, under one header', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'three/' },
+      mini_batch_size: '1KB',
+      append_row_file_name: 'scores.csv',
+    });
+    expect(run.view.status).toBe('Completed');
+    // a.csv and c.csv whole, b.csv (about 2.5 KB) in three ranges: every mini-batch holds one file's rows.
+    expect(run.view.summary?.totals.miniBatches).toBe(5);
+    expect(run.view.summary?.totals).toMatchObject({ items: 206, itemsSucceeded: 204, itemsFailed: 2 });
+    expect(run.output[0]).toBe('id,doubled');
+    expect(run.output.filter((l) => l === 'id,doubled')).toHaveLength(1);
+    const rows = parse<{ id: number; doubled: number }>(run.output.join('\n'), { columns: true, cast: true });
+    const expected = [...range(1, 99), ...range(101, 204), 206];
+    expect(rows.map((r) => r.id)).toEqual(expected);
+    expect(rows[0]).toEqual({ id: 1, doubled: 0.2 });
+    const errors = run.errors.map((e) => ({ item: e.item, kind: e.kind, error: e.error }));
+    expect(errors).toHaveLength(2);
+    expect(errors).toContainEqual({
+      item: 'c.csv#row=2',
+      kind: 'missing',
+      error: 'has 2 fields; the header has 3 (id, name, score)',
+    });
+    expect(errors.find((e) => e.kind === 'named')).toMatchObject({ error: 'asked to fail' });
+    expect(errors.find((e) => e.kind === 'named')?.item).toMatch(/^b\.csv#bytes=\d+-\d+&row=\d+$/);
+  });
+
+  it('counts failed records against error_threshold', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'three/' },
+      mini_batch_size: '1KB',
+      error_threshold: 1,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toMatch(/error_threshold/);
+  });
+
+  it('splits a Parquet file by row groups and writes JSON Lines', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'pq/' },
+      mini_batch_size: '16KB',
+      append_row_format: 'jsonl',
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals.miniBatches).toBe(4);
+    expect(run.output.map((l) => JSON.parse(l) as unknown)).toEqual(
+      range(1, 4000).map((id) => ({ id, doubled: id })),
+    );
+  });
+
+  it('writes a typed Parquet output that reads back with hyparquet, in input order', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'three/' },
+      mini_batch_size: '1KB',
+      append_row_format: 'parquet',
+      append_row_file_name: 'scores.parquet',
+    });
+    expect(run.view.status).toBe('Completed');
+    const out = run.view.summary?.output;
+    const bytes = await BlobServiceClient.fromConnectionString(storage())
+      .getContainerClient(out?.container ?? '')
+      .getBlobClient(out?.blob ?? '')
+      .downloadToBuffer();
+    const file = Uint8Array.from(bytes).buffer;
+    const metadata = parquetMetadata(file);
+    expect(metadata.schema.map((s) => [s.name, s.type])).toEqual([
+      ['root', undefined],
+      ['id', 'INT32'],
+      ['doubled', 'DOUBLE'],
+    ]);
+    const rows = await parquetReadObjects({ file });
+    expect(rows.map((r) => r.id as number)).toEqual([...range(1, 99), ...range(101, 204), 206]);
+    expect(rows[9]).toEqual({ id: 10, doubled: 2 });
+  });
+
+  it('groups rows by partition key, one mini-batch per key, the key values in the context', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'by-species/' },
+      partition_keys: ['species'],
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals.miniBatches).toBe(2);
+    const rows = parse<Record<string, unknown>>(run.output.join('\n'), { columns: true, cast: true });
+    expect(rows).toEqual([
+      { id: 1, doubled: 0.2, species: 'setosa' },
+      { id: 2, doubled: 0.4, species: 'setosa' },
+      { id: 4, doubled: 0.8, species: 'setosa' },
+      { id: 3, doubled: 0.6, species: 'versicolor' },
+    ]);
+  });
+
+  it('refuses partition keys the layout does not have, at submit, naming the setting', async () => {
+    const { call } = await import('../support/devhost.js');
+    const reply = await call(host.baseUrl, 'POST', '/api/runs', {
+      ...base,
+      input: { type: 'table', container, path: 'by-species/' },
+      partition_keys: ['region'],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.text).toMatch(/partition_keys/);
+  });
+});
