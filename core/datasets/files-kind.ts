@@ -1,5 +1,5 @@
 import { ParallelRunError } from '../errors.js';
-import { checkDatasetExists, describeDataset, type FileDataset } from './files.js';
+import { checkDatasetExists, describeDataset, listFileVersions, type FileDataset } from './files.js';
 import type { DatasetKind } from './kind.js';
 import { materialize } from './materialize.js';
 import { planFileDataset } from './plan.js';
@@ -23,5 +23,6 @@ export const filesKind: DatasetKind<FileDataset> = {
     return planFileDataset(storage, runId, input, size.count);
   },
   materialize: (storage, input, items, dir, stopped) => materialize(storage, input, items, dir, stopped),
+  listing: listFileVersions,
   describe: describeDataset,
 };
