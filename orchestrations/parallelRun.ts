@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ShardRef } from '../core/datasets/plan.js';
+import type { ReuseCheck } from '../core/runner/reuse-check.js';
+import type { CarriedShard } from '../core/outputs/carry.js';
 import {
   call,
   callSub,
@@ -76,11 +77,28 @@ function* parallelRunOrchestrator(
 
   let plan: PlanOutput | undefined;
   let stopping: string | undefined;
-  const planning = callWithRetry(context, activities.plan, infraRetry, { runId });
-  const planned = yield* firstOf(context, [planning, ...racersOf(cancel)]);
-  if (!tookCancel(planned)) {
-    if (planning.isFaulted) stopping = failureMessage(planning);
-    else plan = resultOf(planning);
+  // Fingerprint first: a run allow_reuse finds done is not planned at all, and a resume whose
+  // input changed is refused before it copies anything.
+  let check: ReuseCheck | undefined;
+  const checking = callWithRetry(context, activities.checkReuse, infraRetry, { runId });
+  const checked = yield* firstOf(context, [checking, ...racersOf(cancel)]);
+  if (!tookCancel(checked)) {
+    if (checking.isFaulted) stopping = failureMessage(checking);
+    else check = resultOf(checking);
+  }
+  stopping ??= check?.refused;
+  if (check?.reusedFrom) {
+    progress.reusedFrom = check.reusedFrom;
+    publish();
+  }
+
+  if (check && !stopping && !check.reusedFrom && !canceled) {
+    const planning = callWithRetry(context, activities.plan, infraRetry, { runId });
+    const planned = yield* firstOf(context, [planning, ...racersOf(cancel)]);
+    if (!tookCancel(planned)) {
+      if (planning.isFaulted) stopping = failureMessage(planning);
+      else plan = resultOf(planning);
+    }
   }
 
   if (plan && !canceled) {
@@ -91,9 +109,9 @@ function* parallelRunOrchestrator(
       miniBatches: plan.miniBatches,
       shards: plan.shards.length,
     });
-    const queue: ShardRef[] = [...plan.shards];
+    const queue: CarriedShard[] = [...plan.shards];
     const { maxInFlight, reportFailures } = shardLayout(limits, plan.shards.length);
-    const inFlight = new Map<Task, { ref: ShardRef; task: TypedTask<ShardOutput> }>();
+    const inFlight = new Map<Task, { ref: CarriedShard; task: TypedTask<ShardOutput> }>();
     // Failure counts reported by shards still running; a finished shard's are in progress.done.
     const liveFailures = new Map<number, ShardFailures>();
     let failureReport: TypedTask<ShardFailures> | undefined = reportFailures
@@ -198,6 +216,9 @@ function* parallelRunOrchestrator(
     ...(reason ? { reason } : {}),
     totals: { items: progress.items, miniBatches: progress.miniBatches, ...progress.done },
     startedAt,
+    ...(check ? { fingerprint: check.fingerprint } : {}),
+    ...(check?.reusedFrom ? { reusedFrom: check.reusedFrom } : {}),
+    ...(plan?.reused ? { reused: plan.reused } : {}),
   });
   yield finalizing;
   const summary = resultOf(finalizing);
@@ -208,6 +229,8 @@ function* parallelRunOrchestrator(
     ...(summary.reason ? { reason: summary.reason } : {}),
     totals: summary.totals,
     ...(summary.output ? { output: summary.output } : {}),
+    ...(summary.reusedFrom ? { reusedFrom: summary.reusedFrom } : {}),
+    ...(summary.resumedFrom ? { resumedFrom: summary.resumedFrom } : {}),
   };
 }
 

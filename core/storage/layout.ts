@@ -22,6 +22,15 @@ export const runPaths = {
   errors: (runId: string) => `${runId}/errors.jsonl`,
   overview: (runId: string) => `${runId}/logs/overview.txt`,
   scriptLog: (runId: string) => `${runId}/logs/user.log`,
+  /** What the run was planned as (counts and shard refs): a resume plans the same. */
+  plan: (runId: string) => `${runId}/plan.json`,
+  /** The run's fingerprint and its input listing's digest (core/runner/fingerprint.ts). */
+  fingerprint: (runId: string) => `${runId}/fingerprint.json`,
+  /**
+   * The Completed run a fingerprint reuses, written only once that run's summary is: one read finds
+   * it. `_` cannot start a run id (newRunId), so no run's folder is ever this one.
+   */
+  reuseIndex: (fingerprint: string) => `_reuse/${fingerprint}.json`,
 } as const;
 
 export function indexOfPart(name: string): number {

@@ -1,5 +1,6 @@
 import { placementOf } from '../../core/compute/placement.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
+import { carryOver, recordPlan } from '../../core/outputs/carry.js';
 import { loadRun } from '../../core/runs/record.js';
 import { storage } from '../../core/storage/storage.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
@@ -11,7 +12,11 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const store = storage();
   const run = await loadRun(store, input.runId);
   const s = run.settings;
-  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
+  // A resume plans what the run it resumes planned, keeping the mini-batches that succeeded there.
+  const plan = run.resumeOf
+    ? await carryOver(store, run.resumeOf, run.runId)
+    : await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
+  if (!run.resumeOf) await recordPlan(store, run.runId, plan);
   return {
     ...plan,
     limits: {
