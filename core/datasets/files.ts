@@ -123,7 +123,7 @@ async function* listBlobPages(storage: Storage, input: BlobFiles): AsyncGenerato
     for (const blob of page.segment.blobItems) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield { item: name, version: blob.properties.etag ?? '' };
+      if (!match || match.test(name)) yield { item: name, version: blob.properties.etag };
     }
   }
 }

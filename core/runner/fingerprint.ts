@@ -102,7 +102,7 @@ async function hashSideInputs(hash: Hash, storage: Storage, settings: RunSetting
     if (!side) continue;
     const container = storage.blobs.getContainerClient(side.container);
     for await (const blob of container.listBlobsFlat({ prefix: side.path })) {
-      field(hash, `side_input ${name}`, `${blob.name} ${blob.properties.etag ?? ''}`);
+      field(hash, `side_input ${name}`, `${blob.name} ${blob.properties.etag}`);
     }
   }
 }
