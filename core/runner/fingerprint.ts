@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSettings } from '../config/settings.js';
 import { datasetKindOf } from '../datasets/index.js';
@@ -63,26 +64,26 @@ function field(hash: Hash, label: string, value: string): void {
   hash.update(`${label}\u0000${value}\n`);
 }
 
+/** sha256 of a file, streamed: a large file bundled beside a script is never held whole. */
+async function fileDigest(file: string): Promise<string> {
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+  return digest.digest('hex');
+}
+
 /** Every file of the folder the entry script is deployed in, by relative path, sorted: names and bytes. */
 async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
   const script = resolveEntryScript(settings.entry_script, settings.source_directory);
   const root = scriptsRoot();
   const folder =
     settings.source_directory === undefined ? root : path.resolve(root, settings.source_directory);
-  field(
-    hash,
-    'entry_script.bytes',
-    createHash('sha256')
-      .update(await readFile(script))
-      .digest('hex'),
-  );
+  field(hash, 'entry_script.bytes', await fileDigest(script));
   const files = (await readdir(folder, { recursive: true, withFileTypes: true }))
     .filter((e) => e.isFile())
     .map((e) => path.relative(folder, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
   for (const file of files) {
-    const bytes = await readFile(path.join(folder, file));
-    field(hash, `source_directory.file ${file}`, createHash('sha256').update(bytes).digest('hex'));
+    field(hash, `source_directory.file ${file}`, await fileDigest(path.join(folder, file)));
   }
 }
 

@@ -95,6 +95,7 @@ export async function viewOf(
       const out = status.output as RunOutput;
       view.status = out.status;
       if (out.reason) view.reason = out.reason;
+      if (out.reusedFrom) view.reusedFrom = out.reusedFrom;
       if (out.resumedFrom) view.resumedFrom = out.resumedFrom;
       break;
     }
