@@ -5,7 +5,6 @@ import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 import type { MiniBatchInput } from '../core/runner/execute.js';
-import type { ReuseCheck } from '../core/runner/reuse-check.js';
 import type {
   CancelRun,
   PlanOutput,
@@ -26,7 +25,6 @@ import { alreadyEnded } from './tasks.js';
  * Inputs and outputs travel as JSON: keep them JSON-safe (no Date, Map, class instances).
  */
 export interface ActivityContracts {
-  checkReuse: { input: { runId: string }; output: ReuseCheck };
   planRun: { input: { runId: string }; output: PlanOutput };
   runMiniBatch: { input: MiniBatchInput; output: MiniBatchResult };
   /** Returns how many items the lost mini-batch had, so the shard counts them as failed. */

@@ -1,6 +1,7 @@
 import type { ComputePlacement } from '../core/compute/placement.js';
 import type { RunTotals } from '../core/outputs/records.js';
 import type { CarriedShard } from '../core/outputs/carry.js';
+import type { ReuseCheck } from '../core/runner/reuse-check.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 
 /** The thresholds and parallelism the orchestrators enforce (from the run's settings). */
@@ -25,6 +26,8 @@ export interface PlanOutput {
   limits: RunLimits;
   /** A resume: the mini-batches, and their items, kept from the run it resumes. */
   reused?: { miniBatches: number; items: number };
+  /** The fingerprint, and whether the run is reused or (a resume) refused: then nothing was planned. */
+  check: ReuseCheck;
 }
 
 /**

@@ -1,6 +1,5 @@
 /** Function names shared by orchestrators and the activities they call. */
 export const activities = {
-  checkReuse: 'checkReuse',
   plan: 'planRun',
   miniBatch: 'runMiniBatch',
   recordLost: 'recordLostMiniBatch',

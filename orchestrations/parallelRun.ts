@@ -77,28 +77,19 @@ function* parallelRunOrchestrator(
 
   let plan: PlanOutput | undefined;
   let stopping: string | undefined;
-  // Fingerprint first: a run allow_reuse finds done is not planned at all, and a resume whose
-  // input changed is refused before it copies anything.
+  // Planning fingerprints the run first: one allow_reuse finds done, or a resume whose input changed,
+  // comes back with nothing planned.
   let check: ReuseCheck | undefined;
-  const checking = callWithRetry(context, activities.checkReuse, infraRetry, { runId });
-  const checked = yield* firstOf(context, [checking, ...racersOf(cancel)]);
-  if (!tookCancel(checked)) {
-    if (checking.isFaulted) stopping = failureMessage(checking);
-    else check = resultOf(checking);
+  const planning = callWithRetry(context, activities.plan, infraRetry, { runId });
+  const planned = yield* firstOf(context, [planning, ...racersOf(cancel)]);
+  if (!tookCancel(planned)) {
+    if (planning.isFaulted) stopping = failureMessage(planning);
+    else ({ check, plan } = planToRun(resultOf(planning)));
   }
   stopping ??= check?.refused;
   if (check?.reusedFrom) {
     progress.reusedFrom = check.reusedFrom;
     publish();
-  }
-
-  if (check && !stopping && !check.reusedFrom && !canceled) {
-    const planning = callWithRetry(context, activities.plan, infraRetry, { runId });
-    const planned = yield* firstOf(context, [planning, ...racersOf(cancel)]);
-    if (!tookCancel(planned)) {
-      if (planning.isFaulted) stopping = failureMessage(planning);
-      else plan = resultOf(planning);
-    }
   }
 
   if (plan && !canceled) {
@@ -232,6 +223,12 @@ function* parallelRunOrchestrator(
     ...(summary.reusedFrom ? { reusedFrom: summary.reusedFrom } : {}),
     ...(summary.resumedFrom ? { resumedFrom: summary.resumedFrom } : {}),
   };
+}
+
+/** The plan to run, unless the run is reused or refused (then nothing was planned). */
+function planToRun(output: PlanOutput): { check: ReuseCheck; plan?: PlanOutput } {
+  const { check } = output;
+  return check.reusedFrom || check.refused ? { check } : { check, plan: output };
 }
 
 function racersOf(cancel: { waiter?: Task }): Task[] {
