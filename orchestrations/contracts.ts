@@ -1,7 +1,8 @@
 import type { ComputePlacement } from '../core/compute/placement.js';
 import type { PoolTry } from '../core/compute/protocol.js';
 import type { RunTotals } from '../core/outputs/records.js';
-import type { ShardRef } from '../core/datasets/plan.js';
+import type { CarriedShard } from '../core/outputs/carry.js';
+import type { ReuseCheck } from '../core/runner/reuse-check.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 
 /** The thresholds and parallelism the orchestrators enforce (from the run's settings). */
@@ -21,10 +22,15 @@ export interface RunLimits {
 export interface PlanOutput {
   items: number;
   miniBatches: number;
-  shards: ShardRef[];
+  /** A resume's shards say which of their mini-batches it keeps (a bitmap each): those are not scheduled. */
+  shards: CarriedShard[];
   /** Tables: `items` counts ranges; their rows are counted as tries read them. */
   itemsCountedByTries?: true;
   limits: RunLimits;
+  /** A resume: the mini-batches, and their items, kept from the run it resumes. */
+  reused?: { miniBatches: number; items: number };
+  /** The fingerprint, and whether the run is reused or (a resume) refused: then nothing was planned. */
+  check: ReuseCheck;
 }
 
 /**
@@ -54,7 +60,7 @@ export interface PoolTryInput extends PoolTry {
 
 export interface ShardInput {
   runId: string;
-  shard: ShardRef;
+  shard: CarriedShard;
   limits: RunLimits;
   /** Mini-batches this shard keeps in flight: its part of the run's `miniBatchesInFlight(limits)`. */
   maxInFlight: number;
@@ -128,6 +134,8 @@ export interface RunProgress {
   stopping?: string;
   /** The cancel's reason, once the run has taken it. */
   canceled?: string;
+  /** allow_reuse found this earlier Completed run: nothing runs, its results are served. */
+  reusedFrom?: string;
 }
 
 /** What the `parallelRun` orchestration returns: the verdict and totals of its summary. */
@@ -136,4 +144,6 @@ export interface RunOutput {
   reason?: string;
   totals: RunSummary['totals'];
   output?: RunSummary['output'];
+  reusedFrom?: string;
+  resumedFrom?: string;
 }

@@ -1,6 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ShardRef } from '../core/datasets/plan.js';
+import type { ReuseCheck } from '../core/runner/reuse-check.js';
+import type { CarriedShard } from '../core/outputs/carry.js';
 import {
   call,
   callSub,
@@ -76,11 +77,19 @@ function* parallelRunOrchestrator(
 
   let plan: PlanOutput | undefined;
   let stopping: string | undefined;
+  // Planning fingerprints the run first: one allow_reuse finds done, or a resume whose input changed,
+  // comes back with nothing planned.
+  let check: ReuseCheck | undefined;
   const planning = callWithRetry(context, activities.plan, infraRetry, { runId });
   const planned = yield* firstOf(context, [planning, ...racersOf(cancel)]);
   if (!tookCancel(planned)) {
     if (planning.isFaulted) stopping = failureMessage(planning);
-    else plan = resultOf(planning);
+    else ({ check, plan } = planToRun(resultOf(planning)));
+  }
+  stopping ??= check?.refused;
+  if (check?.reusedFrom) {
+    progress.reusedFrom = check.reusedFrom;
+    publish();
   }
 
   if (plan && !canceled) {
@@ -92,9 +101,9 @@ function* parallelRunOrchestrator(
       miniBatches: plan.miniBatches,
       shards: plan.shards.length,
     });
-    const queue: ShardRef[] = [...plan.shards];
+    const queue: CarriedShard[] = [...plan.shards];
     const { maxInFlight, reportFailures } = shardLayout(limits, plan.shards.length);
-    const inFlight = new Map<Task, { ref: ShardRef; task: TypedTask<ShardOutput> }>();
+    const inFlight = new Map<Task, { ref: CarriedShard; task: TypedTask<ShardOutput> }>();
     // Failure counts reported by shards still running; a finished shard's are in progress.done.
     const liveFailures = new Map<number, ShardFailures>();
     let failureReport: TypedTask<ShardFailures> | undefined = reportFailures
@@ -199,6 +208,9 @@ function* parallelRunOrchestrator(
     ...(reason ? { reason } : {}),
     totals: { items: progress.items, miniBatches: progress.miniBatches, ...progress.done },
     startedAt,
+    ...(check ? { fingerprint: check.fingerprint } : {}),
+    ...(check?.reusedFrom ? { reusedFrom: check.reusedFrom } : {}),
+    ...(plan?.reused ? { reused: plan.reused } : {}),
   });
   yield finalizing;
   const summary = resultOf(finalizing);
@@ -209,7 +221,15 @@ function* parallelRunOrchestrator(
     ...(summary.reason ? { reason: summary.reason } : {}),
     totals: summary.totals,
     ...(summary.output ? { output: summary.output } : {}),
+    ...(summary.reusedFrom ? { reusedFrom: summary.reusedFrom } : {}),
+    ...(summary.resumedFrom ? { resumedFrom: summary.resumedFrom } : {}),
   };
+}
+
+/** The plan to run, unless the run is reused or refused (then nothing was planned). */
+function planToRun(output: PlanOutput): { check: ReuseCheck; plan?: PlanOutput } {
+  const { check } = output;
+  return check.reusedFrom || check.refused ? { check } : { check, plan: output };
 }
 
 function racersOf(cancel: { waiter?: Task }): Task[] {

@@ -9,7 +9,7 @@ import {
   hasWork,
   lostResult,
   maySchedule,
-  newShardTally,
+  startingTally,
   progressDeadline,
   shardOutput,
   stopTaken,
@@ -36,7 +36,7 @@ function* shardOrchestrator(
   const { shard, limits, runId } = input;
   const pending: Work[] = firstTries(shard);
   const inFlight = new Map<Task, { work: Work; task: TypedTask<MiniBatchResult> }>();
-  const tally = newShardTally();
+  const tally = startingTally(shard);
   // The run's word that a threshold crossed across shards, that a sibling failed, or that it was canceled.
   let stopSignal = waitFor(context, events.stop);
   const timeout = limits.progress_update_timeout;

@@ -6,11 +6,13 @@ import {
   deadlinePassed,
   firstTries,
   hasWork,
+  isReused,
   lostResult,
   maySchedule,
   newShardTally,
   progressDeadline,
   shardOutput,
+  startingTally,
   stopTaken,
   tryEnded,
 } from './shardDecisions.js';
@@ -58,6 +60,26 @@ describe('shard decisions: scheduling', () => {
       { index: 11, attempt: 1 },
       { index: 12, attempt: 1 },
     ]);
+  });
+
+  it("skips a resume's kept mini-batches (bit i of the shard's bitmap) and counts them as succeeded", () => {
+    // Bits 0, 2 and 9 of a 10-mini-batch shard: bytes 0b101, 0b10.
+    const shard = {
+      shard: 1,
+      first: 10,
+      count: 10,
+      reused: { bitmap: Buffer.from([0b101, 0b10]).toString('base64'), miniBatches: 3, items: 12 },
+    };
+    expect([...Array(10).keys()].filter((i) => isReused(shard, i))).toEqual([0, 2, 9]);
+    expect(firstTries(shard).map((w) => w.index)).toEqual([11, 13, 14, 15, 16, 17, 18]);
+    expect(startingTally(shard).totals).toEqual({
+      itemsSucceeded: 12,
+      itemsFailed: 0,
+      miniBatchesSucceeded: 3,
+      miniBatchesFailed: 0,
+      tries: 0,
+    });
+    expect(startingTally({ shard: 0, first: 0, count: 2 })).toEqual(newShardTally());
   });
 
   it('schedules up to maxInFlight, and nothing once stopped; drains what is in flight', () => {

@@ -1,4 +1,4 @@
-import type { ShardRef } from '../core/datasets/plan.js';
+import type { CarriedShard } from '../core/outputs/carry.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunLimits, ShardInput, ShardOutput, StopShard } from './contracts.js';
 import { crossedThreshold } from './thresholds.js';
@@ -35,9 +35,29 @@ export function newShardTally(): ShardTally {
   };
 }
 
-/** The first try of each of the shard's mini-batches, in order. */
-export function firstTries(shard: ShardRef): Work[] {
-  return Array.from({ length: shard.count }, (_, i) => ({ index: shard.first + i, attempt: 1 }));
+/** Whether the shard's `i`-th mini-batch is one a resume keeps (bit i of its bitmap). */
+export function isReused(shard: CarriedShard, i: number): boolean {
+  if (!shard.reused) return false;
+  const byte = Buffer.from(shard.reused.bitmap, 'base64')[i >> 3] ?? 0;
+  return (byte & (1 << (i & 7))) !== 0;
+}
+
+/** The first try of each of the shard's mini-batches, in order; a resume's kept ones are not tried. */
+export function firstTries(shard: CarriedShard): Work[] {
+  const work: Work[] = [];
+  for (let i = 0; i < shard.count; i++)
+    if (!isReused(shard, i)) work.push({ index: shard.first + i, attempt: 1 });
+  return work;
+}
+
+/** A shard's starting counts: a resume's kept mini-batches count as succeeded, with no try of this run. */
+export function startingTally(shard: CarriedShard): ShardTally {
+  const tally = newShardTally();
+  if (shard.reused) {
+    tally.totals.miniBatchesSucceeded = shard.reused.miniBatches;
+    tally.totals.itemsSucceeded = shard.reused.items;
+  }
+  return tally;
 }
 
 /** Whether another try may start now. */

@@ -63,6 +63,34 @@ export async function submitAndWatch(api: ApiClient, settings: object, log: Log)
   }
 }
 
+/** The run's throughput; a reused run ran nothing, so the figure is the one of the run it reuses. */
+async function throughputLine(api: ApiClient, view: RunView): Promise<string> {
+  const measured = view.reusedFrom
+    ? (await api.json<RunView>('GET', `/api/runs/${view.reusedFrom}`)).summary
+    : view.summary;
+  const figure = `${measured?.itemsPerSecond.toFixed(1) ?? '?'} images/s over ${measured?.durationSeconds.toFixed(1) ?? '?'} s`;
+  return view.reusedFrom
+    ? `reused run ${view.reusedFrom} (allow_reuse: same settings, script, model and input); it ran at ${figure}`
+    : `throughput: ${figure}`;
+}
+
+/** The same settings again: allow_reuse (true, as in ParallelRunStep) serves the earlier run's output at once. */
+async function showReuse(api: ApiClient, log: Log, first: RunView): Promise<boolean> {
+  log('\n== the same settings submitted again (allow_reuse defaults to true) ==');
+  const again = await submitAndWatch(api, tutorialSettings, log);
+  const source = first.reusedFrom ?? first.runId;
+  if (again.status !== 'Completed' || again.reusedFrom !== source) {
+    log(
+      `run ${again.runId} ended ${again.status}, reused from ${again.reusedFrom ?? 'nothing'}: expected a reuse of ${source}`,
+    );
+    return false;
+  }
+  log(
+    `  ${again.runId}: Completed at once, reused from ${source} (no mini-batch ran; same output ${again.summary?.output?.blob ?? ''})`,
+  );
+  return true;
+}
+
 /** The tutorial end to end: the 10,000-image run, its results, then the single-image resubmission. */
 export async function runTutorial(api: ApiClient, log: Log): Promise<boolean> {
   log('\n== ParallelRunStep tutorial: classify 10,000 MNIST digits ==');
@@ -86,10 +114,9 @@ export async function runTutorial(api: ApiClient, log: Log): Promise<boolean> {
   const t = summary.totals;
   log(`\nrows: ${rows.length} (items ${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed)`);
   log(`accuracy against the labels: ${(right / rows.length).toFixed(4)}`);
-  log(
-    `throughput: ${summary.itemsPerSecond.toFixed(1)} images/s over ${summary.durationSeconds.toFixed(1)} s`,
-  );
+  log(await throughputLine(api, view));
   log(`output: ${summary.output.container}/${summary.output.blob} (GET /api/runs/${view.runId}/output)`);
+  if (!(await showReuse(api, log, view))) return false;
 
   log('\n== resubmit with a single image, mini_batch_size "1", process_count_per_node 1 ==');
   const single = await submitAndWatch(

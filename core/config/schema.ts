@@ -214,7 +214,11 @@ const FIELDS: Record<SettingName | (typeof V2_NAMES)[number], Fragment> = {
       { type: 'string', pattern: POOL_NAME.source, maxLength: MAX_POOL_NAME, not: { const: 'functions' } },
     ],
   },
-  allow_reuse: { const: false, default: false },
+  allow_reuse: {
+    type: 'boolean',
+    default: DEFAULTS.allow_reuse,
+    description: 'Reuse an earlier Completed run with the same fingerprint (README, "Reuse and resume").',
+  },
   run_name: { type: 'string', minLength: 1, maxLength: 256 },
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SettingsError, type SettingIssue } from '../errors.js';
-import { parseRunSettings, type RunSettings } from './settings.js';
+import { parseResumeOverrides, parseRunSettings, type RunSettings } from './settings.js';
 import { configuredPools, POOL_NAME_RULE } from './pools.js';
 
 const minimal = {
@@ -58,7 +58,7 @@ describe('parseRunSettings defaults', () => {
       input: { type: 'files', container: 'sampledata', path: 'mnist/' },
       output: { container: 'outputs' },
       compute: 'functions',
-      allow_reuse: false,
+      allow_reuse: true,
     });
   });
 
@@ -810,14 +810,14 @@ describe('compute pools', () => {
 });
 
 describe('not supported yet', () => {
-  it.each([
-    ['allow_reuse', true, 'true is not supported yet: every run processes its input again'],
-    ['environment', 'batch-env', '"batch-env" is not supported yet'],
-  ])('%s: %j', (field, value, message) => {
-    const issue = onlyIssue({ [field]: value });
-    expect(issue.field).toBe(field);
-    expect(issue.message).toContain(message);
-  });
+  it.each([['environment', 'batch-env', '"batch-env" is not supported yet']])(
+    '%s: %j',
+    (field, value, message) => {
+      const issue = onlyIssue({ [field]: value });
+      expect(issue.field).toBe(field);
+      expect(issue.message).toContain(message);
+    },
+  );
 
   it('rejects wrong types for compute and allow_reuse', () => {
     expect(issuesWith({ compute: 1, allow_reuse: 'no' })).toEqual([
@@ -825,11 +825,68 @@ describe('not supported yet', () => {
         field: 'compute',
         message: `1 is not allowed: use "functions" or a pool name (${POOL_NAME_RULE})`,
       },
-      { field: 'allow_reuse', message: '"no" is not allowed: use false' },
+      {
+        field: 'allow_reuse',
+        message:
+          '"no" is not allowed: use true (reuse an earlier Completed run with the same fingerprint) or false',
+      },
     ]);
   });
 
   it('refuses arguments_list as input: it is derived', () => {
     expect(onlyIssue({ arguments_list: ['--a'] }).message).toContain('it is derived from "arguments"');
+  });
+});
+
+describe('allow_reuse', () => {
+  it('is true unless given, as in ParallelRunStep', () => {
+    expect(parse({}).allow_reuse).toBe(true);
+    expect(parse({ allow_reuse: true }).allow_reuse).toBe(true);
+    expect(parse({ allow_reuse: false }).allow_reuse).toBe(false);
+  });
+});
+
+describe('resume overrides', () => {
+  it('takes only what is given, in v1 or v2 names', () => {
+    expect(parseResumeOverrides(undefined)).toEqual({});
+    expect(parseResumeOverrides({})).toEqual({});
+    expect(parseResumeOverrides({ error_threshold: -1, run_max_try: 5 })).toEqual({
+      error_threshold: -1,
+      run_max_try: 5,
+    });
+    expect(
+      parseResumeOverrides({ allowed_failed_count: 3, retry_settings: { max_retries: 0, timeout: 9 } }),
+    ).toEqual({ mini_batch_error_threshold: 3, run_max_try: 1, run_invocation_timeout: 9 });
+    expect(parseResumeOverrides({ progress_update_timeout: null })).toEqual({
+      progress_update_timeout: null,
+    });
+  });
+
+  it('checks values as at submit, naming the field', () => {
+    expect(() => parseResumeOverrides({ error_threshold: -2 })).toThrow(/error_threshold/);
+    expect(() => parseResumeOverrides({ run_invocation_timeout: 0 })).toThrow(/run_invocation_timeout/);
+    expect(() => parseResumeOverrides([])).toThrow(SettingsError);
+  });
+
+  it('refuses any other setting, naming it', () => {
+    const issues = (body: object) => {
+      try {
+        parseResumeOverrides(body);
+      } catch (err) {
+        return (err as SettingsError).issues;
+      }
+      return [];
+    };
+    expect(issues({ mini_batch_size: 3 })).toEqual([
+      {
+        field: 'mini_batch_size',
+        message: expect.stringContaining(
+          "cannot be changed on resume: a resume keeps the run's settings",
+        ) as string,
+      },
+    ]);
+    expect(issues({ error_treshold: 3 })).toEqual([
+      { field: 'error_treshold', message: 'unknown setting; did you mean "error_threshold"?' },
+    ]);
   });
 });

@@ -67,7 +67,8 @@ export interface RunSettings {
   output: { container: string; path?: string };
   /** `functions`, or the name of a pool configured for the app (core/config/pools.ts). */
   compute: string;
-  allow_reuse: false;
+  /** Reuse an earlier Completed run with the same fingerprint (README "Reuse and resume"); true by default, as in ParallelRunStep. */
+  allow_reuse: boolean;
   run_name?: string;
 }
 
@@ -148,6 +149,7 @@ export const DEFAULTS = {
   node_count: 1,
   process_count_per_node: 1,
   logging_level: 'INFO',
+  allow_reuse: true,
 } as const;
 
 /**
@@ -271,14 +273,11 @@ function readCompute(issues: Issues, at: Given | undefined, pools: readonly stri
   return at.value;
 }
 
-function readAllowReuse(issues: Issues, at: Given | undefined): false {
-  if (at === undefined || at.value === false) return false;
-  if (at.value === true) {
-    issues.notSupported(at, 'every run processes its input again; remove it or set it to false');
-  } else {
-    issues.notAllowed(at, 'use false');
-  }
-  return false;
+function readAllowReuse(issues: Issues, at: Given | undefined): boolean {
+  if (at === undefined) return DEFAULTS.allow_reuse;
+  if (typeof at.value === 'boolean') return at.value;
+  issues.notAllowed(at, 'use true (reuse an earlier Completed run with the same fingerprint) or false');
+  return DEFAULTS.allow_reuse;
 }
 
 export const OUTPUT_ACTIONS: readonly OutputAction[] = ['append_row', 'summary_only'];
@@ -449,4 +448,68 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
   };
   issues.throwIfAny();
   return settings;
+}
+
+/** What a resume may change: the thresholds, the tries and the timeouts (README, "Reuse and resume"). */
+export type ResumeOverrides = Partial<
+  Pick<
+    RunSettings,
+    | 'error_threshold'
+    | 'mini_batch_error_threshold'
+    | 'allowed_failed_percent'
+    | 'run_max_try'
+    | 'run_invocation_timeout'
+    | 'progress_update_timeout'
+  >
+>;
+
+/** The body's names a resume takes (v1 and v2 names), each with the setting it sets. */
+const RESUME_NAMES: Record<string, keyof ResumeOverrides> = {
+  error_threshold: 'error_threshold',
+  mini_batch_error_threshold: 'mini_batch_error_threshold',
+  allowed_failed_count: 'mini_batch_error_threshold',
+  allowed_failed_percent: 'allowed_failed_percent',
+  run_max_try: 'run_max_try',
+  run_invocation_timeout: 'run_invocation_timeout',
+  progress_update_timeout: 'progress_update_timeout',
+};
+
+/**
+ * A resume's body: optional new thresholds, tries and timeouts, read and checked exactly as at submit.
+ * Any other setting is refused naming it: a resume keeps the run's settings, so that what it reuses
+ * and what it runs again add up to one run's result.
+ */
+export function parseResumeOverrides(input: unknown): ResumeOverrides {
+  if (input === undefined) return {};
+  if (!isObject(input)) throw notAnObject(input);
+  const issues = new Issues();
+  const allowed = [...Object.keys(RESUME_NAMES), 'retry_settings'];
+  for (const key of Object.keys(input)) {
+    if (allowed.includes(key)) continue;
+    if (ACCEPTED_NAMES.includes(key)) {
+      issues.add(
+        key,
+        `cannot be changed on resume: a resume keeps the run's settings; give only ${allowed.join(', ')}`,
+      );
+    } else {
+      rejectUnknownKeys(issues, { [key]: true }, allowed);
+    }
+  }
+  rejectNulls(issues, input, '', ['progress_update_timeout']);
+  const b: Body = {
+    issues,
+    body: input,
+    retry: readRetrySettings(issues, input),
+    at: (name) => given(input, name),
+  };
+  const read: Required<ResumeOverrides> = { ...readFailureLimits(b), ...readTryLimits(b), ...readLogging(b) };
+  issues.throwIfAny();
+  const givenSettings = new Set<keyof ResumeOverrides>();
+  for (const [name, setting] of Object.entries(RESUME_NAMES))
+    if (Object.hasOwn(input, name)) givenSettings.add(setting);
+  if (given(b.retry, 'max_retries')) givenSettings.add('run_max_try');
+  if (given(b.retry, 'timeout')) givenSettings.add('run_invocation_timeout');
+  const overrides: ResumeOverrides = {};
+  for (const setting of givenSettings) Object.assign(overrides, { [setting]: read[setting] });
+  return overrides;
 }

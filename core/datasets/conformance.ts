@@ -6,7 +6,7 @@ import type { MiniBatchSize } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { readJson, type Storage } from '../storage/storage.js';
-import type { DatasetInput, DatasetKind, ManifestShard } from './kind.js';
+import type { DatasetInput, DatasetKind, ManifestShard, VersionedItem } from './kind.js';
 
 /** What a kind's conformance test provides: a dataset with known items, on a given storage. */
 export interface ConformanceFixture<I extends DatasetInput> {
@@ -27,6 +27,8 @@ export interface ConformanceFixture<I extends DatasetInput> {
   vanishedName(item: string): string;
   /** Checks one input as run() gets it (files: a local file; tables: a row object). */
   checkInput(input: unknown): Promise<void>;
+  /** What `listing` names, in order, when not `items` (tables: their files, whose ranges are the items). */
+  listed?: string[];
 }
 
 /**
@@ -83,6 +85,22 @@ export function datasetConformance<I extends DatasetInput>(
       expect(read.length).toBe(f.miniBatches);
       for (const batch of read) expect(batch.length).toBeGreaterThan(0);
       expect(read.flat()).toEqual(f.items);
+    });
+
+    it('listing streams every item in plan order with a version; a removed item changes it', async () => {
+      const f = await fixture();
+      const input = await kind.validate(f.storage, f.dataset);
+      const read = async () => {
+        const listed: VersionedItem[] = [];
+        for await (const entry of kind.listing(f.storage, input)) listed.push(entry);
+        return listed;
+      };
+      const before = await read();
+      expect(before.map((e) => e.item)).toEqual(f.listed ?? f.items);
+      for (const entry of before) expect(entry.version, entry.item).toMatch(/./);
+      expect(await read()).toEqual(before);
+      await f.remove(f.items[0] ?? '');
+      expect(await read()).not.toEqual(before);
     });
 
     it('materialize gives one input per item (or row), named, in order', async () => {

@@ -1,5 +1,5 @@
 import { ParallelRunError } from '../errors.js';
-import { checkDatasetExists, describeDataset, type FileDataset } from './files.js';
+import { checkDatasetExists, describeDataset, listFileVersions, type FileDataset } from './files.js';
 import type { DatasetKind } from './kind.js';
 import { materialize } from './materialize.js';
 import { planFileDataset } from './plan.js';
@@ -33,5 +33,6 @@ export const filesKind: DatasetKind<FileDataset> = {
     });
     return { inputs, names, missing: fetched.missing };
   },
+  listing: listFileVersions,
   describe: describeDataset,
 };

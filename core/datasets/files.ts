@@ -5,6 +5,7 @@ import { ParallelRunError } from '../errors.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { FileInput, LocalInput } from '../config/resolved.js';
 import { globToRegExp } from './glob.js';
+import type { VersionedItem } from './listing.js';
 import { checkNamesBlob, readNamesBlob } from './names-blob.js';
 
 /** A blob dataset and a local folder, as the settings resolve them (`core/config/resolved.ts`). */
@@ -83,7 +84,6 @@ export function isFolderMarker(name: string, metadata: Record<string, string> | 
  * Folder markers are left out.
  */
 export async function* listFiles(storage: Storage, input: FileDataset): AsyncGenerator<string> {
-  const match = !isLocal(input) && input.glob ? globToRegExp(input.glob) : undefined;
   if (isLocal(input)) {
     yield* listLocal(resolveLocalFolder(input.local_path));
     return;
@@ -100,6 +100,37 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
     yield* readNamesBlob(storage, input.names_from);
     return;
   }
+  for await (const blob of listBlobPages(storage, input)) yield blob.item;
+}
+
+/**
+ * The same items as `listFiles`, in the same order, each with the version of its content: a blob's
+ * ETag (a changed or replaced blob gets a new one), a local file's size and modification time, and
+ * "missing" for a named blob (`input.names`, `input.names_from`) that is not there.
+ */
+export async function* listFileVersions(storage: Storage, input: FileDataset): AsyncGenerator<VersionedItem> {
+  if (isLocal(input)) {
+    const root = resolveLocalFolder(input.local_path);
+    for await (const item of listLocal(root)) {
+      const info = await stat(path.join(root, item));
+      yield { item, version: `${info.size}:${info.mtimeMs}` };
+    }
+    return;
+  }
+  if (input.file || input.names) {
+    yield* blobVersions(storage, input, input.file ? [input.path] : (input.names ?? []));
+    return;
+  }
+  if (input.names_from) {
+    yield* blobVersions(storage, input, readNamesBlob(storage, input.names_from));
+    return;
+  }
+  yield* listBlobPages(storage, input);
+}
+
+/** A blob dataset's folder listing, page by page, folder markers and names the glob refuses left out. */
+async function* listBlobPages(storage: Storage, input: BlobFiles): AsyncGenerator<VersionedItem> {
+  const match = input.glob ? globToRegExp(input.glob) : undefined;
   const container = storage.blobs.getContainerClient(input.container);
   const prefix = prefixOf(input);
   const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
@@ -107,9 +138,36 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
     for (const blob of page.segment.blobItems) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield name;
+      if (!match || match.test(name)) yield { item: name, version: blob.properties.etag };
     }
   }
+}
+
+/** Versions of named blobs, a few requests in flight at once, yielded in the order of `names`. */
+async function* blobVersions(
+  storage: Storage,
+  input: BlobFiles,
+  names: Iterable<string> | AsyncIterable<string>,
+): AsyncGenerator<VersionedItem> {
+  const container = storage.blobs.getContainerClient(input.container);
+  const versionOf = async (item: string): Promise<VersionedItem> => {
+    try {
+      const properties = await container.getBlobClient(blobNameOf(input, item)).getProperties();
+      return { item, version: properties.etag ?? '' };
+    } catch (err) {
+      if (isNotFound(err)) return { item, version: 'missing' };
+      throw err;
+    }
+  };
+  const ahead: Promise<VersionedItem>[] = [];
+  for await (const item of names) {
+    const version = versionOf(item);
+    version.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
+    ahead.push(version);
+    const next = ahead.length >= 16 ? ahead.shift() : undefined;
+    if (next) yield await next;
+  }
+  for (const next of ahead) yield await next;
 }
 
 async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {

@@ -1,8 +1,10 @@
 import type { MiniBatchSize, RunSettings } from '../config/settings.js';
 import type { Storage } from '../storage/storage.js';
+import type { VersionedItem } from './listing.js';
 import type { Plan } from './plan.js';
 
 export type { ManifestShard, Plan, ShardRef } from './plan.js';
+export type { VersionedItem } from './listing.js';
 
 /**
  * One mini-batch as a try hands it to run(): its inputs (local file paths for files, row objects for
@@ -58,6 +60,12 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
     dir: string,
     stopped?: () => boolean,
   ): Promise<Materialized>;
+  /**
+   * Streams every item with a version that changes whenever its content may have (a blob's ETag, a
+   * local file's size and modification time), in plan order: what a run's fingerprint hashes
+   * (core/runner/fingerprint.ts). Memory stays flat however many items there are.
+   */
+  listing(storage: Storage, input: I): AsyncIterable<VersionedItem>;
   /** The dataset in a few words, for logs (never its list of items). */
   describe(input: I): string;
 }

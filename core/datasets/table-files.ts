@@ -3,11 +3,14 @@ import type { TableInput } from '../config/resolved.js';
 import type { Storage } from '../storage/storage.js';
 import { isFolderMarker } from './files.js';
 import { globToRegExp } from './glob.js';
+import type { VersionedItem } from './listing.js';
 
 /** A table's file: its name relative to the dataset root and its size, from the listing. */
 export interface TableFile {
   name: string;
   size: number;
+  /** The version of its content (what a run's fingerprint hashes). */
+  etag: string;
 }
 
 function prefixOf(input: TableInput): string {
@@ -34,7 +37,7 @@ export async function* listTableFiles(storage: Storage, input: TableInput): Asyn
   const container = storage.blobs.getContainerClient(input.container);
   if (input.file) {
     const properties = await container.getBlobClient(input.path).getProperties();
-    yield { name: input.path, size: properties.contentLength ?? 0 };
+    yield { name: input.path, size: properties.contentLength ?? 0, etag: properties.etag ?? '' };
     return;
   }
   const match = input.glob ? globToRegExp(input.glob) : undefined;
@@ -44,9 +47,15 @@ export async function* listTableFiles(storage: Storage, input: TableInput): Asyn
     for (const blob of page.segment.blobItems) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield { name, size: blob.properties.contentLength ?? 0 };
+      if (!match || match.test(name))
+        yield { name, size: blob.properties.contentLength ?? 0, etag: blob.properties.etag };
     }
   }
+}
+
+/** A table's files with the versions of their contents, in listing order: what a fingerprint hashes. */
+export async function* tableVersions(storage: Storage, input: TableInput): AsyncGenerator<VersionedItem> {
+  for await (const file of listTableFiles(storage, input)) yield { item: file.name, version: file.etag };
 }
 
 export function emptyTableError(input: TableInput): ParallelRunError {

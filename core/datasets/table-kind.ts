@@ -3,7 +3,7 @@ import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { DatasetKind } from './kind.js';
 import { isFolderMarker } from './files.js';
-import { describeTable, emptyTableError, listTableFiles } from './table-files.js';
+import { describeTable, emptyTableError, listTableFiles, tableVersions } from './table-files.js';
 import { formatOf, partitionOf, unknownFormat } from './table-items.js';
 import { planTable } from './table-plan.js';
 import { materializeTable } from './table-read.js';
@@ -71,5 +71,7 @@ export const tableKind: DatasetKind<TableInput> = {
     return planTable(storage, runId, input, size.bytes);
   },
   materialize: (storage, input, items, _dir, stopped) => materializeTable(storage, input, items, stopped),
+  // By file: a table's items are ranges of its files, and a file's version covers all of them.
+  listing: tableVersions,
   describe: describeTable,
 };

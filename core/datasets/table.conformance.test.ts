@@ -24,6 +24,7 @@ async function csvFixture(): Promise<ConformanceFixture<TableInput>> {
     storage,
     dataset: input,
     items: files.map((f) => `${f.name}#bytes=0-${f.text.length}`),
+    listed: files.map((f) => f.name),
     size: { kind: 'bytes', bytes: 1024, text: '1KB' },
     miniBatches: files.length,
     refused: [

@@ -30,7 +30,7 @@ export interface ComposeResult {
  * Read URLs another blob operation can fetch: a SAS from the account key, or from a user delegation
  * key (managed identity), asked for once per composition rather than once per part.
  */
-function urlSigner(blobs: BlobServiceClient): (source: BlobClient) => Promise<string> {
+export function urlSigner(blobs: BlobServiceClient): (source: BlobClient) => Promise<string> {
   const startsOn = new Date(Date.now() - 5 * 60_000);
   const expiresOn = new Date(Date.now() + 60 * 60_000);
   const key = sharedKeyOf(blobs);

@@ -4,6 +4,7 @@ import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeOutput, type Part } from './compose-output.js';
 import { decodeColumns, decodeTypes } from './formats.js';
+import { registerCompleted } from './reuse.js';
 import type { FailureRecord, RunTotals } from './records.js';
 import { overviewText, type RunStatus, type RunSummary } from './summary.js';
 
@@ -13,6 +14,12 @@ export interface FinalizeInput {
   reason?: string;
   totals: RunTotals;
   startedAt: string;
+  /** The run's fingerprint: a Completed run is registered under it, for later runs to reuse. */
+  fingerprint?: string;
+  /** allow_reuse found this Completed run: its results are served, nothing was run. */
+  reusedFrom?: string;
+  /** A resume: the mini-batches (and their items) kept from the run it resumed. */
+  reused?: { miniBatches: number; items: number };
 }
 
 const BLOCK_BYTES = 4 * 1024 * 1024;
@@ -105,18 +112,28 @@ async function* errorLines(storage: Storage, runId: string, parts: PartFailures)
  */
 export async function finalizeRun(storage: Storage, input: FinalizeInput): Promise<RunSummary> {
   const run = await loadRun(storage, input.runId);
+  const runs = storage.blobs.getContainerClient(containers.runs);
+  const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
+  if (done) {
+    // Finalize ran before (at least once): its summary is written last, so everything else is in place,
+    // but the reuse index, written after it, may not be.
+    if (input.fingerprint) await registerCompleted(storage, input.fingerprint, done);
+    return done;
+  }
+  if (input.reusedFrom) return writeReusedSummary(storage, run, input);
+  const summary = await finalizeRan(storage, run, input);
+  if (input.fingerprint) await registerCompleted(storage, input.fingerprint, summary);
+  return summary;
+}
+
+/** What finalizeRun writes for a run whose mini-batches ran (all, some, or none before a cancel). */
+async function finalizeRan(storage: Storage, run: RunRecord, input: FinalizeInput): Promise<RunSummary> {
   const s = run.settings;
   const blobs = storage.blobs;
-  const runs = blobs.getContainerClient(containers.runs);
   let status: RunStatus = input.status;
   let reason = input.reason;
   let output: RunSummary['output'];
   let failures: PartFailures | undefined;
-  const done = await readJson<RunSummary>(runs, runPaths.summary(input.runId));
-  if (done) {
-    // Finalize ran before (at least once): its summary is written last, so everything else is in place.
-    return done;
-  }
   if (status === 'Canceled') {
     // The shards ended without waiting for their tries: the counts are what storage holds.
     failures = new Map();
@@ -129,6 +146,7 @@ export async function finalizeRun(storage: Storage, input: FinalizeInput): Promi
         ...(reason ? { reason } : {}),
         totals: rowTotals(run, { ...input.totals, ...written }),
         startedAt: input.startedAt,
+        ...resumeLineage(run, input, { ...input.totals, ...written }),
       },
       failures,
     );
@@ -167,6 +185,7 @@ export async function finalizeRun(storage: Storage, input: FinalizeInput): Promi
       totals: rowTotals(run, input.totals),
       startedAt: input.startedAt,
       ...(output ? { output } : {}),
+      ...resumeLineage(run, input, input.totals),
     },
     failures,
   );
@@ -181,14 +200,82 @@ function rowTotals(run: RunRecord, totals: RunTotals): RunTotals {
   return { ...totals, items: totals.itemsSucceeded + totals.itemsFailed };
 }
 
+/** A resume's summary names the run it resumed and what it reused and ran again. */
+function resumeLineage(
+  run: RunRecord,
+  input: FinalizeInput,
+  totals: RunTotals,
+): Pick<RunSummary, 'resumedFrom' | 'resume'> {
+  if (!run.resumeOf) return {};
+  const reused = input.reused ?? { miniBatches: 0, items: 0 };
+  const ended = totals.miniBatchesSucceeded + totals.miniBatchesFailed;
+  return {
+    resumedFrom: run.resumeOf,
+    resume: {
+      miniBatchesReused: reused.miniBatches,
+      itemsReused: reused.items,
+      miniBatchesRerun: Math.max(ended - reused.miniBatches, 0),
+    },
+  };
+}
+
+/**
+ * A reused run's summary: the earlier run's totals (no try of its own), output, errors and script log,
+ * pointed at rather than copied (README, "Reuse and resume"); its own overview says so.
+ */
+async function writeReusedSummary(
+  storage: Storage,
+  run: RunRecord,
+  input: FinalizeInput,
+): Promise<RunSummary> {
+  const runs = storage.blobs.getContainerClient(containers.runs);
+  const from = input.reusedFrom ?? '';
+  const source = await readJson<RunSummary>(runs, runPaths.summary(from));
+  const finishedAt = new Date();
+  const summary: RunSummary = {
+    runId: run.runId,
+    status: source ? 'Completed' : 'Failed',
+    ...(source
+      ? {}
+      : {
+          reason: `the run it reuses, '${from}', has no summary any more: submit again with allow_reuse false`,
+        }),
+    totals: source ? { ...source.totals, tries: 0 } : input.totals,
+    thresholds: thresholdsOf(run),
+    models: run.models ?? {},
+    startedAt: input.startedAt,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.max((finishedAt.getTime() - new Date(input.startedAt).getTime()) / 1000, 0.001),
+    itemsPerSecond: 0,
+    ...(source?.output ? { output: source.output } : {}),
+    errors: source?.errors ?? { container: containers.runs, blob: runPaths.errors(run.runId), lines: 0 },
+    logs: {
+      overview: runPaths.overview(run.runId),
+      script: source?.logs.script ?? runPaths.scriptLog(run.runId),
+    },
+    reusedFrom: from,
+  };
+  await writeText(runs, runPaths.overview(run.runId), overviewText(summary));
+  await writeJson(runs, runPaths.summary(run.runId), summary);
+  return summary;
+}
+
+function thresholdsOf({ settings: s }: RunRecord): RunSummary['thresholds'] {
+  return {
+    error_threshold: s.error_threshold,
+    mini_batch_error_threshold: s.mini_batch_error_threshold,
+    allowed_failed_percent: s.allowed_failed_percent,
+  };
+}
+
 /** errors.jsonl, logs/overview.txt, then summary.json last: a summary's presence means the rest is written. */
 async function writeSummary(
   storage: Storage,
   run: RunRecord,
-  end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output'>,
+  end: Pick<RunSummary, 'status' | 'reason' | 'totals' | 'startedAt' | 'output' | 'resumedFrom' | 'resume'>,
   failures?: PartFailures,
 ): Promise<RunSummary> {
-  const { runId, settings: s } = run;
+  const { runId } = run;
   const runs = storage.blobs.getContainerClient(containers.runs);
   const parts = await partFailures(storage, runId, failures);
   const lines = await writeLines(
@@ -200,11 +287,7 @@ async function writeSummary(
   const summary: RunSummary = {
     runId,
     ...end,
-    thresholds: {
-      error_threshold: s.error_threshold,
-      mini_batch_error_threshold: s.mini_batch_error_threshold,
-      allowed_failed_percent: s.allowed_failed_percent,
-    },
+    thresholds: thresholdsOf(run),
     models: run.models ?? {},
     finishedAt: finishedAt.toISOString(),
     durationSeconds: seconds,

@@ -18,10 +18,38 @@ export interface RunSummary {
   output?: { container: string; blob: string; bytes: number; composedServerSide: boolean };
   errors: { container: string; blob: string; lines: number };
   logs: { overview: string; script: string };
+  /**
+   * allow_reuse: the earlier Completed run with the same fingerprint whose results this run serves
+   * (its output, errors and script log are that run's, pointed at, not copied); no mini-batch ran.
+   */
+  reusedFrom?: string;
+  /** A resume: the run it resumed, and how many of its mini-batches it reused or ran again. */
+  resumedFrom?: string;
+  resume?: ResumeCounts;
+}
+
+/** What a resume reused (kept as the resumed run wrote it) and ran again. */
+export interface ResumeCounts {
+  miniBatchesReused: number;
+  itemsReused: number;
+  /** Mini-batches this run tried (they failed, or never ran, in the run it resumed). */
+  miniBatchesRerun: number;
 }
 
 function pct(n: number, of: number): string {
   return of === 0 ? '0%' : `${((100 * n) / of).toFixed(1)}%`;
+}
+
+function lineage(s: RunSummary): string[] {
+  if (s.reusedFrom)
+    return [
+      `Reused        ${s.reusedFrom} (same fingerprint; no mini-batch ran: its output and errors are served)`,
+    ];
+  if (!s.resumedFrom) return [];
+  const r = s.resume;
+  return [
+    `Resumed from  ${s.resumedFrom}${r ? `: ${r.miniBatchesReused} mini-batches (${r.itemsReused} items) reused, ${r.miniBatchesRerun} run again` : ''}`,
+  ];
 }
 
 /** `logs/overview.txt`: what a person reads first (ParallelRunStep's job_progress_overview + job_result). */
@@ -29,6 +57,7 @@ export function overviewText(s: RunSummary): string {
   const t = s.totals;
   const lines = [
     `Run ${s.runId}: ${s.status.toUpperCase()}${s.reason ? ` — ${s.reason}` : ''}`,
+    ...lineage(s),
     '',
     `Started   ${s.startedAt}`,
     `Finished  ${s.finishedAt}  (${s.durationSeconds.toFixed(1)} s, ${s.itemsPerSecond.toFixed(1)} items/s)`,

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { configuredPools, poolStartTimeoutSeconds } from '../config/pools.js';
-import { parseRunSettings, type RunSettings } from '../config/settings.js';
+import { parseRunSettings, type ResumeOverrides, type RunSettings } from '../config/settings.js';
 import { ParallelRunError } from '../errors.js';
 import { checkSideInput } from '../datasets/files.js';
 import { datasetKindOf } from '../datasets/index.js';
@@ -71,6 +71,31 @@ export async function prepareRun(
     createdTime: new Date().toISOString(),
     models,
     source,
+  };
+  const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
+  await writeJson(runs, runPaths.settings(record.runId), record);
+  return record;
+}
+
+/**
+ * A resume of `from`: its settings with `overrides` (thresholds, tries, timeouts), checked again
+ * against the world (the script may have been redeployed, a model given as `name` re-pins to its
+ * latest version), written as a new run's run.json naming the run it resumes.
+ */
+export async function prepareResume(
+  storage: Storage,
+  from: RunRecord,
+  overrides: ResumeOverrides,
+): Promise<RunRecord> {
+  const settings: RunSettings = { ...from.settings, ...overrides };
+  const models = await checkRunnable(storage, settings);
+  const record: RunRecord = {
+    runId: newRunId(settings.run_name),
+    settings,
+    createdTime: new Date().toISOString(),
+    models,
+    source: from.source,
+    resumeOf: from.runId,
   };
   const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
   await writeJson(runs, runPaths.settings(record.runId), record);

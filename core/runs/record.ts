@@ -14,6 +14,8 @@ export interface RunRecord {
    * the run loads those versions, whatever is registered later. Absent in records from before pinning.
    */
   models?: Record<string, string>;
+  /** Set on a resume (POST /api/runs/{id}/resume): the Failed or Canceled run whose succeeded mini-batches it keeps. */
+  resumeOf?: string;
   source:
     | { kind: 'api' }
     | { kind: 'pipeline'; pipeline: string; parameters: Record<string, unknown> }

@@ -48,6 +48,15 @@ export const runPaths = {
   scriptLog: (runId: string) => `${runId}/logs/user.log`,
   /** Who runs one try on a pool (core/compute/claims.ts). */
   claim: (runId: string, index: number, attempt: number) => `${runId}/pool/${pad(index)}-${attempt}.json`,
+  /** What the run was planned as (counts and shard refs): a resume plans the same. */
+  plan: (runId: string) => `${runId}/plan.json`,
+  /** The run's fingerprint and its input listing's digest (core/runner/fingerprint.ts). */
+  fingerprint: (runId: string) => `${runId}/fingerprint.json`,
+  /**
+   * The Completed run a fingerprint reuses, written only once that run's summary is: one read finds
+   * it. `_` cannot start a run id (newRunId), so no run's folder is ever this one.
+   */
+  reuseIndex: (fingerprint: string) => `_reuse/${fingerprint}.json`,
 } as const;
 
 export function indexOfPart(name: string): number {

@@ -1,20 +1,36 @@
 import { placementOf } from '../../core/compute/placement.js';
 import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
+import { carryOver, recordPlan } from '../../core/outputs/carry.js';
 import { loadRun } from '../../core/runs/record.js';
+import { checkReuse } from '../../core/runner/reuse-check.js';
 import { storage } from '../../core/storage/storage.js';
 import type { PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
-/** Plan: list the dataset, cut mini-batches, write the manifest shards; only counts go back to the orchestrator. */
+/**
+ * Plan: fingerprint the run first (a run allow_reuse finds done, or a resume whose input changed, is
+ * not planned), then list the dataset, cut mini-batches, write the manifest shards; only counts and
+ * ids go back to the orchestrator. One activity for both: a run pays no extra round trip for reuse.
+ */
 export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const store = storage();
   const run = await loadRun(store, input.runId);
   const s = run.settings;
-  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
+  const check = await checkReuse(store, run);
+  const nothing = { items: 0, miniBatches: 0, shards: [] };
+  // A resume plans what the run it resumes planned, keeping the mini-batches that succeeded there.
+  const plan =
+    check.reusedFrom || check.refused
+      ? nothing
+      : run.resumeOf
+        ? await carryOver(store, run.resumeOf, run.runId)
+        : await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
+  if (plan !== nothing && !run.resumeOf) await recordPlan(store, run.runId, plan);
   return {
     ...plan,
+    check,
     limits: {
       run_max_try: s.run_max_try,
       node_count: s.node_count,

@@ -31,15 +31,22 @@ export interface RunView {
   lastUpdatedTime: string;
   progress?: ProgressView;
   summary?: RunSummary;
+  /** allow_reuse: the earlier Completed run whose results this run serves (known once it is fingerprinted). */
+  reusedFrom?: string;
+  /** A resume: the run it resumed. */
+  resumedFrom?: string;
   links: Record<string, string>;
 }
 
-function links(runId: string): Record<string, string> {
+export function links(runId: string): Record<string, string> {
   const base = `/api/runs/${encodeURIComponent(runId)}`;
   return { status: base, output: `${base}/output`, errors: `${base}/errors`, cancel: `${base}/cancel` };
 }
 
-async function statusOf(client: df.DurableClient, runId: string): Promise<df.DurableOrchestrationStatus> {
+export async function statusOf(
+  client: df.DurableClient,
+  runId: string,
+): Promise<df.DurableOrchestrationStatus> {
   let status: df.DurableOrchestrationStatus;
   try {
     status = await client.getStatus(runId);
@@ -77,7 +84,7 @@ async function originOf(runId: string): Promise<Pick<RunView, 'pipeline' | 'runN
   };
 }
 
-async function viewOf(
+export async function viewOf(
   client: df.DurableClient,
   status: df.DurableOrchestrationStatus,
   live: boolean,
@@ -93,6 +100,7 @@ async function viewOf(
     links: links(runId),
   };
   if (progress) view.phase = progress.phase;
+  if (progress?.reusedFrom) view.reusedFrom = progress.reusedFrom;
   switch (status.runtimeStatus) {
     case df.OrchestrationRuntimeStatus.Pending:
       view.status = 'Pending';
@@ -101,6 +109,8 @@ async function viewOf(
       const out = status.output as RunOutput;
       view.status = out.status;
       if (out.reason) view.reason = out.reason;
+      if (out.reusedFrom) view.reusedFrom = out.reusedFrom;
+      if (out.resumedFrom) view.resumedFrom = out.resumedFrom;
       break;
     }
     case df.OrchestrationRuntimeStatus.Terminated:
@@ -127,6 +137,8 @@ async function viewOf(
       runPaths.summary(runId),
     );
     if (summary) view.summary = summary;
+    if (summary?.reusedFrom) view.reusedFrom = summary.reusedFrom;
+    if (summary?.resumedFrom) view.resumedFrom = summary.resumedFrom;
   }
   return view;
 }
@@ -327,7 +339,13 @@ const errors = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const runId = runIdParam(request);
   const head = headParam(request);
   await statusOf(client, runId);
-  const text = await textOf(containers.runs, runPaths.errors(runId), head);
+  // Where the summary says: a reused run's errors are the earlier run's errors.jsonl.
+  const summary = await readJson<RunSummary>(
+    storage().blobs.getContainerClient(containers.runs),
+    runPaths.summary(runId),
+  );
+  const at = summary?.errors ?? { container: containers.runs, blob: runPaths.errors(runId) };
+  const text = await textOf(at.container, at.blob, head);
   if (text === undefined)
     return problem(
       404,

@@ -39,6 +39,33 @@ async function run(
 }
 
 describe('parallelRun over stub activities', () => {
+  it('allow_reuse: a run whose fingerprint found a Completed run plans and tries nothing', async () => {
+    const { out, tries } = await run({ miniBatches: 4, reusedFrom: 'earlier-run' });
+    expect(out).toMatchObject({ status: 'Completed', reusedFrom: 'earlier-run' });
+    expect(out.totals.tries).toBe(0);
+    expect(tries).toEqual([]);
+  });
+
+  it('a resume tries only the mini-batches it does not keep, in every shard, and counts the kept ones as succeeded', async () => {
+    const { out, tries } = await run({
+      miniBatches: 12,
+      shardSize: 5,
+      reused: [0, 1, 3, 5, 6, 7, 8, 9],
+      limits: { node_count: 2 },
+      tries: { 4: { failedItems: 1 } },
+    });
+    expect(tries.map((t) => t.index).sort((a, b) => a - b)).toEqual([2, 4, 10, 11]);
+    expect(out.totals).toEqual({
+      items: 24,
+      miniBatches: 12,
+      itemsSucceeded: 23,
+      itemsFailed: 1,
+      miniBatchesSucceeded: 11,
+      miniBatchesFailed: 1,
+      tries: 4,
+    });
+  });
+
   it('runs every mini-batch of every shard once and completes', async () => {
     const { out, tries } = await run({ miniBatches: 6, shardSize: 2, limits: { node_count: 2 } });
     expect(out.status).toBe('Completed');

@@ -1,0 +1,160 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunSettings } from '../config/settings.js';
+import { datasetKindOf } from '../datasets/index.js';
+import type { RunRecord } from '../runs/record.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { resolveModel } from '../storage/models.js';
+import { readJson, writeJson, type Storage } from '../storage/storage.js';
+import { resolveEntryScript, scriptsRoot } from './paths.js';
+
+/** Bumped whenever what goes into a fingerprint changes: an older fingerprint then never matches. */
+const FORMAT = 'parallel-run fingerprint 1';
+
+/**
+ * The settings that can change a run's output, errors or verdict, in ParallelRunStep's names
+ * (README, "Reuse and resume"). Left out, as ParallelRunStep leaves them out of reuse: `node_count`
+ * and `process_count_per_node` (how many workers, not what they compute); also `compute` (where
+ * tries run), `run_name` (a label) and `allow_reuse` itself.
+ */
+export const FINGERPRINTED_SETTINGS = [
+  'entry_script',
+  'source_directory',
+  'mini_batch_size',
+  'error_threshold',
+  'mini_batch_error_threshold',
+  'allowed_failed_percent',
+  'output_action',
+  'append_row_file_name',
+  'run_invocation_timeout',
+  'run_max_try',
+  'logging_level',
+  'progress_update_timeout',
+  'arguments',
+  'environment_variables',
+  'input',
+  'output',
+  'side_inputs',
+] as const satisfies readonly (keyof RunSettings)[];
+
+/** `runs/<runId>/fingerprint.json`. */
+export interface FingerprintRecord {
+  /** sha256 over everything that can change the run's result (see `fingerprintRun`). */
+  fingerprint: string;
+  /** sha256 over the input listing alone (every item with its version): what a resume compares. */
+  listing: string;
+  items: number;
+}
+
+/** JSON with object keys sorted at every depth: the same settings always hash the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  // JSON.stringify(undefined) is undefined, whatever its declared type says.
+  return value === undefined ? 'null' : JSON.stringify(value);
+}
+
+/** One labelled field per line, so that no two different contents can run together into the same bytes. */
+function field(hash: Hash, label: string, value: string): void {
+  hash.update(`${label}\u0000${value}\n`);
+}
+
+/** sha256 of a file, streamed: a large file bundled beside a script is never held whole. */
+async function fileDigest(file: string): Promise<string> {
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+  return digest.digest('hex');
+}
+
+/** Every file of the folder the entry script is deployed in, by relative path, sorted: names and bytes. */
+async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
+  const script = resolveEntryScript(settings.entry_script, settings.source_directory);
+  const root = scriptsRoot();
+  const folder =
+    settings.source_directory === undefined ? root : path.resolve(root, settings.source_directory);
+  field(hash, 'entry_script.bytes', await fileDigest(script));
+  const files = (await readdir(folder, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(folder, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
+  for (const file of files) {
+    field(hash, `source_directory.file ${file}`, await fileDigest(path.join(folder, file)));
+  }
+}
+
+/** Each model as pinned at submit, with the time its version was registered (a re-created version differs). */
+async function hashModels(hash: Hash, storage: Storage, run: RunRecord): Promise<void> {
+  for (const given of [...run.settings.models].sort()) {
+    const pinned = run.models?.[given] ?? given;
+    const info = await resolveModel(storage, pinned);
+    field(hash, `model ${given}`, `${info.name}:${info.version} ${info.created}`);
+  }
+}
+
+/** Every blob under each side input's path, with its ETag. */
+async function hashSideInputs(hash: Hash, storage: Storage, settings: RunSettings): Promise<void> {
+  for (const name of Object.keys(settings.side_inputs).sort()) {
+    const side = settings.side_inputs[name];
+    if (!side) continue;
+    const container = storage.blobs.getContainerClient(side.container);
+    for await (const blob of container.listBlobsFlat({ prefix: side.path })) {
+      field(hash, `side_input ${name}`, `${blob.name} ${blob.properties.etag}`);
+    }
+  }
+}
+
+/** The input listing, streamed: every item with its version, in plan order. Memory stays flat. */
+async function hashListing(
+  storage: Storage,
+  settings: RunSettings,
+): Promise<{ digest: string; items: number }> {
+  const hash = createHash('sha256');
+  let items = 0;
+  for await (const { item, version } of datasetKindOf(settings.input).listing(storage, settings.input)) {
+    field(hash, item, version);
+    items++;
+  }
+  return { digest: hash.digest('hex'), items };
+}
+
+/**
+ * The run's fingerprint: sha256 over a format tag, the settings of FINGERPRINTED_SETTINGS (canonical
+ * JSON), the entry script's deployed bytes and every file of its source directory, each model's pinned
+ * version and registration time, every side-input blob's name and ETag, and the input listing's digest
+ * (every item with its ETag). Written to `runs/<runId>/fingerprint.json` (the same bytes when run again).
+ */
+export async function fingerprintRun(storage: Storage, run: RunRecord): Promise<FingerprintRecord> {
+  const s = run.settings;
+  const hash = createHash('sha256');
+  field(hash, 'format', FORMAT);
+  const settings = Object.fromEntries(FINGERPRINTED_SETTINGS.map((name) => [name, s[name]]));
+  field(hash, 'settings', canonical(settings));
+  await hashScripts(hash, s);
+  await hashModels(hash, storage, run);
+  await hashSideInputs(hash, storage, s);
+  const listing = await hashListing(storage, s);
+  field(hash, 'input.listing', `${listing.items} ${listing.digest}`);
+  const record: FingerprintRecord = {
+    fingerprint: hash.digest('hex'),
+    listing: listing.digest,
+    items: listing.items,
+  };
+  await writeJson(storage.blobs.getContainerClient(containers.runs), runPaths.fingerprint(run.runId), record);
+  return record;
+}
+
+/** What `fingerprintRun` recorded for a run, if it got that far. */
+export async function readFingerprint(
+  storage: Storage,
+  runId: string,
+): Promise<FingerprintRecord | undefined> {
+  return readJson<FingerprintRecord>(
+    storage.blobs.getContainerClient(containers.runs),
+    runPaths.fingerprint(runId),
+  );
+}
