@@ -76,7 +76,8 @@ export const APP_SETTINGS: readonly AppSetting[] = [
     name: SETTING.storageClientId,
     readBy: both,
     deploy: 'set',
-    description: 'The client id of the user-assigned identity to use (the app and the workers each have theirs).',
+    description:
+      'The client id of the user-assigned identity to use (the app and the workers each have theirs).',
   },
   {
     name: SETTING.scripts,
@@ -89,13 +90,15 @@ export const APP_SETTINGS: readonly AppSetting[] = [
     name: SETTING.temp,
     readBy: both,
     deploy: 'default',
-    description: "Scratch space for a mini-batch's files; default: /dev/shm where there is one, else the OS temp folder.",
+    description:
+      "Scratch space for a mini-batch's files; default: /dev/shm where there is one, else the OS temp folder.",
   },
   {
     name: SETTING.localData,
     readBy: ['functions'],
     deploy: 'local',
-    description: 'The folder local datasets (input.local_path) must lie under; unset: local datasets are off.',
+    description:
+      'The folder local datasets (input.local_path) must lie under; unset: local datasets are off.',
   },
   {
     name: SETTING.workerMemoryMb,
@@ -108,19 +111,22 @@ export const APP_SETTINGS: readonly AppSetting[] = [
     name: SETTING.pools,
     readBy: ['functions'],
     deploy: 'set',
-    description: 'The GPU pools a run may name in compute, comma-separated (each has its queue and workers); empty: none.',
+    description:
+      'The GPU pools a run may name in compute, comma-separated (each has its queue and workers); empty: none.',
   },
   {
     name: SETTING.executionProviders,
     readBy: ['worker'],
     deploy: 'set',
-    description: "onnxruntime's execution providers for the pool, in order: 'cuda,cpu' on a GPU profile, 'cpu' otherwise.",
+    description:
+      "onnxruntime's execution providers for the pool, in order: 'cuda,cpu' on a GPU profile, 'cpu' otherwise.",
   },
   {
     name: SETTING.allowCpuFallback,
     readBy: ['worker'],
     deploy: 'set',
-    description: "'true' lets a GPU worker score on the CPU when CUDA cannot start; 'false' fails its tries instead.",
+    description:
+      "'true' lets a GPU worker score on the CPU when CUDA cannot start; 'false' fails its tries instead.",
   },
 ];
 
