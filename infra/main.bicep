@@ -21,9 +21,9 @@ param resourceGroupName string = ''
 @description('Memory of each Function App instance, in MB (Flex Consumption offers 2048 and 4096).')
 param instanceMemoryMB int = 2048
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
-@description('The most Function App instances Flex Consumption may run at once: caps the CPU tries in flight and the cost.')
+@description('The most Function App instances Flex Consumption may run at once (40 to 1000): caps the CPU tries in flight and the cost.')
 param maximumInstanceCount int = 40
 
 @minValue(0)
@@ -119,7 +119,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
-    poolNames: [for pool in pools: pool.name]
+    poolNames: map(pools, pool => pool.name)
     scratchRetentionDays: scratchRetentionDays
   }
 }
@@ -154,7 +154,7 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstances: alwaysReadyInstances
-    poolNames: [for pool in pools: pool.name]
+    poolNames: map(pools, pool => pool.name)
   }
   // The host starts as soon as the site exists: its identity must already reach storage.
   dependsOn: [

@@ -14,7 +14,7 @@ param tags object
 @description('Resource id of the storage account whose events the topic carries.')
 param storageAccountId string
 
-resource topic 'Microsoft.EventGrid/systemTopics@2024-06-01-preview' = {
+resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: name
   location: location
   tags: tags

@@ -252,3 +252,27 @@ export function moduleParam(file: BicepFile, symbol: string, param: string): str
   const body = module?.namedChildren.find((c) => c.type === 'object');
   return property(property(body, 'params'), param)?.text;
 }
+
+function decoratorNames(declaration: Node): string[] {
+  const decorators = declaration.previousNamedSibling;
+  if (decorators?.type !== 'decorators') return [];
+  return decorators.namedChildren.map(
+    (d) => d.namedChildren[0]?.childForFieldName('function')?.text ?? d.namedChildren[0]?.text ?? '',
+  );
+}
+
+/** Every parameter says what it is for (`@description`). */
+export function descriptionFindings(file: BicepFile): Finding[] {
+  return descendants(file.root, 'parameter_declaration')
+    .filter((decl) => !decoratorNames(decl).includes('description'))
+    .map((decl) =>
+      finding(file, decl, `parameter '${decl.namedChildren[0]?.text ?? ''}' has no @description`),
+    );
+}
+
+/** Every top-level resource type names its API version, so a deployment means the same thing tomorrow. */
+export function apiVersionFindings(file: BicepFile): Finding[] {
+  return resources(file)
+    .filter((r) => r.type.includes('/') && !/@\d{4}-\d{2}-\d{2}(-preview)?$/.test(r.type))
+    .map((r) => finding(file, r.node, `resource '${r.symbol}' (${r.type}) pins no API version`));
+}

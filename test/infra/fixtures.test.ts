@@ -2,7 +2,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeFindings, parseBicep } from './bicep.js';
 import {
+  apiVersionFindings,
   containerApps,
+  descriptionFindings,
   keyCallFindings,
   keyStringFindings,
   sharedKeyFindings,
@@ -53,6 +55,13 @@ describe('the offline infra checks on deliberately bad Bicep', () => {
       at(43, "its queue rule does not use the app's own identity (found none)"),
       at(43, 'its queue rule names no storage account (accountName)'),
     ]);
+  });
+
+  it('a parameter without @description fails at its line', () => {
+    expect(describeFindings(descriptionFindings(fixture('list-keys.bicep')))).toEqual([
+      "test/infra/fixtures/list-keys.bicep:2: parameter 'location' has no @description",
+    ]);
+    expect(apiVersionFindings(fixture('list-keys.bicep'))).toEqual([]);
   });
 
   it('the host key for the Event Grid webhook is the one key allowed', () => {

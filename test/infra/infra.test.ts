@@ -5,7 +5,9 @@ import { APP_SETTINGS, settingsToDeploy } from '../../core/config/app-settings.j
 import { describeFindings, filesUnder, finding, parseBicep, type BicepFile, type Finding } from './bicep.js';
 import {
   allowedValues,
+  apiVersionFindings,
   containerApps,
+  descriptionFindings,
   functionAppSettings,
   keyCallFindings,
   keyStringFindings,
@@ -38,6 +40,10 @@ describe('the Bicep of infra/, checked offline', () => {
 
   it('parses every .bicep file with no ERROR or MISSING node', () => {
     expect(all(syntaxFindings)).toEqual([]);
+  });
+
+  it('describes every parameter and pins every API version', () => {
+    expect(all((f) => [...descriptionFindings(f), ...apiVersionFindings(f)])).toEqual([]);
   });
 
   it('reads no storage key anywhere: no listKeys() but the host key, no keyed connection string', () => {
