@@ -39,7 +39,7 @@ param alwaysReadyInstances int = 0
 @description('The serverless GPU profile the pools\' workers run on, or none (workers then score on CPU in the Consumption profile). A GPU profile needs quota in the region.')
 param gpuProfile string = 'Consumption-GPU-NC8as-T4'
 
-@description('The worker pools a run may name in its compute setting: one Container App each, scaled from 0 to maxReplicas on its queue minibatches-<name>. Names: lowercase letters and digits, at most 20. May be empty.')
+@description('The worker pools a run may name in its compute setting: one Container App each, scaled from 0 to maxReplicas on its queue minibatches-<name>. Names: lower-case letters, digits and single hyphens, starting with a letter, at most 20 (a Container App name holds it). May be empty.')
 param pools poolType[] = [
   {
     name: 'gpu'

@@ -141,9 +141,8 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = [
             // Only the first container of a replica gets the GPU.
             name: 'worker'
             image: empty(image) ? placeholderImage : image
-            command: [
-              'node'
-              'dist/worker/main.js'
+            // The image's entry point is `node dist/worker/main.js` (worker/Dockerfile): this names its pool.
+            args: [
               '--pool'
               pool.name
             ]
@@ -164,6 +163,11 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = [
               {
                 name: 'AzureWebJobsStorage__queueServiceUri'
                 value: storageQueueEndpoint
+              }
+              {
+                // A worker refuses a pool the deployment does not list, as the app does.
+                name: 'PARALLEL_RUN_POOLS'
+                value: join(map(pools, p => p.name), ',')
               }
               {
                 name: 'PARALLEL_RUN_EXECUTION_PROVIDERS'

@@ -169,8 +169,8 @@ describe('the app settings the code reads (core/config/app-settings.ts)', () => 
       settings
         .filter((s) => ours.test(s.name))
         .filter((s) => {
-          const known = listed.get(s.name);
-          return !known || known.deploy === 'local' || !known.readBy.includes(reader);
+          const deploy = listed.get(s.name)?.readBy[reader];
+          return deploy === undefined || deploy === 'local';
         })
         .map((s) =>
           finding(file, s.node, `${s.name} is not a ${reader} setting of core/config/app-settings.ts`),
