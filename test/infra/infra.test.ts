@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APP_SETTINGS, settingsToDeploy } from '../../core/config/app-settings.js';
@@ -204,5 +204,20 @@ describe('the app settings the code reads (core/config/app-settings.ts)', () => 
         ),
     );
     expect(describeFindings(unlisted)).toEqual([]);
+  });
+});
+
+describe('the azd template (azure.yaml)', () => {
+  const yaml = readFileSync(path.join(repoRoot, 'azure.yaml'), 'utf8');
+
+  it('deploys the staged package of npm run package and the worker image from worker/Dockerfile', () => {
+    expect(yaml).toMatch(/^ {4}dist: \.package\/app$/m);
+    expect(yaml).toMatch(/^ {4}remoteBuild: false$/m);
+    expect(yaml).toMatch(/^ {6}path: \.\/worker\/Dockerfile$/m);
+  });
+
+  it('runs the post-deploy step, an executable script', () => {
+    expect(yaml).toMatch(/run: \.\/infra\/scripts\/postdeploy\.sh$/m);
+    expect(statSync(path.join(repoRoot, 'infra/scripts/postdeploy.sh')).mode & 0o111).not.toBe(0);
   });
 });

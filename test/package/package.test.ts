@@ -55,6 +55,8 @@ afterAll(async () => {
 
 describe('the deployable package (npm run package)', () => {
   it('holds host.json, a production package.json, the compiled app and the deployed scripts', () => {
+    // azure.yaml's `dist` (.package/app) is this staged folder when run as npm run package.
+    expect(built.stage).toBe(path.join(work, 'out', 'app'));
     expect(entries).toEqual(
       expect.arrayContaining([
         'host.json',
