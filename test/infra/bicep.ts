@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Parser from 'tree-sitter';
 import Bicep from 'tree-sitter-bicep';
+import { filesUnder as allFilesUnder } from '../../scripts/package-files.js';
 
 export type Node = Parser.SyntaxNode;
 
@@ -31,16 +32,7 @@ export function parseBicep(root: string, file: string): BicepFile {
 
 /** Every file under `folder` (relative to `root`) whose name ends with one of `extensions`. */
 export function filesUnder(root: string, folder: string, extensions: readonly string[]): string[] {
-  const found: string[] = [];
-  const walk = (relative: string) => {
-    for (const entry of readdirSync(path.join(root, relative), { withFileTypes: true })) {
-      const child = path.join(relative, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else if (extensions.some((e) => entry.name.endsWith(e))) found.push(child);
-    }
-  };
-  walk(folder);
-  return found.sort();
+  return allFilesUnder(root, folder).filter((f) => extensions.some((e) => f.endsWith(e)));
 }
 
 export function finding(file: BicepFile | string, node: Node | number, message: string): Finding {

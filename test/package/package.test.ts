@@ -121,6 +121,8 @@ describe('the deployable package (npm run package)', () => {
       body: model,
     });
     expect(registered.status).toBe(201);
+    // Pinned to the version registered here: other test files register `mnist` on the same Azurite.
+    const { version } = (await registered.json()) as { version: number };
     expect((await call(host.baseUrl, 'GET', '/api/models')).status).toBe(200);
 
     const images = [...sampleImages()].slice(0, IMAGES);
@@ -132,7 +134,7 @@ describe('the deployable package (npm run package)', () => {
 
     const run = await runToEnd(host, {
       ...tutorialSettings,
-      models: ['mnist'],
+      models: [`mnist:${version}`],
       input: { container, path: 'mnist/', glob: '*.png' },
     });
     expect(run.view.status).toBe('Completed');
