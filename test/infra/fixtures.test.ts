@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { describeFindings, parseBicep } from './bicep.js';
 import {
   apiVersionFindings,
-  containerApps,
   descriptionFindings,
   keyCallFindings,
   keyStringFindings,
   sharedKeyFindings,
   syntaxFindings,
-  workerFindings,
 } from './checks.js';
+import { containerApps, workerFindings } from './container-apps.js';
 
 // The checks of infra.test.ts, shown to catch what they are for, naming the file and the line.
 const repoRoot = path.resolve(import.meta.dirname, '../..');

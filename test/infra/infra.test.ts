@@ -6,7 +6,6 @@ import { describeFindings, filesUnder, finding, parseBicep, type BicepFile, type
 import {
   allowedValues,
   apiVersionFindings,
-  containerApps,
   descriptionFindings,
   functionAppSettings,
   keyCallFindings,
@@ -16,9 +15,8 @@ import {
   roleAssignments,
   sharedKeyFindings,
   syntaxFindings,
-  workerEnv,
-  workerFindings,
 } from './checks.js';
+import { containerApps, workerEnv, workerFindings } from './container-apps.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const bicepFiles: BicepFile[] = filesUnder(repoRoot, 'infra', ['.bicep']).map((f) => parseBicep(repoRoot, f));
