@@ -34,6 +34,7 @@ export default tseslint.config(
       'test/fixtures/scripts/dist/**',
       'bench/apps/*/dist/**',
       '.data/**',
+      '.package/**',
     ],
   },
   js.configs.recommended,

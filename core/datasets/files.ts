@@ -1,6 +1,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
+import { SETTING } from '../config/app-settings.js';
 import { ParallelRunError } from '../errors.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { FileInput, LocalInput } from '../config/resolved.js';
@@ -20,7 +21,7 @@ export function isLocal(input: FileDataset): input is LocalFiles {
 
 /** The folder local datasets must live under (app setting PARALLEL_RUN_LOCAL_DATA); none means local datasets are off. */
 export function localDataRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const root = env.PARALLEL_RUN_LOCAL_DATA;
+  const root = env[SETTING.localData];
   return root ? path.resolve(root) : undefined;
 }
 

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import { SETTING } from '../config/app-settings.js';
 import { ParallelRunError } from '../errors.js';
 
 /** App setting: the most memory (MB) one worker process of a pool may use. */
-export const MEMORY_SETTING = 'PARALLEL_RUN_WORKER_MEMORY_MB';
+export const MEMORY_SETTING = SETTING.workerMemoryMb;
 
 const MIN_MB = 64;
 const MAX_DEFAULT_MB = 4096;

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SETTING } from '../config/app-settings.js';
 import { ParallelRunError } from '../errors.js';
 
 /** The build output folder: where this module sits once compiled, or `dist/` when running from sources (vitest). */
@@ -11,12 +12,12 @@ export function distRoot(): string {
 
 /** Entry scripts are modules of the deployed package under this folder (never code sent over HTTP). */
 export function scriptsRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.PARALLEL_RUN_SCRIPTS ?? path.join(distRoot(), 'samples', 'scripts'));
+  return path.resolve(env[SETTING.scripts] ?? path.join(distRoot(), 'samples', 'scripts'));
 }
 
 /** Scratch space: RAM-backed /dev/shm when there is one, for the many small files of a mini-batch. */
 export function scratchRoot(): string {
-  const base = process.env.PARALLEL_RUN_TEMP ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+  const base = process.env[SETTING.temp] ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   return path.join(base, 'parallel-run');
 }
 

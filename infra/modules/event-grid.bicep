@@ -1,0 +1,27 @@
+// The storage account's Event Grid system topic. Its subscription to the inbox blob trigger is made by
+// infra/inbox-events.bicep after the code is deployed: the webhook needs the blobs_extension key, which
+// exists only once the host has started with the trigger (infra/scripts/postdeploy.sh).
+
+@description('Name of the system topic.')
+param name string
+
+@description('Region of the storage account.')
+param location string
+
+@description('Tags of the topic.')
+param tags object
+
+@description('Resource id of the storage account whose events the topic carries.')
+param storageAccountId string
+
+resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    source: storageAccountId
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+output name string = topic.name
