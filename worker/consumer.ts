@@ -272,7 +272,9 @@ export class PoolConsumer {
   }
 
   private async send(t: PoolTry, result: MiniBatchResult): Promise<void> {
-    await (await queueFor(this.storage, RESULTS_QUEUE)).sendMessage(encodeMessage({ ...t, result }));
+    await (
+      await queueFor(this.storage, t.replyTo ?? RESULTS_QUEUE)
+    ).sendMessage(encodeMessage({ ...t, result }));
   }
 
   /**

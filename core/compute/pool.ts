@@ -1,5 +1,6 @@
 import { RestError, type QueueClient } from '@azure/storage-queue';
 import { executeMiniBatch } from '../runner/execute.js';
+import { resultsQueue } from '../config/pools.js';
 import type { Storage } from '../storage/storage.js';
 import { poolHasLiveWorker, settleTry, type CheckOutcome } from './claims.js';
 import { functionsCompute } from './functions.js';
@@ -49,6 +50,7 @@ export async function enqueueTry(storage: Storage, t: PoolTry & { queue: string 
     index: t.index,
     attempt: t.attempt,
     deadlineSeconds: t.deadlineSeconds,
+    replyTo: resultsQueue(),
   };
   // Kept until a worker takes it: a pool scaled to zero may take minutes to wake (-1: no expiry).
   await (await queueFor(storage, t.queue)).sendMessage(encodeMessage(message), { messageTimeToLive: -1 });

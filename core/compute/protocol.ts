@@ -1,3 +1,4 @@
+import { isQueueName } from '../config/pools.js';
 import { ParallelRunError } from '../errors.js';
 import type { MiniBatchResult } from '../outputs/records.js';
 import type { MiniBatchInput } from '../runner/execute.js';
@@ -15,6 +16,8 @@ export interface PoolTry extends MiniBatchInput {
    * seconds (the app's pool start timeout): the worker's heartbeats come well within it.
    */
   deadlineSeconds: number;
+  /** The queue the result goes to (the app's `PARALLEL_RUN_RESULTS_QUEUE`); absent: `minibatch-results`. */
+  replyTo?: string;
 }
 
 export interface PoolResult extends PoolTry {
@@ -41,7 +44,8 @@ export function readPoolTry(value: unknown): PoolTry {
     !isCount(v.shard, 0) ||
     !isCount(v.index, 0) ||
     !isCount(v.attempt, 1) ||
-    !isCount(v.deadlineSeconds, 1)
+    !isCount(v.deadlineSeconds, 1) ||
+    (v.replyTo !== undefined && (typeof v.replyTo !== 'string' || !isQueueName(v.replyTo)))
   ) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
@@ -49,6 +53,7 @@ export function readPoolTry(value: unknown): PoolTry {
     );
   }
   return {
+    ...(typeof v.replyTo === 'string' ? { replyTo: v.replyTo } : {}),
     runId: v.runId,
     shard: v.shard,
     index: v.index,

@@ -35,6 +35,7 @@ export const SETTING = {
   workerMemoryMb: 'PARALLEL_RUN_WORKER_MEMORY_MB',
   pools: 'PARALLEL_RUN_POOLS',
   poolStartTimeout: 'PARALLEL_RUN_POOL_START_TIMEOUT',
+  resultsQueue: 'PARALLEL_RUN_RESULTS_QUEUE',
   executionProviders: 'PARALLEL_RUN_EXECUTION_PROVIDERS',
   allowCpuFallback: 'PARALLEL_RUN_ALLOW_CPU_FALLBACK',
   workerGraceSeconds: 'PARALLEL_RUN_WORKER_GRACE_SECONDS',
@@ -112,6 +113,12 @@ export const APP_SETTINGS: readonly AppSetting[] = [
     readBy: { functions: 'default' },
     description:
       "Seconds a try waits for a worker of its pool before it fails; default 600 (a GPU replica's cold start).",
+  },
+  {
+    name: SETTING.resultsQueue,
+    readBy: { functions: 'default' },
+    description:
+      'The queue pool workers answer this app on (each try names it); default minibatch-results. Apps sharing a storage account need one each.',
   },
   {
     name: SETTING.executionProviders,

@@ -14,8 +14,31 @@ export const EXECUTION_PROVIDERS_SETTING = 'PARALLEL_RUN_EXECUTION_PROVIDERS';
 /** Worker setting: `true` lets a worker configured for CUDA fall back to the CPU when CUDA cannot load. */
 export const CPU_FALLBACK_SETTING = 'PARALLEL_RUN_ALLOW_CPU_FALLBACK';
 
-/** Where every pool's workers put their results; a queue-triggered function reads it. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** App setting: the queue this app's pool results come back on (apps sharing an account need one each). */
+export const RESULTS_QUEUE_SETTING = 'PARALLEL_RUN_RESULTS_QUEUE';
+/** Where pool workers put results by default; a queue-triggered function reads it. */
 export const RESULTS_QUEUE = 'minibatch-results';
+const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
+
+/** A Storage queue name: 3–63 lower-case letters, digits and single hyphens, not at either end. */
+export function isQueueName(name: string): boolean {
+  return QUEUE_NAME.test(name);
+}
+
+/** The queue this app reads its pools' results from (each try it enqueues names it as `replyTo`). */
+export function resultsQueue(env: Env = process.env): string {
+  const given = env[RESULTS_QUEUE_SETTING]?.trim();
+  if (!given) return RESULTS_QUEUE;
+  if (!isQueueName(given)) {
+    throw new ParallelRunError(
+      'CONFIGURATION',
+      `app setting ${RESULTS_QUEUE_SETTING}: ${JSON.stringify(given)} is not a queue name (3 to 63 lower-case letters, digits and single hyphens)`,
+    );
+  }
+  return given;
+}
 const DEFAULT_START_TIMEOUT_SECONDS = 600;
 
 /**
@@ -39,8 +62,6 @@ export function poolQueue(pool: string): string {
 export function poisonQueue(pool: string): string {
   return `${poolQueue(pool)}-poison`;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** The pools configured for this app (or worker); none when the setting is absent or empty. */
 export function configuredPools(env: Env = process.env): string[] {

@@ -1,7 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { decodeMessage, readPoolResult, type PoolResult } from '../../core/compute/protocol.js';
-import { RESULTS_QUEUE } from '../../core/config/pools.js';
+import { RESULTS_QUEUE, resultsQueue } from '../../core/config/pools.js';
 import { errorMessage } from '../../core/errors.js';
 import { events, poolTryInstanceId } from '../../orchestrations/names.js';
 
@@ -26,7 +26,7 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
     r = read(message);
   } catch (err) {
     // Retrying cannot fix a message that is not a result.
-    context.warn(`dropped a message on ${RESULTS_QUEUE}: ${errorMessage(err)}`);
+    context.warn(`dropped a message on ${queueName()}: ${errorMessage(err)}`);
     return;
   }
   const client = df.getClient(context);
@@ -41,8 +41,17 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
   await client.raiseEvent(id, events.tryResult, r.result);
 }
 
+/** The app's results queue; a bad setting is reported by the runs it fails (enqueuePoolTry), not here. */
+function queueName(): string {
+  try {
+    return resultsQueue();
+  } catch {
+    return RESULTS_QUEUE;
+  }
+}
+
 app.storageQueue('poolResult', {
-  queueName: RESULTS_QUEUE,
+  queueName: queueName(),
   connection: 'AzureWebJobsStorage',
   extraInputs: [df.input.durableClient()],
   handler: poolResult,

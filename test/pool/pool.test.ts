@@ -21,7 +21,12 @@ const idle = `idle${tag}`;
 const poisoned = `poison${tag}`;
 const late = `late${tag}`;
 const junk = `junk${tag}`;
-const pools = [pool, idle, poisoned, late, junk].join(',');
+/** Tests that hold a try with a gated script each have a pool: no other test's worker takes it. */
+const terminated = `term${tag}`;
+const canceled = `cancel${tag}`;
+const fenced = `fence${tag}`;
+const pools = [pool, idle, poisoned, late, junk, terminated, canceled, fenced].join(',');
+const results = `results-${tag}`;
 const container = `pool-${tag}`;
 const scripts = path.join(repoRoot, 'test/fixtures/scripts/dist');
 /** Short, so a try nobody takes fails quickly; long enough for a busy 2-core machine's heartbeats. */
@@ -43,7 +48,12 @@ const queues = () => QueueServiceClient.fromConnectionString(storage());
 
 beforeAll(async () => {
   host = await startApp(storage(), {
-    env: { PARALLEL_RUN_POOLS: pools, PARALLEL_RUN_POOL_START_TIMEOUT: String(START_TIMEOUT) },
+    env: {
+      PARALLEL_RUN_POOLS: pools,
+      PARALLEL_RUN_POOL_START_TIMEOUT: String(START_TIMEOUT),
+      // Other test files' apps share this Azurite: each reads its own results.
+      PARALLEL_RUN_RESULTS_QUEUE: results,
+    },
   });
   await uploadFiles(storage(), container, 'few/', ['a.txt', 'b.txt', 'c.txt', 'crash.txt', 'd.txt']);
 });
@@ -64,7 +74,10 @@ describe('compute pools: settings', () => {
     expect(reply.body).toMatchObject({
       error: {
         field: 'compute',
-        message: `compute: "a100" is not a pool of this app: use "functions", "${pool}", "${idle}", "${poisoned}", "${late}", "${junk}" (app setting PARALLEL_RUN_POOLS)`,
+        message: `compute: "a100" is not a pool of this app: use "functions", ${pools
+          .split(',')
+          .map((p) => `"${p}"`)
+          .join(', ')} (app setting PARALLEL_RUN_POOLS)`,
       },
     });
   });
@@ -196,7 +209,7 @@ describe('compute pools: runs', () => {
     await waitFor(
       async () => (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length >= 2,
     );
-    const results = queues().getQueueClient('minibatch-results');
+    const resultsQueue = queues().getQueueClient(results);
     const fake = (attempt: number) =>
       encodeMessage({
         runId,
@@ -215,7 +228,7 @@ describe('compute pools: runs', () => {
           durationMs: 1,
         },
       });
-    await results.sendMessage(fake(1));
+    await resultsQueue.sendMessage(fake(1));
     await host.waitForLine(
       new RegExp(`mini-batch 0 \\(attempt 1\\) of run ${runId} ignored: its try is failed`),
     );
@@ -231,7 +244,7 @@ describe('compute pools: runs', () => {
     expect(w.lines.filter((l) => l.includes(`try run=${runId} `) && l.includes('outcome=ok'))).toHaveLength(
       1,
     );
-    await results.sendMessage(fake(2));
+    await resultsQueue.sendMessage(fake(2));
     await host.waitForLine(
       new RegExp(`mini-batch 0 \\(attempt 2\\) of run ${runId} ignored: its try is completed`),
     );
@@ -242,12 +255,12 @@ describe('compute pools: runs', () => {
 
   it('on SIGTERM takes no more tries, lets the running one finish, and exits', async () => {
     const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
-    const w = await worker();
+    const w = await worker({}, terminated);
     const runId = await submit(host, {
       entry_script: 'gated.js',
       arguments: ['--gate', gate],
       input: { container, path: 'few/a.txt' },
-      compute: pool,
+      compute: terminated,
     });
     await waitFor(async () => (await claimsOf(runId)) > 0);
     const exiting = w.kill('SIGTERM');
@@ -262,12 +275,12 @@ describe('compute pools: runs', () => {
 
   it('ends a try running on a worker when its run is canceled', async () => {
     const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'never-opened');
-    const w = await worker();
+    const w = await worker({}, canceled);
     const runId = await submit(host, {
       entry_script: 'gated.js',
       arguments: ['--gate', gate],
       input: { container, path: 'few/a.txt' },
-      compute: pool,
+      compute: canceled,
     });
     await waitFor(async () => (await claimsOf(runId)) > 0);
     const cancel = await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`);
@@ -291,19 +304,19 @@ describe('compute pools: runs', () => {
     await w.waitForLine(/dropped message .*: run 'no-such-run' does not exist/);
     await w.waitForLine(/dropped message .*: not a pool try/);
     await waitFor(async () => (await tries.getProperties()).approximateMessagesCount === 0);
-    const results = queues().getQueueClient('minibatch-results');
-    await results.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
-    await host.waitForLine(/dropped a message on minibatch-results: not a pool try/);
+    const resultsQueue = queues().getQueueClient(results);
+    await resultsQueue.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
+    await host.waitForLine(new RegExp(`dropped a message on ${results}: not a pool try`));
   });
 
   it('writes nothing for a try given up while it ran; the next attempt writes its row once', async () => {
     const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
-    const w = await worker();
+    const w = await worker({}, fenced);
     const runId = await submit(host, {
       entry_script: 'gated.js',
       arguments: ['--gate', gate],
       input: { container, path: 'few/c.txt' },
-      compute: pool,
+      compute: fenced,
       run_max_try: 2,
     });
     await waitFor(async () => (await claimsOf(runId)) > 0);
