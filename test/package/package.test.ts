@@ -137,7 +137,9 @@ describe('the deployable package (npm run package)', () => {
       models: [`mnist:${version}`],
       input: { container, path: 'mnist/', glob: '*.png' },
     });
-    expect(run.view.status).toBe('Completed');
+    expect(run.view.status, `${run.view.reason ?? ''} ${JSON.stringify(run.errors.slice(0, 2))}`).toBe(
+      'Completed',
+    );
     expect(run.errors).toEqual([]);
     expect(run.output).toHaveLength(IMAGES);
     const labels = new Map(images.map((i) => [i.name, i.label]));
