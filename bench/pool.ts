@@ -12,7 +12,13 @@ import { cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './re
 const POOL = 'bench';
 const WORKERS = 2;
 /** The tuned MNIST run (mini-batches of 100); the same settings on both sides but `compute`. */
-const tuned = { ...tutorialSettings, run_name: 'mnist-pool-bench', mini_batch_size: '100' };
+const tuned = {
+  ...tutorialSettings,
+  run_name: 'mnist-pool-bench',
+  mini_batch_size: '100',
+  // Every run runs: the same settings would otherwise be reused (compute is not in a fingerprint).
+  allow_reuse: false,
+};
 
 /**
  * `npm run bench -- pool`: the tuned MNIST run on two local pool workers against the same run on

@@ -1,4 +1,5 @@
 import { executionProviders } from '../config/pools.js';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Storage } from '../storage/storage.js';
@@ -49,7 +50,10 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
   const scriptPath = resolveEntryScript(s.entry_script, s.source_directory);
   const outputDir = path.join(scratchRoot(), run.runId, 'script-output');
   await mkdir(outputDir, { recursive: true });
-  const modelCache = path.join(scratchRoot(), 'models');
+  // Per storage account: `mnist:2` of another account (another app on this host, an earlier Azurite)
+  // is another model, and must never be taken from the cache for this one.
+  const account = createHash('sha256').update(storage.blobs.url).digest('hex').slice(0, 16);
+  const modelCache = path.join(scratchRoot(), 'models', account);
   return new WorkerPool({
     size: s.process_count_per_node,
     env: s.environment_variables,
