@@ -2,12 +2,14 @@ import { errorMessage } from '../devhost/errors.js';
 import { benchDevhost } from './devhost.js';
 import { benchMnist } from './mnist.js';
 import { benchPool } from './pool.js';
+import { benchRequests } from './requests.js';
 import { benchTabular } from './tabular.js';
 
 const benches: Record<string, () => Promise<void>> = {
   devhost: benchDevhost,
   mnist: benchMnist,
   pool: benchPool,
+  requests: benchRequests,
   tabular: benchTabular,
 };
 

@@ -38,8 +38,10 @@ async function imagesPerSecond(api: ApiClient, compute: string): Promise<number>
   const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
   const scored = view.summary?.totals.itemsSucceeded ?? 0;
   if (view.status !== 'Completed' || scored !== 10_000) {
+    // Where to look: the first error lines say why, before the in-memory store goes with the bench.
+    const errors = await api.text(`/api/runs/${runId}/errors`).catch((err: unknown) => String(err));
     throw new Error(
-      `run ${runId} on ${compute} ended ${view.status} with ${scored} images: ${view.reason ?? ''}`,
+      `run ${runId} on ${compute} ended ${view.status} with ${scored} images: ${view.reason ?? ''}\nfirst error lines:\n${errors.split('\n').slice(0, 3).join('\n')}`,
     );
   }
   return scored / seconds;

@@ -6,6 +6,7 @@ import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
 import type { MiniBatchInput } from '../core/runner/execute.js';
+import type { MiniBatchGroup } from '../core/runner/execute-group.js';
 import type { InboxLook } from '../core/inbox/batches.js';
 import type { RunEnd } from '../core/inbox/settle.js';
 import type {
@@ -31,6 +32,8 @@ import { alreadyEnded } from './tasks.js';
 export interface ActivityContracts {
   planRun: { input: { runId: string }; output: PlanOutput };
   runMiniBatch: { input: MiniBatchInput; output: MiniBatchResult };
+  /** The results of the group's tries it ran, in order: a prefix of its tries (the rest go back untried). */
+  runMiniBatchGroup: { input: MiniBatchGroup; output: MiniBatchResult[] };
   /** Returns how many items the lost mini-batch had, so the shard counts them as failed. */
   recordLostMiniBatch: { input: MiniBatchInput & { error: string }; output: number };
   finalizeRun: { input: FinalizeInput; output: RunSummary };

@@ -17,6 +17,11 @@ export interface RunLimits {
   progress_update_timeout: number | null;
   /** Where tries run (core/compute/placement.ts); absent in runs planned before it was recorded: `functions`. */
   compute?: ComputePlacement;
+  /**
+   * Consecutive mini-batches one activity tries (`activity` placement, small mini-batches: see
+   * `triesPerActivity`); absent or 1: one activity per try.
+   */
+  triesPerActivity?: number;
 }
 
 export interface PlanOutput {
@@ -50,6 +55,40 @@ export function miniBatchesInFlight(
 ): number {
   const perProcess = limits.compute?.placement === 'queue' ? 1 : MINI_BATCHES_PER_PROCESS;
   return limits.node_count * limits.process_count_per_node * perProcess;
+}
+
+/**
+ * Items an activity should get through before it reports back. A mini-batch of a few files costs
+ * far more in orchestration (an activity, its history events, a part blob) than in scoring: below
+ * this many items, consecutive mini-batches share one activity, each still counted, retried and
+ * thresholded on its own (docs/scale.md).
+ */
+export const ITEMS_PER_ACTIVITY = 100;
+/** Bounds a group's share of a shard's history, and the work lost with a lost activity. */
+export const MAX_TRIES_PER_ACTIVITY = 25;
+
+/** Groups per try in flight, at least: a run's last groups still keep every process busy. */
+const GROUPS_PER_SLOT = 4;
+
+/**
+ * Mini-batches one activity tries: only on the Functions pool (a pool's queue message is one try),
+ * only when mini_batch_size is a file count small enough to gain from it, only when the run has
+ * mini-batches enough to keep every process busy in groups (a few mini-batches gain nothing, and
+ * show their progress sooner one by one), and never under a progress_update_timeout, whose timer
+ * must see each mini-batch the moment it finishes (a group reports its tries together).
+ */
+export function triesPerActivity(run: {
+  placement: ComputePlacement['placement'];
+  miniBatchFiles: number | undefined;
+  miniBatches: number;
+  inFlight: number;
+  progressUpdateTimeout: number | null;
+}): number {
+  const { miniBatchFiles: files } = run;
+  if (run.placement !== 'activity' || run.progressUpdateTimeout !== null) return 1;
+  if (files === undefined || files <= 0) return 1;
+  const enough = Math.floor(run.miniBatches / (Math.max(1, run.inFlight) * GROUPS_PER_SLOT));
+  return Math.max(1, Math.min(MAX_TRIES_PER_ACTIVITY, Math.floor(ITEMS_PER_ACTIVITY / files), enough));
 }
 
 /** One try of a pool run, as its orchestration, activities and queue message know it. */

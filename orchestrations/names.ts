@@ -2,6 +2,8 @@
 export const activities = {
   plan: 'planRun',
   miniBatch: 'runMiniBatch',
+  /** Several consecutive small mini-batches in one activity (core/runner/execute-group.ts). */
+  miniBatchGroup: 'runMiniBatchGroup',
   recordLost: 'recordLostMiniBatch',
   finalize: 'finalizeRun',
   signal: 'signalInstances',

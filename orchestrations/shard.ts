@@ -15,6 +15,7 @@ import {
   stopTaken,
   tryEnded,
   countResult,
+  takeGroup,
   type ShardTally,
   type TryDecision,
   type Work,
@@ -35,8 +36,9 @@ function* shardOrchestrator(
 ): Generator<Task, ShardOutput, unknown> {
   const { shard, limits, runId } = input;
   const pending: Work[] = firstTries(shard);
-  const inFlight = new Map<Task, { work: Work; task: TypedTask<MiniBatchResult> }>();
+  const inFlight = new Map<Task, InFlight>();
   const tally = startingTally(shard);
+  const perActivity = input.limits.triesPerActivity ?? 1;
   // The run's word that a threshold crossed across shards, that a sibling failed, or that it was canceled.
   let stopSignal = waitFor(context, events.stop);
   const timeout = limits.progress_update_timeout;
@@ -47,16 +49,16 @@ function* shardOrchestrator(
     context.df.setCustomStatus({
       shard: shard.shard,
       miniBatches: shard.count,
-      inFlight: inFlight.size,
+      inFlight: triesInFlight(inFlight.values()),
       totals: tally.totals,
     } satisfies ShardProgress);
 
   while (hasWork(tally, inFlight.size, pending.length)) {
-    while (maySchedule(tally, inFlight.size, input.maxInFlight)) {
-      const work = pending.shift();
-      if (!work) break;
-      const task = callTry(context, input, work);
-      inFlight.set(task, { work, task });
+    while (maySchedule(tally, slotsInFlight(inFlight.values()), input.maxInFlight)) {
+      const works = takeGroup(pending, perActivity);
+      if (works.length === 0) break;
+      const task = callTries(context, input, works);
+      inFlight.set(task, { works, task });
     }
     publish();
     const racers: Task[] = [...inFlight.keys()];
@@ -88,31 +90,32 @@ function* shardOrchestrator(
     const entry = inFlight.get(winner);
     inFlight.delete(winner);
     if (!entry) continue;
-    const { work, task } = entry;
     lastProgress = context.df.currentUtcDateTime;
-    let next: TryDecision = tryEnded(
-      tally,
-      input,
-      work,
-      task.isFaulted ? { failed: true } : { result: resultOf(task) },
-    );
-    if (next.kind === 'lost') {
-      const recording = call(context, activities.recordLost, {
-        runId,
-        shard: shard.shard,
-        index: work.index,
-        attempt: work.attempt,
-        error: failureMessage(task),
-      });
-      yield recording;
-      next = countResult(tally, input, work, lostResult(work, resultOf(recording)));
+    const ended = triesEnded(entry);
+    const next: Work[] = [];
+    let canceled = false;
+    let report = false;
+    for (const { work, end } of ended.tries) {
+      let decision: TryDecision = tryEnded(tally, input, work, end);
+      if (decision.kind === 'lost') {
+        const recording = call(context, activities.recordLost, {
+          runId,
+          shard: shard.shard,
+          index: work.index,
+          attempt: work.attempt,
+          error: 'error' in end ? end.error : '',
+        });
+        yield recording;
+        decision = countResult(tally, input, work, lostResult(work, resultOf(recording)));
+      }
+      if (decision.kind === 'canceled') canceled = true;
+      else if (decision.kind === 'retry') next.push(decision.work);
+      else if (decision.kind === 'counted' && decision.report) report = true;
     }
-    if (next.kind === 'canceled') break;
-    if (next.kind === 'retry') {
-      pending.unshift(next.work);
-      continue;
-    }
-    if (next.kind === 'counted' && next.report) {
+    if (canceled) break;
+    // Retries first (the lowest indexes), then the tries a group left untried, in order.
+    pending.unshift(...next, ...ended.untried);
+    if (report) {
       try {
         yield reportFailures(context, runId, shard.shard, tally);
       } catch {
@@ -126,12 +129,72 @@ function* shardOrchestrator(
   return shardOutput(shard.shard, tally);
 }
 
+/** Tries handed out together: one, or a group of consecutive small mini-batches (one activity). */
+interface InFlight {
+  works: Work[];
+  task: TypedTask<MiniBatchResult> | TypedTask<MiniBatchResult[]>;
+}
+
+/** A group keeps two of its tries going at once (one scoring, one fetching): two of the shard's slots. */
+const GROUP_IN_PARALLEL = 2;
+
+function slotsOf(works: Work[]): number {
+  return works.length === 1 ? 1 : Math.min(GROUP_IN_PARALLEL, works.length);
+}
+
+function slotsInFlight(entries: Iterable<InFlight>): number {
+  let slots = 0;
+  for (const { works } of entries) slots += slotsOf(works);
+  return slots;
+}
+
+function triesInFlight(entries: Iterable<InFlight>): number {
+  let tries = 0;
+  for (const { works } of entries) tries += works.length;
+  return tries;
+}
+
+/** How each try of a finished task ended, and the group's tries it never started. */
+function triesEnded(entry: InFlight): {
+  tries: { work: Work; end: { failed: true; error: string } | { result: MiniBatchResult } }[];
+  untried: Work[];
+} {
+  const { works, task } = entry;
+  if (task.isFaulted) {
+    // The host lost the activity: each of its tries failed, as a single try's would.
+    const error = failureMessage(task);
+    return { tries: works.map((work) => ({ work, end: { failed: true, error } })), untried: [] };
+  }
+  const output: MiniBatchResult | MiniBatchResult[] = resultOf<MiniBatchResult | MiniBatchResult[]>(task);
+  const results = Array.isArray(output) ? output : [output];
+  return {
+    tries: results.flatMap((result, i) => {
+      const work = works[i];
+      return work ? [{ work, end: { result } }] : [];
+    }),
+    untried: works.slice(results.length),
+  };
+}
+
 /**
- * One try of one mini-batch, where the run's placement says (limits.compute, core/compute/placement.ts):
- * an activity on this app, or a pool's queue through a pool try orchestration (poolTry.ts). Either way
- * the task ends with the try's MiniBatchResult, or fails as a lost try.
+ * Tries where the run's placement says (limits.compute, core/compute/placement.ts): one try as an
+ * activity on this app, several consecutive ones as one group activity, or a pool's queue through a
+ * pool try orchestration (poolTry.ts). The task ends with the tries' results, or fails as lost.
  */
-function callTry(context: OrchestrationContext, input: ShardInput, work: Work): TypedTask<MiniBatchResult> {
+function callTries(
+  context: OrchestrationContext,
+  input: ShardInput,
+  works: Work[],
+): TypedTask<MiniBatchResult> | TypedTask<MiniBatchResult[]> {
+  const [work] = works;
+  if (works.length > 1 || !work) {
+    return call(context, activities.miniBatchGroup, {
+      runId: input.runId,
+      shard: input.shard.shard,
+      tries: works,
+      inParallel: GROUP_IN_PARALLEL,
+    });
+  }
   const t = { runId: input.runId, shard: input.shard.shard, index: work.index, attempt: work.attempt };
   const placement = input.limits.compute;
   if (placement?.placement !== 'queue') return call(context, activities.miniBatch, t);

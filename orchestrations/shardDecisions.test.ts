@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MiniBatchResult } from '../core/outputs/records.js';
-import type { RunLimits } from './contracts.js';
+import { triesPerActivity, type RunLimits } from './contracts.js';
 import {
   countResult,
   deadlinePassed,
@@ -14,6 +14,7 @@ import {
   shardOutput,
   startingTally,
   stopTaken,
+  takeGroup,
   tryEnded,
 } from './shardDecisions.js';
 
@@ -302,5 +303,54 @@ describe('shard decisions: stop, cancel and progress_update_timeout', () => {
       shard: 1,
       totals: { itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0, tries: 0 },
     });
+  });
+});
+
+describe('groups of tries', () => {
+  it('hands out consecutive mini-batches together, up to the limit, whatever their attempts', () => {
+    const pending = [
+      { index: 4, attempt: 2 },
+      { index: 5, attempt: 1 },
+      { index: 6, attempt: 1 },
+      { index: 7, attempt: 1 },
+    ];
+    expect(takeGroup(pending, 3)).toEqual([
+      { index: 4, attempt: 2 },
+      { index: 5, attempt: 1 },
+      { index: 6, attempt: 1 },
+    ]);
+    expect(pending).toEqual([{ index: 7, attempt: 1 }]);
+  });
+
+  it('stops a group at a gap in the indexes, and takes one try when groups are off', () => {
+    const pending = [
+      { index: 2, attempt: 2 },
+      { index: 9, attempt: 1 },
+      { index: 10, attempt: 1 },
+    ];
+    expect(takeGroup(pending, 20)).toEqual([{ index: 2, attempt: 2 }]);
+    expect(takeGroup(pending, 1)).toEqual([{ index: 9, attempt: 1 }]);
+    expect(takeGroup(pending, 20)).toEqual([{ index: 10, attempt: 1 }]);
+    expect(takeGroup(pending, 20)).toEqual([]);
+  });
+
+  it('groups only small file mini-batches on the Functions pool, and only in runs big enough', () => {
+    const run = {
+      placement: 'activity' as const,
+      miniBatchFiles: 5,
+      miniBatches: 2000,
+      inFlight: 8,
+      progressUpdateTimeout: null,
+    };
+    expect(triesPerActivity(run)).toBe(20);
+    expect(triesPerActivity({ ...run, miniBatchFiles: 1 })).toBe(25);
+    expect(triesPerActivity({ ...run, miniBatchFiles: 100 })).toBe(1);
+    expect(triesPerActivity({ ...run, miniBatchFiles: 60 })).toBe(1);
+    expect(triesPerActivity({ ...run, miniBatchFiles: undefined })).toBe(1);
+    expect(triesPerActivity({ ...run, placement: 'queue' })).toBe(1);
+    expect(triesPerActivity({ ...run, progressUpdateTimeout: 30 })).toBe(1);
+    // 120 mini-batches, 8 in flight: groups of 3 keep 4 groups per slot.
+    expect(triesPerActivity({ ...run, miniBatches: 120 })).toBe(3);
+    expect(triesPerActivity({ ...run, miniBatches: 12 })).toBe(1);
   });
 });

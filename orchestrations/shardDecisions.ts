@@ -60,6 +60,21 @@ export function startingTally(shard: CarriedShard): ShardTally {
   return tally;
 }
 
+/**
+ * The next tries to hand out together: the front of `pending`, as long as their mini-batches are
+ * consecutive (a group's clean tries share one part), at most `perActivity`. Taken off `pending`.
+ */
+export function takeGroup(pending: Work[], perActivity: number): Work[] {
+  let n = 0;
+  while (n < Math.min(perActivity, pending.length)) {
+    const previous = pending[n - 1];
+    const work = pending[n];
+    if (!work || (previous && work.index !== previous.index + 1)) break;
+    n++;
+  }
+  return pending.splice(0, Math.max(n, Math.min(1, pending.length)));
+}
+
 /** Whether another try may start now. */
 export function maySchedule(tally: ShardTally, inFlight: number, maxInFlight: number): boolean {
   return !tally.stopped && inFlight < maxInFlight;

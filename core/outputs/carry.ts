@@ -1,7 +1,8 @@
 import type { BlobItem } from '@azure/storage-blob';
 import type { ManifestShard, Plan, ShardRef } from '../datasets/plan.js';
 import { ParallelRunError } from '../errors.js';
-import { containers, indexOfPart, runPaths } from '../storage/layout.js';
+import { containers, runPaths } from '../storage/layout.js';
+import { listParts, type ListedPart } from './part-listing.js';
 import { readJson, writeJson, type Storage } from '../storage/storage.js';
 import { urlSigner } from './compose.js';
 
@@ -44,17 +45,9 @@ function encodeBitmap(bits: number[], count: number): string {
   return bytes.toString('base64');
 }
 
-/** The parts of `runId` whose mini-batch succeeded whole (no failed item), in index order. */
-async function* succeededParts(
-  storage: Storage,
-  runId: string,
-): AsyncGenerator<{ index: number; blob: BlobItem }> {
-  for await (const blob of runsOf(storage).listBlobsFlat({
-    prefix: runPaths.partsPrefix(runId),
-    includeMetadata: true,
-  })) {
-    if ((blob.metadata?.failed ?? '0') === '0') yield { index: indexOfPart(blob.name), blob };
-  }
+/** The parts of `runId` whose mini-batches succeeded whole (no failed item), in index order. */
+async function* succeededParts(storage: Storage, runId: string): AsyncGenerator<ListedPart> {
+  for await (const part of listParts(storage, runId)) if (part.failed === 0) yield part;
 }
 
 /**
@@ -83,13 +76,16 @@ export async function carryOver(storage: Storage, from: string, to: string): Pro
     const kept: number[] = [];
     const copies: Promise<void>[] = [];
     let items = 0;
-    while (!next.done && next.value.index < ref.first + ref.count) {
-      const { index, blob } = next.value;
+    while (!next.done && next.value.first < ref.first + ref.count) {
+      const { first, last, blob } = next.value;
       next = await parts.next();
-      if (index < ref.first) continue;
-      kept.push(index - ref.first);
-      items += manifest.miniBatches[index - ref.first]?.length ?? 0;
-      const copy = copyPart(storage, sign, blob.name, runPaths.part(to, index), from);
+      if (first < ref.first) continue;
+      // A group's part covers several mini-batches, all of this shard (a group never crosses one).
+      for (let index = first; index <= last; index++) {
+        kept.push(index - ref.first);
+        items += manifest.miniBatches[index - ref.first]?.length ?? 0;
+      }
+      const copy = copyPart(storage, sign, blob, runPaths.part(to, first), from);
       copy.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
       copies.push(copy);
       if (copies.length >= COPIES_IN_FLIGHT) await Promise.all(copies.splice(0));
@@ -107,18 +103,19 @@ export async function carryOver(storage: Storage, from: string, to: string): Pro
   return { items: plan.items, miniBatches: plan.miniBatches, shards, reused };
 }
 
+/** A server-side copy that keeps what finalize reads from the part (rows, its range, columns). */
 async function copyPart(
   storage: Storage,
   sign: ReturnType<typeof urlSigner>,
-  source: string,
+  source: BlobItem,
   target: string,
   from: string,
 ): Promise<void> {
   const runs = runsOf(storage);
   const poller = await runs
     .getBlockBlobClient(target)
-    .beginCopyFromURL(await sign(runs.getBlobClient(source)), {
-      metadata: { failed: '0', reused_from: from },
+    .beginCopyFromURL(await sign(runs.getBlobClient(source.name)), {
+      metadata: { ...source.metadata, failed: '0', reused_from: from },
     });
   await poller.pollUntilDone();
 }

@@ -3,6 +3,7 @@ import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
 import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeOutput, type Part } from './compose-output.js';
+import { listParts } from './part-listing.js';
 import { decodeColumns, decodeTypes } from './formats.js';
 import { registerCompleted } from './reuse.js';
 import type { FailureRecord, RunTotals } from './records.js';
@@ -54,14 +55,14 @@ async function writeLines(target: BlockBlobClient, lines: AsyncIterable<string>)
 /** Failed items reported by each written part (its metadata), by mini-batch index. */
 type PartFailures = Map<number, number>;
 
-/** The parts in mini-batch order; as it goes it notes each part's failed-item count in `failures`. */
+/**
+ * The parts in mini-batch order; as it goes it notes the failed-item count of each mini-batch a part
+ * covers in `failures`.
+ */
 async function* scanParts(storage: Storage, runId: string, failures: PartFailures): AsyncGenerator<Part> {
   const runs = storage.blobs.getContainerClient(containers.runs);
-  for await (const blob of runs.listBlobsFlat({
-    prefix: runPaths.partsPrefix(runId),
-    includeMetadata: true,
-  })) {
-    failures.set(indexOfPart(blob.name), Number(blob.metadata?.failed ?? '0'));
+  for await (const { first, last, failed, blob } of listParts(storage, runId)) {
+    for (let index = first; index <= last; index++) failures.set(index, failed);
     const rows = blob.metadata?.rows;
     const columns = decodeColumns(blob.metadata?.columns);
     const types = decodeTypes(blob.metadata?.types);

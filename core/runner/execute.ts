@@ -11,7 +11,7 @@ import type { NamedFailure } from './messages.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
-import { loadRun, miniBatchItems } from '../runs/record.js';
+import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
 import { SHUT_DOWN, type RunOutcome } from './pool.js';
 
 export interface MiniBatchInput {
@@ -40,6 +40,15 @@ export class TryFencedError extends ParallelRunError {
   }
 }
 
+/** A try whose script ran (or could not): what it read, and what run() did with it. */
+export interface TriedMiniBatch {
+  input: MiniBatchInput;
+  run: RunRecord;
+  fetched: Materialized;
+  outcome: RunOutcome;
+  started: number;
+}
+
 /**
  * One try of one mini-batch: fetch its files, run the entry script on the pool, write its rows to
  * `parts/<index>` and its failed items to `failures/<index>.json`. Both names are fixed, so a try
@@ -51,8 +60,18 @@ export async function executeMiniBatch(
   input: MiniBatchInput,
   options: ExecuteOptions = {},
 ): Promise<MiniBatchResult> {
-  const started = performance.now();
-  const ended = (inputs: number): MiniBatchResult => ({
+  const tried = await tryMiniBatch(storage, input);
+  if ('index' in tried) return tried;
+  const { outcome } = tried;
+  if (outcome.ok || outcome.kind !== 'ended') {
+    if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
+  }
+  return settleTry(storage, tried);
+}
+
+/** A try that wrote and counted nothing: its run ended (canceled) before or under it. */
+function endedResult(input: MiniBatchInput, inputs: number, started: number): MiniBatchResult {
+  return {
     index: input.index,
     attempt: input.attempt,
     inputs,
@@ -62,11 +81,18 @@ export async function executeMiniBatch(
     succeeded: 0,
     failedItems: 0,
     durationMs: Math.round(performance.now() - started),
-  });
+  };
+}
+
+/** Reads the mini-batch and runs the script on it; writes nothing. An ended run gives its result at once. */
+export async function tryMiniBatch(
+  storage: Storage,
+  input: MiniBatchInput,
+): Promise<TriedMiniBatch | MiniBatchResult> {
+  const started = performance.now();
   // The run ended (canceled) before or under this try: nothing is read, written or counted.
-  if (await runHasEnded(storage, input.runId)) return ended(0);
+  if (await runHasEnded(storage, input.runId)) return endedResult(input, 0, started);
   const run = await loadRun(storage, input.runId);
-  const maxTries = run.settings.run_max_try;
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
   let outcome: RunOutcome;
@@ -94,21 +120,57 @@ export async function executeMiniBatch(
     rmSync(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);
   }
+  return { input, run, fetched, outcome, started };
+}
+
+/** A table's items are rows, known once read: its manifest names byte ranges or row groups. */
+function inputsOf({ fetched }: TriedMiniBatch): number {
+  return fetched.inputs.length + fetched.missing.length;
+}
+
+/**
+ * A try whose every input became a row: its rows can share one part with its neighbours' (a group
+ * of tries, execute-group.ts). Undefined for any other outcome, which is written on its own.
+ */
+export function cleanRows(tried: TriedMiniBatch): unknown[] | undefined {
+  const { outcome, fetched } = tried;
+  if (!outcome.ok || fetched.missing.length > 0) return undefined;
+  if (outcome.failures.length > 0 || outcome.rows.length !== fetched.inputs.length) return undefined;
+  return outcome.rows;
+}
+
+/** The result of a clean try (see cleanRows) whose rows are written. */
+export function succeededResult(tried: TriedMiniBatch): MiniBatchResult {
+  const inputs = inputsOf(tried);
+  return {
+    index: tried.input.index,
+    attempt: tried.input.attempt,
+    inputs,
+    ok: true,
+    final: true,
+    succeeded: inputs,
+    failedItems: 0,
+    durationMs: Math.round(performance.now() - tried.started),
+  };
+}
+
+/** Writes what a try leaves (its part and failure record, or its failed items) and reports its counts. */
+export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promise<MiniBatchResult> {
+  const { input, run, fetched, outcome, started } = tried;
+  const maxTries = run.settings.run_max_try;
   const { missing } = fetched;
-  // A table's items are rows, known once read: its manifest names byte ranges or row groups.
-  const inputs = fetched.inputs.length + missing.length;
+  const inputs = inputsOf(tried);
   const base = { index: input.index, attempt: input.attempt, inputs };
-  if (outcome.ok || outcome.kind !== 'ended') {
-    if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
-  }
-  const runs = storage.blobs.getContainerClient(containers.runs);
   const durationMs = () => Math.round(performance.now() - started);
 
-  if (!outcome.ok && outcome.kind === 'ended') return ended(inputs);
+  if (!outcome.ok && outcome.kind === 'ended') return endedResult(input, inputs, started);
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;
-    if (final)
+    // Another try follows: a part an earlier run of this try left (a group's, covering its
+    // neighbours too, execute-group.ts) goes, so only what the next try writes stands.
+    if (!final) await deletePart(storage, input.runId, input.index);
+    else
       await writeFailedTry(
         storage,
         input.runId,
@@ -132,28 +194,11 @@ export async function executeMiniBatch(
   }
 
   const items = failedItemsOf(fetched, outcome.rows, outcome.failures);
-  const body = partBody(outcome.rows, run.settings.append_row_format);
-  const columns = body.columns ? encodeColumns(body.columns) : undefined;
-  const types = body.types ? encodeTypes(body.types) : undefined;
-  if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
-    throw new ParallelRunError(
-      'INVALID_SETTINGS',
-      `append_row_format "${run.settings.append_row_format}": the rows of mini-batch ${input.index} have too many columns to compose (${body.columns?.length}); use "jsonl"`,
-      'append_row_format',
-    );
-  }
+  const runs = storage.blobs.getContainerClient(containers.runs);
   await Promise.all([
     // The part says how many of its items failed: a failure record left by an earlier run of this
     // same try (at-least-once) is recognised as stale at finalize, at no extra request here.
-    runs.getBlockBlobClient(runPaths.part(input.runId, input.index)).upload(body.bytes, body.bytes.length, {
-      metadata: {
-        failed: String(items.length),
-        rows: String(outcome.rows.length),
-        ...(columns === undefined ? {} : { columns }),
-        ...(types === undefined ? {} : { types }),
-      },
-      blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
-    }),
+    writePart(storage, run, { first: input.index, last: input.index }, outcome.rows, items.length),
     items.length > 0
       ? writeJson(runs, runPaths.failure(input.runId, input.index), {
           index: input.index,
@@ -170,6 +215,41 @@ export async function executeMiniBatch(
     failedItems: inputs - outcome.rows.length,
     durationMs: durationMs(),
   };
+}
+
+/**
+ * `parts/<first>`: the rows of mini-batches `first`…`last` (one, or a group's consecutive clean
+ * tries), with what finalize needs in its metadata: failed items, rows, the last mini-batch it
+ * covers, and for CSV and Parquet its columns and their types.
+ */
+export async function writePart(
+  storage: Storage,
+  run: RunRecord,
+  span: { first: number; last: number },
+  rows: unknown[],
+  failed: number,
+): Promise<void> {
+  const body = partBody(rows, run.settings.append_row_format);
+  const columns = body.columns ? encodeColumns(body.columns) : undefined;
+  const types = body.types ? encodeTypes(body.types) : undefined;
+  if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
+    throw new ParallelRunError(
+      'INVALID_SETTINGS',
+      `append_row_format "${run.settings.append_row_format}": the rows of mini-batch ${span.first} have too many columns to compose (${body.columns?.length}); use "jsonl"`,
+      'append_row_format',
+    );
+  }
+  const runs = storage.blobs.getContainerClient(containers.runs);
+  await runs.getBlockBlobClient(runPaths.part(run.runId, span.first)).upload(body.bytes, body.bytes.length, {
+    metadata: {
+      failed: String(failed),
+      rows: String(rows.length),
+      ...(span.last === span.first ? {} : { last: String(span.last) }),
+      ...(columns === undefined ? {} : { columns }),
+      ...(types === undefined ? {} : { types }),
+    },
+    blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
+  });
 }
 
 /**
@@ -226,8 +306,15 @@ async function writeFailedTry(
   // A part left by an earlier try (one the host lost after it wrote its rows) must not reach the
   // output: these items end as error lines, so they must not also end as rows. Deleted first, so a
   // crash in between leaves neither, and the lost-try path records the failure again.
-  await runs.getBlockBlobClient(runPaths.part(runId, index)).deleteIfExists();
+  await deletePart(storage, runId, index);
   await writeJson(runs, runPaths.failure(runId, index), record);
+}
+
+async function deletePart(storage: Storage, runId: string, index: number): Promise<void> {
+  await storage.blobs
+    .getContainerClient(containers.runs)
+    .getBlockBlobClient(runPaths.part(runId, index))
+    .deleteIfExists();
 }
 
 /** For a try the host lost (the activity itself threw): record its items as failed, so none goes missing. */

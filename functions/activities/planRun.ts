@@ -5,7 +5,7 @@ import { carryOver, recordPlan } from '../../core/outputs/carry.js';
 import { loadRun } from '../../core/runs/record.js';
 import { checkReuse } from '../../core/runner/reuse-check.js';
 import { storage } from '../../core/storage/storage.js';
-import type { PlanOutput } from '../../orchestrations/contracts.js';
+import { miniBatchesInFlight, triesPerActivity, type PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
@@ -28,6 +28,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
         ? await carryOver(store, run.resumeOf, run.runId)
         : await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
   if (plan !== nothing && !run.resumeOf) await recordPlan(store, run.runId, plan);
+  const compute = placementOf(s.compute, poolStartTimeoutSeconds());
   return {
     ...plan,
     check,
@@ -39,7 +40,14 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       mini_batch_error_threshold: s.mini_batch_error_threshold,
       allowed_failed_percent: s.allowed_failed_percent,
       progress_update_timeout: s.progress_update_timeout,
-      compute: placementOf(s.compute, poolStartTimeoutSeconds()),
+      compute,
+      triesPerActivity: triesPerActivity({
+        placement: compute.placement,
+        miniBatchFiles: s.mini_batch_size.kind === 'files' ? s.mini_batch_size.count : undefined,
+        miniBatches: plan.miniBatches,
+        inFlight: miniBatchesInFlight({ ...s, compute }),
+        progressUpdateTimeout: s.progress_update_timeout,
+      }),
     },
   };
 }

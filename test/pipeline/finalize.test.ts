@@ -153,3 +153,63 @@ describe('a try the host lost after it had written its rows', () => {
     expect(output.toString()).toBe('x: ok\n');
   });
 });
+
+describe("a group's part, covering several consecutive mini-batches", () => {
+  it('is composed once, and an older single part inside its range is left out', async () => {
+    const groupRun = `${runId}-group`;
+    await putRun(groupRun);
+    // Mini-batches 0-2 as one group's part; an earlier run of the same group wrote mini-batch 1 alone.
+    await put(runPaths.part(groupRun, 0), 'a\nb\nc\n', { failed: '0', rows: '3', last: '2' });
+    await put(runPaths.part(groupRun, 1), 'stale b\n', { failed: '0', rows: '1' });
+    await put(runPaths.part(groupRun, 3), 'd\n', { failed: '0', rows: '1' });
+    // The earlier run also failed mini-batch 2: its record is stale, as the group's part says.
+    const stale: FailureRecord = { index: 2, attempts: 1, items: [{ item: 'c', error: 'old', kind: 'try' }] };
+    await put(runPaths.failure(groupRun, 2), JSON.stringify(stale));
+    const summary = await finalizeRun(store, {
+      runId: groupRun,
+      status: 'Completed',
+      totals: {
+        items: 4,
+        miniBatches: 4,
+        itemsSucceeded: 4,
+        itemsFailed: 0,
+        miniBatchesSucceeded: 4,
+        miniBatchesFailed: 0,
+        tries: 4,
+      },
+      startedAt: new Date().toISOString(),
+    });
+    expect(summary).toMatchObject({ status: 'Completed', errors: { lines: 0 } });
+    const output = await blobs
+      .getContainerClient('outputs')
+      .getBlobClient(`${groupRun}/out.txt`)
+      .downloadToBuffer();
+    expect(output.toString()).toBe('a\nb\nc\nd\n');
+  });
+
+  it('counts each of its mini-batches once when a canceled run is counted from storage', async () => {
+    const canceledRun = `${runId}-group-canceled`;
+    await putRun(canceledRun);
+    await put(runPaths.part(canceledRun, 0), 'a\nb\n', { failed: '0', rows: '2', last: '1' });
+    await put(runPaths.part(canceledRun, 1), 'stale b\n', { failed: '0', rows: '1' });
+    const failed: FailureRecord = {
+      index: 2,
+      attempts: 3,
+      items: [{ item: 'c', error: 'bad', kind: 'try' }],
+    };
+    await put(runPaths.failure(canceledRun, 2), JSON.stringify(failed));
+    const zero = { itemsSucceeded: 0, itemsFailed: 0, miniBatchesSucceeded: 0, miniBatchesFailed: 0 };
+    const summary = await finalizeRun(store, {
+      runId: canceledRun,
+      status: 'Canceled',
+      totals: { items: 6, miniBatches: 6, ...zero, tries: 3 },
+      startedAt: new Date().toISOString(),
+    });
+    expect(summary.totals).toMatchObject({
+      itemsSucceeded: 2,
+      itemsFailed: 1,
+      miniBatchesSucceeded: 2,
+      miniBatchesFailed: 1,
+    });
+  });
+});

@@ -18,8 +18,9 @@ describe('a run across kill -9 and restart', () => {
       node_count: 2,
       process_count_per_node: 2,
     });
-    // Part-way: some mini-batches written, some in flight, most not started.
-    await first.waitForLine(/Executed 'Functions\.runMiniBatch' \(Succeeded/, { count: 30 });
+    // Part-way: some mini-batches written, some in flight, most not started. Its 120 mini-batches of
+    // 2 files run 3 to an activity (runMiniBatchGroup): 10 of its 40 activities done.
+    await first.waitForLine(/Executed 'Functions\.runMiniBatch(Group)?' \(Succeeded/, { count: 10 });
     await first.kill('SIGKILL');
 
     const second = await startApp(storage, { hub });
