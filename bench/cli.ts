@@ -1,10 +1,12 @@
 import { errorMessage } from '../devhost/errors.js';
+import { benchBlobs } from './blobs.js';
 import { benchDevhost } from './devhost.js';
 import { benchMnist } from './mnist.js';
 import { benchPool } from './pool.js';
 import { benchTabular } from './tabular.js';
 
 const benches: Record<string, () => Promise<void>> = {
+  blobs: benchBlobs,
   devhost: benchDevhost,
   mnist: benchMnist,
   pool: benchPool,
