@@ -1,4 +1,5 @@
 import { errorMessage } from '../devhost/errors.js';
+import { benchBlobs } from './blobs.js';
 import { benchDevhost } from './devhost.js';
 import { benchMnist } from './mnist.js';
 import { benchPool } from './pool.js';
@@ -6,6 +7,7 @@ import { benchRequests } from './requests.js';
 import { benchTabular } from './tabular.js';
 
 const benches: Record<string, () => Promise<void>> = {
+  blobs: benchBlobs,
   devhost: benchDevhost,
   mnist: benchMnist,
   pool: benchPool,

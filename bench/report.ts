@@ -28,6 +28,21 @@ export function writeResult(name: string, value: object): string {
 }
 
 /**
+ * Sets `key` of results file `name` to `value` (with the machine), keeping the file's other keys:
+ * benches that share a file (scale.json) each write their own part.
+ */
+export function mergeResult(name: string, key: string, value: object): string {
+  const file = path.join(repoRoot, 'bench', 'results', `${name}.json`);
+  const existing = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+    : {};
+  mkdirSync(path.dirname(file), { recursive: true });
+  const merged = { ...existing, [key]: { ...value, machine: machine() } };
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  return file;
+}
+
+/**
  * CPU seconds (user + system) a process has used so far, from /proc; undefined where there is none.
  * On a machine with few cores the processes of a run share them, so CPU per item explains a rate.
  */
