@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
 import type { Materialized } from '../datasets/kind.js';
 import { ParallelRunError } from '../errors.js';
-import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, partBody } from '../outputs/formats.js';
-import type { NamedFailure } from './messages.js';
+import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA } from '../outputs/formats.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
-import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
+import { flushScriptLog, runHasEnded } from './pools.js';
 import { loadRun, miniBatchItems } from '../runs/record.js';
-import { SHUT_DOWN, type RunOutcome } from './pool.js';
+import { inputsByName, scoredInHost, scoreOnPool } from './score.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -39,6 +37,11 @@ export class TryFencedError extends ParallelRunError {
     this.name = 'TryFencedError';
   }
 }
+
+const EMPTY: Materialized = { inputs: [], names: [], missing: [] };
+
+/** Inputs of a mini-batch: those run() got and those that could not be read. */
+const count = (m: Materialized | undefined) => (m ? m.inputs.length + m.missing.length : 0);
 
 /**
  * One try of one mini-batch: fetch its files, run the entry script on the pool, write its rows to
@@ -69,34 +72,17 @@ export async function executeMiniBatch(
   const maxTries = run.settings.run_max_try;
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
-  let outcome: RunOutcome;
-  let fetched: Materialized = { inputs: [], names: [], missing: [] };
+  let tried: Awaited<ReturnType<typeof scoreOnPool>>;
   try {
-    // A run canceled while this try downloads stops its downloads too.
-    fetched = await datasetKindOf(run.settings.input).materialize(
-      storage,
-      run.settings.input,
-      names,
-      dir,
-      () => hasEnded(input.runId),
-    );
-    // Nothing left to score (every file vanished since planning): the script is not woken for it.
-    if (hasEnded(input.runId)) outcome = SHUT_DOWN;
-    else if (fetched.inputs.length > 0)
-      outcome = await runOnPool(storage, run, {
-        inputs: fetched.inputs,
-        miniBatchIndex: input.index,
-        ...(fetched.partitionKeyValues ? { partitionKeyValues: fetched.partitionKeyValues } : {}),
-      });
-    else outcome = { ok: true, rows: [], failures: [] };
+    tried = await scoreOnPool(storage, run, input.index, names, dir);
   } finally {
     // Synchronously, as the files were written (see materialize).
     rmSync(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);
   }
-  const { missing } = fetched;
+  const { outcome, fetched } = tried;
   // A table's items are rows, known once read: its manifest names byte ranges or row groups.
-  const inputs = fetched.inputs.length + missing.length;
+  const inputs = outcome.ok && outcome.scored ? outcome.scored.inputs : count(fetched);
   const base = { index: input.index, attempt: input.attempt, inputs };
   if (outcome.ok || outcome.kind !== 'ended') {
     if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
@@ -108,31 +94,35 @@ export async function executeMiniBatch(
   if (!outcome.ok) {
     // A script that cannot start gets no more tries: each would fail the same way.
     const final = outcome.fatal === true || input.attempt >= maxTries;
-    if (final)
+    const all = final ? await inputsByName(storage, run, names, dir, fetched) : undefined;
+    if (all)
       await writeFailedTry(
         storage,
         input.runId,
         input.index,
         input.attempt,
-        fetched.names,
+        all.names,
         outcome.error,
-        missing,
+        all.missing,
       );
     const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
+      inputs: all ? count(all) : inputs,
       ok: false,
       final,
       succeeded: 0,
-      failedItems: final ? inputs : 0,
+      failedItems: all ? count(all) : 0,
       error,
       ...(outcome.fatal ? { fatal: `the entry script cannot run: ${error}` } : {}),
       durationMs: durationMs(),
     };
   }
 
-  const items = failedItemsOf(fetched, outcome.rows, outcome.failures);
-  const body = partBody(outcome.rows, run.settings.append_row_format);
+  const scored =
+    outcome.scored ??
+    scoredInHost(fetched ?? EMPTY, outcome.rows, outcome.failures, run.settings.append_row_format);
+  const { part: body, failed: items } = scored;
   const columns = body.columns ? encodeColumns(body.columns) : undefined;
   const types = body.types ? encodeTypes(body.types) : undefined;
   if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
@@ -148,7 +138,7 @@ export async function executeMiniBatch(
     runs.getBlockBlobClient(runPaths.part(input.runId, input.index)).upload(body.bytes, body.bytes.length, {
       metadata: {
         failed: String(items.length),
-        rows: String(outcome.rows.length),
+        rows: String(scored.rows),
         ...(columns === undefined ? {} : { columns }),
         ...(types === undefined ? {} : { types }),
       },
@@ -166,38 +156,10 @@ export async function executeMiniBatch(
     ...base,
     ok: true,
     final: true,
-    succeeded: outcome.rows.length,
-    failedItems: inputs - outcome.rows.length,
+    succeeded: scored.rows,
+    failedItems: inputs - scored.rows,
     durationMs: durationMs(),
   };
-}
-
-/**
- * The error lines of a try that ran: inputs that could not be read, those the script named with
- * ctx.fail (by position, or by the path or row text it passed), then any it left without a row
- * and unnamed.
- */
-function failedItemsOf(
-  fetched: Materialized,
-  rows: unknown[],
-  failures: NamedFailure[],
-): FailureRecord['items'] {
-  const items: FailureRecord['items'] = fetched.missing.map((m) => ({
-    item: m.item,
-    error: m.reason,
-    kind: 'missing',
-  }));
-  const named = new Map<string, string>();
-  for (const f of failures) {
-    const byText = fetched.inputs.indexOf(f.item);
-    const at = f.index ?? (byText >= 0 ? byText : undefined);
-    const name = at === undefined ? undefined : fetched.names[at];
-    if (name !== undefined) named.set(name, f.reason);
-  }
-  for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
-  const unknown = fetched.inputs.length - rows.length - named.size;
-  if (unknown > 0) items.push(...unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown));
-  return items;
 }
 
 async function writeFailedTry(
@@ -237,39 +199,4 @@ export async function recordLostMiniBatch(
 ): Promise<void> {
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   await writeFailedTry(storage, input.runId, input.index, input.attempt, names, { message: input.error });
-}
-
-/**
- * run() returned fewer rows than inputs without naming which failed. When the rows carry the file
- * names (as `<file>: <digit>` does), the items no row mentions are exactly the failed ones; otherwise
- * the count is known but not the items, and each line lists the candidates.
- */
-/** A table's mini-batch holds thousands of rows: an error line names a few candidates, not all. */
-const CANDIDATES_SHOWN = 20;
-
-function unnamedFailures(
-  names: string[],
-  rows: unknown[],
-  accounted: Set<string>,
-  unknown: number,
-): FailureRecord['items'] {
-  const candidates = names.filter((n) => !accounted.has(n));
-  const text = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
-  const unmentioned = candidates.filter((n) => !text.some((t) => t.includes(path.basename(n))));
-  const why = `run() returned ${rows.length} rows for ${names.length} inputs`;
-  const shown = candidates.slice(0, CANDIDATES_SHOWN).join(', ');
-  const more =
-    candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
-  if (unmentioned.length === unknown) {
-    return unmentioned.map((item) => ({
-      item,
-      kind: 'unknown',
-      error: `${why} and none for this item; name failures with ctx.fail(item, reason)`,
-    }));
-  }
-  return Array.from({ length: unknown }, (_, k) => ({
-    item: `(unidentified ${k + 1} of ${unknown})`,
-    kind: 'unknown' as const,
-    error: `${why}; ${unknown} of these failed without being named: ${shown}${more}`,
-  }));
 }
