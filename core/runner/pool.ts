@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { overLimitMessage, residentMb, workerMemoryLimitMb } from './memory.js';
+import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
 import { checkReturned } from './returned.js';
 import type {
@@ -122,8 +122,11 @@ export class WorkerPool {
   private spawn(index: number): Slot {
     const child = fork(workerFile(), [], {
       env: { ...process.env, ...this.options.env },
-      // Not the host's own flags (an inspector port, say): only the heap limit.
-      execArgv: [`--max-old-space-size=${this.memoryLimitMb}`],
+      // Not the host's own flags (an inspector port, say): only the heap's sizes.
+      execArgv: [
+        `--max-old-space-size=${this.memoryLimitMb}`,
+        `--max-semi-space-size=${semiSpaceMb(this.memoryLimitMb)}`,
+      ],
       serialization: 'advanced',
       // What the script prints belongs in the run's log, not only on the host's console.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
