@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Azurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
@@ -77,6 +78,32 @@ async function rawReadSeconds(size: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+/** /proc/<pid>/stat's fields after the command name (which may hold spaces). */
+function statFields(pid: number | string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds of a process's children: those it has reaped (cutime + cstime) and those alive now
+ * (the run's worker processes, which read, parse and score the rows).
+ */
+function childrenCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const own = statFields(pid);
+  let ticks = Number(own[13] ?? 0) + Number(own[14] ?? 0);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    // ppid is the 2nd field after the name; utime and stime the 12th and 13th.
+    if (Number(fields[1]) === pid) ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return ticks / 100;
+}
+
 function peakRssMb(pid: number | undefined): number {
   const status = pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
   return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
@@ -96,13 +123,19 @@ async function measureTabular(connection: string, azurite: Azurite): Promise<voi
     const api = new ApiClient(host.baseUrl);
     await rawReadSeconds(size); // warm-up
     const rawBefore = await rawReadSeconds(size);
-    const cpuBefore = { devhost: cpuSeconds(host.pid), azurite: cpuSeconds(azurite.pid) };
+    const cpuBefore = {
+      devhost: cpuSeconds(host.pid),
+      workers: childrenCpuSeconds(host.pid),
+      azurite: cpuSeconds(azurite.pid),
+    };
+    const loadBefore = os.loadavg()[0] ?? 0;
     const started = performance.now();
     const { runId } = await api.json<{ runId: string }>('POST', '/api/runs', SETTINGS, 202);
     await api.json('GET', `/runtime/webhooks/durabletask/instances/${runId}?waitForCompletionSeconds=1200`);
     const e2eSeconds = (performance.now() - started) / 1000;
     const cpu = {
       devhost: (cpuSeconds(host.pid) ?? 0) - (cpuBefore.devhost ?? 0),
+      workers: childrenCpuSeconds(host.pid) - cpuBefore.workers,
       azurite: (cpuSeconds(azurite.pid) ?? 0) - (cpuBefore.azurite ?? 0),
     };
     const view = await api.json<RunView>('GET', `/api/runs/${runId}`);
@@ -124,6 +157,8 @@ async function measureTabular(connection: string, azurite: Azurite): Promise<voi
       rawReadSecondsBeforeAndAfter: [rawBefore, rawAfter],
       ratioTabularVsRawRead: e2eRowsPerSecond / rawRowsPerSecond,
       cpuSecondsDuringRun: cpu,
+      // The machine may be shared: the 1-minute load average as the run began and ended.
+      loadAverage: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
       peakRssMb: { devhost: peakRssMb(host.pid), bench: Math.round(process.resourceUsage().maxRSS / 1024) },
       goals: { ratioTabularVsRawRead: 0.5, devhostPeakRssMb: 400 },
     };

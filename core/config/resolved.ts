@@ -59,4 +59,6 @@ export interface TableInput {
   file?: boolean;
   /** The run's `partition_keys`, carried here so the dataset kind sees them: files are grouped by these folder keys. */
   partition_keys?: string[];
+  /** The run's `carry_columns`, carried here so the kind checks each row read has them. */
+  carry_columns?: string[];
 }

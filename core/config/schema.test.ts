@@ -117,6 +117,19 @@ describe('the settings JSON Schema', () => {
     ['arguments as a list', { arguments: ['--k', '1'] }],
     ['$schema', { $schema: '../schemas/run-settings.schema.json' }],
     ['a refused setting', { partition_keys: ['a'] }],
+    ['carry_columns for files', { carry_columns: ['id'] }],
+    [
+      'carry_columns for a table',
+      { input: { type: 'table', container: 'sampledata', path: 'iris/' }, carry_columns: ['id', 'a b'] },
+    ],
+    [
+      'carry_columns twice the same',
+      { input: { type: 'table', container: 'sampledata', path: 'iris/' }, carry_columns: ['id', 'id'] },
+    ],
+    [
+      'a carried column with a line break',
+      { input: { type: 'table', container: 'sampledata', path: 'iris/' }, carry_columns: ['a\nb'] },
+    ],
   ];
   it.each(cases)('agrees with the validator on %s', (_name, change) => {
     const doc = { ...base, ...change };

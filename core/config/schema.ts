@@ -10,7 +10,13 @@ import { AFTER_RUN_CHOICES, INBOX_DEFAULTS, MAX_QUIET_SECONDS } from './inbox.js
 import { MAX_NAMES } from './locations.js';
 import { MAX_POOL_NAME, POOL_NAME, POOL_NAME_RULE } from './pools.js';
 import { TABLE_FORMATS } from './table-input.js';
-import { APPEND_ROW_FORMATS, MAX_PARTITION_KEYS, PARTITION_KEY } from './table-settings.js';
+import {
+  APPEND_ROW_FORMATS,
+  CARRY_COLUMN,
+  MAX_CARRY_COLUMNS,
+  MAX_PARTITION_KEYS,
+  PARTITION_KEY,
+} from './table-settings.js';
 import { MAX_FILES_PER_MINI_BATCH } from './mini-batch-size.js';
 import {
   BLOB_NAME_RULE,
@@ -204,6 +210,15 @@ const FIELDS: Record<SettingName | (typeof V2_NAMES)[number], Fragment> = {
     uniqueItems: true,
     items: { type: 'string', pattern: PARTITION_KEY.source },
   },
+  carry_columns: {
+    description:
+      'Tables: columns of each input row copied to its result row, first, so outputs join back to inputs, e.g. ["id"].',
+    type: 'array',
+    minItems: 1,
+    maxItems: MAX_CARRY_COLUMNS,
+    uniqueItems: true,
+    items: { type: 'string', pattern: CARRY_COLUMN.source },
+  },
   append_row_format: { enum: APPEND_ROW_FORMATS },
   output: location([]),
   compute: {
@@ -238,8 +253,11 @@ function runSettings(): Fragment {
     additionalProperties: false,
     required: REQUIRED,
     properties: { $schema: SCHEMA_KEY, ...FIELDS },
-    // partition_keys name folders of a table's layout: files datasets have none.
-    dependentSchemas: { partition_keys: { properties: { input: TABLE_INPUT } } },
+    // partition_keys name folders of a table's layout, carry_columns its columns: files have neither.
+    dependentSchemas: {
+      partition_keys: { properties: { input: TABLE_INPUT } },
+      carry_columns: { properties: { input: TABLE_INPUT } },
+    },
   };
 }
 

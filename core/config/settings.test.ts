@@ -597,6 +597,35 @@ describe('input', () => {
     ).toBe('partition_keys');
   });
 
+  it('reads carry_columns for a table, carried to the input as partition keys are', () => {
+    const table = { type: 'table', container: 'sampledata', path: 'iris/' };
+    const settings = parse({ input: table, carry_columns: ['id', 'customer id'] });
+    expect(settings.carry_columns).toEqual(['id', 'customer id']);
+    expect(settings.input).toEqual({ ...table, carry_columns: ['id', 'customer id'] });
+  });
+
+  it('refuses carry_columns where they cannot be joined, naming the field', () => {
+    const table = { type: 'table', container: 'sampledata' };
+    expect(onlyIssue({ carry_columns: ['id'] })).toEqual({
+      field: 'carry_columns',
+      message: 'applies to tables (input.type "table"): it copies columns of each input row to its result',
+    });
+    for (const bad of [
+      [],
+      ['id', 'id'],
+      'id',
+      [1],
+      [''],
+      ['a\nb'],
+      Array.from({ length: 33 }, (_, i) => `c${i}`),
+    ])
+      expect(onlyIssue({ input: table, carry_columns: bad }).field).toBe('carry_columns');
+    expect(onlyIssue({ input: table, carry_columns: ['id'], output_action: 'summary_only' })).toEqual({
+      field: 'carry_columns',
+      message: 'copies columns to the output rows, and output_action "summary_only" writes none',
+    });
+  });
+
   it.each(['ab', 'Sample', 'sample_data', 'sample--data', '-sample', 'sample-', 'a'.repeat(64)])(
     'rejects the container name %j, naming the rule',
     (container) => {

@@ -30,7 +30,12 @@ import { isPoolName, POOL_NAME_RULE, POOLS_SETTING } from './pools.js';
 
 export type { FileInput, LocalInput, MiniBatchSize, TableFormat, TableInput } from './resolved.js';
 import type { FileInput, LocalInput, MiniBatchSize, TableInput } from './resolved.js';
-import { readAppendRowFormat, readPartitionKeys, type AppendRowFormat } from './table-settings.js';
+import {
+  readAppendRowFormat,
+  readCarryColumns,
+  readPartitionKeys,
+  type AppendRowFormat,
+} from './table-settings.js';
 
 export type { AppendRowFormat } from './table-settings.js';
 export type OutputAction = 'append_row' | 'summary_only';
@@ -49,6 +54,8 @@ export interface RunSettings {
   append_row_format?: AppendRowFormat;
   /** Tables: Hive-style folder keys (`species=setosa/`); each mini-batch holds one key combination. */
   partition_keys?: string[];
+  /** Tables: columns of each input row copied to its result row, first (README, "Tabular datasets"). */
+  carry_columns?: string[];
   /** Seconds. */
   run_invocation_timeout: number;
   run_max_try: number;
@@ -91,6 +98,7 @@ export const SETTING_NAMES = [
   'append_row_file_name',
   'append_row_format',
   'partition_keys',
+  'carry_columns',
   'run_invocation_timeout',
   'run_max_try',
   'node_count',
@@ -425,14 +433,30 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
   const { input: read, tabular } = readInput(issues, b.at('input'));
   const partitionKeys = readPartitionKeys(issues, b.at('partition_keys'), tabular);
   const appendRowFormat = readAppendRowFormat(issues, b.at('append_row_format'), tabular);
-  const dataset = partitionKeys && read.type === 'table' ? { ...read, partition_keys: partitionKeys } : read;
+  const carryColumns = readCarryColumns(issues, b.at('carry_columns'), tabular);
+  const output = readOutputAction(b);
+  if (carryColumns && output.output_action === 'summary_only') {
+    issues.add(
+      'carry_columns',
+      'copies columns to the output rows, and output_action "summary_only" writes none',
+    );
+  }
+  const dataset =
+    read.type === 'table'
+      ? {
+          ...read,
+          ...(partitionKeys === undefined ? {} : { partition_keys: partitionKeys }),
+          ...(carryColumns === undefined ? {} : { carry_columns: carryColumns }),
+        }
+      : read;
   const settings: RunSettings = {
     ...script,
     mini_batch_size: readMiniBatchSize(issues, b.at('mini_batch_size'), tabular),
     ...readFailureLimits(b),
-    ...readOutputAction(b),
+    ...output,
     ...(appendRowFormat === undefined ? {} : { append_row_format: appendRowFormat }),
     ...(partitionKeys === undefined ? {} : { partition_keys: partitionKeys }),
+    ...(carryColumns === undefined ? {} : { carry_columns: carryColumns }),
     ...readTryLimits(b),
     ...readScale(b, defaults),
     ...readLogging(b),

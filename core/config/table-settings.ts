@@ -40,6 +40,46 @@ export function readPartitionKeys(
   return list as string[];
 }
 
+/** At most this many columns are carried from each input row to its result (`carry_columns`). */
+export const MAX_CARRY_COLUMNS = 32;
+/** A carried column's name, as a table's header may spell it: any text but control characters. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+export const CARRY_COLUMN = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+/**
+ * `carry_columns`: tables only, written to the output (not `summary_only`), a list of distinct
+ * column names. Whether the rows have them is checked as they are read (core/datasets/table-read.ts).
+ */
+export function readCarryColumns(
+  issues: Issues,
+  at: Given | undefined,
+  tabular: boolean,
+): string[] | undefined {
+  if (at === undefined) return undefined;
+  const list = at.value;
+  if (!tabular) {
+    issues.add(
+      at.field,
+      'applies to tables (input.type "table"): it copies columns of each input row to its result',
+    );
+    return undefined;
+  }
+  const ok =
+    Array.isArray(list) &&
+    list.length > 0 &&
+    list.length <= MAX_CARRY_COLUMNS &&
+    list.every((c) => typeof c === 'string' && CARRY_COLUMN.test(c)) &&
+    new Set(list).size === list.length;
+  if (!ok) {
+    issues.notAllowed(
+      at,
+      `use a list of 1 to ${MAX_CARRY_COLUMNS} distinct column names of the input (1 to 256 characters, no control characters), e.g. ["id"]`,
+    );
+    return undefined;
+  }
+  return list as string[];
+}
+
 /** `append_row_format`: `csv` by default for tables (rows keep their columns), `text` for files. */
 export function readAppendRowFormat(
   issues: Issues,

@@ -68,4 +68,10 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
   listing(storage: Storage, input: I): AsyncIterable<VersionedItem>;
   /** The dataset in a few words, for logs (never its list of items). */
   describe(input: I): string;
+  /**
+   * True when `materialize` writes no files and its inputs are rows (tables): a try then has its
+   * worker process read the mini-batch itself, with clients of its own, so rows never cross the
+   * channel between host and worker (core/runner/worker-read.ts). `dir` is then not given.
+   */
+  readonly readsInWorker?: boolean;
 }

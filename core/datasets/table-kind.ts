@@ -74,4 +74,6 @@ export const tableKind: DatasetKind<TableInput> = {
   // By file: a table's items are ranges of its files, and a file's version covers all of them.
   listing: tableVersions,
   describe: describeTable,
+  // Parsing tens of thousands of rows, and encoding their results, belongs beside the script.
+  readsInWorker: true,
 };

@@ -1,5 +1,5 @@
 import type { BlobClient } from '@azure/storage-blob';
-import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { errorMessage } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
@@ -28,6 +28,35 @@ function whole(item: TableItem, reason: string): ReadRows {
   };
 }
 
+/** The first of the run's carry_columns that `columns` lack: the range cannot give any row its keys. */
+function lackingCarried(input: TableInput, columns: string[]): string | undefined {
+  const carried = input.carry_columns;
+  if (!carried) return undefined;
+  const have = new Set(columns);
+  const absent = carried.find((c) => !have.has(c));
+  return absent === undefined
+    ? undefined
+    : `has no column "${absent}" (carry_columns); its columns: ${columns.join(', ')}`;
+}
+
+/**
+ * Rows that lack a carried column (JSON Lines objects may each have other keys) fail alone, naming
+ * the column: their results could not be joined back. CSV and Parquet ranges were checked whole.
+ */
+function withCarried(read: ReadRows, carried: string[] | undefined): ReadRows {
+  if (!carried) return read;
+  const kept: ReadRows = { rows: [], names: [], failed: read.failed };
+  read.rows.forEach((row, i) => {
+    const name = read.names[i] ?? '';
+    const absent = carried.find((c) => !Object.hasOwn(row, c));
+    if (absent === undefined) {
+      kept.rows.push(row);
+      kept.names.push(name);
+    } else kept.failed.push({ item: name, reason: `has no "${absent}" (carry_columns)` });
+  });
+  return kept;
+}
+
 /** The header line of a split CSV's later range: read by range from the file's start. */
 async function headerLine(blob: BlobClient, size: number): Promise<string> {
   const end = await nextLineStart(blob, 0, size);
@@ -52,7 +81,9 @@ async function readCsv(
   if (input.header === false) {
     // Without a header, the range's first record says how many columns there are.
     const first = parseHeader(body.split('\n', 1)[0] ?? '', options);
-    return csvRows(item, body, numberedColumns(typeof first === 'string' ? 1 : first.length), options);
+    const numbered = numberedColumns(typeof first === 'string' ? 1 : first.length);
+    const absent = lackingCarried(input, numbered);
+    return absent ? whole(item, absent) : csvRows(item, body, numbered, options);
   }
   let header: string;
   let rows: string;
@@ -66,6 +97,8 @@ async function readCsv(
   }
   const columns = parseHeader(header, options);
   if (typeof columns === 'string') return whole(item, columns);
+  const absent = lackingCarried(input, columns);
+  if (absent) return whole(item, absent);
   const read = csvRows(item, rows, columns, options);
   if (item.start === 0 && read.rows.length === 0 && read.failed.length === 0)
     return whole(item, 'has a header and no rows');
@@ -89,7 +122,7 @@ async function readText(
   return readCsv(blob, input, item, text);
 }
 
-async function readParquet(blob: BlobClient, item: TableItem): Promise<ReadRows> {
+async function readParquet(blob: BlobClient, input: TableInput, item: TableItem): Promise<ReadRows> {
   const size = (await blob.getProperties()).contentLength ?? 0;
   const file = blobAsyncBuffer(blob, size);
   let metadata;
@@ -99,6 +132,11 @@ async function readParquet(blob: BlobClient, item: TableItem): Promise<ReadRows>
     return whole(item, `is not a readable Parquet file (truncated, or another format): ${errorMessage(err)}`);
   }
   if (item.end === item.start) return whole(item, 'has no rows');
+  const absent = lackingCarried(
+    input,
+    parquetSchema(metadata).children.map((c) => c.element.name),
+  );
+  if (absent) return whole(item, absent);
   try {
     const objects = await parquetReadObjects({ file, metadata, rowStart: item.start, rowEnd: item.end });
     return {
@@ -119,7 +157,9 @@ async function readItem(storage: Storage, input: TableInput, text: string): Prom
   const format = formatOf(input, item.file);
   try {
     if (format === undefined) return whole(item, unknownFormat(item.file));
-    return format === 'parquet' ? await readParquet(blob, item) : await readText(blob, input, item, format);
+    const read =
+      format === 'parquet' ? await readParquet(blob, input, item) : await readText(blob, input, item, format);
+    return withCarried(read, input.carry_columns);
   } catch (err) {
     if (isNotFound(err))
       return whole(

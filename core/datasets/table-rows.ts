@@ -17,6 +17,9 @@ const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
  */
 export function typedField(text: string): string | number | null {
   if (text === '') return null;
+  // Only a digit or a minus sign can start a number: most text is known as text without the pattern.
+  const first = text.charCodeAt(0);
+  if (first !== 45 && (first < 48 || first > 57)) return text;
   if (NUMBER.test(text)) {
     const value = Number(text);
     if (Number.isFinite(value)) return value;
@@ -60,18 +63,72 @@ export function numberedColumns(count: number): string[] {
 }
 
 /**
- * Lines with no quote at all are their fields split at the delimiter: what csv-parse would read,
- * at a fraction of its cost (most machine-written CSV has no quotes).
+ * An object with every column, null: each row starts as a copy of it, so all rows share one shape
+ * and the stores only fill it (adding keys one by one to a fresh object costs twice as much).
  */
-function plainRecords(text: string, delimiter: string): { n: number; fields: string[] }[] {
-  const out: { n: number; fields: string[] }[] = [];
+function rowTemplate(columns: string[]): Record<string, unknown> {
+  const template: Record<string, unknown> = {};
+  // Defined, not assigned: a column named `__proto__` is then a column, not the row's prototype.
+  for (const column of columns)
+    Object.defineProperty(template, column, {
+      value: null,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  return template;
+}
+
+/** A record's fields as a row under `columns`, typed; the caller checked the counts agree. */
+function rowOf(
+  template: Record<string, unknown>,
+  columns: string[],
+  fields: string[],
+): Record<string, unknown> {
+  const row = { ...template };
+  for (let i = 0; i < columns.length; i++) row[columns[i] ?? ''] = typedField(fields[i] ?? '');
+  return row;
+}
+
+function ragged(fields: number, columns: string[]): string {
+  return `has ${fields} fields; the header has ${columns.length} (${columns.join(', ')})`;
+}
+
+/**
+ * Lines with no quote at all are their fields split at the delimiter: what csv-parse would read, at
+ * a fraction of its cost (most machine-written CSV has no quotes). One pass over the text: each
+ * field is cut from it straight into its row, with no line string or field list in between (the
+ * garbage of those cost more than the parsing).
+ */
+function plainRows(item: TableItem, text: string, columns: string[], delimiter: string): ReadRows {
+  const read: ReadRows = { rows: [], names: [], failed: [] };
+  const template = rowTemplate(columns);
   let n = 0;
-  for (const raw of text.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line === '') continue;
-    out.push({ n: ++n, fields: line.split(delimiter) });
+  for (let at = 0; at < text.length;) {
+    const newline = text.indexOf('\n', at);
+    const next = newline < 0 ? text.length : newline + 1;
+    let end = newline < 0 ? text.length : newline;
+    if (end > at && text.charCodeAt(end - 1) === 13) end--;
+    if (end > at) {
+      const row = { ...template };
+      let fields = 0;
+      for (let from = at; ;) {
+        let cut = text.indexOf(delimiter, from);
+        if (cut < 0 || cut > end) cut = end;
+        const column = columns[fields++];
+        if (column !== undefined) row[column] = typedField(text.slice(from, cut));
+        if (cut === end) break;
+        from = cut + 1;
+      }
+      const name = rowName(item, ++n);
+      if (fields === columns.length) {
+        read.rows.push(row);
+        read.names.push(name);
+      } else read.failed.push({ item: name, reason: ragged(fields, columns) });
+    }
+    at = next;
   }
-  return out;
+  return read;
 }
 
 /**
@@ -80,7 +137,6 @@ function plainRecords(text: string, delimiter: string): { n: number; fields: str
  * fails alone. Otherwise csv-parse skips the broken record and goes on where it can.
  */
 function records(text: string, options: CsvOptions): { n: number; fields?: string[]; error?: string }[] {
-  if (options.linesAreRecords && !text.includes('"')) return plainRecords(text, options.delimiter);
   try {
     return parseRecords(text, options).map((fields, i) => ({ n: i + 1, fields }));
   } catch {
@@ -119,20 +175,18 @@ function records(text: string, options: CsvOptions): { n: number; fields?: strin
 
 /** CSV rows of one item under `columns`: a record with another field count fails alone, naming both counts. */
 export function csvRows(item: TableItem, text: string, columns: string[], options: CsvOptions): ReadRows {
+  if (options.linesAreRecords && !text.includes('"'))
+    return plainRows(item, text, columns, options.delimiter);
   const read: ReadRows = { rows: [], names: [], failed: [] };
+  const template = rowTemplate(columns);
   for (const record of records(text, options)) {
     const name = rowName(item, record.n);
     if (!record.fields) {
       read.failed.push({ item: name, reason: `malformed CSV record: ${record.error ?? ''}` });
     } else if (record.fields.length !== columns.length) {
-      read.failed.push({
-        item: name,
-        reason: `has ${record.fields.length} fields; the header has ${columns.length} (${columns.join(', ')})`,
-      });
+      read.failed.push({ item: name, reason: ragged(record.fields.length, columns) });
     } else {
-      const row: Record<string, unknown> = {};
-      columns.forEach((column, i) => (row[column] = typedField(record.fields?.[i] ?? '')));
-      read.rows.push(row);
+      read.rows.push(rowOf(template, columns, record.fields));
       read.names.push(name);
     }
   }

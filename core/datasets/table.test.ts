@@ -59,6 +59,7 @@ beforeAll(async () => {
   const parquet = Buffer.from(parquetWriteBuffer({ columnData, rowGroupSize: 10 }));
   await upload('pq/rows.parquet', parquet);
   await upload('pq-bad/truncated.parquet', parquet.subarray(0, parquet.length - 20));
+  await upload('carry/k.jsonl', '{"id":1}\n{"x":2}\n{"id":3}\n');
   await upload('parts/species=setosa/1.csv', 'sepal\n1.1\n1.2\n');
   await upload('parts/species=virginica/1.csv', 'sepal\n3.1\n');
   await upload('parts/species=setosa/2.csv', 'sepal\n1.3\n');
@@ -170,6 +171,38 @@ describe('reading a table, record by record', () => {
     expect(got.missing.map((m) => m.item)).toEqual(['a.jsonl#row=2', 'a.jsonl#row=3']);
     expect(got.missing[0]?.reason).toMatch(/^not JSON/);
     expect(got.missing[1]?.reason).toMatch(/^not a JSON object/);
+  });
+});
+
+describe('carry_columns', () => {
+  it('fails a CSV range whose header lacks a carried column as one line naming it', async () => {
+    const input: TableInput = { type: 'table', container, path: 'csv/a.csv', carry_columns: ['id', 'key'] };
+    const got = await read(input, (await planned(input, 1024)).flat());
+    expect(got.inputs).toEqual([]);
+    expect(got.missing).toEqual([
+      { item: 'csv/a.csv', reason: 'has no column "key" (carry_columns); its columns: id, name, score' },
+    ]);
+  });
+
+  it('fails a Parquet range whose schema lacks a carried column', async () => {
+    const input: TableInput = { type: 'table', container, path: 'pq/', carry_columns: ['key'] };
+    const got = await read(input, ['rows.parquet#rows=10-20']);
+    expect(got.missing).toEqual([
+      {
+        item: 'rows.parquet#rows=10-20',
+        reason: 'has no column "key" (carry_columns); its columns: id, species',
+      },
+    ]);
+    const kept = await read({ ...input, carry_columns: ['species'] }, ['rows.parquet#rows=10-20']);
+    expect(kept.inputs).toHaveLength(10);
+  });
+
+  it('fails a JSON line lacking a carried key alone, naming the key', async () => {
+    const input: TableInput = { type: 'table', container, path: 'carry/', carry_columns: ['id'] };
+    const got = await read(input, (await planned(input, 1024)).flat());
+    expect(got.inputs).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(got.names).toEqual(['k.jsonl#row=1', 'k.jsonl#row=3']);
+    expect(got.missing).toEqual([{ item: 'k.jsonl#row=2', reason: 'has no "id" (carry_columns)' }]);
   });
 });
 

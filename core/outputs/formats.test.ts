@@ -20,6 +20,11 @@ describe('partBody', () => {
     expect(csvHeader(body.columns ?? [])).toBe('id,text,note\n');
   });
 
+  it('writes booleans as true and false, and quotes a carriage return', () => {
+    const body = partBody([{ ok: true, no: false, text: 'a\rb', n: 1.5 }], 'csv');
+    expect(body.bytes.toString()).toBe('true,false,"a\rb",1.5\n');
+  });
+
   it('keeps one JSON object a line for Parquet, with each column typed over the part', () => {
     const body = partBody([{ id: 1, x: 1 }, { id: 2, x: 2.5, ok: true }, 7], 'parquet');
     expect(body.columns).toEqual(['id', 'x', 'ok', 'value']);

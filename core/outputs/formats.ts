@@ -1,6 +1,8 @@
-import { stringify } from 'csv-stringify/sync';
 import type { AppendRowFormat } from '../config/settings.js';
-import { rowsToText, rowToLine } from './rows.js';
+import { csvLines } from './csv-text.js';
+import { rowsToText } from './rows.js';
+
+export { csvHeader, csvLines } from './csv-text.js';
 
 /** One mini-batch's rows as its part blob holds them, with what finalize needs to compose them. */
 export interface PartBody {
@@ -26,29 +28,6 @@ export function columnsOf(rows: Iterable<unknown>): string[] {
   const seen = new Set<string>();
   for (const row of rows) if (isRecord(row)) for (const key of Object.keys(row)) seen.add(key);
   return [...seen];
-}
-
-function cell(value: unknown): unknown {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : value;
-}
-
-/**
- * CSV lines of `rows` under `columns` (no header): object rows by column, a missing column empty;
- * strings as they are (one line each, as for text); other values as their text.
- */
-export function csvLines(rows: unknown[], columns: string[]): string {
-  let out = '';
-  for (const row of rows) {
-    if (isRecord(row))
-      out += stringify([columns.map((c) => cell(row[c]))], { eof: true, record_delimiter: '\n' });
-    else out += `${rowToLine(row)}\n`;
-  }
-  return out;
-}
-
-export function csvHeader(columns: string[]): string {
-  return stringify([columns], { eof: true, record_delimiter: '\n' });
 }
 
 /** The part of one mini-batch in the run's output format. */

@@ -1,3 +1,4 @@
+import { partBody } from '../outputs/formats.js';
 import type { MiniBatchResult } from '../outputs/records.js';
 import type { Storage } from '../storage/storage.js';
 import {
@@ -145,11 +146,7 @@ async function writeRange(storage: Storage, held: Held[]): Promise<void> {
   const last = held[held.length - 1];
   if (!first || !last) return;
   const span = { first: first.tried.input.index, last: last.tried.input.index };
-  await writePart(
-    storage,
-    first.tried.run,
-    span,
-    held.flatMap((h) => h.rows),
-    0,
-  );
+  const rows = held.flatMap((h) => h.rows);
+  const body = partBody(rows, first.tried.run.settings.append_row_format);
+  await writePart(storage, first.tried.run, span, body, rows.length, 0);
 }

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
 import type { Materialized } from '../datasets/kind.js';
 import { ParallelRunError } from '../errors.js';
-import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, partBody } from '../outputs/formats.js';
-import type { NamedFailure } from './messages.js';
+import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, type PartBody } from '../outputs/formats.js';
 import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
-import { flushScriptLog, hasEnded, runHasEnded, runOnPool } from './pools.js';
+import { flushScriptLog, runHasEnded } from './pools.js';
 import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
-import { SHUT_DOWN, type RunOutcome } from './pool.js';
+import type { RunOutcome } from './messages.js';
+import { inputsByName, scoredInHost, scoreOnPool } from './score.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -44,10 +43,20 @@ export class TryFencedError extends ParallelRunError {
 export interface TriedMiniBatch {
   input: MiniBatchInput;
   run: RunRecord;
-  fetched: Materialized;
+  /** The mini-batch's items as the manifest names them. */
+  names: string[];
+  /** Where its files were fetched (gone once it ran). */
+  dir: string;
+  /** What the host fetched; undefined when the worker process read the rows itself (tables). */
+  fetched?: Materialized;
   outcome: RunOutcome;
   started: number;
 }
+
+const EMPTY: Materialized = { inputs: [], names: [], missing: [] };
+
+/** Inputs of a mini-batch: those run() got and those that could not be read. */
+const count = (m: Materialized | undefined) => (m ? m.inputs.length + m.missing.length : 0);
 
 /**
  * One try of one mini-batch: fetch its files, run the entry script on the pool, write its rows to
@@ -95,37 +104,20 @@ export async function tryMiniBatch(
   const run = await loadRun(storage, input.runId);
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
-  let outcome: RunOutcome;
-  let fetched: Materialized = { inputs: [], names: [], missing: [] };
+  let tried: Awaited<ReturnType<typeof scoreOnPool>>;
   try {
-    // A run canceled while this try downloads stops its downloads too.
-    fetched = await datasetKindOf(run.settings.input).materialize(
-      storage,
-      run.settings.input,
-      names,
-      dir,
-      () => hasEnded(input.runId),
-    );
-    // Nothing left to score (every file vanished since planning): the script is not woken for it.
-    if (hasEnded(input.runId)) outcome = SHUT_DOWN;
-    else if (fetched.inputs.length > 0)
-      outcome = await runOnPool(storage, run, {
-        inputs: fetched.inputs,
-        miniBatchIndex: input.index,
-        ...(fetched.partitionKeyValues ? { partitionKeyValues: fetched.partitionKeyValues } : {}),
-      });
-    else outcome = { ok: true, rows: [], failures: [] };
+    tried = await scoreOnPool(storage, run, input.index, names, dir);
   } finally {
     // Synchronously, as the files were written (see materialize).
     rmSync(dir, { recursive: true, force: true });
     await flushScriptLog(input.runId);
   }
-  return { input, run, fetched, outcome, started };
+  return { input, run, names, dir, ...tried, started };
 }
 
 /** A table's items are rows, known once read: its manifest names byte ranges or row groups. */
-function inputsOf({ fetched }: TriedMiniBatch): number {
-  return fetched.inputs.length + fetched.missing.length;
+function inputsOf({ fetched, outcome }: TriedMiniBatch): number {
+  return outcome.ok && outcome.scored ? outcome.scored.inputs : count(fetched);
 }
 
 /**
@@ -134,7 +126,8 @@ function inputsOf({ fetched }: TriedMiniBatch): number {
  */
 export function cleanRows(tried: TriedMiniBatch): unknown[] | undefined {
   const { outcome, fetched } = tried;
-  if (!outcome.ok || fetched.missing.length > 0) return undefined;
+  // A part the worker wrote itself (tables) is written as it is.
+  if (!outcome.ok || outcome.scored || !fetched || fetched.missing.length > 0) return undefined;
   if (outcome.failures.length > 0 || outcome.rows.length !== fetched.inputs.length) return undefined;
   return outcome.rows;
 }
@@ -158,7 +151,6 @@ export function succeededResult(tried: TriedMiniBatch): MiniBatchResult {
 export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promise<MiniBatchResult> {
   const { input, run, fetched, outcome, started } = tried;
   const maxTries = run.settings.run_max_try;
-  const { missing } = fetched;
   const inputs = inputsOf(tried);
   const base = { index: input.index, attempt: input.attempt, inputs };
   const durationMs = () => Math.round(performance.now() - started);
@@ -170,35 +162,47 @@ export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promis
     // Another try follows: a part an earlier run of this try left (a group's, covering its
     // neighbours too, execute-group.ts) goes, so only what the next try writes stands.
     if (!final) await deletePart(storage, input.runId, input.index);
-    else
+    const all = final ? await inputsByName(storage, run, tried.names, tried.dir, fetched) : undefined;
+    if (all)
       await writeFailedTry(
         storage,
         input.runId,
         input.index,
         input.attempt,
-        fetched.names,
+        all.names,
         outcome.error,
-        missing,
+        all.missing,
       );
     const error = outcome.error.message.split('\n')[0] ?? '';
     return {
       ...base,
+      inputs: all ? count(all) : inputs,
       ok: false,
       final,
       succeeded: 0,
-      failedItems: final ? inputs : 0,
+      failedItems: all ? count(all) : 0,
       error,
       ...(outcome.fatal ? { fatal: `the entry script cannot run: ${error}` } : {}),
       durationMs: durationMs(),
     };
   }
 
-  const items = failedItemsOf(fetched, outcome.rows, outcome.failures);
+  const scored =
+    outcome.scored ??
+    scoredInHost(fetched ?? EMPTY, outcome.rows, outcome.failures, run.settings.append_row_format);
+  const items = scored.failed;
   const runs = storage.blobs.getContainerClient(containers.runs);
   await Promise.all([
     // The part says how many of its items failed: a failure record left by an earlier run of this
     // same try (at-least-once) is recognised as stale at finalize, at no extra request here.
-    writePart(storage, run, { first: input.index, last: input.index }, outcome.rows, items.length),
+    writePart(
+      storage,
+      run,
+      { first: input.index, last: input.index },
+      scored.part,
+      scored.rows,
+      items.length,
+    ),
     items.length > 0
       ? writeJson(runs, runPaths.failure(input.runId, input.index), {
           index: input.index,
@@ -211,8 +215,8 @@ export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promis
     ...base,
     ok: true,
     final: true,
-    succeeded: outcome.rows.length,
-    failedItems: inputs - outcome.rows.length,
+    succeeded: scored.rows,
+    failedItems: inputs - scored.rows,
     durationMs: durationMs(),
   };
 }
@@ -226,10 +230,10 @@ export async function writePart(
   storage: Storage,
   run: RunRecord,
   span: { first: number; last: number },
-  rows: unknown[],
+  body: PartBody,
+  rows: number,
   failed: number,
 ): Promise<void> {
-  const body = partBody(rows, run.settings.append_row_format);
   const columns = body.columns ? encodeColumns(body.columns) : undefined;
   const types = body.types ? encodeTypes(body.types) : undefined;
   if ((columns?.length ?? 0) + (types?.length ?? 0) > MAX_COLUMNS_METADATA) {
@@ -243,41 +247,13 @@ export async function writePart(
   await runs.getBlockBlobClient(runPaths.part(run.runId, span.first)).upload(body.bytes, body.bytes.length, {
     metadata: {
       failed: String(failed),
-      rows: String(rows.length),
+      rows: String(rows),
       ...(span.last === span.first ? {} : { last: String(span.last) }),
       ...(columns === undefined ? {} : { columns }),
       ...(types === undefined ? {} : { types }),
     },
     blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
   });
-}
-
-/**
- * The error lines of a try that ran: inputs that could not be read, those the script named with
- * ctx.fail (by position, or by the path or row text it passed), then any it left without a row
- * and unnamed.
- */
-function failedItemsOf(
-  fetched: Materialized,
-  rows: unknown[],
-  failures: NamedFailure[],
-): FailureRecord['items'] {
-  const items: FailureRecord['items'] = fetched.missing.map((m) => ({
-    item: m.item,
-    error: m.reason,
-    kind: 'missing',
-  }));
-  const named = new Map<string, string>();
-  for (const f of failures) {
-    const byText = fetched.inputs.indexOf(f.item);
-    const at = f.index ?? (byText >= 0 ? byText : undefined);
-    const name = at === undefined ? undefined : fetched.names[at];
-    if (name !== undefined) named.set(name, f.reason);
-  }
-  for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
-  const unknown = fetched.inputs.length - rows.length - named.size;
-  if (unknown > 0) items.push(...unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown));
-  return items;
 }
 
 async function writeFailedTry(
@@ -324,39 +300,4 @@ export async function recordLostMiniBatch(
 ): Promise<void> {
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   await writeFailedTry(storage, input.runId, input.index, input.attempt, names, { message: input.error });
-}
-
-/**
- * run() returned fewer rows than inputs without naming which failed. When the rows carry the file
- * names (as `<file>: <digit>` does), the items no row mentions are exactly the failed ones; otherwise
- * the count is known but not the items, and each line lists the candidates.
- */
-/** A table's mini-batch holds thousands of rows: an error line names a few candidates, not all. */
-const CANDIDATES_SHOWN = 20;
-
-function unnamedFailures(
-  names: string[],
-  rows: unknown[],
-  accounted: Set<string>,
-  unknown: number,
-): FailureRecord['items'] {
-  const candidates = names.filter((n) => !accounted.has(n));
-  const text = rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
-  const unmentioned = candidates.filter((n) => !text.some((t) => t.includes(path.basename(n))));
-  const why = `run() returned ${rows.length} rows for ${names.length} inputs`;
-  const shown = candidates.slice(0, CANDIDATES_SHOWN).join(', ');
-  const more =
-    candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
-  if (unmentioned.length === unknown) {
-    return unmentioned.map((item) => ({
-      item,
-      kind: 'unknown',
-      error: `${why} and none for this item; name failures with ctx.fail(item, reason)`,
-    }));
-  }
-  return Array.from({ length: unknown }, (_, k) => ({
-    item: `(unidentified ${k + 1} of ${unknown})`,
-    kind: 'unknown' as const,
-    error: `${why}; ${unknown} of these failed without being named: ${shown}${more}`,
-  }));
 }

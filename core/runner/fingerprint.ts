@@ -28,6 +28,8 @@ export const FINGERPRINTED_SETTINGS = [
   'allowed_failed_percent',
   'output_action',
   'append_row_file_name',
+  'append_row_format',
+  'carry_columns',
   'run_invocation_timeout',
   'run_max_try',
   'logging_level',

@@ -1,3 +1,7 @@
+import type { AppendRowFormat } from '../config/settings.js';
+import type { DatasetInput } from '../datasets/kind.js';
+import type { PartBody } from '../outputs/formats.js';
+import type { FailureRecord } from '../outputs/records.js';
 import type { ScriptArguments } from './contract.js';
 
 /** What a pool's worker process is started with (its first message). */
@@ -26,6 +30,30 @@ export interface MiniBatchCall {
   inputs: unknown[];
   miniBatchIndex: number;
   partitionKeyValues?: Record<string, string>;
+  /**
+   * Set for kinds whose items the worker process reads itself (tables): `inputs` is then empty, and
+   * the worker answers with the part it wrote (`scored`), not with rows.
+   */
+  read?: ReadInWorker;
+}
+
+/** Where a mini-batch's rows are and how its part is written: all a worker needs to do a table's try. */
+export interface ReadInWorker {
+  input: DatasetInput;
+  items: string[];
+  /** The run's append_row_format. */
+  format?: AppendRowFormat;
+}
+
+/** A try the worker read, scored and wrote itself: the part as execute uploads it, and the counts. */
+export interface Scored {
+  part: PartBody;
+  /** Result rows in the part. */
+  rows: number;
+  /** Rows read: those run() got and those that could not be read. */
+  inputs: number;
+  /** The error lines: rows that could not be read, those named with ctx.fail, those left without a result. */
+  failed: FailureRecord['items'];
 }
 
 /** An input the script failed with ctx.fail: `index` is its position in the mini-batch, when found there. */
@@ -53,6 +81,17 @@ export type FromWorker =
   /** The process begins a try it was handed (it may hold one more behind it). */
   | { type: 'started'; id: number }
   | { type: 'done'; id: number; rows: unknown; failures: NamedFailure[] }
-  | { type: 'failed'; id: number; error: ErrorInfo }
+  | { type: 'scored'; id: number; scored: Scored }
+  /** run() threw (`exception`), or returned what cannot be written (`bad_return`, checked in the worker). */
+  | { type: 'failed'; id: number; error: ErrorInfo; kind?: 'bad_return' }
   | { type: 'log'; level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'; text: string }
   | { type: 'closed' };
+
+/** `ended`: the run ended (finalized or canceled) before the try could run: not a try at all. */
+export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended';
+
+export type RunOutcome =
+  /** `scored`: the worker read the mini-batch and wrote its part itself (MiniBatchCall.read); `rows` is then empty. */
+  | { ok: true; rows: unknown[]; failures: NamedFailure[]; scored?: Scored }
+  /** `fatal`: the entry script cannot run at all here (it does not load, or init() keeps failing): no try can succeed. */
+  | { ok: false; kind: TryFailureKind; error: ErrorInfo; fatal?: true };

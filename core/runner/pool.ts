@@ -2,25 +2,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { overLimitMessage, residentMb, workerMemoryLimitMb } from './memory.js';
+import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
+import { checkReturned } from './returned.js';
 import type {
   ErrorInfo,
   FromWorker,
   MiniBatchCall,
-  NamedFailure,
+  RunOutcome,
   StartStage,
   ToWorker,
   WorkerInit,
 } from './messages.js';
 
-/** `ended`: the run ended (finalized or canceled) before the try could run: not a try at all. */
-export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended';
-
-export type RunOutcome =
-  | { ok: true; rows: unknown[]; failures: NamedFailure[] }
-  /** `fatal`: the entry script cannot run at all here (it does not load, or init() keeps failing): no try can succeed. */
-  | { ok: false; kind: TryFailureKind; error: ErrorInfo; fatal?: true };
+export type { RunOutcome, TryFailureKind } from './messages.js';
 
 export interface PoolOptions {
   size: number;
@@ -127,8 +122,11 @@ export class WorkerPool {
   private spawn(index: number): Slot {
     const child = fork(workerFile(), [], {
       env: { ...process.env, ...this.options.env },
-      // Not the host's own flags (an inspector port, say): only the heap limit.
-      execArgv: [`--max-old-space-size=${this.memoryLimitMb}`],
+      // Not the host's own flags (an inspector port, say): only the heap's sizes.
+      execArgv: [
+        `--max-old-space-size=${this.memoryLimitMb}`,
+        `--max-semi-space-size=${semiSpaceMb(this.memoryLimitMb)}`,
+      ],
       serialization: 'advanced',
       // What the script prints belongs in the run's log, not only on the host's console.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -169,8 +167,11 @@ export class WorkerPool {
       } else if (m.type === 'log') this.options.onLog?.(index, m.level, m.text);
       else if (m.type === 'started') this.startDeadline(slot, m.id);
       else if (m.type === 'done')
-        this.settle(slot, m.id, validate(m.rows, m.failures, slot.pending.get(m.id)?.inputs ?? 0));
-      else if (m.type === 'failed') this.settle(slot, m.id, { ok: false, kind: 'exception', error: m.error });
+        this.settle(slot, m.id, checkReturned(m.rows, m.failures, slot.pending.get(m.id)?.inputs ?? 0));
+      else if (m.type === 'scored')
+        this.settle(slot, m.id, { ok: true, rows: [], failures: [], scored: m.scored });
+      else if (m.type === 'failed')
+        this.settle(slot, m.id, { ok: false, kind: m.kind ?? 'exception', error: m.error });
     });
     const ended = (error: ErrorInfo) => {
       slot.dead = true;
@@ -402,38 +403,4 @@ export class WorkerPool {
       slot.child.send({ type: 'shutdown' } satisfies ToWorker);
     });
   }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing (undefined)';
-  if (value === null) return 'null';
-  if (typeof value === 'string')
-    return `a string (${JSON.stringify(value.slice(0, 40))}${value.length > 40 ? '…' : ''})`;
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  return `an object with keys ${Object.keys(value).slice(0, 5).join(', ') || '(none)'}`;
-}
-
-/** run() must return a list with at most one row per input item (ParallelRunStep's unchecked rule, checked). */
-function validate(rows: unknown, failures: NamedFailure[], inputs: number): RunOutcome {
-  if (!Array.isArray(rows)) {
-    return {
-      ok: false,
-      kind: 'bad_return',
-      error: {
-        message: `run() returned ${describe(rows)}; it must return a list with one row per successful item (at most ${inputs})`,
-      },
-    };
-  }
-  const named = new Set(failures.map((f) => f.index ?? f.item)).size;
-  if (rows.length + named > inputs) {
-    const detail = named ? ` and named ${named} failed item(s)` : '';
-    return {
-      ok: false,
-      kind: 'bad_return',
-      error: {
-        message: `run() returned ${rows.length} rows${detail} for ${inputs} input items; at most one row per input item is allowed`,
-      },
-    };
-  }
-  return { ok: true, rows, failures };
 }

@@ -3,7 +3,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EntryScript, InitContext, MiniBatch, RunContext, ScriptLogger } from './contract.js';
-import type { ErrorInfo, FromWorker, NamedFailure, StartStage, ToWorker, WorkerInit } from './messages.js';
+import type {
+  ErrorInfo,
+  FromWorker,
+  MiniBatchCall,
+  NamedFailure,
+  StartStage,
+  ToWorker,
+  WorkerInit,
+} from './messages.js';
+import { scoreInWorker, type Called } from './worker-read.js';
 
 /**
  * One pool process: loads the entry script, calls init() once, then run() per mini-batch. A process,
@@ -109,40 +118,76 @@ async function load(scriptPath: string): Promise<EntryScript> {
   return mod as EntryScript;
 }
 
+/**
+ * Calls run() on one mini-batch's inputs. ctx.fail names an input by the very value run() was given
+ * (a path, or a row object): its position is looked up in a map built on the first call, not by a
+ * scan per call (a table's mini-batch holds tens of thousands of rows).
+ */
+async function callRun(
+  script: EntryScript,
+  context: InitContext,
+  inputs: unknown[],
+  batch: Pick<MiniBatchCall, 'miniBatchIndex' | 'partitionKeyValues'>,
+): Promise<Called> {
+  const failures: NamedFailure[] = [];
+  let positions: Map<unknown, number> | undefined;
+  const positionOf = (item: unknown): number | undefined => {
+    if (!positions) {
+      positions = new Map();
+      // The first position of each: as indexOf would find it.
+      for (let i = inputs.length - 1; i >= 0; i--) positions.set(inputs[i], i);
+    }
+    return positions.get(item);
+  };
+  const ctx: RunContext = {
+    ...context,
+    miniBatchIndex: batch.miniBatchIndex,
+    partitionKeyValues: batch.partitionKeyValues ?? {},
+    fail: (item: unknown, reason: string) => {
+      const index = positionOf(item);
+      failures.push({
+        item: typeof item === 'string' ? item : JSON.stringify(item),
+        ...(index === undefined ? {} : { index }),
+        reason,
+      });
+    },
+  };
+  try {
+    return { rows: await script.run(inputs as MiniBatch, ctx), failures };
+  } catch (err) {
+    return { error: errorInfo(err) };
+  }
+}
+
 async function runOne(
   script: EntryScript,
   context: InitContext,
   message: Extract<ToWorker, { type: 'run' }>,
 ): Promise<void> {
-  const failures: NamedFailure[] = [];
-  const { inputs, miniBatchIndex, partitionKeyValues } = message.batch;
-  const ctx: RunContext = {
-    ...context,
-    miniBatchIndex,
-    partitionKeyValues: partitionKeyValues ?? {},
-    fail: (item: unknown, reason: string) => {
-      // The very input (a path, or the row object run() was given) names its position.
-      const index = inputs.indexOf(item);
-      failures.push({
-        item: typeof item === 'string' ? item : JSON.stringify(item),
-        ...(index >= 0 ? { index } : {}),
-        reason,
-      });
-    },
-  };
-  let rows: unknown;
-  try {
-    rows = await script.run(inputs as MiniBatch, ctx);
-  } catch (err) {
-    send({ type: 'failed', id: message.id, error: errorInfo(err) });
+  const { batch, id } = message;
+  if (batch.read) {
+    // A table: this process reads the rows and writes the part itself.
+    send(
+      await scoreInWorker(id, batch.read, (fetched) =>
+        callRun(script, context, fetched.inputs, {
+          miniBatchIndex: batch.miniBatchIndex,
+          ...(fetched.partitionKeyValues ? { partitionKeyValues: fetched.partitionKeyValues } : {}),
+        }),
+      ),
+    );
+    return;
+  }
+  const called = await callRun(script, context, batch.inputs, batch);
+  if ('error' in called) {
+    send({ type: 'failed', id, error: called.error });
     return;
   }
   try {
-    send({ type: 'done', id: message.id, rows, failures });
+    send({ type: 'done', id, rows: called.rows, failures: called.failures });
   } catch (err) {
     send({
       type: 'failed',
-      id: message.id,
+      id,
       error: {
         message: `run() returned values that cannot be passed on (${errorInfo(err).message}): return strings, numbers or plain objects`,
       },

@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import {
   BlobServiceClient,
   RestError,
@@ -17,9 +17,23 @@ export interface Storage {
   queues: QueueServiceClient;
 }
 
+/**
+ * The app's identity, its library loaded on the first token asked for: importing @azure/identity
+ * takes most of a second, and a process on a connection string (Azurite, or a worker process
+ * reading a table's rows) never needs it.
+ */
 function identity(env: NodeJS.ProcessEnv): TokenCredential {
   const clientId = env.AzureWebJobsStorage__clientId;
-  return clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    getToken: async (scopes, options) => {
+      credential ??= import('@azure/identity').then(
+        ({ DefaultAzureCredential, ManagedIdentityCredential }) =>
+          clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential(),
+      );
+      return (await credential).getToken(scopes, options);
+    },
+  };
 }
 
 export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Storage {

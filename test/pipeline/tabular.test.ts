@@ -47,6 +47,9 @@ beforeAll(async () => {
   await upload('by-species/species=setosa/1.csv', csv([1, 2]));
   await upload('by-species/species=versicolor/1.csv', csv([3]));
   await upload('by-species/species=setosa/2.csv', csv([4]));
+  // About 2 KB: two or more mini-batches of "1KB"; rows 7 and 120 are failed by the script.
+  await upload('keys/k.csv', csv(range(1, 150), [7, 120]));
+  await upload('keys-drop/d.csv', 'id,name,score\n1,n1,0.1\n2,drop,0.2\n3,n3,0.3\n');
   host = await startApp(storage());
 });
 
@@ -160,5 +163,96 @@ describe('tabular datasets end to end on the devhost', () => {
     });
     expect(reply.status).toBe(400);
     expect(reply.text).toMatch(/partition_keys/);
+  });
+});
+
+describe('carry_columns end to end on the devhost', () => {
+  const carry = { entry_script: 'table_carry.js', process_count_per_node: 2 };
+
+  it('joins each result to the keys of the row it scored, keys first, past rows failed with ctx.fail', async () => {
+    const run = await runToEnd(host, {
+      ...carry,
+      input: { type: 'table', container, path: 'keys/' },
+      mini_batch_size: '1KB',
+      carry_columns: ['id', 'name'],
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals.miniBatches).toBeGreaterThan(1);
+    expect(run.output[0]).toBe('id,name,doubled');
+    const rows = parse<Record<string, unknown>>(run.output.join('\n'), { columns: true, cast: true });
+    const ids = range(1, 150).filter((id) => id !== 7 && id !== 120);
+    expect(rows).toEqual(ids.map((id) => ({ id, name: `n${id}`, doubled: (id / 10) * 2 })));
+    expect(run.errors.map((e) => [e.kind, e.error])).toEqual([
+      ['named', 'asked to fail'],
+      ['named', 'asked to fail'],
+    ]);
+  });
+
+  it('types carried keys in Parquet, and makes a result that is not an object the column value', async () => {
+    const run = await runToEnd(host, {
+      ...carry,
+      input: { type: 'table', container, path: 'keys/' },
+      mini_batch_size: '1KB',
+      carry_columns: ['id'],
+      arguments: ['--as', 'string'],
+      append_row_format: 'parquet',
+      append_row_file_name: 'keys.parquet',
+    });
+    expect(run.view.status).toBe('Completed');
+    const out = run.view.summary?.output;
+    const bytes = await BlobServiceClient.fromConnectionString(storage())
+      .getContainerClient(out?.container ?? '')
+      .getBlobClient(out?.blob ?? '')
+      .downloadToBuffer();
+    const file = Uint8Array.from(bytes).buffer;
+    expect(parquetMetadata(file).schema.map((s) => [s.name, s.type])).toEqual([
+      ['root', undefined],
+      ['id', 'INT32'],
+      ['value', 'BYTE_ARRAY'],
+    ]);
+    const rows = await parquetReadObjects({ file });
+    expect(rows[0]).toEqual({ id: 1, value: '0.2' });
+    expect(rows.map((r) => r.id as number)).toEqual(range(1, 150).filter((id) => id !== 7 && id !== 120));
+  });
+
+  it('fails a mini-batch whose results cannot be joined by position, each of its rows named', async () => {
+    const run = await runToEnd(host, {
+      ...carry,
+      input: { type: 'table', container, path: 'keys-drop/' },
+      carry_columns: ['id'],
+      arguments: ['--drop'],
+      run_max_try: 1,
+    });
+    expect(run.view.summary?.totals).toMatchObject({ items: 3, itemsSucceeded: 0, itemsFailed: 3 });
+    expect(run.errors.map((e) => e.item)).toEqual(['d.csv#row=1', 'd.csv#row=2', 'd.csv#row=3']);
+    expect(run.errors[0]?.error).toMatch(
+      /carry_columns joins results to rows by position.*2 results for 3 rows/,
+    );
+  });
+
+  it('fails a result whose column of the same name holds another value than the carried key', async () => {
+    const run = await runToEnd(host, {
+      ...carry,
+      input: { type: 'table', container, path: 'keys-drop/' },
+      carry_columns: ['id'],
+      arguments: ['--clash'],
+      run_max_try: 1,
+    });
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 0, itemsFailed: 3 });
+    expect(run.errors[0]?.error).toMatch(
+      /the result's column "id" is -1 where the input row's carried "id" is 1/,
+    );
+  });
+
+  it('refuses carry_columns for a files dataset, naming the setting', async () => {
+    const { call } = await import('../support/devhost.js');
+    const reply = await call(host.baseUrl, 'POST', '/api/runs', {
+      entry_script: 'echo.js',
+      input: { container, path: 'keys/' },
+      carry_columns: ['id'],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.text).toMatch(/carry_columns/);
+    expect(reply.text).toMatch(/applies to tables/);
   });
 });

@@ -1,0 +1,84 @@
+import type { Materialized } from '../datasets/kind.js';
+import { partBody, type PartBody } from '../outputs/formats.js';
+import { joinCarried } from './carry-columns.js';
+import { failedItemsOf } from './failed-items.js';
+import type { ErrorInfo, FromWorker, NamedFailure, ReadInWorker, Scored } from './messages.js';
+import { checkReturned } from './returned.js';
+
+/** What calling run() on some inputs gave: its rows and the inputs it named failed, or what it threw. */
+export type Called = { rows: unknown; failures: NamedFailure[] } | { error: ErrorInfo };
+
+/** A failed try as the worker reports it. */
+type Failed = Extract<FromWorker, { type: 'failed' }>;
+
+let clients: Promise<{ read: (call: ReadInWorker) => Promise<Materialized> }> | undefined;
+
+/**
+ * The dataset kinds and this process's storage clients, loaded on the first table try (most scripts
+ * score files, and never need them). A worker process is its own boundary: it builds its clients
+ * from its environment, as the host does (ARCHITECTURE.md).
+ */
+function reader(): Promise<{ read: (call: ReadInWorker) => Promise<Materialized> }> {
+  clients ??= Promise.all([import('../datasets/index.js'), import('../storage/storage.js')]).then(
+    ([{ datasetKindOf }, { storage }]) => ({
+      // Kinds read here write no files: they get no scratch folder.
+      read: (call) => datasetKindOf(call.input).materialize(storage(), call.input, call.items, ''),
+    }),
+  );
+  return clients;
+}
+
+function carryColumnsOf(call: ReadInWorker): string[] | undefined {
+  return call.input.type === 'table' ? call.input.carry_columns : undefined;
+}
+
+/**
+ * A mini-batch whose rows this process reads itself (tables): only the item names crossed the IPC
+ * channel, and only the written part goes back, never the rows. Reads them (by range, from blob
+ * storage), calls run() through `call`, checks what it returned, joins carry_columns, lists the
+ * error lines and writes the part in the run's format. Every failure is a failed try, as in the
+ * host: a read that fails (storage unreachable) is retried as a try is.
+ */
+export async function scoreInWorker(
+  id: number,
+  read: ReadInWorker,
+  call: (fetched: Materialized) => Promise<Called>,
+): Promise<{ type: 'scored'; id: number; scored: Scored } | Failed> {
+  let fetched: Materialized;
+  try {
+    fetched = await (await reader()).read(read);
+  } catch (err) {
+    return {
+      type: 'failed',
+      id,
+      error: { message: `the mini-batch's rows could not be read: ${messageOf(err)}` },
+    };
+  }
+  // Nothing left to score (every row malformed, or the file vanished): the script is not called.
+  const called: Called = fetched.inputs.length > 0 ? await call(fetched) : { rows: [], failures: [] };
+  if ('error' in called) return { type: 'failed', id, error: called.error };
+  const checked = checkReturned(called.rows, called.failures, fetched.inputs.length);
+  if (!checked.ok) return { type: 'failed', id, error: checked.error, kind: 'bad_return' };
+  let rows = checked.rows;
+  const carry = carryColumnsOf(read);
+  if (carry) {
+    const joined = joinCarried(fetched.inputs, rows, called.failures, carry, fetched.names);
+    if ('error' in joined)
+      return { type: 'failed', id, error: { message: joined.error }, kind: 'bad_return' };
+    rows = joined.rows;
+  }
+  let part: PartBody;
+  try {
+    part = partBody(rows, read.format);
+  } catch (err) {
+    const message = `run() returned values that cannot be written (${messageOf(err)}): return strings, numbers or plain objects`;
+    return { type: 'failed', id, error: { message }, kind: 'bad_return' };
+  }
+  const inputs = fetched.inputs.length + fetched.missing.length;
+  const failed = failedItemsOf(fetched, rows, called.failures);
+  return { type: 'scored', id, scored: { part, rows: rows.length, inputs, failed } };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
