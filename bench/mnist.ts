@@ -10,7 +10,7 @@ import { DOWNLOADS_IN_PARALLEL } from '../core/datasets/materialize.js';
 import { MINI_BATCHES_PER_PROCESS, miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { WorkerPool } from '../core/runner/pool.js';
 import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';
-import { downloadBlob, storage } from '../core/storage/storage.js';
+import { downloadBlob, storage, storageFromEnv, type Storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
 import { SESSION_OPTIONS } from '../samples/scripts/mnist/classify.js';
 import { sampleImages } from '../samples/mnist/images.js';
@@ -36,8 +36,8 @@ const CONCURRENCY = IN_FLIGHT * DOWNLOADS_IN_PARALLEL;
 const WARM_UPS = 4;
 const PASSES = 9;
 
-async function rawGetImagesPerSecond(names: string[]): Promise<number> {
-  const container = storage().blobs.getContainerClient(SAMPLE_CONTAINER);
+async function rawGetImagesPerSecond(names: string[], store: Storage = storage()): Promise<number> {
+  const container = store.blobs.getContainerClient(SAMPLE_CONTAINER);
   let next = 0;
   let bytes = 0;
   const started = performance.now();
@@ -188,12 +188,13 @@ async function againstRawGets(
   names: string[],
   settings: object,
   before?: Awaited<ReturnType<typeof rawPass>>,
+  store: Storage = storage(),
 ) {
-  const first = before ?? (await rawPass(azurite, names));
+  const first = before ?? (await rawPass(azurite, names, store));
   const run = await withCpu({ devhost: hostPid, azurite: azurite.pid }, names.length, () =>
     e2eImagesPerSecond(api, settings),
   );
-  const after = await rawPass(azurite, names);
+  const after = await rawPass(azurite, names, store);
   const rawGet = (first.result + after.result) / 2;
   const measured = {
     imagesPerSecond: run.result,
@@ -212,9 +213,9 @@ async function againstRawGets(
 
 type Measured = Awaited<ReturnType<typeof againstRawGets>>['measured'];
 
-function rawPass(azurite: Azurite, names: string[]) {
+function rawPass(azurite: Azurite, names: string[], store: Storage) {
   return withCpu({ bench: process.pid, azurite: azurite.pid }, names.length, () =>
-    rawGetImagesPerSecond(names),
+    rawGetImagesPerSecond(names, store),
   );
 }
 
@@ -225,11 +226,10 @@ function rawPass(azurite: Azurite, names: string[]) {
 async function persistedTutorial(log: (line: string) => void) {
   const location = await mkdtemp(path.join(os.tmpdir(), 'parallel-run-bench-store-'));
   const azurite = await startAzurite({ location });
-  const previous = process.env.AzureWebJobsStorage;
-  process.env.AzureWebJobsStorage = azurite.connectionString;
+  const store = storageFromEnv({ AzureWebJobsStorage: azurite.connectionString });
   try {
-    await seedModel(log);
-    await seedImages(log);
+    await seedModel(log, store);
+    await seedImages(log, store);
     const host = await spawnDevHostProcess({
       app: repoRoot,
       storage: azurite.connectionString,
@@ -237,14 +237,14 @@ async function persistedTutorial(log: (line: string) => void) {
     });
     try {
       const names = [...sampleImages()].map((i) => i.name);
-      await rawGetImagesPerSecond(names.slice(0, 1000)); // warm-up
+      await rawGetImagesPerSecond(names.slice(0, 1000), store); // warm-up
       const api = new ApiClient(host.baseUrl);
-      return (await againstRawGets(api, azurite, host.pid, names, tutorialSettings)).measured;
+      return (await againstRawGets(api, azurite, host.pid, names, tutorialSettings, undefined, store))
+        .measured;
     } finally {
       await host.kill();
     }
   } finally {
-    process.env.AzureWebJobsStorage = previous;
     await azurite.stop();
     await rm(location, { recursive: true, force: true });
   }

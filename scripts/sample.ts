@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listVersions, registerModel, type ModelInfo } from '../core/storage/models.js';
-import { ensureContainer, storage } from '../core/storage/storage.js';
+import { ensureContainer, storage, type Storage } from '../core/storage/storage.js';
 import { sampleImages } from '../samples/mnist/images.js';
 import { sourceModelDir } from '../samples/mnist/paths.js';
 
@@ -10,12 +10,12 @@ export const SAMPLE_PREFIX = 'mnist/';
 const UPLOADS_IN_PARALLEL = 32;
 
 /** Registers model `mnist` version 1 from the committed ONNX file, unless some version already is. */
-export async function seedModel(log: (line: string) => void): Promise<void> {
-  if ((await listVersions(storage(), 'mnist')).length > 0) return;
+export async function seedModel(log: (line: string) => void, store: Storage = storage()): Promise<void> {
+  if ((await listVersions(store, 'mnist')).length > 0) return;
   const dir = sourceModelDir();
   const meta = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as Partial<ModelInfo>;
   const info = await registerModel(
-    storage(),
+    store,
     'mnist',
     [{ name: 'mnist.onnx', bytes: await readFile(path.join(dir, 'mnist.onnx')) }],
     {
@@ -27,8 +27,8 @@ export async function seedModel(log: (line: string) => void): Promise<void> {
 }
 
 /** Writes the 10,000 digits as `sampledata/mnist/<i>.png`, skipping the ones already there. */
-export async function seedImages(log: (line: string) => void): Promise<number> {
-  const container = await ensureContainer(storage().blobs.getContainerClient(SAMPLE_CONTAINER));
+export async function seedImages(log: (line: string) => void, store: Storage = storage()): Promise<number> {
+  const container = await ensureContainer(store.blobs.getContainerClient(SAMPLE_CONTAINER));
   const present = new Set<string>();
   for await (const b of container.listBlobsFlat({ prefix: SAMPLE_PREFIX })) present.add(b.name);
   const images = sampleImages();
