@@ -67,6 +67,12 @@ export const ITEMS_PER_ACTIVITY = 100;
 /** Bounds a group's share of a shard's history, and the work lost with a lost activity. */
 export const MAX_TRIES_PER_ACTIVITY = 25;
 
+/**
+ * A group reports when its slowest try ends, so a hung try holds its neighbours' progress back for
+ * up to run_invocation_timeout: groups only while that is at most a minute (the default 60 s).
+ */
+export const MAX_GROUP_HOLD_SECONDS = 60;
+
 /** Groups per try in flight, at least: a run's last groups still keep every process busy. */
 const GROUPS_PER_SLOT = 4;
 
@@ -83,9 +89,11 @@ export function triesPerActivity(run: {
   miniBatches: number;
   inFlight: number;
   progressUpdateTimeout: number | null;
+  runInvocationTimeout: number;
 }): number {
   const { miniBatchFiles: files } = run;
   if (run.placement !== 'activity' || run.progressUpdateTimeout !== null) return 1;
+  if (run.runInvocationTimeout > MAX_GROUP_HOLD_SECONDS) return 1;
   if (files === undefined || files <= 0) return 1;
   const enough = Math.floor(run.miniBatches / (Math.max(1, run.inFlight) * GROUPS_PER_SLOT));
   return Math.max(1, Math.min(MAX_TRIES_PER_ACTIVITY, Math.floor(ITEMS_PER_ACTIVITY / files), enough));

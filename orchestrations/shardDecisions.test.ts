@@ -341,6 +341,7 @@ describe('groups of tries', () => {
       miniBatches: 2000,
       inFlight: 8,
       progressUpdateTimeout: null,
+      runInvocationTimeout: 60,
     };
     expect(triesPerActivity(run)).toBe(20);
     expect(triesPerActivity({ ...run, miniBatchFiles: 1 })).toBe(25);
@@ -349,6 +350,8 @@ describe('groups of tries', () => {
     expect(triesPerActivity({ ...run, miniBatchFiles: undefined })).toBe(1);
     expect(triesPerActivity({ ...run, placement: 'queue' })).toBe(1);
     expect(triesPerActivity({ ...run, progressUpdateTimeout: 30 })).toBe(1);
+    // A hung try would hold its group's finished neighbours back for longer than a minute.
+    expect(triesPerActivity({ ...run, runInvocationTimeout: 600 })).toBe(1);
     // 120 mini-batches, 8 in flight: groups of 3 keep 4 groups per slot.
     expect(triesPerActivity({ ...run, miniBatches: 120 })).toBe(3);
     expect(triesPerActivity({ ...run, miniBatches: 12 })).toBe(1);

@@ -47,6 +47,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
         miniBatches: plan.miniBatches,
         inFlight: miniBatchesInFlight({ ...s, compute }),
         progressUpdateTimeout: s.progress_update_timeout,
+        runInvocationTimeout: s.run_invocation_timeout,
       }),
     },
   };
