@@ -171,11 +171,18 @@ async function* blobVersions(
   for (const next of ahead) yield await next;
 }
 
+/**
+ * A local folder's files, one folder's entries in memory at a time, in the order a blob listing of the
+ * same names gives (lexicographic over the whole relative name): a folder sorts as its name and a "/",
+ * so `a.txt` and `a-b.txt` come before `a/x.txt`, as they do in blobs ('-' and '.' sort before '/').
+ */
 async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {
-  const entries: { name: string; dir: boolean }[] = [];
-  for await (const entry of await opendir(path.join(root, sub)))
-    entries.push({ name: entry.name, dir: entry.isDirectory() });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries: { name: string; dir: boolean; key: string }[] = [];
+  for await (const entry of await opendir(path.join(root, sub))) {
+    const dir = entry.isDirectory();
+    entries.push({ name: entry.name, dir, key: dir ? `${entry.name}/` : entry.name });
+  }
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const e of entries) {
     const rel = sub ? `${sub}/${e.name}` : e.name;
     if (e.dir) yield* listLocal(root, rel);
