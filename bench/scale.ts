@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Azurite } from '../devhost/azurite.js';
@@ -50,6 +51,8 @@ interface Sample {
   phase: string;
   rssMb: number;
   done: number;
+  /** The machine's 1-minute load average: on a shared 2-core host, latency follows it. */
+  load: number;
 }
 
 /** The status call, timed about every second, and the devhost's RSS beside it, until the run ends. */
@@ -66,6 +69,7 @@ async function watch(api: ApiClient, host: DevHostProcess, runId: string, since:
       phase: view.phase ?? view.status,
       rssMb: procStatusMb(host.pid, 'VmRSS'),
       done: p ? p.items.succeeded + p.items.failed : 0,
+      load: os.loadavg()[0] ?? 0,
     });
     if (view.status !== 'Running' && view.status !== 'Pending') return samples;
     if (samples.length % 30 === 0) {
@@ -120,13 +124,26 @@ async function runOnce(host: DevHostProcess, azurite: Azurite, localPath: string
   return { runId, seconds, cpu, samples, lines, head, view };
 }
 
+/** The value below which `share` of `values` lie (nearest rank). */
+function percentile(values: number[], share: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)] ?? 0;
+}
+
 function summarize(samples: Sample[]) {
   const ms = samples.map((s) => s.statusMs);
+  const loads = samples.map((s) => s.load);
   const planning = samples.filter((s) => s.phase === 'planning' || s.phase === 'Pending');
   return {
     statusCalls: samples.length,
     statusMsMedian: Math.round(median(ms) * 10) / 10,
+    statusMsP99: Math.round(percentile(ms, 0.99) * 10) / 10,
     statusMsMax: Math.round(Math.max(...ms) * 10) / 10,
+    statusCallsOver200Ms: ms.filter((m) => m >= STATUS_GOAL_MS).length,
+    loadAverage: {
+      mean: Math.round((loads.reduce((a, b) => a + b, 0) / Math.max(loads.length, 1)) * 10) / 10,
+      max: Math.round(Math.max(...loads) * 10) / 10,
+    },
     statusMsByPhase: Object.fromEntries(
       [...new Set(samples.map((s) => s.phase))].map((phase) => {
         const of = samples.filter((s) => s.phase === phase).map((s) => s.statusMs);
@@ -195,7 +212,9 @@ async function measureScale(connection: string, azurite: Azurite, items: number)
         ['devhost peak RSS, MB', peakRssMb, `≤ ${RSS_GOAL_MB}`],
         ['devhost RSS while planning (max sampled), MB', watched.rssMbDuringPlanningMax, '—'],
         [`status call ms, median of ${watched.statusCalls}`, watched.statusMsMedian, '—'],
+        ['status call ms, 99th percentile', watched.statusMsP99, '—'],
         ['status call ms, max', watched.statusMsMax, `< ${STATUS_GOAL_MS}`],
+        ['machine load average (1 min), mean during the run', watched.loadAverage.mean, '—'],
       ],
     );
     const file = mergeResult('scale', items === MILLION ? 'million' : `items${items}`, result);
