@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { SETTING } from '../config/app-settings.js';
@@ -112,9 +114,13 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
 export async function* listFileVersions(storage: Storage, input: FileDataset): AsyncGenerator<VersionedItem> {
   if (isLocal(input)) {
     const root = resolveLocalFolder(input.local_path);
+    let listed = 0;
     for await (const item of listLocal(root)) {
-      const info = await stat(path.join(root, item));
+      // statSync: a few µs, where fs/promises' stat spent some 25 µs of the main thread on each (a million
+      // files: most of a minute of planning); the event loop still gets a turn every 256 files.
+      const info = statSync(path.join(root, item));
       yield { item, version: `${info.size}:${info.mtimeMs}` };
+      if (++listed % 256 === 0) await setImmediate();
     }
     return;
   }
@@ -171,11 +177,18 @@ async function* blobVersions(
   for (const next of ahead) yield await next;
 }
 
+/**
+ * A local folder's files, one folder's entries in memory at a time, in the order a blob listing of the
+ * same names gives (lexicographic over the whole relative name): a folder sorts as its name and a "/",
+ * so `a.txt` and `a-b.txt` come before `a/x.txt`, as they do in blobs ('-' and '.' sort before '/').
+ */
 async function* listLocal(root: string, sub = ''): AsyncGenerator<string> {
-  const entries: { name: string; dir: boolean }[] = [];
-  for await (const entry of await opendir(path.join(root, sub)))
-    entries.push({ name: entry.name, dir: entry.isDirectory() });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries: { name: string; dir: boolean; key: string }[] = [];
+  for await (const entry of await opendir(path.join(root, sub))) {
+    const dir = entry.isDirectory();
+    entries.push({ name: entry.name, dir, key: dir ? `${entry.name}/` : entry.name });
+  }
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const e of entries) {
     const rel = sub ? `${sub}/${e.name}` : e.name;
     if (e.dir) yield* listLocal(root, rel);

@@ -1,7 +1,14 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
-import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
+import {
+  ensureContainer,
+  listBlobsPaged,
+  readJson,
+  writeJson,
+  writeText,
+  type Storage,
+} from '../storage/storage.js';
 import { composeOutput, type Part } from './compose-output.js';
 import { listParts } from './part-listing.js';
 import { decodeColumns, decodeTypes } from './formats.js';
@@ -89,7 +96,7 @@ async function partFailures(storage: Storage, runId: string, known?: PartFailure
 
 async function* errorLines(storage: Storage, runId: string, parts: PartFailures): AsyncGenerator<string> {
   const runs = storage.blobs.getContainerClient(containers.runs);
-  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
+  for await (const blob of listBlobsPaged(runs, { prefix: runPaths.failuresPrefix(runId) })) {
     // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
     if (parts.get(indexOfPart(blob.name)) === 0) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
@@ -335,7 +342,7 @@ async function countWritten(storage: Storage, runId: string, parts: PartFailures
     if (failed > 0) totals.miniBatchesFailed++;
     else totals.miniBatchesSucceeded++;
   }
-  for await (const blob of runs.listBlobsFlat({ prefix: runPaths.failuresPrefix(runId) })) {
+  for await (const blob of listBlobsPaged(runs, { prefix: runPaths.failuresPrefix(runId) })) {
     if (parts.has(indexOfPart(blob.name))) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
     totals.itemsFailed += record?.items.length ?? 0;

@@ -1,6 +1,6 @@
 import type { BlobItem } from '@azure/storage-blob';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
-import type { Storage } from '../storage/storage.js';
+import { listBlobsPaged, type Storage } from '../storage/storage.js';
 
 /** A written part as listed: the mini-batches it covers (`first`…`last`) and its blob. */
 export interface ListedPart {
@@ -19,7 +19,7 @@ export interface ListedPart {
 export async function* listParts(storage: Storage, runId: string): AsyncGenerator<ListedPart> {
   const runs = storage.blobs.getContainerClient(containers.runs);
   let coveredTo = -1;
-  for await (const blob of runs.listBlobsFlat({
+  for await (const blob of listBlobsPaged(runs, {
     prefix: runPaths.partsPrefix(runId),
     includeMetadata: true,
   })) {
