@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunSettings } from '../config/settings.js';
+import { SETTING_NAMES, type RunSettings, type SettingName } from '../config/settings.js';
 import { datasetKindOf } from '../datasets/index.js';
 import type { RunRecord } from '../runs/record.js';
 import { containers, runPaths } from '../storage/layout.js';
@@ -14,32 +14,25 @@ import { resolveEntryScript, scriptsRoot } from './paths.js';
 const FORMAT = 'parallel-run fingerprint 1';
 
 /**
- * The settings that can change a run's output, errors or verdict, in ParallelRunStep's names
- * (README, "Reuse and resume"). Left out, as ParallelRunStep leaves them out of reuse: `node_count`
- * and `process_count_per_node` (how many workers, not what they compute); also `compute` (where
- * tries run), `run_name` (a label) and `allow_reuse` itself.
+ * Settings left out of the fingerprint, as ParallelRunStep leaves them out of reuse (README, "Reuse
+ * and resume"): `node_count` and `process_count_per_node` (how many workers, not what they compute),
+ * `compute` (where tries run), `run_name` (a label), `allow_reuse` itself; `partition_keys` is hashed
+ * as part of `input` (it is copied there) and `models` as their pinned versions. Every other setting
+ * is in: a new one changes the fingerprint unless it is named here (a forgotten `append_row_format`
+ * once let a CSV run reuse a Parquet run's output).
  */
-export const FINGERPRINTED_SETTINGS = [
-  'entry_script',
-  'source_directory',
-  'mini_batch_size',
-  'error_threshold',
-  'mini_batch_error_threshold',
-  'allowed_failed_percent',
-  'output_action',
-  'append_row_file_name',
-  'append_row_format',
-  'carry_columns',
-  'run_invocation_timeout',
-  'run_max_try',
-  'logging_level',
-  'progress_update_timeout',
-  'arguments',
-  'environment_variables',
-  'input',
-  'output',
-  'side_inputs',
-] as const satisfies readonly (keyof RunSettings)[];
+const NOT_FINGERPRINTED: readonly SettingName[] = [
+  'node_count',
+  'process_count_per_node',
+  'compute',
+  'run_name',
+  'allow_reuse',
+  'partition_keys',
+  'models',
+];
+
+/** The settings that can change a run's output, errors or verdict, in ParallelRunStep's names. */
+export const FINGERPRINTED_SETTINGS = SETTING_NAMES.filter((name) => !NOT_FINGERPRINTED.includes(name));
 
 /** `runs/<runId>/fingerprint.json`. */
 export interface FingerprintRecord {
