@@ -7,7 +7,7 @@ import { ApiClient } from '../scripts/client.js';
 import { tutorialSettings } from '../scripts/demo.js';
 import { seedImages, seedModel } from '../scripts/sample.js';
 import { spawnWorker } from '../scripts/workers.js';
-import { cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './report.js';
+import { childrenCpuSeconds, cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './report.js';
 
 const POOL = 'bench';
 const WORKERS = 2;
@@ -28,6 +28,24 @@ const tuned = {
  */
 export async function benchPool(): Promise<void> {
   await withAzurite(measurePool);
+}
+
+/** CPU seconds so far of the processes that do a run's work: the devhost, the workers and Azurite, each with its children. */
+function cpuNow(host: WatchedProcess, workers: WatchedProcess[], azurite: Azurite) {
+  const tree = (pid: number | undefined) => (cpuSeconds(pid) ?? 0) + childrenCpuSeconds(pid);
+  return {
+    devhost: tree(host.pid),
+    workers: workers.reduce((sum, w) => sum + tree(w.pid), 0),
+    azurite: cpuSeconds(azurite.pid) ?? 0,
+  };
+}
+
+type Cpu = ReturnType<typeof cpuNow>;
+
+/** CPU milliseconds per image each side spent between two readings. */
+function cpuMsPerImage(before: Cpu, after: Cpu): Cpu {
+  const per = (k: keyof Cpu) => Math.round(((after[k] - before[k]) * 1000 * 100) / 10_000) / 100;
+  return { devhost: per('devhost'), workers: per('workers'), azurite: per('azurite') };
 }
 
 async function imagesPerSecond(api: ApiClient, compute: string): Promise<number> {
@@ -60,12 +78,17 @@ async function measurePool(storage: string, azurite: Azurite): Promise<void> {
     const api = new ApiClient(host.baseUrl);
     const order = ['functions', POOL, POOL, 'functions'];
     const rates: Record<string, number[]> = { functions: [], pool: [] };
+    const cpu: Record<string, Cpu[]> = { functions: [], pool: [] };
     const cpuBefore = cpuSeconds(azurite.pid);
     for (const compute of order) {
+      const side = compute === 'functions' ? 'functions' : 'pool';
+      const before = cpuNow(host, workers, azurite);
       const rate = await imagesPerSecond(api, compute);
-      (compute === 'functions' ? rates.functions : rates.pool)?.push(rate);
+      const perImage = cpuMsPerImage(before, cpuNow(host, workers, azurite));
+      rates[side]?.push(rate);
+      cpu[side]?.push(perImage);
       log(
-        `${compute === 'functions' ? 'functions' : `pool (${WORKERS} workers)`}: ${rate.toFixed(1)} images/s`,
+        `${side === 'functions' ? 'functions' : `pool (${WORKERS} workers)`}: ${rate.toFixed(1)} images/s; CPU ms per image: devhost ${perImage.devhost}, workers ${perImage.workers}, Azurite ${perImage.azurite}`,
       );
     }
     const mean = (xs: number[] | undefined) => (xs ?? []).reduce((a, b) => a + b, 0) / (xs?.length || 1);
@@ -81,6 +104,7 @@ async function measurePool(storage: string, azurite: Azurite): Promise<void> {
       order,
       imagesPerSecond: { functions: rates.functions, pool: rates.pool },
       ratioPoolVsFunctions: pool / functions,
+      cpuMsPerImage: cpu,
       azuriteCpuSeconds: (cpuSeconds(azurite.pid) ?? 0) - (cpuBefore ?? 0),
     };
     printTable(

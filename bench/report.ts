@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, type Azurite } from '../devhost/azurite.js';
@@ -51,6 +51,32 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks.
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** /proc/<pid>/stat's fields after the command name (which may hold spaces). */
+function statFields(pid: number | string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds of a process's children: those it has reaped (cutime + cstime) and those alive now
+ * (the run's worker processes, which read, parse and score the rows).
+ */
+export function childrenCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const own = statFields(pid);
+  let ticks = Number(own[13] ?? 0) + Number(own[14] ?? 0);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    // ppid is the 2nd field after the name; utime and stime the 12th and 13th.
+    if (Number(fields[1]) === pid) ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return ticks / 100;
 }
 
 /** What the figures were measured on: ratios move with the core count, so a result names it. */

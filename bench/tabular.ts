@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Azurite } from '../devhost/azurite.js';
@@ -8,7 +8,7 @@ import { ensureContainer, storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
 import { miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { ApiClient } from '../scripts/client.js';
-import { cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './report.js';
+import { childrenCpuSeconds, cpuSeconds, printTable, repoRoot, withAzurite, writeResult } from './report.js';
 
 const ROWS = 1_050_000;
 const CONTAINER = 'benchtables';
@@ -76,32 +76,6 @@ async function rawReadSeconds(size: number): Promise<number> {
   );
   if (read !== size) throw new Error(`raw read ${read} of ${size} bytes`);
   return (performance.now() - started) / 1000;
-}
-
-/** /proc/<pid>/stat's fields after the command name (which may hold spaces). */
-function statFields(pid: number | string): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  } catch {
-    return [];
-  }
-}
-
-/**
- * CPU seconds of a process's children: those it has reaped (cutime + cstime) and those alive now
- * (the run's worker processes, which read, parse and score the rows).
- */
-function childrenCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const own = statFields(pid);
-  let ticks = Number(own[13] ?? 0) + Number(own[14] ?? 0);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(entry);
-    // ppid is the 2nd field after the name; utime and stime the 12th and 13th.
-    if (Number(fields[1]) === pid) ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-  }
-  return ticks / 100;
 }
 
 function peakRssMb(pid: number | undefined): number {

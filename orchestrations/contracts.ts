@@ -1,4 +1,4 @@
-import type { ComputePlacement } from '../core/compute/placement.js';
+import { MINI_BATCHES_PER_PROCESS, type ComputePlacement } from '../core/compute/placement.js';
 import type { PoolTry } from '../core/compute/protocol.js';
 import type { RunTotals } from '../core/outputs/records.js';
 import type { CarriedShard } from '../core/outputs/carry.js';
@@ -38,23 +38,18 @@ export interface PlanOutput {
   check: ReuseCheck;
 }
 
-/**
- * Mini-batches handed out per process: one running `run()` and one fetching its files behind it.
- * Each pool still runs `process_count_per_node` tries at once; the second overlaps its downloads
- * with the first's scoring, and the pool hands it to its process before the first ends.
- */
-export const MINI_BATCHES_PER_PROCESS = 2;
+export { MINI_BATCHES_PER_PROCESS };
 
 /**
- * Mini-batches a run keeps in flight, over all its shards. A pool run keeps exactly
- * node_count × process_count_per_node on its queue: the queue's length is what scales its workers
- * (KEDA, one replica per process_count_per_node messages), so node_count bounds the replicas it uses.
+ * Mini-batches a run keeps in flight, over all its shards: `MINI_BATCHES_PER_PROCESS` per process.
+ * For a pool run these are the messages on its queue, which is what scales its workers (KEDA, one
+ * replica per `queueLengthPerReplica` = 2 × process_count_per_node messages), so node_count bounds
+ * the replicas it uses.
  */
 export function miniBatchesInFlight(
-  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node' | 'compute'>,
+  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node'>,
 ): number {
-  const perProcess = limits.compute?.placement === 'queue' ? 1 : MINI_BATCHES_PER_PROCESS;
-  return limits.node_count * limits.process_count_per_node * perProcess;
+  return limits.node_count * limits.process_count_per_node * MINI_BATCHES_PER_PROCESS;
 }
 
 /**

@@ -45,6 +45,16 @@ describe('run decisions: layout', () => {
     expect(shardLayout({ ...limits, node_count: 3 }, 3).maxInFlight).toBe(Math.ceil(12 / 3));
   });
 
+  it('keeps as many in flight for a pool: two per process, on its queue', () => {
+    const pool = {
+      kind: 'gpu',
+      placement: 'queue',
+      queue: 'minibatches-gpu',
+      startTimeoutSeconds: 60,
+    } as const;
+    expect(shardLayout({ ...limits, compute: pool }, 1).maxInFlight).toBe(8);
+  });
+
   it('shards side by side report failures only when a threshold can stop the run early', () => {
     expect(shardLayout({ ...limits, error_threshold: 0 }, 2).reportFailures).toBe(true);
     expect(shardLayout({ ...limits, mini_batch_error_threshold: 3 }, 2).reportFailures).toBe(true);

@@ -9,6 +9,7 @@ import {
   touchBeacon,
   type HeldClaim,
 } from '../core/compute/claims.js';
+import { MINI_BATCHES_PER_PROCESS } from '../core/compute/placement.js';
 import { queueFor } from '../core/compute/pool.js';
 import {
   boundedResult,
@@ -24,7 +25,7 @@ import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/r
 import { endedElsewhere } from '../core/runner/ended-runs.js';
 import { endRun } from '../core/runner/pools.js';
 import { loadRun, miniBatchItems } from '../core/runs/record.js';
-import type { Storage } from '../core/storage/storage.js';
+import { isNotFound, type Storage } from '../core/storage/storage.js';
 import { tryTiming } from './timing.js';
 
 export interface ConsumerOptions {
@@ -41,6 +42,15 @@ interface Held {
 }
 
 const IDLE_POLL_MS = { min: 100, max: 2_000 };
+/**
+ * While a try runs here or one ended lately, the next is probably on its way (the shard enqueues one
+ * as each result reaches it): the queue is looked at this often, not on the idle backoff, which
+ * would leave a slot empty for up to a second after each try (measured: bench/pool.ts).
+ */
+const BUSY_POLL_MS = 100;
+/** The most messages one receive may ask for (Azure Storage queues). */
+const MAX_MESSAGES_PER_RECEIVE = 32;
+const BUSY_WINDOW_MS = 10_000;
 const FIRST_VISIBILITY_SECONDS = 5;
 /** How often a worker says it is alive (well within the smallest pool start timeout, 10 s). */
 const BEACON_MS = 3_000;
@@ -55,8 +65,8 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
 /**
  * A pool worker's queue consumer (README, "GPU pools"): takes tries from `minibatches-<pool>`, runs
  * each with the same core code as the Functions path, puts the result on `minibatch-results`, and
- * deletes the message only then. At most `process_count_per_node` of a run's tries run at once here
- * (one per GPU). While a try runs, its message stays hidden and its claim fresh (heartbeats); if the
+ * deletes the message only then. It holds two tries per script process (one scoring, one fetching
+ * its inputs), and its script pool scores at most `process_count_per_node` of them at once (one per GPU). While a try runs, its message stays hidden and its claim fresh (heartbeats); if the
  * worker dies, both lapse and another worker takes the try over.
  */
 export class PoolConsumer {
@@ -67,6 +77,7 @@ export class PoolConsumer {
   /** Settles when a run's process_count_per_node becomes known (the capacity may then grow). */
   private learned = signal();
   private wake: (() => void) | undefined;
+  private lastTryEndedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly storage: Storage,
@@ -88,30 +99,40 @@ export class PoolConsumer {
         await Promise.race([...this.running.keys(), this.learned.promise]);
         continue;
       }
-      let message: DequeuedMessageItem | undefined;
+      let messages: DequeuedMessageItem[] = [];
       try {
-        // Hidden for a first short while (a worker that dies before its first heartbeat gives the
-        // try back soon); the try's own timing takes over once it is read.
+        // As many as there is room for (one request for them all). Hidden for a first short while
+        // (a worker that dies before its first heartbeat gives the try back soon); the try's own
+        // timing takes over once it is read.
         const got = await queue.receiveMessages({
-          numberOfMessages: 1,
+          numberOfMessages: Math.min(MAX_MESSAGES_PER_RECEIVE, this.capacity() - this.running.size),
           visibilityTimeout: FIRST_VISIBILITY_SECONDS,
         });
-        message = got.receivedMessageItems[0];
+        messages = got.receivedMessageItems;
       } catch (err) {
         this.log(`cannot read queue ${queue.name}: ${errorMessage(err)}`);
       }
-      if (message && this.stopRequested()) {
-        // SIGTERM came while it was being read: another replica takes it now.
-        await queue.updateMessage(message.messageId, message.popReceipt, undefined, 0).catch(() => undefined);
+      if (messages.length > 0 && this.stopRequested()) {
+        // SIGTERM came while they were being read: another replica takes them now.
+        await Promise.all(
+          messages.map((m) =>
+            queue.updateMessage(m.messageId, m.popReceipt, undefined, 0).catch(() => undefined),
+          ),
+        );
         break;
       }
-      if (!message) {
-        await this.pause(idle);
-        idle = Math.min(IDLE_POLL_MS.max, idle * 2);
+      if (messages.length === 0) {
+        if (this.busyLately()) {
+          await this.pause(BUSY_POLL_MS);
+          idle = IDLE_POLL_MS.min;
+        } else {
+          await this.pause(idle);
+          idle = Math.min(IDLE_POLL_MS.max, idle * 2);
+        }
         continue;
       }
       idle = IDLE_POLL_MS.min;
-      this.start(queue, message);
+      for (const message of messages) this.start(queue, message);
     }
     await Promise.allSettled(this.running.keys());
     await beacon.stop();
@@ -124,6 +145,9 @@ export class PoolConsumer {
   private beacon(): { stop(): Promise<void> } {
     const touch = () =>
       touchBeacon(this.storage, this.options.pool, this.id).catch((err: unknown) => {
+        // No run was ever started on this storage (the app creates its container with the first):
+        // nothing can be waiting for this worker yet.
+        if (isNotFound(err)) return;
         this.log(`cannot say this worker is alive: ${errorMessage(err)}`);
       });
     void touch();
@@ -152,9 +176,19 @@ export class PoolConsumer {
     return this.running.size;
   }
 
-  /** One try at a time until a run's process_count_per_node is known, then that many. */
+  private busyLately(): boolean {
+    return this.running.size > 0 || performance.now() - this.lastTryEndedAt < BUSY_WINDOW_MS;
+  }
+
+  /**
+   * One try at a time until a run's process_count_per_node is known; then two per process: one
+   * scoring, one fetching its inputs behind it (its script pool scores process_count_per_node at once).
+   */
   private capacity(): number {
-    const limits = [...this.running.values()].map((runId) => this.perProcessLimit.get(runId) ?? 1);
+    const limits = [...this.running.values()].map((runId) => {
+      const processes = this.perProcessLimit.get(runId);
+      return processes === undefined ? 1 : processes * MINI_BATCHES_PER_PROCESS;
+    });
     return limits.length === 0 ? 1 : Math.min(...limits);
   }
 
@@ -180,7 +214,12 @@ export class PoolConsumer {
         // The message stays: it reappears, and after too many tries goes to the poison queue.
         this.log(`try from message ${message.messageId} not finished: ${errorMessage(err)}`);
       })
-      .finally(() => this.running.delete(task));
+      .finally(() => {
+        this.running.delete(task);
+        this.lastTryEndedAt = performance.now();
+        // A slot is free: look for the next try now, not when the idle pause ends.
+        this.wake?.();
+      });
     this.running.set(task, runId);
   }
 
@@ -335,14 +374,23 @@ export class PoolConsumer {
         this.log(`heartbeat of message ${held.message.messageId} failed: ${errorMessage(err)}`);
       }
     };
-    let beating = beat();
-    const timer = setInterval(() => {
+    let beating = Promise.resolve();
+    const beatNow = () => {
       beating = beating.then(beat);
-    }, timing.heartbeatMs);
+    };
+    // The message was just taken and the claim just written: the first beat comes before the
+    // message would reappear, not at once (most tries end before it, and need none).
+    let timer: NodeJS.Timeout = setTimeout(
+      () => {
+        beatNow();
+        timer = setInterval(beatNow, timing.heartbeatMs);
+      },
+      Math.min(timing.heartbeatMs, (FIRST_VISIBILITY_SECONDS * 1000) / 2),
+    );
     return {
       renew,
       stop: async () => {
-        clearInterval(timer);
+        clearTimeout(timer);
         await beating;
         await chain.catch(() => false);
       },

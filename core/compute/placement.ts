@@ -21,5 +21,13 @@ export function placementOf(compute: RunSettings['compute'], startTimeoutSeconds
   return { kind: compute, placement: 'queue', queue: poolQueue(compute), startTimeoutSeconds };
 }
 
+/**
+ * Tries handed out per script process: one running `run()` and one fetching its inputs behind it, so
+ * a process never waits for a round trip between tries. The same for both placements: the Functions
+ * path keeps that many activities per process, a pool worker takes that many messages per process
+ * (it still scores only `process_count_per_node` at once: one per GPU).
+ */
+export const MINI_BATCHES_PER_PROCESS = 2;
+
 /** A run planned before placements were recorded ran in the Functions pool. */
 export const DEFAULT_PLACEMENT: ComputePlacement = { kind: 'functions', placement: 'activity' };

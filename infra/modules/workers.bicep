@@ -45,7 +45,7 @@ param image string
 param registryName string
 
 @minValue(1)
-@description('Messages waiting per replica before KEDA adds one: each replica takes a mini-batch at a time.')
+@description('Messages per replica before KEDA adds one: a replica holds two tries per script process (one scoring, one fetching), so twice the process_count_per_node runs use.')
 param queueLengthPerReplica int = 4
 
 var hasGpu = gpuProfile != 'none'

@@ -25,7 +25,8 @@ const junk = `junk${tag}`;
 const terminated = `term${tag}`;
 const canceled = `cancel${tag}`;
 const fenced = `fence${tag}`;
-const pools = [pool, idle, poisoned, late, junk, terminated, canceled, fenced].join(',');
+const ahead = `ahead${tag}`;
+const pools = [pool, idle, poisoned, late, junk, terminated, canceled, fenced, ahead].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
 const scripts = path.join(repoRoot, 'test/fixtures/scripts/dist');
@@ -307,6 +308,27 @@ describe('compute pools: runs', () => {
     const resultsQueue = queues().getQueueClient(results);
     await resultsQueue.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
     await host.waitForLine(new RegExp(`dropped a message on ${results}: not a pool try`));
+  });
+
+  it('holds two tries per script process: the next is taken while the first still scores', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
+    await worker({}, ahead);
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'few/' },
+      mini_batch_size: '1',
+      node_count: 1,
+      process_count_per_node: 1,
+      compute: ahead,
+    });
+    // One process, its script held by the gate: a second try is claimed behind it, no third.
+    await waitFor(async () => (await claimsOf(runId)) === 2);
+    writeFileSync(gate, '');
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['a.txt: ok', 'b.txt: ok', 'c.txt: ok', 'crash.txt: ok', 'd.txt: ok']);
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 5, tries: 5 });
   });
 
   it('writes nothing for a try given up while it ran; the next attempt writes its row once', async () => {
