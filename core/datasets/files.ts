@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { SETTING } from '../config/app-settings.js';
 import { ParallelRunError } from '../errors.js';
+import { listBlobPages } from '../storage/list-blobs.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { FileInput, LocalInput } from '../config/resolved.js';
 import { globToRegExp } from './glob.js';
@@ -103,7 +104,7 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
     yield* readNamesBlob(storage, input.names_from);
     return;
   }
-  for await (const blob of listBlobPages(storage, input)) yield blob.item;
+  for await (const blob of listFolder(storage, input)) yield blob.item;
 }
 
 /**
@@ -132,20 +133,19 @@ export async function* listFileVersions(storage: Storage, input: FileDataset): A
     yield* blobVersions(storage, input, readNamesBlob(storage, input.names_from));
     return;
   }
-  yield* listBlobPages(storage, input);
+  yield* listFolder(storage, input);
 }
 
 /** A blob dataset's folder listing, page by page, folder markers and names the glob refuses left out. */
-async function* listBlobPages(storage: Storage, input: BlobFiles): AsyncGenerator<VersionedItem> {
+async function* listFolder(storage: Storage, input: BlobFiles): AsyncGenerator<VersionedItem> {
   const match = input.glob ? globToRegExp(input.glob) : undefined;
   const container = storage.blobs.getContainerClient(input.container);
   const prefix = prefixOf(input);
-  const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
-  for await (const page of pages) {
-    for (const blob of page.segment.blobItems) {
+  for await (const page of listBlobPages(container, { prefix, includeMetadata: true })) {
+    for (const blob of page) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield { item: name, version: blob.properties.etag };
+      if (!match || match.test(name)) yield { item: name, version: blob.etag };
     }
   }
 }

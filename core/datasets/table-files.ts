@@ -1,5 +1,6 @@
 import { ParallelRunError } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
+import { listBlobPages } from '../storage/list-blobs.js';
 import type { Storage } from '../storage/storage.js';
 import { isFolderMarker } from './files.js';
 import { globToRegExp } from './glob.js';
@@ -42,13 +43,11 @@ export async function* listTableFiles(storage: Storage, input: TableInput): Asyn
   }
   const match = input.glob ? globToRegExp(input.glob) : undefined;
   const prefix = prefixOf(input);
-  const pages = container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ maxPageSize: 5000 });
-  for await (const page of pages) {
-    for (const blob of page.segment.blobItems) {
+  for await (const page of listBlobPages(container, { prefix, includeMetadata: true })) {
+    for (const blob of page) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name))
-        yield { name, size: blob.properties.contentLength ?? 0, etag: blob.properties.etag };
+      if (!match || match.test(name)) yield { name, size: blob.contentLength, etag: blob.etag };
     }
   }
 }

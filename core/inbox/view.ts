@@ -1,5 +1,6 @@
 import type { InboxSettings } from '../config/inbox.js';
 import type { InboxContainers } from '../storage/layout.js';
+import { listBlobPages } from '../storage/list-blobs.js';
 import { readJson, type Storage } from '../storage/storage.js';
 import { stateContainer, statePaths, type BatchRecord } from './records.js';
 
@@ -25,10 +26,8 @@ export async function inboxView(
 ): Promise<InboxView> {
   const state = await stateContainer(storage, names);
   let waiting = 0;
-  const pending = state
-    .listBlobsFlat({ prefix: statePaths.pendingPrefix(pipeline) })
-    .byPage({ maxPageSize: 5000 });
-  for await (const page of pending) waiting += page.segment.blobItems.length;
+  for await (const page of listBlobPages(state, { prefix: statePaths.pendingPrefix(pipeline) }))
+    waiting += page.length;
   const folders: string[] = [];
   for await (const item of state.listBlobsByHierarchy('/', { prefix: statePaths.batchesPrefix(pipeline) })) {
     if (item.kind === 'prefix') folders.push(item.name);

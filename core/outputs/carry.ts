@@ -1,4 +1,4 @@
-import type { BlobItem } from '@azure/storage-blob';
+import type { ListedBlob } from '../storage/list-blobs.js';
 import type { ManifestShard, Plan, ShardRef } from '../datasets/plan.js';
 import { ParallelRunError } from '../errors.js';
 import { containers, runPaths } from '../storage/layout.js';
@@ -107,7 +107,7 @@ export async function carryOver(storage: Storage, from: string, to: string): Pro
 async function copyPart(
   storage: Storage,
   sign: ReturnType<typeof urlSigner>,
-  source: BlobItem,
+  source: ListedBlob,
   target: string,
   from: string,
 ): Promise<void> {

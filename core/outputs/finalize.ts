@@ -70,12 +70,12 @@ async function* scanParts(storage: Storage, runId: string, failures: PartFailure
   const runs = storage.blobs.getContainerClient(containers.runs);
   for await (const { first, last, failed, blob } of listParts(storage, runId)) {
     for (let index = first; index <= last; index++) failures.set(index, failed);
-    const rows = blob.metadata?.rows;
-    const columns = decodeColumns(blob.metadata?.columns);
-    const types = decodeTypes(blob.metadata?.types);
+    const rows = blob.metadata.rows;
+    const columns = decodeColumns(blob.metadata.columns);
+    const types = decodeTypes(blob.metadata.types);
     yield {
       blob: runs.getBlobClient(blob.name),
-      size: blob.properties.contentLength ?? 0,
+      size: blob.contentLength,
       ...(rows === undefined ? {} : { rows: Number(rows) }),
       ...(columns === undefined ? {} : { columns }),
       ...(types === undefined ? {} : { types }),

@@ -1,5 +1,5 @@
-import type { BlobItem } from '@azure/storage-blob';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
+import type { ListedBlob } from '../storage/list-blobs.js';
 import { listBlobsPaged, type Storage } from '../storage/storage.js';
 
 /** A written part as listed: the mini-batches it covers (`first`…`last`) and its blob. */
@@ -8,7 +8,7 @@ export interface ListedPart {
   last: number;
   /** Failed items of its mini-batch (a range, a group's clean tries, has none). */
   failed: number;
-  blob: BlobItem;
+  blob: ListedBlob;
 }
 
 /**
@@ -25,8 +25,8 @@ export async function* listParts(storage: Storage, runId: string): AsyncGenerato
   })) {
     const first = indexOfPart(blob.name);
     if (first <= coveredTo) continue;
-    const last = Math.max(first, Number(blob.metadata?.last ?? first));
+    const last = Math.max(first, Number(blob.metadata.last ?? first));
     coveredTo = last;
-    yield { first, last, failed: Number(blob.metadata?.failed ?? '0'), blob };
+    yield { first, last, failed: Number(blob.metadata.failed ?? '0'), blob };
   }
 }

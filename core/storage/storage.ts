@@ -4,11 +4,10 @@ import {
   RestError,
   StorageSharedKeyCredential,
   type BlobClient,
-  type BlobItem,
   type ContainerClient,
-  type ContainerListBlobsOptions,
 } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
+import { listBlobs, type ListedBlob, type ListOptions } from './list-blobs.js';
 
 /**
  * The one storage account parallel-run uses. Locally a connection string (Azurite); in Azure the
@@ -72,20 +71,12 @@ export function sharedKeyOf(blobs: BlobServiceClient): StorageSharedKeyCredentia
   return blobs.credential instanceof StorageSharedKeyCredential ? blobs.credential : undefined;
 }
 
-/**
- * Blobs a listing returns per request where the service would give 5,000. The SDK turns a page's XML
- * into objects in one synchronous step, about 0.5 ms a blob on a busy 2-core host: a page of 1,000
- * parts held the event loop, and every HTTP answer of this instance (the status API), for a second.
- */
-export const LIST_PAGE_SIZE = 100;
-
-/** A container's blobs in listing order, LIST_PAGE_SIZE a request, so no one step blocks for long. */
-export async function* listBlobsPaged(
+/** A container's blobs in listing order, lean (core/storage/list-blobs.ts: no step blocks for long). */
+export function listBlobsPaged(
   container: ContainerClient,
-  options: ContainerListBlobsOptions = {},
-): AsyncGenerator<BlobItem> {
-  for await (const page of container.listBlobsFlat(options).byPage({ maxPageSize: LIST_PAGE_SIZE }))
-    yield* page.segment.blobItems;
+  options: ListOptions = {},
+): AsyncGenerator<ListedBlob> {
+  return listBlobs(container, options);
 }
 
 export function isNotFound(err: unknown): boolean {
