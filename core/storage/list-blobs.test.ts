@@ -65,6 +65,11 @@ describe('lean blob listing', () => {
     expect(pages.map((p) => p.length)).toEqual([2, 2, 2]);
     expect(pages.flat()).toEqual((await sdkListing()).map((b) => b.name));
     expect((await lean({ prefix: 'folder/' })).map((b) => b.name)).toEqual(['folder/with space/x.txt']);
+    expect((await lean({ prefix: 'folder/with space/' })).map((b) => b.name)).toEqual([
+      'folder/with space/x.txt',
+    ]);
+    expect((await lean({ prefix: 'plus+' })).map((b) => b.name)).toEqual(['plus+sign.txt']);
+    expect((await lean({ prefix: 'ünïcødé/' })).map((b) => b.name)).toEqual(['ünïcødé/日本語.csv']);
     expect(await lean({ prefix: 'nothing-here/' })).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import {
 } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { listBlobs, type ListedBlob, type ListOptions } from './list-blobs.js';
+import { storageGet } from './rest.js';
 
 /**
  * The one storage account parallel-run uses. Locally a connection string (Azurite); in Azure the
@@ -124,12 +125,22 @@ export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
   return (await downloadBlobWithMetadata(blob)).bytes;
 }
 
-/** A blob's bytes and its metadata, in one request. */
+/**
+ * A blob's bytes and its metadata, in one request, without the SDK's per-call client and header
+ * mapping (core/storage/rest.ts): the materializer makes one per input file.
+ */
 export async function downloadBlobWithMetadata(
   blob: BlobClient,
 ): Promise<{ bytes: Buffer; metadata: Record<string, string> | undefined }> {
-  const response = await blob.download();
+  const response = await storageGet({ client: blob, url: blob.url, stream: true });
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
-  return { bytes: Buffer.concat(chunks), metadata: response.metadata };
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of response.headers) {
+    const key = name.toLowerCase();
+    if (key.startsWith(META)) metadata[key.slice(META.length)] = value;
+  }
+  return { bytes: Buffer.concat(chunks), metadata };
 }
+
+const META = 'x-ms-meta-';

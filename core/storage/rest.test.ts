@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { RestError, type ContainerClient } from '@azure/storage-blob';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { downloadBlobWithMetadata, isNotFound, storageFromEnv } from './storage.js';
+
+/** Names whose URLs need encoding: the signature covers the encoded path. */
+const NAMES = ['a&b<c>"d\'e.txt', 'with space/x.png', 'ünïcødé/日本語.bin', 'plus+sign%20.txt'];
+
+let container: ContainerClient;
+
+beforeAll(async () => {
+  container = storageFromEnv({ AzureWebJobsStorage: inject('storage') }).blobs.getContainerClient(
+    `rest-${randomBytes(4).toString('hex')}`,
+  );
+  await container.create();
+  for (const [i, name] of NAMES.entries()) {
+    const bytes = Buffer.from([0, 255, i, 10, 13]);
+    await container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+      metadata: { Hdi_IsFolder: i === 0 ? 'true' : 'false', note: `n${i}` },
+    });
+  }
+});
+
+describe('lean blob download', () => {
+  it('gives the bytes and metadata the SDK gives, whatever the name', async () => {
+    for (const [i, name] of NAMES.entries()) {
+      const blob = container.getBlobClient(name);
+      const sdk = await blob.download();
+      const lean = await downloadBlobWithMetadata(blob);
+      expect(lean.bytes).toEqual(Buffer.from([0, 255, i, 10, 13]));
+      expect(lean.metadata).toEqual(sdk.metadata);
+      expect(lean.metadata).toMatchObject({ note: `n${i}` });
+    }
+  });
+
+  it('fails as the SDK does for a blob that does not exist', async () => {
+    const failure = await downloadBlobWithMetadata(container.getBlobClient('no/such.png')).catch(
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(RestError);
+    expect(isNotFound(failure)).toBe(true);
+    expect((failure as RestError).code).toBe('BlobNotFound');
+  });
+});
