@@ -87,7 +87,11 @@ export function isFolderMarker(name: string, metadata: Record<string, string> | 
  * many files there are. Order is the listing's (lexicographic), so mini-batch order is stable.
  * Folder markers are left out.
  */
-export async function* listFiles(storage: Storage, input: FileDataset): AsyncGenerator<string> {
+export async function* listFiles(
+  storage: Storage,
+  input: FileDataset,
+  pageSize?: number,
+): AsyncGenerator<string> {
   if (isLocal(input)) {
     yield* listLocal(resolveLocalFolder(input.local_path));
     return;
@@ -104,7 +108,7 @@ export async function* listFiles(storage: Storage, input: FileDataset): AsyncGen
     yield* readNamesBlob(storage, input.names_from);
     return;
   }
-  for await (const blob of listFolder(storage, input)) yield blob.item;
+  for await (const blob of listFolder(storage, input, pageSize)) yield blob.item;
 }
 
 /**
@@ -136,12 +140,18 @@ export async function* listFileVersions(storage: Storage, input: FileDataset): A
   yield* listFolder(storage, input);
 }
 
+const FIRST_FILE_PAGE = 100;
+
 /** A blob dataset's folder listing, page by page, folder markers and names the glob refuses left out. */
-async function* listFolder(storage: Storage, input: BlobFiles): AsyncGenerator<VersionedItem> {
+async function* listFolder(
+  storage: Storage,
+  input: BlobFiles,
+  pageSize?: number,
+): AsyncGenerator<VersionedItem> {
   const match = input.glob ? globToRegExp(input.glob) : undefined;
   const container = storage.blobs.getContainerClient(input.container);
   const prefix = prefixOf(input);
-  for await (const page of listBlobPages(container, { prefix, includeMetadata: true })) {
+  for await (const page of listBlobPages(container, { prefix, includeMetadata: true, pageSize })) {
     for (const blob of page) {
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
@@ -232,7 +242,9 @@ export async function checkDatasetExists<T extends FileDataset>(storage: Storage
     !input.glob && input.path !== '' && !input.path.endsWith('/') && (await isOneFile(container, input.path))
       ? { ...input, file: true }
       : input;
-  const files = listFiles(storage, resolved);
+  // One file is enough: a small first page, where a full one (5,000 blobs) costs the service about a
+  // second of CPU on Azurite (0.2 ms a blob listed) before the run even starts.
+  const files = listFiles(storage, resolved, FIRST_FILE_PAGE);
   const first = await files.next();
   await files.return(undefined);
   if (first.done) throw emptyDatasetError(input);
