@@ -48,9 +48,9 @@ const IDLE_POLL_MS = { min: 100, max: 2_000 };
  * would leave a slot empty for up to a second after each try (measured: bench/pool.ts).
  */
 const BUSY_POLL_MS = 100;
+const BUSY_WINDOW_MS = 10_000;
 /** The most messages one receive may ask for (Azure Storage queues). */
 const MAX_MESSAGES_PER_RECEIVE = 32;
-const BUSY_WINDOW_MS = 10_000;
 const FIRST_VISIBILITY_SECONDS = 5;
 /** How often a worker says it is alive (well within the smallest pool start timeout, 10 s). */
 const BEACON_MS = 3_000;
@@ -66,8 +66,9 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
  * A pool worker's queue consumer (README, "GPU pools"): takes tries from `minibatches-<pool>`, runs
  * each with the same core code as the Functions path, puts the result on `minibatch-results`, and
  * deletes the message only then. It holds two tries per script process (one scoring, one fetching
- * its inputs), and its script pool scores at most `process_count_per_node` of them at once (one per GPU). While a try runs, its message stays hidden and its claim fresh (heartbeats); if the
- * worker dies, both lapse and another worker takes the try over.
+ * its inputs); its script pool scores at most `process_count_per_node` of them at once (one per
+ * GPU). While a try runs, its message stays hidden and its claim fresh (heartbeats); if the worker
+ * dies, both lapse and another worker takes the try over.
  */
 export class PoolConsumer {
   readonly id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;

@@ -140,6 +140,7 @@ export async function* listFileVersions(storage: Storage, input: FileDataset): A
   yield* listFolder(storage, input);
 }
 
+/** Blobs the submit check asks for to find a dataset's first file (core/storage/list-blobs.ts). */
 const FIRST_FILE_PAGE = 100;
 
 /** A blob dataset's folder listing, page by page, folder markers and names the glob refuses left out. */

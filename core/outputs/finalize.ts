@@ -1,14 +1,8 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
 import { loadRun, type RunRecord } from '../runs/record.js';
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
-import {
-  ensureContainer,
-  listBlobsPaged,
-  readJson,
-  writeJson,
-  writeText,
-  type Storage,
-} from '../storage/storage.js';
+import { listBlobs } from '../storage/list-blobs.js';
+import { ensureContainer, readJson, writeJson, writeText, type Storage } from '../storage/storage.js';
 import { composeOutput, type Part } from './compose-output.js';
 import { listParts } from './part-listing.js';
 import { decodeColumns, decodeTypes } from './formats.js';
@@ -96,7 +90,7 @@ async function partFailures(storage: Storage, runId: string, known?: PartFailure
 
 async function* errorLines(storage: Storage, runId: string, parts: PartFailures): AsyncGenerator<string> {
   const runs = storage.blobs.getContainerClient(containers.runs);
-  for await (const blob of listBlobsPaged(runs, { prefix: runPaths.failuresPrefix(runId) })) {
+  for await (const blob of listBlobs(runs, { prefix: runPaths.failuresPrefix(runId) })) {
     // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
     if (parts.get(indexOfPart(blob.name)) === 0) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
@@ -342,7 +336,7 @@ async function countWritten(storage: Storage, runId: string, parts: PartFailures
     if (failed > 0) totals.miniBatchesFailed++;
     else totals.miniBatchesSucceeded++;
   }
-  for await (const blob of listBlobsPaged(runs, { prefix: runPaths.failuresPrefix(runId) })) {
+  for await (const blob of listBlobs(runs, { prefix: runPaths.failuresPrefix(runId) })) {
     if (parts.has(indexOfPart(blob.name))) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
     totals.itemsFailed += record?.items.length ?? 0;

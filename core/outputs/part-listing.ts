@@ -1,6 +1,6 @@
 import { containers, indexOfPart, runPaths } from '../storage/layout.js';
-import type { ListedBlob } from '../storage/list-blobs.js';
-import { listBlobsPaged, type Storage } from '../storage/storage.js';
+import { listBlobs, type ListedBlob } from '../storage/list-blobs.js';
+import type { Storage } from '../storage/storage.js';
 
 /** A written part as listed: the mini-batches it covers (`first`…`last`) and its blob. */
 export interface ListedPart {
@@ -19,7 +19,7 @@ export interface ListedPart {
 export async function* listParts(storage: Storage, runId: string): AsyncGenerator<ListedPart> {
   const runs = storage.blobs.getContainerClient(containers.runs);
   let coveredTo = -1;
-  for await (const blob of listBlobsPaged(runs, {
+  for await (const blob of listBlobs(runs, {
     prefix: runPaths.partsPrefix(runId),
     includeMetadata: true,
   })) {

@@ -7,7 +7,6 @@ import {
   type ContainerClient,
 } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { listBlobs, type ListedBlob, type ListOptions } from './list-blobs.js';
 import { storageGet } from './rest.js';
 
 /**
@@ -70,14 +69,6 @@ export function storage(): Storage {
 
 export function sharedKeyOf(blobs: BlobServiceClient): StorageSharedKeyCredential | undefined {
   return blobs.credential instanceof StorageSharedKeyCredential ? blobs.credential : undefined;
-}
-
-/** A container's blobs in listing order, lean (core/storage/list-blobs.ts: no step blocks for long). */
-export function listBlobsPaged(
-  container: ContainerClient,
-  options: ListOptions = {},
-): AsyncGenerator<ListedBlob> {
-  return listBlobs(container, options);
 }
 
 export function isNotFound(err: unknown): boolean {
