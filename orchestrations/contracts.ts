@@ -38,8 +38,6 @@ export interface PlanOutput {
   check: ReuseCheck;
 }
 
-export { MINI_BATCHES_PER_PROCESS };
-
 /**
  * Mini-batches a run keeps in flight, over all its shards: `MINI_BATCHES_PER_PROCESS` per process.
  * For a pool run these are the messages on its queue, which is what scales its workers (KEDA, one

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { RestError, type ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, ContainerSASPermissions, RestError } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { listBlobs } from './list-blobs.js';
 import { downloadBlobWithMetadata, isNotFound, storageFromEnv } from './storage.js';
 
 /** Names whose URLs need encoding: the signature covers the encoded path. */
-const NAMES = ['a&b<c>"d\'e.txt', 'with space/x.png', 'ünïcødé/日本語.bin', 'plus+sign%20.txt'];
+const NAMES = [
+  'a&b<c>"d\'e.txt',
+  'with space/x.png',
+  'ünïcødé/日本語.bin',
+  'plus+sign%20.txt',
+  'hash#and?query.bin',
+];
 
 let container: ContainerClient;
 
@@ -40,5 +47,19 @@ describe('lean blob download', () => {
     expect(failure).toBeInstanceOf(RestError);
     expect(isNotFound(failure)).toBe(true);
     expect((failure as RestError).code).toBe('BlobNotFound');
+  });
+
+  it('works as well through a SAS URL (the anonymous credential): listing and download', async () => {
+    const sasUrl = await container.generateSasUrl({
+      permissions: ContainerSASPermissions.parse('rl'),
+      expiresOn: new Date(Date.now() + 3_600_000),
+    });
+    const viaSas = new ContainerClient(sasUrl);
+    const names: string[] = [];
+    for await (const blob of listBlobs(viaSas, { pageSize: 2 })) names.push(blob.name);
+    expect(names).toEqual([...NAMES].sort());
+    const last = NAMES.length - 1;
+    const { bytes } = await downloadBlobWithMetadata(viaSas.getBlobClient(NAMES[last] ?? ''));
+    expect(bytes).toEqual(Buffer.from([0, 255, last, 10, 13]));
   });
 });
