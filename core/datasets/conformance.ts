@@ -103,6 +103,17 @@ export function datasetConformance<I extends DatasetInput>(
       expect(await read()).not.toEqual(before);
     });
 
+    it('plan tells `listed` exactly what listing streams, in order: the fingerprint needs no second listing', async () => {
+      const f = await fixture();
+      const input = await kind.validate(f.storage, f.dataset);
+      const told: VersionedItem[] = [];
+      await kind.plan(f.storage, `conformance-${randomUUID()}`, input, f.size, (entry) => told.push(entry));
+      const listed: VersionedItem[] = [];
+      for await (const entry of kind.listing(f.storage, input)) listed.push(entry);
+      expect(told.length).toBeGreaterThan(0);
+      expect(told).toEqual(listed);
+    });
+
     it('materialize gives one input per item (or row), named, in order', async () => {
       const f = await fixture();
       const items = f.items.slice(0, 3);

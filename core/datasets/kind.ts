@@ -46,8 +46,16 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
    * Streams the listing, cuts mini-batches of `size`, writes the manifest shards under
    * `runs/<runId>/manifest/`, and returns only counts and shard refs (never the items: they would
    * enter orchestration history). Refuses an empty dataset and a size this kind cannot cut by.
+   * `listed`, when given, is called with every entry of `listing`, in its order, as the plan reads
+   * it: a run hashes its fingerprint from the plan's own listing, so it lists its input once.
    */
-  plan(storage: Storage, runId: string, input: I, size: MiniBatchSize): Promise<Plan>;
+  plan(
+    storage: Storage,
+    runId: string,
+    input: I,
+    size: MiniBatchSize,
+    listed?: (entry: VersionedItem) => void,
+  ): Promise<Plan>;
   /**
    * One mini-batch for one try, into `dir` (the try's scratch folder, for kinds that write files):
    * its inputs in item order, and what could not be read listed in `missing` with why. Stops

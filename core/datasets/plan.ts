@@ -1,6 +1,7 @@
 import { containers, runPaths } from '../storage/layout.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
-import { emptyDatasetError, listFiles, type FileDataset } from './files.js';
+import { emptyDatasetError, listFileVersions, type FileDataset } from './files.js';
+import type { VersionedItem } from './listing.js';
 
 /**
  * Mini-batches per manifest shard and per shard sub-orchestration. Each episode replays its shard's
@@ -122,12 +123,14 @@ export class ManifestWriter {
  * Cuts the dataset into mini-batches of `filesPerBatch` files (fewer where two items would clash on
  * the local disk, see LocalNames) and writes the manifest in shards of
  * SHARD_SIZE mini-batches. Only counts and shard ids come back: the item list never enters history.
+ * It reads the versioned listing, handing each entry to `listed` (the run's fingerprint).
  */
 export async function planFileDataset(
   storage: Storage,
   runId: string,
   input: FileDataset,
   filesPerBatch: number,
+  listed?: (entry: VersionedItem) => void,
 ): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
   let batch: string[] = [];
@@ -137,7 +140,9 @@ export async function planFileDataset(
     batch = [];
     local.clear();
   };
-  for await (const name of listFiles(storage, input)) {
+  for await (const entry of listFileVersions(storage, input)) {
+    listed?.(entry);
+    const name = entry.item;
     if (local.clashes(name)) await closeBatch();
     batch.push(name);
     local.add(name);

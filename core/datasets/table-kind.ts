@@ -60,7 +60,7 @@ async function validateTable(storage: Storage, input: TableInput): Promise<Table
 export const tableKind: DatasetKind<TableInput> = {
   type: 'table',
   validate: validateTable,
-  plan: (storage, runId, input, size) => {
+  plan: (storage, runId, input, size, listed) => {
     if (size.kind !== 'bytes') {
       throw new ParallelRunError(
         'NOT_SUPPORTED',
@@ -68,7 +68,7 @@ export const tableKind: DatasetKind<TableInput> = {
         'mini_batch_size',
       );
     }
-    return planTable(storage, runId, input, size.bytes);
+    return planTable(storage, runId, input, size.bytes, listed);
   },
   materialize: (storage, input, items, _dir, stopped) => materializeTable(storage, input, items, stopped),
   // By file: a table's items are ranges of its files, and a file's version covers all of them.

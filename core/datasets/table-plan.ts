@@ -4,6 +4,7 @@ import { ParallelRunError } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import type { Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, nextLineStart } from './blob-range.js';
+import type { VersionedItem } from './listing.js';
 import { ManifestWriter, type Plan } from './plan.js';
 import { emptyTableError, listTableFiles, tableBlobName, type TableFile } from './table-files.js';
 import { encodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
@@ -87,9 +88,15 @@ function itemsOf(
  * ParallelRunStep: the keys win over mini_batch_size). Combinations keep the order in which the
  * listing first meets them; the files of one combination are held until the listing ends.
  */
-async function planPartitions(storage: Storage, input: TableInput, keys: string[], manifest: ManifestWriter) {
+async function planPartitions(
+  storage: Storage,
+  input: TableInput,
+  keys: string[],
+  manifest: ManifestWriter,
+  files: AsyncIterable<TableFile>,
+) {
   const groups = new Map<string, string[]>();
-  for await (const file of listTableFiles(storage, input)) {
+  for await (const file of files) {
     const partition = partitionOf(file.name, keys);
     if ('lacking' in partition) {
       throw new ParallelRunError(
@@ -108,6 +115,17 @@ async function planPartitions(storage: Storage, input: TableInput, keys: string[
   for (const group of groups.values()) await manifest.add(group);
 }
 
+/** The table's files, each told to `listed` as the plan meets it (what `tableVersions` lists). */
+async function* tellingEach(
+  files: AsyncIterable<TableFile>,
+  listed?: (entry: VersionedItem) => void,
+): AsyncGenerator<TableFile> {
+  for await (const file of files) {
+    listed?.({ item: file.name, version: file.etag });
+    yield file;
+  }
+}
+
 /**
  * Plans a table: each file is cut into mini-batches of about `bytes` (never across files; small
  * files are not merged), or grouped by partition key. The manifest's items are byte ranges or row
@@ -118,11 +136,13 @@ export async function planTable(
   runId: string,
   input: TableInput,
   bytes: number,
+  listed?: (entry: VersionedItem) => void,
 ): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
-  if (input.partition_keys) await planPartitions(storage, input, input.partition_keys, manifest);
+  const files = tellingEach(listTableFiles(storage, input), listed);
+  if (input.partition_keys) await planPartitions(storage, input, input.partition_keys, manifest, files);
   else
-    for await (const file of listTableFiles(storage, input))
+    for await (const file of files)
       for await (const item of itemsOf(storage, input, file, bytes)) await manifest.add([encodeItem(item)]);
   const plan = await manifest.finish();
   if (plan.items === 0) throw emptyTableError(input);

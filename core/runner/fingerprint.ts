@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SETTING_NAMES, type RunSettings, type SettingName } from '../config/settings.js';
 import { datasetKindOf } from '../datasets/index.js';
+import type { VersionedItem } from '../datasets/kind.js';
 import type { RunRecord } from '../runs/record.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { resolveModel } from '../storage/models.js';
@@ -103,18 +104,35 @@ async function hashSideInputs(hash: Hash, storage: Storage, settings: RunSetting
   }
 }
 
-/** The input listing, streamed: every item with its version, in plan order. Memory stays flat. */
-async function hashListing(
-  storage: Storage,
-  settings: RunSettings,
-): Promise<{ digest: string; items: number }> {
-  const hash = createHash('sha256');
-  let items = 0;
-  for await (const { item, version } of datasetKindOf(settings.input).listing(storage, settings.input)) {
-    field(hash, item, version);
-    items++;
+/** What a fingerprint keeps of the input listing: its digest and how many items it had. */
+export interface ListingDigest {
+  digest: string;
+  items: number;
+}
+
+/**
+ * Hashes the input listing as it streams by (every item with its version, in plan order): fed by
+ * the plan as it lists (`DatasetKind.plan`'s `listed`), or by the kind's `listing`. Memory stays flat.
+ */
+export class ListingHasher {
+  private readonly hash = createHash('sha256');
+  private items = 0;
+
+  readonly add = ({ item, version }: VersionedItem): void => {
+    field(this.hash, item, version);
+    this.items++;
+  };
+
+  result(): ListingDigest {
+    return { digest: this.hash.digest('hex'), items: this.items };
   }
-  return { digest: hash.digest('hex'), items };
+}
+
+/** The input listing read on its own (a resume, which plans nothing, compares it with the run it resumes). */
+async function hashListing(storage: Storage, settings: RunSettings): Promise<ListingDigest> {
+  const hasher = new ListingHasher();
+  for await (const entry of datasetKindOf(settings.input).listing(storage, settings.input)) hasher.add(entry);
+  return hasher.result();
 }
 
 /**
@@ -122,8 +140,13 @@ async function hashListing(
  * JSON), the entry script's deployed bytes and every file of its source directory, each model's pinned
  * version and registration time, every side-input blob's name and ETag, and the input listing's digest
  * (every item with its ETag). Written to `runs/<runId>/fingerprint.json` (the same bytes when run again).
+ * `listed` is the listing's digest when the plan already read it; otherwise the listing is read here.
  */
-export async function fingerprintRun(storage: Storage, run: RunRecord): Promise<FingerprintRecord> {
+export async function fingerprintRun(
+  storage: Storage,
+  run: RunRecord,
+  listed?: ListingDigest,
+): Promise<FingerprintRecord> {
   const s = run.settings;
   const hash = createHash('sha256');
   field(hash, 'format', FORMAT);
@@ -132,7 +155,7 @@ export async function fingerprintRun(storage: Storage, run: RunRecord): Promise<
   await hashScripts(hash, s);
   await hashModels(hash, storage, run);
   await hashSideInputs(hash, storage, s);
-  const listing = await hashListing(storage, s);
+  const listing = listed ?? (await hashListing(storage, s));
   field(hash, 'input.listing', `${listing.items} ${listing.digest}`);
   const record: FingerprintRecord = {
     fingerprint: hash.digest('hex'),

@@ -1,7 +1,7 @@
 import { findReusable } from '../outputs/reuse.js';
 import type { RunRecord } from '../runs/record.js';
 import type { Storage } from '../storage/storage.js';
-import { fingerprintRun, readFingerprint } from './fingerprint.js';
+import { fingerprintRun, readFingerprint, type ListingDigest } from './fingerprint.js';
 
 /** What the run does before planning: run, reuse an earlier Completed run, or (a resume) refuse. */
 export interface ReuseCheck {
@@ -13,13 +13,18 @@ export interface ReuseCheck {
 }
 
 /**
- * Fingerprints the run (streaming its input listing; see fingerprint.ts), then: a resume goes on only
+ * Fingerprints the run (see fingerprint.ts), then: a resume goes on only
  * if the input listing is the one the resumed run planned (same items, same ETags), since it keeps
  * that run's mini-batches by index; a run with allow_reuse looks its fingerprint up (one read). A
- * resume never reuses another run: it was asked to run what failed.
+ * resume never reuses another run: it was asked to run what failed. `listed`: the input listing's
+ * digest, when the plan has just read it (a run lists its input once).
  */
-export async function checkReuse(storage: Storage, run: RunRecord): Promise<ReuseCheck> {
-  const mine = await fingerprintRun(storage, run);
+export async function checkReuse(
+  storage: Storage,
+  run: RunRecord,
+  listed?: ListingDigest,
+): Promise<ReuseCheck> {
+  const mine = await fingerprintRun(storage, run, listed);
   const base = { fingerprint: mine.fingerprint };
   if (run.resumeOf) {
     const before = await readFingerprint(storage, run.resumeOf);

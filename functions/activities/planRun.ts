@@ -1,33 +1,30 @@
 import { placementOf } from '../../core/compute/placement.js';
 import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
-import { carryOver, recordPlan } from '../../core/outputs/carry.js';
-import { loadRun } from '../../core/runs/record.js';
-import { checkReuse } from '../../core/runner/reuse-check.js';
-import { storage } from '../../core/storage/storage.js';
+import type { Plan } from '../../core/datasets/kind.js';
+import { carryOver, recordPlan, type CarriedPlan } from '../../core/outputs/carry.js';
+import { loadRun, type RunRecord } from '../../core/runs/record.js';
+import { ListingHasher } from '../../core/runner/fingerprint.js';
+import { checkReuse, type ReuseCheck } from '../../core/runner/reuse-check.js';
+import { storage, type Storage } from '../../core/storage/storage.js';
 import { miniBatchesInFlight, triesPerActivity, type PlanOutput } from '../../orchestrations/contracts.js';
 import { register } from '../../orchestrations/activities.js';
 import { activities } from '../../orchestrations/names.js';
 
 /**
- * Plan: fingerprint the run first (a run allow_reuse finds done, or a resume whose input changed, is
- * not planned), then list the dataset, cut mini-batches, write the manifest shards; only counts and
- * ids go back to the orchestrator. One activity for both: a run pays no extra round trip for reuse.
+ * Plan: list the dataset once, cutting mini-batches into the manifest shards while hashing the
+ * listing for the run's fingerprint; then a run allow_reuse finds done is not run (its manifest stays
+ * unread). A resume lists only to compare its input with the resumed run's, and plans what that run
+ * planned, keeping the mini-batches that succeeded there. Only counts and ids go back to the
+ * orchestrator. One activity for all of it: a run pays no extra round trip for reuse.
  */
 export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const store = storage();
   const run = await loadRun(store, input.runId);
   const s = run.settings;
-  const check = await checkReuse(store, run);
-  const nothing = { items: 0, miniBatches: 0, shards: [] };
-  // A resume plans what the run it resumes planned, keeping the mini-batches that succeeded there.
-  const plan =
-    check.reusedFrom || check.refused
-      ? nothing
-      : run.resumeOf
-        ? await carryOver(store, run.resumeOf, run.runId)
-        : await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size);
-  if (plan !== nothing && !run.resumeOf) await recordPlan(store, run.runId, plan);
+  const { check, plan } = run.resumeOf
+    ? await planResume(store, run, run.resumeOf)
+    : await planFresh(store, run);
   const compute = placementOf(s.compute, poolStartTimeoutSeconds());
   return {
     ...plan,
@@ -51,6 +48,27 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
       }),
     },
   };
+}
+
+const NOTHING: Plan = { items: 0, miniBatches: 0, shards: [] };
+
+async function planFresh(store: Storage, run: RunRecord): Promise<{ check: ReuseCheck; plan: Plan }> {
+  const s = run.settings;
+  const listing = new ListingHasher();
+  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size, listing.add);
+  const check = await checkReuse(store, run, listing.result());
+  if (check.reusedFrom) return { check, plan: NOTHING };
+  await recordPlan(store, run.runId, plan);
+  return { check, plan };
+}
+
+async function planResume(
+  store: Storage,
+  run: RunRecord,
+  resumeOf: string,
+): Promise<{ check: ReuseCheck; plan: Plan | CarriedPlan }> {
+  const check = await checkReuse(store, run);
+  return { check, plan: check.refused ? NOTHING : await carryOver(store, resumeOf, run.runId) };
 }
 
 register(activities.plan, planRun);
