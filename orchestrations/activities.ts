@@ -20,7 +20,7 @@ import type {
   SignalInput,
   StopShard,
 } from './contracts.js';
-import type { activities, events, orchestrators } from './names.js';
+import { tryResultEvent, type activities, type events, type orchestrators } from './names.js';
 import { alreadyEnded } from './tasks.js';
 
 /**
@@ -61,7 +61,6 @@ export interface BatchRef {
 export interface OrchestratorContracts {
   parallelRun: { input: { runId: string }; output: RunOutput };
   parallelRunShard: { input: ShardInput; output: ShardOutput };
-  parallelRunPoolTry: { input: PoolTryInput; output: MiniBatchResult };
   /** Never returns: it continues as new with the next batch. */
   inboxCollector: { input: BatchRef; output: undefined };
   inboxBatch: { input: BatchRef & { runId: string }; output: RunEnd };
@@ -73,6 +72,7 @@ export interface EventContracts {
   stop: StopShard;
   /** Raised by the status API; its body may be absent. */
   cancel: CancelRun | undefined;
+  /** Raised under `tryResultEvent(index, attempt)`: one name per try (names.ts). */
   tryResult: MiniBatchResult;
   inboxWake: undefined;
 }
@@ -161,6 +161,18 @@ export function waitFor<N extends EventName>(
   name: N,
 ): TypedTask<EventContracts[N]> {
   return typed(context.df.waitForExternalEvent(name));
+}
+
+/**
+ * Waits for a pool worker's result of one try (`tryResultEvent`): each try has its own event name, so
+ * the result of an attempt given up, or a second copy of one, is never taken for another try's.
+ */
+export function waitForTryResult(
+  context: OrchestrationContext,
+  index: number,
+  attempt: number,
+): TypedTask<EventContracts['tryResult']> {
+  return typed(context.df.waitForExternalEvent(tryResultEvent(index, attempt)));
 }
 
 /**

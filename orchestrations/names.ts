@@ -25,7 +25,7 @@ export const events = {
   stop: 'stop',
   /** Status API → run: cancel the run. Durable: it waits in the run's queue however early it comes. */
   cancel: 'cancel',
-  /** Pool results function → pool try: the worker's result of that try. */
+  /** Pool results function → shard: a worker's result of one try, named by `tryResultEvent`. */
   tryResult: 'tryResult',
   /** Inbox trigger → collector: a file was recorded as pending (a hint: the collector reads the truth from storage). */
   inboxWake: 'inboxWake',
@@ -34,7 +34,6 @@ export const events = {
 export const orchestrators = {
   run: 'parallelRun',
   shard: 'parallelRunShard',
-  poolTry: 'parallelRunPoolTry',
   inboxCollector: 'inboxCollector',
   inboxBatch: 'inboxBatch',
 } as const;
@@ -55,10 +54,10 @@ export function shardInstanceId(runId: string, shard: number): string {
 }
 
 /**
- * One try of a pool run runs as its own small orchestration (orchestrations/poolTry.ts), named by the
- * try: the function that reads the pool's results finds it from the result alone, and a result for an
- * attempt that has ended reaches an instance that no longer waits for it.
+ * The event that carries a pool worker's result of one try to its shard (orchestrations/poolTry.ts):
+ * named by mini-batch and attempt, so the results function finds it from the result alone, and a
+ * result of an attempt that has ended is never waited for again.
  */
-export function poolTryInstanceId(runId: string, shard: number, index: number, attempt: number): string {
-  return `${shardInstanceId(runId, shard)}:mb-${index}-try-${attempt}`;
+export function tryResultEvent(index: number, attempt: number): string {
+  return `${events.tryResult}-${index}-${attempt}`;
 }

@@ -1,8 +1,9 @@
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import type { MiniBatchResult } from '../core/outputs/records.js';
-import { call, callSub, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
+import { call, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
 import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
-import { activities, events, orchestrators, poolTryInstanceId } from './names.js';
+import { activities, events, orchestrators } from './names.js';
+import { PoolTryRun, type PoolTryEnd } from './poolTry.js';
 import {
   deadlinePassed,
   firstTries,
@@ -36,7 +37,7 @@ function* shardOrchestrator(
 ): Generator<Task, ShardOutput, unknown> {
   const { shard, limits, runId } = input;
   const pending: Work[] = firstTries(shard);
-  const inFlight = new Map<Task, InFlight>();
+  const inFlight = new Set<InFlight>();
   const tally = startingTally(shard);
   const perActivity = input.limits.triesPerActivity ?? 1;
   // The run's word that a threshold crossed across shards, that a sibling failed, or that it was canceled.
@@ -57,11 +58,10 @@ function* shardOrchestrator(
     while (maySchedule(tally, slotsInFlight(inFlight.values()), input.maxInFlight)) {
       const works = takeGroup(pending, perActivity);
       if (works.length === 0) break;
-      const task = callTries(context, input, works);
-      inFlight.set(task, { works, task });
+      inFlight.add(startTries(context, input, works));
     }
     publish();
-    const racers: Task[] = [...inFlight.keys()];
+    const racers: Task[] = [...inFlight].flatMap(waitingOn);
     racers.push(stopSignal);
     if (timeout !== null) {
       // One timer per quiet period, not one per mini-batch: if progress came before it fired, the
@@ -87,11 +87,13 @@ function* shardOrchestrator(
       stopSignal = waitFor(context, events.stop);
       continue;
     }
-    const entry = inFlight.get(winner);
-    inFlight.delete(winner);
+    const entry = [...inFlight].find((e) => waitingOn(e).includes(winner));
     if (!entry) continue;
+    const ended = triesEnded(entry, winner);
+    // A pool try that only moved on (put on its queue, checked on) has not ended.
+    if (!ended) continue;
+    inFlight.delete(entry);
     lastProgress = context.df.currentUtcDateTime;
-    const ended = triesEnded(entry);
     const next: Work[] = [];
     let canceled = false;
     let report = false;
@@ -129,10 +131,17 @@ function* shardOrchestrator(
   return shardOutput(shard.shard, tally);
 }
 
-/** Tries handed out together: one, or a group of consecutive small mini-batches (one activity). */
-interface InFlight {
-  works: Work[];
-  task: TypedTask<MiniBatchResult> | TypedTask<MiniBatchResult[]>;
+/**
+ * Tries handed out together: one, or a group of consecutive small mini-batches, as one activity; or
+ * one try on a pool, handed over and waited for step by step (poolTry.ts).
+ */
+type InFlight =
+  | { works: Work[]; task: TypedTask<MiniBatchResult> | TypedTask<MiniBatchResult[]> }
+  | { works: Work[]; pool: PoolTryRun };
+
+/** The tasks an entry waits on: its activity, or its pool try's current step. */
+function waitingOn(entry: InFlight): Task[] {
+  return 'pool' in entry ? entry.pool.waitingOn() : [entry.task];
 }
 
 /** A group keeps two of its tries going at once (one scoring, one fetching): two of the shard's slots. */
@@ -154,11 +163,21 @@ function triesInFlight(entries: Iterable<InFlight>): number {
   return tries;
 }
 
-/** How each try of a finished task ended, and the group's tries it never started. */
-function triesEnded(entry: InFlight): {
-  tries: { work: Work; end: { failed: true; error: string } | { result: MiniBatchResult } }[];
-  untried: Work[];
-} {
+type TryEnd = { failed: true; error: string } | { result: MiniBatchResult };
+
+/**
+ * How each try of an entry ended, once `ended` (one of its tasks) has, and the group's tries it never
+ * started; undefined when the entry goes on (a pool try's step).
+ */
+function triesEnded(
+  entry: InFlight,
+  ended: Task,
+): { tries: { work: Work; end: TryEnd }[]; untried: Work[] } | undefined {
+  if ('pool' in entry) {
+    const end = entry.pool.step(ended);
+    const [work] = entry.works;
+    return end && work ? { tries: [{ work, end: poolEnd(end) }], untried: [] } : undefined;
+  }
   const { works, task } = entry;
   if (task.isFaulted) {
     // The host lost the activity: each of its tries failed, as a single try's would.
@@ -176,34 +195,36 @@ function triesEnded(entry: InFlight): {
   };
 }
 
+/** A pool try that ended without a result is counted as a lost try, with why. */
+function poolEnd(end: PoolTryEnd): TryEnd {
+  return 'result' in end ? { result: end.result } : { failed: true, error: end.error };
+}
+
 /**
- * Tries where the run's placement says (limits.compute, core/compute/placement.ts): one try as an
- * activity on this app, several consecutive ones as one group activity, or a pool's queue through a
- * pool try orchestration (poolTry.ts). The task ends with the tries' results, or fails as lost.
+ * Starts tries where the run's placement says (limits.compute, core/compute/placement.ts): one try as
+ * an activity on this app, several consecutive ones as one group activity, or one on a pool's queue.
  */
-function callTries(
-  context: OrchestrationContext,
-  input: ShardInput,
-  works: Work[],
-): TypedTask<MiniBatchResult> | TypedTask<MiniBatchResult[]> {
+function startTries(context: OrchestrationContext, input: ShardInput, works: Work[]): InFlight {
   const [work] = works;
   if (works.length > 1 || !work) {
-    return call(context, activities.miniBatchGroup, {
+    const task = call(context, activities.miniBatchGroup, {
       runId: input.runId,
       shard: input.shard.shard,
       tries: works,
       inParallel: GROUP_IN_PARALLEL,
     });
+    return { works, task };
   }
   const t = { runId: input.runId, shard: input.shard.shard, index: work.index, attempt: work.attempt };
   const placement = input.limits.compute;
-  if (placement?.placement !== 'queue') return call(context, activities.miniBatch, t);
-  return callSub(
-    context,
-    orchestrators.poolTry,
-    { ...t, pool: placement.kind, queue: placement.queue, deadlineSeconds: placement.startTimeoutSeconds },
-    poolTryInstanceId(t.runId, t.shard, t.index, t.attempt),
-  );
+  if (placement?.placement !== 'queue') return { works, task: call(context, activities.miniBatch, t) };
+  const pool = new PoolTryRun(context, {
+    ...t,
+    pool: placement.kind,
+    queue: placement.queue,
+    deadlineSeconds: placement.startTimeoutSeconds,
+  });
+  return { works, pool };
 }
 
 /** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */

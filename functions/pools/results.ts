@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import { decodeMessage, readPoolResult, type PoolResult } from '../../core/compute/protocol.js';
 import { RESULTS_QUEUE, resultsQueue } from '../../core/config/pools.js';
 import { errorMessage } from '../../core/errors.js';
-import { events, poolTryInstanceId } from '../../orchestrations/names.js';
+import { shardInstanceId, tryResultEvent } from '../../orchestrations/names.js';
 
 /** The instance is still there to take the event (it may not be waiting yet: durable keeps it). */
 const WAITING = new Set<string>([
@@ -16,9 +16,10 @@ function read(message: unknown): PoolResult {
 }
 
 /**
- * A pool worker's result (queue `minibatch-results`) raised as the `tryResult` event on its pool try's
- * orchestration. A result nobody waits for any more (a duplicate message, or an attempt the shard gave
- * up) finds its instance ended, and is dropped with a log line: nothing is counted twice.
+ * A pool worker's result (queue `minibatch-results`) raised on its shard's orchestration as the event
+ * of that try (`tryResultEvent`: one name per mini-batch and attempt). A result nobody waits for any
+ * more is never counted twice: one for a shard that has ended is dropped here with a log line; one
+ * for an attempt its running shard gave up, or a second copy, is an event the shard never waits for.
  */
 async function poolResult(message: unknown, context: InvocationContext): Promise<void> {
   let r: PoolResult;
@@ -30,15 +31,15 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
     return;
   }
   const client = df.getClient(context);
-  const id = poolTryInstanceId(r.runId, r.shard, r.index, r.attempt);
+  const id = shardInstanceId(r.runId, r.shard);
   const status = await client.getStatus(id).catch(() => undefined);
   if (!status || !WAITING.has(status.runtimeStatus)) {
     context.log(
-      `result of mini-batch ${r.index} (attempt ${r.attempt}) of run ${r.runId} ignored: its try is ${status ? status.runtimeStatus.toLowerCase() : 'unknown'}`,
+      `result of mini-batch ${r.index} (attempt ${r.attempt}) of run ${r.runId} ignored: its shard is ${status ? status.runtimeStatus.toLowerCase() : 'unknown'}`,
     );
     return;
   }
-  await client.raiseEvent(id, events.tryResult, r.result);
+  await client.raiseEvent(id, tryResultEvent(r.index, r.attempt), r.result);
 }
 
 /** The app's results queue; a bad setting is reported by the runs it fails (enqueuePoolTry), not here. */
