@@ -1,4 +1,4 @@
-import { MINI_BATCHES_PER_PROCESS, type ComputePlacement } from '../core/compute/placement.js';
+import { triesPerProcess, type ComputePlacement } from '../core/compute/placement.js';
 import type { PoolTry } from '../core/compute/protocol.js';
 import type { RunTotals } from '../core/outputs/records.js';
 import type { CarriedShard } from '../core/outputs/carry.js';
@@ -39,15 +39,15 @@ export interface PlanOutput {
 }
 
 /**
- * Mini-batches a run keeps in flight, over all its shards: `MINI_BATCHES_PER_PROCESS` per process.
- * For a pool run these are the messages on its queue, which is what scales its workers (KEDA, one
- * replica per `queueLengthPerReplica` = 2 × process_count_per_node messages), so node_count bounds
- * the replicas it uses.
+ * Mini-batches a run keeps in flight, over all its shards: `triesPerProcess` per process (two on
+ * Functions; on a pool, the two its worker holds and two waiting on its queue). For a pool run these
+ * are the messages on its queue, which is what scales its workers (KEDA, one replica per
+ * `queueLengthPerReplica` = 4 × process_count_per_node messages), so node_count bounds the replicas it uses.
  */
 export function miniBatchesInFlight(
-  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node'>,
+  limits: Pick<RunLimits, 'node_count' | 'process_count_per_node'> & { compute?: ComputePlacement },
 ): number {
-  return limits.node_count * limits.process_count_per_node * MINI_BATCHES_PER_PROCESS;
+  return limits.node_count * limits.process_count_per_node * triesPerProcess(limits.compute);
 }
 
 /**

@@ -45,14 +45,15 @@ describe('run decisions: layout', () => {
     expect(shardLayout({ ...limits, node_count: 3 }, 3).maxInFlight).toBe(Math.ceil(12 / 3));
   });
 
-  it('keeps as many in flight for a pool: two per process, on its queue', () => {
+  it('keeps four per process in flight for a pool: two its worker holds, two waiting on its queue', () => {
     const pool = {
       kind: 'gpu',
       placement: 'queue',
       queue: 'minibatches-gpu',
       startTimeoutSeconds: 60,
     } as const;
-    expect(shardLayout({ ...limits, compute: pool }, 1).maxInFlight).toBe(8);
+    expect(shardLayout({ ...limits, compute: pool }, 1).maxInFlight).toBe(16);
+    expect(shardLayout({ ...limits, compute: pool }, 5).maxInFlight).toBe(8);
   });
 
   it('shards side by side report failures only when a threshold can stop the run early', () => {

@@ -42,7 +42,7 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
         placement: compute.placement,
         miniBatchFiles: s.mini_batch_size.kind === 'files' ? s.mini_batch_size.count : undefined,
         miniBatches: plan.miniBatches,
-        inFlight: miniBatchesInFlight(s),
+        inFlight: miniBatchesInFlight({ ...s, compute }),
         progressUpdateTimeout: s.progress_update_timeout,
         runInvocationTimeout: s.run_invocation_timeout,
       }),

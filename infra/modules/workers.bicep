@@ -45,8 +45,8 @@ param image string
 param registryName string
 
 @minValue(1)
-@description('Messages per replica before KEDA adds one: a replica holds two tries per script process (one scoring, one fetching), so twice the process_count_per_node runs use.')
-param queueLengthPerReplica int = 4
+@description('Messages per replica before KEDA adds one: a run keeps four tries per script process on the queue (two a replica holds, one scoring and one fetching, and two waiting for it), so four times the process_count_per_node runs use.')
+param queueLengthPerReplica int = 8
 
 var hasGpu = gpuProfile != 'none'
 var profileName = hasGpu ? 'gpu' : 'Consumption'
