@@ -23,8 +23,8 @@ const tuned = {
 /**
  * `npm run bench -- pool`: the tuned MNIST run on two local pool workers against the same run on
  * `compute: "functions"`, in turns (functions, pool, pool, functions) so Azurite's slowing down as it
- * stores more weighs on both alike. Goal: the pool at ≥ 0.8× (the same work, plus one queue hop and a
- * claim per mini-batch).
+ * stores more weighs on both alike, after one untimed run on each side. Goal: the pool at ≥ 0.8× (the
+ * same work, plus one queue hop and a claim per mini-batch).
  */
 export async function benchPool(): Promise<void> {
   await withAzurite(measurePool);
@@ -76,6 +76,17 @@ async function measurePool(storage: string, azurite: Azurite): Promise<void> {
   try {
     for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker({ pool: POOL, storage, env }));
     const api = new ApiClient(host.baseUrl);
+    // One untimed run on each side first: a worker's first run after it starts pays its start-up (some
+    // 3 CPU-seconds more of the workers, about 15 % of the run: measured 480 images/s against 550–559
+    // for the runs after), as the devhost's first run pays its own. The figures compare steady state;
+    // the cold runs are recorded beside them.
+    const coldImagesPerSecond = {
+      functions: await imagesPerSecond(api, 'functions'),
+      pool: await imagesPerSecond(api, POOL),
+    };
+    log(
+      `untimed first runs: functions ${coldImagesPerSecond.functions.toFixed(1)}, pool ${coldImagesPerSecond.pool.toFixed(1)} images/s`,
+    );
     const order = ['functions', POOL, POOL, 'functions'];
     const rates: Record<string, number[]> = { functions: [], pool: [] };
     const cpu: Record<string, Cpu[]> = { functions: [], pool: [] };
@@ -103,6 +114,7 @@ async function measurePool(storage: string, azurite: Azurite): Promise<void> {
       workers: WORKERS,
       order,
       imagesPerSecond: { functions: rates.functions, pool: rates.pool },
+      coldImagesPerSecond,
       ratioPoolVsFunctions: pool / functions,
       cpuMsPerImage: cpu,
       azuriteCpuSeconds: (cpuSeconds(azurite.pid) ?? 0) - (cpuBefore ?? 0),
