@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Azurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
 import { DOWNLOADS_IN_PARALLEL } from '../core/datasets/materialize.js';
-import { downloadBlob, ensureContainer, storage } from '../core/storage/storage.js';
+import { blobAt, downloadBlob, ensureContainer, storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
 import { miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { ApiClient } from '../scripts/client.js';
@@ -59,7 +59,7 @@ async function getLoop(stored: number, count: number): Promise<number> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = next++; i < count; i = next++)
-        bytes += (await downloadBlob(container.getBlobClient(blobName(i % stored)))).length;
+        bytes += (await downloadBlob(blobAt(container, blobName(i % stored)))).length;
     }),
   );
   if (bytes === 0) throw new Error('the GET loop read nothing');

@@ -11,7 +11,7 @@ import { MINI_BATCHES_PER_PROCESS } from '../core/compute/placement.js';
 import { miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { WorkerPool } from '../core/runner/pool.js';
 import { resolveEntryScript, scratchRoot } from '../core/runner/paths.js';
-import { downloadBlob, storage, storageFromEnv, type Storage } from '../core/storage/storage.js';
+import { blobAt, downloadBlob, storage, storageFromEnv, type Storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
 import { SESSION_OPTIONS } from '../samples/scripts/mnist/classify.js';
 import { sampleImages } from '../samples/mnist/images.js';
@@ -45,7 +45,7 @@ async function rawGetImagesPerSecond(names: string[], store: Storage = storage()
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (let i = next++; i < names.length; i = next++)
-        bytes += (await downloadBlob(container.getBlobClient(`${SAMPLE_PREFIX}${names[i] ?? ''}`))).length;
+        bytes += (await downloadBlob(blobAt(container, `${SAMPLE_PREFIX}${names[i] ?? ''}`))).length;
     }),
   );
   if (bytes === 0) throw new Error('raw GET read nothing');

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { blobNameOf, isFolderMarker, isLocal, resolveLocalFolder, type FileDataset } from './files.js';
-import { downloadBlobWithMetadata, isNotFound, type Storage } from '../storage/storage.js';
+import { blobAt, downloadBlobWithMetadata, isNotFound, type Storage } from '../storage/storage.js';
 
 export interface FetchedFiles {
   /** Local path per item, in mini-batch order; undefined where the item could not be fetched. */
@@ -50,7 +50,7 @@ export async function materialize(
       const target = localPathFor(dir, name);
       try {
         const { bytes, metadata } = await downloadBlobWithMetadata(
-          container.getBlobClient(blobNameOf(input, name)),
+          blobAt(container, blobNameOf(input, name)),
         );
         // Listing leaves folder markers out; a name given in input.names may still be one.
         if (isFolderMarker(name, metadata)) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ContainerClient, ContainerSASPermissions, RestError } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { listBlobs } from './list-blobs.js';
-import { downloadBlobWithMetadata, isNotFound, storageFromEnv } from './storage.js';
+import { blobAt, downloadBlobWithMetadata, isNotFound, storageFromEnv } from './storage.js';
 
 /** Names whose URLs need encoding: the signature covers the encoded path. */
 const NAMES = [
@@ -40,6 +40,16 @@ describe('lean blob download', () => {
     }
   });
 
+  it('blobAt names the blob at the URL the SDK would, and downloads it the same', async () => {
+    const odd = [...NAMES, 'a/../b', 'x/./y', '/lead', 'a//b', 'trail/', '%2F', "~!*()'"];
+    for (const name of odd) expect(blobAt(container, name).url, name).toBe(container.getBlobClient(name).url);
+    for (const [i, name] of NAMES.entries()) {
+      const { bytes, metadata } = await downloadBlobWithMetadata(blobAt(container, name));
+      expect(bytes).toEqual(Buffer.from([0, 255, i, 10, 13]));
+      expect(metadata).toMatchObject({ note: `n${i}` });
+    }
+  });
+
   it('fails as the SDK does for a blob that does not exist', async () => {
     const failure = await downloadBlobWithMetadata(container.getBlobClient('no/such.png')).catch(
       (e: unknown) => e,
@@ -61,5 +71,9 @@ describe('lean blob download', () => {
     const last = NAMES.length - 1;
     const { bytes } = await downloadBlobWithMetadata(viaSas.getBlobClient(NAMES[last] ?? ''));
     expect(bytes).toEqual(Buffer.from([0, 255, last, 10, 13]));
+    // The SAS stays in the query of a blob named from its container.
+    const at = blobAt(viaSas, NAMES[last] ?? '');
+    expect(at.url).toBe(viaSas.getBlobClient(NAMES[last] ?? '').url);
+    expect((await downloadBlobWithMetadata(at)).bytes).toEqual(bytes);
   });
 });

@@ -111,8 +111,29 @@ export async function ensureContainer(container: ContainerClient): Promise<Conta
   return container;
 }
 
+/** What a lean GET needs of a blob: its URL, and the credential of the client it belongs to (a BlobClient is one). */
+export type BlobLocation = Pick<BlobClient, 'url' | 'credential'>;
+
+/**
+ * Blob `name` of `container`, at the URL the storage SDK's `getBlobClient(name)` would use, without
+ * building that client (about 2 µs against 50, once per input file): as the SDK does, each segment
+ * of the name escaped and set as the URL's path (which resolves "." and ".." segments), then the
+ * whole path escaped once more its way (`'` and `+` encoded, `%` and `/` kept).
+ */
+export function blobAt(container: ContainerClient, name: string): BlobLocation {
+  const url = new URL(container.url);
+  const escaped = name.split('/').map(encodeURIComponent).join('/');
+  url.pathname = url.pathname.endsWith('/') ? `${url.pathname}${escaped}` : `${url.pathname}/${escaped}`;
+  url.pathname = encodeURIComponent(url.pathname)
+    .replace(/%2F/g, '/')
+    .replace(/'/g, '%27')
+    .replace(/\+/g, '%20')
+    .replace(/%25/g, '%');
+  return { url: url.toString(), credential: container.credential };
+}
+
 /** One GET per blob (downloadToBuffer would first ask for the blob's properties: two requests). */
-export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
+export async function downloadBlob(blob: BlobLocation): Promise<Buffer> {
   return (await downloadBlobWithMetadata(blob)).bytes;
 }
 
@@ -121,7 +142,7 @@ export async function downloadBlob(blob: BlobClient): Promise<Buffer> {
  * mapping (core/storage/rest.ts): the materializer makes one per input file.
  */
 export async function downloadBlobWithMetadata(
-  blob: BlobClient,
+  blob: BlobLocation,
 ): Promise<{ bytes: Buffer; metadata: Record<string, string> | undefined }> {
   const response = await storageGet({ client: blob, url: blob.url, stream: true });
   const chunks: Buffer[] = [];
