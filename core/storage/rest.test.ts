@@ -43,6 +43,11 @@ describe('lean blob download', () => {
   it('blobAt names the blob at the URL the SDK would, and downloads it the same', async () => {
     const odd = [...NAMES, 'a/../b', 'x/./y', '/lead', 'a//b', 'trail/', '%2F', "~!*()'"];
     for (const name of odd) expect(blobAt(container, name).url, name).toBe(container.getBlobClient(name).url);
+    // Encoded dots stay a name: they never climb out of the container (a literal ".." is refused at submit).
+    for (const name of ['%2e%2e/%2E%2E/runs/x', '.%2e/runs/y', '..%2f..%2fruns']) {
+      expect(blobAt(container, name).url, name).toBe(container.getBlobClient(name).url);
+      expect(blobAt(container, name).url.startsWith(`${container.url}/`), name).toBe(true);
+    }
     for (const [i, name] of NAMES.entries()) {
       const { bytes, metadata } = await downloadBlobWithMetadata(blobAt(container, name));
       expect(bytes).toEqual(Buffer.from([0, 255, i, 10, 13]));
