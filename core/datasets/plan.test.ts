@@ -22,7 +22,7 @@ describe('planning many shards', () => {
   });
 
   afterAll(() => {
-    if (before === undefined) delete process.env[SETTING.localData];
+    if (before === undefined) delete process.env.PARALLEL_RUN_LOCAL_DATA;
     else process.env[SETTING.localData] = before;
     rmSync(root, { recursive: true, force: true });
   });
