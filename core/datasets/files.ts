@@ -5,12 +5,12 @@ import path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { SETTING } from '../config/app-settings.js';
 import { ParallelRunError } from '../errors.js';
-import { listBlobPages } from '../storage/list-blobs.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import type { FileInput, LocalInput } from '../config/resolved.js';
-import { globToRegExp } from './glob.js';
-import type { VersionedItem } from './listing.js';
+import { folderPrefix, isFolderMarker, listFolderFiles, type VersionedItem } from './listing.js';
 import { checkNamesBlob, readNamesBlob } from './names-blob.js';
+
+export { isFolderMarker } from './listing.js';
 
 /** A blob dataset and a local folder, as the settings resolve them (`core/config/resolved.ts`). */
 export type BlobFiles = FileInput;
@@ -54,7 +54,7 @@ export function blobNameOf(input: BlobFiles, name: string): string {
 }
 
 function prefixOf(input: BlobFiles): string {
-  return input.path === '' || input.path.endsWith('/') ? input.path : `${input.path}/`;
+  return folderPrefix(input.path);
 }
 
 /** The dataset in a few words (never its list of names, which may hold 100,000). */
@@ -68,18 +68,6 @@ export function describeDataset(input: FileDataset): string {
       ? ` (the names listed in ${from.container}/${from.path})`
       : '';
   return `${input.container}/${prefixOf(input)}${which}`;
-}
-
-/**
- * A folder, not a file: what ADLS Gen2 (hierarchical namespace) accounts and some tools list beside
- * the files, as a blob ending in "/" or one with metadata `hdi_isfolder=true`. Never an item.
- */
-export function isFolderMarker(name: string, metadata: Record<string, string> | undefined): boolean {
-  if (name.endsWith('/')) return true;
-  // Metadata names are case-insensitive in Azure Storage: `Hdi_IsFolder` is the same entry.
-  return Object.entries(metadata ?? {}).some(
-    ([key, value]) => key.toLowerCase() === 'hdi_isfolder' && value.toLowerCase() === 'true',
-  );
 }
 
 /**
@@ -143,22 +131,14 @@ export async function* listFileVersions(storage: Storage, input: FileDataset): A
 /** Blobs the submit check asks for to find a dataset's first file (core/storage/list-blobs.ts). */
 const FIRST_FILE_PAGE = 100;
 
-/** A blob dataset's folder listing, page by page, folder markers and names the glob refuses left out. */
+/** A blob dataset's folder listing (core/datasets/listing.ts), each file with its ETag. */
 async function* listFolder(
   storage: Storage,
   input: BlobFiles,
   pageSize?: number,
 ): AsyncGenerator<VersionedItem> {
-  const match = input.glob ? globToRegExp(input.glob) : undefined;
-  const container = storage.blobs.getContainerClient(input.container);
-  const prefix = prefixOf(input);
-  for await (const page of listBlobPages(container, { prefix, includeMetadata: true, pageSize })) {
-    for (const blob of page) {
-      const name = blob.name.slice(prefix.length);
-      if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield { item: name, version: blob.etag };
-    }
-  }
+  for await (const file of listFolderFiles(storage, input, pageSize))
+    yield { item: file.name, version: file.etag };
 }
 
 /** Versions of named blobs, a few requests in flight at once, yielded in the order of `names`. */

@@ -1,10 +1,7 @@
 import { ParallelRunError } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
-import { listBlobPages } from '../storage/list-blobs.js';
 import type { Storage } from '../storage/storage.js';
-import { isFolderMarker } from './files.js';
-import { globToRegExp } from './glob.js';
-import type { VersionedItem } from './listing.js';
+import { folderPrefix, listFolderFiles, type VersionedItem } from './listing.js';
 
 /** A table's file: its name relative to the dataset root and its size, from the listing. */
 export interface TableFile {
@@ -15,7 +12,7 @@ export interface TableFile {
 }
 
 function prefixOf(input: TableInput): string {
-  return input.path === '' || input.path.endsWith('/') ? input.path : `${input.path}/`;
+  return folderPrefix(input.path);
 }
 
 /** Where a table's file lives (a one-file table's item is its blob name). */
@@ -32,7 +29,7 @@ export function describeTable(input: TableInput): string {
 
 /**
  * Streams a table's files with their sizes, page by page, in the listing's (lexicographic) order:
- * memory stays flat however many files there are. Folder markers are left out.
+ * memory stays flat however many files there are. Folder markers are left out (core/datasets/listing.ts).
  */
 export async function* listTableFiles(storage: Storage, input: TableInput): AsyncGenerator<TableFile> {
   const container = storage.blobs.getContainerClient(input.container);
@@ -41,15 +38,8 @@ export async function* listTableFiles(storage: Storage, input: TableInput): Asyn
     yield { name: input.path, size: properties.contentLength ?? 0, etag: properties.etag ?? '' };
     return;
   }
-  const match = input.glob ? globToRegExp(input.glob) : undefined;
-  const prefix = prefixOf(input);
-  for await (const page of listBlobPages(container, { prefix, includeMetadata: true })) {
-    for (const blob of page) {
-      const name = blob.name.slice(prefix.length);
-      if (name === '' || isFolderMarker(name, blob.metadata)) continue;
-      if (!match || match.test(name)) yield { name, size: blob.contentLength, etag: blob.etag };
-    }
-  }
+  for await (const file of listFolderFiles(storage, input))
+    yield { name: file.name, size: file.contentLength, etag: file.etag };
 }
 
 /** A table's files with the versions of their contents, in listing order: what a fingerprint hashes. */
