@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { AccountSASPermissions } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SETTING } from '../config/app-settings.js';
 import { containers, runPaths } from '../storage/layout.js';
@@ -47,5 +48,27 @@ describe('planning many shards', () => {
       read.push(...(shard?.miniBatches.flat() ?? []));
     }
     expect(read).toEqual(files);
+  });
+
+  it('fails when a shard cannot be written, naming why, with writes still in flight', async () => {
+    // A read-only SAS: the listing is local, every manifest write is refused (403, not retried).
+    const sas = storage.blobs.generateAccountSasUrl(
+      new Date(Date.now() + 3_600_000),
+      AccountSASPermissions.parse('rl'),
+      'sco',
+    );
+    const endpoints = inject('storage')
+      .split(';')
+      .filter((part) => /^(Blob|Queue|Table)Endpoint=/.test(part));
+    const readOnly = storageFromEnv({
+      AzureWebJobsStorage: [...endpoints, `SharedAccessSignature=${new URL(sas).search.slice(1)}`].join(';'),
+    });
+    const planned = planFileDataset(
+      readOnly,
+      `plan-${randomUUID()}`,
+      { type: 'files', local_path: 'data' },
+      1,
+    );
+    await expect(planned).rejects.toMatchObject({ statusCode: 403 });
   });
 });
