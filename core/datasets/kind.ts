@@ -82,4 +82,11 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
    * channel between host and worker (core/runner/worker-read.ts). `dir` is then not given.
    */
   readonly readsInWorker?: boolean;
+  /**
+   * True when planning reads more than the listing (a table reads around its cut points and its
+   * Parquet footers). A run that may be reused then looks its fingerprint up before it plans, reading
+   * the listing twice (a table has few files) rather than every file for a plan it may not need.
+   * Otherwise the plan's own listing feeds the fingerprint (`listed`): one listing a run.
+   */
+  readonly planReadsFiles?: boolean;
 }

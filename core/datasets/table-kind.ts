@@ -76,4 +76,5 @@ export const tableKind: DatasetKind<TableInput> = {
   describe: describeTable,
   // Parsing tens of thousands of rows, and encoding their results, belongs beside the script.
   readsInWorker: true,
+  planReadsFiles: true,
 };

@@ -1,7 +1,7 @@
 import { placementOf } from '../../core/compute/placement.js';
 import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
-import type { Plan } from '../../core/datasets/kind.js';
+import type { Plan, VersionedItem } from '../../core/datasets/kind.js';
 import { carryOver, recordPlan, type CarriedPlan } from '../../core/outputs/carry.js';
 import { loadRun, type RunRecord } from '../../core/runs/record.js';
 import { ListingHasher } from '../../core/runner/fingerprint.js';
@@ -52,14 +52,30 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
 
 const NOTHING: Plan = { items: 0, miniBatches: 0, shards: [] };
 
+/**
+ * A new run: one listing feeds both the plan and the fingerprint, unless the run may be reused and
+ * its plan reads its files (tables, `planReadsFiles`): then the fingerprint is looked up first. A run
+ * reused records no plan (the manifest a shared listing wrote is left unread).
+ */
 async function planFresh(store: Storage, run: RunRecord): Promise<{ check: ReuseCheck; plan: Plan }> {
   const s = run.settings;
-  const listing = new ListingHasher();
-  const plan = await datasetKindOf(s.input).plan(store, run.runId, s.input, s.mini_batch_size, listing.add);
-  const check = await checkReuse(store, run, listing.result());
-  if (check.reusedFrom) return { check, plan: NOTHING };
-  await recordPlan(store, run.runId, plan);
-  return { check, plan };
+  const kind = datasetKindOf(s.input);
+  const plan = (listed?: (entry: VersionedItem) => void) =>
+    kind.plan(store, run.runId, s.input, s.mini_batch_size, listed);
+  let check: ReuseCheck;
+  let planned: Plan;
+  if (s.allow_reuse && kind.planReadsFiles) {
+    check = await checkReuse(store, run);
+    if (check.reusedFrom) return { check, plan: NOTHING };
+    planned = await plan();
+  } else {
+    const listing = new ListingHasher();
+    planned = await plan(listing.add);
+    check = await checkReuse(store, run, listing.result());
+    if (check.reusedFrom) return { check, plan: NOTHING };
+  }
+  await recordPlan(store, run.runId, planned);
+  return { check, plan: planned };
 }
 
 async function planResume(

@@ -4,6 +4,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
+import { containers } from '../../core/storage/layout.js';
 import { uniqueNames } from '../support/devhost.js';
 import { runToEnd, startApp } from '../support/pipeline.js';
 
@@ -109,6 +110,24 @@ describe('tabular datasets end to end on the devhost', () => {
     expect(run.output.map((l) => JSON.parse(l) as unknown)).toEqual(
       range(1, 4000).map((id) => ({ id, doubled: id })),
     );
+  });
+
+  it('a table run allow_reuse finds done reads none of its files again: no manifest, no tries', async () => {
+    const settings = { ...base, input: { type: 'table', container, path: 'pq/' }, mini_batch_size: '20KB' };
+    const first = await runToEnd(host, { ...settings, allow_reuse: false });
+    expect(first.view.status).toBe('Completed');
+    const second = await runToEnd(host, { ...settings, allow_reuse: true });
+    expect(second.view.reusedFrom).toBe(first.view.runId);
+    expect(second.output).toEqual(first.output);
+    const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient(containers.runs);
+    const manifest: string[] = [];
+    for await (const blob of runs.listBlobsFlat({ prefix: `${second.view.runId}/manifest/` }))
+      manifest.push(blob.name);
+    expect(manifest).toEqual([]);
+    const planned: string[] = [];
+    for await (const blob of runs.listBlobsFlat({ prefix: `${first.view.runId}/manifest/` }))
+      planned.push(blob.name);
+    expect(planned.length).toBeGreaterThan(0);
   });
 
   it('writes a typed Parquet output that reads back with hyparquet, in input order', async () => {
