@@ -105,6 +105,11 @@ async function read(blob: BlockBlobClient): Promise<Seen | undefined> {
 
 const now = () => new Date().toISOString();
 
+/** Where a try's claim stands: `done` once its worker stored its result; undefined when nobody took it. */
+export async function claimState(storage: Storage, t: PoolTry): Promise<ClaimState | undefined> {
+  return (await read(claimBlob(storage, t)))?.body.state;
+}
+
 /** A worker takes a try it dequeued: a new claim, or the claim of a worker silent for `staleAfterMs`. */
 export async function claimTry(
   storage: Storage,
