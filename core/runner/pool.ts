@@ -247,12 +247,11 @@ export class WorkerPool {
       for (const slot of this.slots) {
         const pid = slot?.child.pid;
         if (!slot || slot.dead || pid === undefined) continue;
-        void residentMb(pid).then((mb) => {
-          if (mb !== undefined && mb > this.memoryLimitMb && !slot.dead) {
-            slot.overLimit = true;
-            this.stop(slot);
-          }
-        });
+        const mb = residentMb(pid);
+        if (mb !== undefined && mb > this.memoryLimitMb) {
+          slot.overLimit = true;
+          this.stop(slot);
+        }
       }
     }, MEMORY_CHECK_MS);
     this.memoryWatch.unref();

@@ -87,6 +87,7 @@ export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBat
     entry = { pool, log, lastUsed: Date.now(), active: 0 };
     pools.set(run.runId, entry);
     startIdleSweep(pools, shutdownPool);
+    void retireEndedPools(storage, run.runId);
   }
   entry.active++;
   try {
@@ -95,6 +96,20 @@ export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBat
   } finally {
     entry.active--;
     entry.lastUsed = Date.now();
+  }
+}
+
+/**
+ * A new run came to this instance: the idle pools of runs that ended elsewhere (finalized on another
+ * instance, or a pool worker's earlier runs) go now, not after the idle sweep's two minutes, so their
+ * processes stop holding memory and being watched. One summary read per idle pool.
+ */
+async function retireEndedPools(storage: Storage, newRunId: string): Promise<void> {
+  for (const [runId, entry] of pools) {
+    if (runId === newRunId || entry.active > 0) continue;
+    const ended = await endedElsewhere(storage, runId).catch(() => false);
+    // Still idle: a try of it may have come while its summary was read.
+    if (ended && pools.get(runId)?.active === 0) await shutdownPool(runId);
   }
 }
 

@@ -7,12 +7,6 @@ import { RESULTS_QUEUE, resultsQueue } from '../../core/config/pools.js';
 import { errorMessage } from '../../core/errors.js';
 import { shardInstanceId, tryResultEvent } from '../../orchestrations/names.js';
 
-/** The instance is still there to take the event (it may not be waiting yet: durable keeps it). */
-const WAITING = new Set<string>([
-  df.OrchestrationRuntimeStatus.Running,
-  df.OrchestrationRuntimeStatus.Pending,
-]);
-
 function read(message: unknown): PoolResult {
   return readPoolResult(typeof message === 'string' ? decodeMessage(message) : message);
 }
@@ -20,8 +14,9 @@ function read(message: unknown): PoolResult {
 /**
  * A pool worker's result (queue `minibatch-results`) raised on its shard's orchestration as the event
  * of that try (`tryResultEvent`: one name per mini-batch and attempt). A result nobody waits for any
- * more is never counted twice: one of an attempt given up, or for a shard that has ended, is dropped
- * here with a log line; a second copy while the shard runs is an event it no longer waits for.
+ * more is never counted twice: one of an attempt given up is dropped here with a log line; one for a
+ * shard that has ended is refused by it; a second copy while the shard runs is an event it no longer
+ * waits for.
  */
 async function poolResult(message: unknown, context: InvocationContext): Promise<void> {
   let r: PoolResult;
@@ -42,16 +37,11 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
     );
     return;
   }
-  const client = df.getClient(context);
-  const id = shardInstanceId(r.runId, r.shard);
-  const status = await client.getStatus(id).catch(() => undefined);
-  if (!status || !WAITING.has(status.runtimeStatus)) {
-    context.log(
-      `result of mini-batch ${r.index} (attempt ${r.attempt}) of run ${r.runId} ignored: its shard is ${status ? status.runtimeStatus.toLowerCase() : 'unknown'}`,
-    );
-    return;
-  }
-  await client.raiseEvent(id, tryResultEvent(r.index, r.attempt), r.result);
+  // Raised without asking for the shard's status first (a status read per try): an instance that
+  // has ended answers 410 to an event, which the client takes as done, and keeps nothing of it.
+  await df
+    .getClient(context)
+    .raiseEvent(shardInstanceId(r.runId, r.shard), tryResultEvent(r.index, r.attempt), r.result);
 }
 
 /** The app's results queue; a bad setting is reported by the runs it fails (enqueuePoolTry), not here. */
