@@ -39,8 +39,20 @@ export function decodeItem(text: string): TableItem {
  * range of a split file, where rows before it were never read, `file.csv#bytes=S-E&row=N`.
  */
 export function rowName(item: TableItem, n: number): string {
-  if (item.unit === 'rows') return `${item.file}#row=${item.start + n}`;
-  return item.start === 0 ? `${item.file}#row=${n}` : `${encodeItem(item)}&row=${n}`;
+  return rowNamer(item)(n);
+}
+
+/**
+ * `rowName` for the rows of one item, its fixed part built once: a range names tens of thousands of
+ * rows, and building the whole name each time cost more than parsing the row (1.7 µs against 0.3).
+ */
+export function rowNamer(item: TableItem): (n: number) => string {
+  if (item.unit === 'rows') {
+    const prefix = `${item.file}#row=`;
+    return (n) => prefix + String(item.start + n);
+  }
+  const prefix = item.start === 0 ? `${item.file}#row=` : `${encodeItem(item)}&row=`;
+  return (n) => prefix + String(n);
 }
 
 const EXTENSIONS: Record<string, TableFormat> = {

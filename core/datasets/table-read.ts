@@ -185,6 +185,11 @@ export async function materializeTable(
   for (const text of items) {
     if (stopped()) break;
     const read = await readItem(storage, input, text);
+    if (got.inputs.length === 0 && got.missing.length === 0) {
+      // The first item's lists are taken as they are: most mini-batches are one range of one file.
+      Object.assign(got, { inputs: read.rows, names: read.names, missing: read.failed });
+      continue;
+    }
     // One by one: a range holds far more rows than a call's arguments may be.
     for (const row of read.rows) got.inputs.push(row);
     for (const name of read.names) got.names.push(name);

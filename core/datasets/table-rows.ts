@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import type { TableItem } from './table-items.js';
-import { rowName } from './table-items.js';
+import { rowNamer } from './table-items.js';
 
 /** What reading one item gave: its rows with their names, and the records that could not be read. */
 export interface ReadRows {
@@ -103,6 +103,7 @@ function ragged(fields: number, columns: string[]): string {
 function plainRows(item: TableItem, text: string, columns: string[], delimiter: string): ReadRows {
   const read: ReadRows = { rows: [], names: [], failed: [] };
   const template = rowTemplate(columns);
+  const rowName = rowNamer(item);
   let n = 0;
   for (let at = 0; at < text.length;) {
     const newline = text.indexOf('\n', at);
@@ -120,7 +121,7 @@ function plainRows(item: TableItem, text: string, columns: string[], delimiter: 
         if (cut === end) break;
         from = cut + 1;
       }
-      const name = rowName(item, ++n);
+      const name = rowName(++n);
       if (fields === columns.length) {
         read.rows.push(row);
         read.names.push(name);
@@ -179,8 +180,9 @@ export function csvRows(item: TableItem, text: string, columns: string[], option
     return plainRows(item, text, columns, options.delimiter);
   const read: ReadRows = { rows: [], names: [], failed: [] };
   const template = rowTemplate(columns);
+  const rowName = rowNamer(item);
   for (const record of records(text, options)) {
-    const name = rowName(item, record.n);
+    const name = rowName(record.n);
     if (!record.fields) {
       read.failed.push({ item: name, reason: `malformed CSV record: ${record.error ?? ''}` });
     } else if (record.fields.length !== columns.length) {
@@ -196,10 +198,11 @@ export function csvRows(item: TableItem, text: string, columns: string[], option
 /** JSON Lines rows of one item: each non-blank line one JSON object; any other line fails alone. */
 export function jsonlRows(item: TableItem, text: string): ReadRows {
   const read: ReadRows = { rows: [], names: [], failed: [] };
+  const rowName = rowNamer(item);
   let n = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const name = rowName(item, ++n);
+    const name = rowName(++n);
     let value: unknown;
     try {
       value = JSON.parse(line);
