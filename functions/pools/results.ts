@@ -39,10 +39,20 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
   }
   // Raised without asking for the shard's status first (a status read per try): an instance that
   // has ended answers 410 to an event, which the client takes as done, and keeps nothing of it.
-  await df
-    .getClient(context)
-    .raiseEvent(shardInstanceId(r.runId, r.shard), tryResultEvent(r.index, r.attempt), r.result);
+  const id = shardInstanceId(r.runId, r.shard);
+  try {
+    await df.getClient(context).raiseEvent(id, tryResultEvent(r.index, r.attempt), r.result);
+  } catch (err) {
+    // Its run's records were purged meanwhile: retrying cannot bring the shard back.
+    if (!NO_INSTANCE.test(errorMessage(err))) throw err;
+    context.log(
+      `result of mini-batch ${r.index} (attempt ${r.attempt}) of run ${r.runId} ignored: its shard ${id} does not exist`,
+    );
+  }
 }
+
+/** How the Durable client says an instance does not exist (HTTP 404). */
+const NO_INSTANCE = /^No instance with ID '.*' found\.$/;
 
 /** The app's results queue; a bad setting is reported by the runs it fails (enqueuePoolTry), not here. */
 function queueName(): string {

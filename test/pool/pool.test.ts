@@ -2,6 +2,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { settleTry } from '../../core/compute/claims.js';
 import { encodeMessage } from '../../core/compute/protocol.js';
+import { runPaths } from '../../core/storage/layout.js';
 import { storageFromEnv } from '../../core/storage/storage.js';
 import type { DevHostProcess } from '../../devhost/process.js';
 import type { WatchedProcess } from '../../devhost/lines.js';
@@ -310,6 +311,29 @@ describe('compute pools: runs', () => {
     const resultsQueue = queues().getQueueClient(results);
     await resultsQueue.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
     await host.waitForLine(new RegExp(`dropped a message on ${results}: not a pool try`));
+    // A finished try's result whose shard does not exist (its run's records purged meanwhile): logged
+    // and taken off the queue, not retried into the poison queue.
+    const result = {
+      index: 0,
+      attempt: 1,
+      ok: true,
+      final: true,
+      inputs: 1,
+      succeeded: 1,
+      failedItems: 0,
+      durationMs: 1,
+    };
+    const claim = JSON.stringify({ state: 'done', worker: 'w', at: new Date().toISOString(), result });
+    const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+    await runs.createIfNotExists();
+    await runs.getBlockBlobClient(runPaths.claim('purged-run', 0, 1)).upload(claim, claim.length);
+    await resultsQueue.sendMessage(
+      encodeMessage({ runId: 'purged-run', shard: 0, index: 0, attempt: 1, deadlineSeconds: 60, result }),
+    );
+    await host.waitForLine(
+      /mini-batch 0 \(attempt 1\) of run purged-run ignored: its shard .* does not exist/,
+    );
+    await waitFor(async () => (await resultsQueue.getProperties()).approximateMessagesCount === 0);
   });
 
   it('holds two tries per script process: the next is taken while the first still scores', async () => {
