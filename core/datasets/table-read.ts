@@ -13,6 +13,7 @@ import {
   numberedColumns,
   parseHeader,
   plainValue,
+  RowNames,
   type CsvOptions,
   type ReadRows,
 } from './table-rows.js';
@@ -21,7 +22,7 @@ import {
 function whole(item: TableItem, reason: string): ReadRows {
   return {
     rows: [],
-    names: [],
+    names: RowNames.of(item),
     failed: [
       { item: item.start === 0 ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason },
     ],
@@ -45,16 +46,18 @@ function lackingCarried(input: TableInput, columns: string[]): string | undefine
  */
 function withCarried(read: ReadRows, carried: string[] | undefined): ReadRows {
   if (!carried) return read;
-  const kept: ReadRows = { rows: [], names: [], failed: read.failed };
+  const rows: ReadRows['rows'] = [];
+  const indexes: number[] = [];
   read.rows.forEach((row, i) => {
-    const name = read.names[i] ?? '';
     const absent = carried.find((c) => !Object.hasOwn(row, c));
     if (absent === undefined) {
-      kept.rows.push(row);
-      kept.names.push(name);
-    } else kept.failed.push({ item: name, reason: `has no "${absent}" (carry_columns)` });
+      rows.push(row);
+      indexes.push(i);
+    } else read.failed.push({ item: read.names.at(i) ?? '', reason: `has no "${absent}" (carry_columns)` });
   });
-  return kept;
+  return indexes.length === read.rows.length
+    ? read
+    : { rows, names: read.names.only(indexes), failed: read.failed };
 }
 
 /** The header line of a split CSV's later range: read by range from the file's start. */
@@ -139,11 +142,9 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
   if (absent) return whole(item, absent);
   try {
     const objects = await parquetReadObjects({ file, metadata, rowStart: item.start, rowEnd: item.end });
-    return {
-      rows: objects.map((o) => plainValue(o) as Record<string, unknown>),
-      names: objects.map((_, i) => `${item.file}#row=${item.start + i + 1}`),
-      failed: [],
-    };
+    const names = RowNames.of(item);
+    for (let n = 1; n <= objects.length; n++) names.add(n);
+    return { rows: objects.map((o) => plainValue(o) as Record<string, unknown>), names, failed: [] };
   } catch (err) {
     return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`);
   }
@@ -181,24 +182,33 @@ export async function materializeTable(
   items: string[],
   stopped: () => boolean = () => false,
 ): Promise<Materialized> {
-  const got: Materialized = { inputs: [], names: [], missing: [] };
+  let inputs: unknown[] = [];
+  const missing: Materialized['missing'] = [];
+  const named: RowNames[] = [];
   for (const text of items) {
     if (stopped()) break;
     const read = await readItem(storage, input, text);
-    if (got.inputs.length === 0 && got.missing.length === 0) {
-      // The first item's lists are taken as they are: most mini-batches are one range of one file.
-      Object.assign(got, { inputs: read.rows, names: read.names, missing: read.failed });
-      continue;
-    }
-    // One by one: a range holds far more rows than a call's arguments may be.
-    for (const row of read.rows) got.inputs.push(row);
-    for (const name of read.names) got.names.push(name);
-    for (const failed of read.failed) got.missing.push(failed);
+    named.push(read.names);
+    // The first item's rows are taken as they are: most mini-batches are one range of one file.
+    // Later ones one by one: a range holds far more rows than a call's arguments may be.
+    if (named.length === 1) inputs = read.rows;
+    else for (const row of read.rows) inputs.push(row);
+    for (const failed of read.failed) missing.push(failed);
   }
+  const got = withNames({ inputs, missing }, named);
   const first = items[0];
   if (input.partition_keys && first !== undefined) {
     const partition = partitionOf(decodeItem(first).file, input.partition_keys);
     if ('values' in partition) got.partitionKeyValues = partition.values;
   }
   return got;
+}
+
+/** `names` built when first read (only error lines read them), from each item's row names in order. */
+function withNames(got: Omit<Materialized, 'names'>, named: RowNames[]): Materialized {
+  let names: string[] | undefined;
+  return Object.defineProperty(got, 'names', {
+    enumerable: true,
+    get: () => (names ??= named.flatMap((n) => n.toArray())),
+  }) as Materialized;
 }

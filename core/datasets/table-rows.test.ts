@@ -13,7 +13,7 @@ describe('csvRows', () => {
       { n: -2.5, s: '007', e: 'x y' },
       { n: 3, s: 1000, e: '1e999' },
     ]);
-    expect(read.names).toEqual(['t.csv#row=1', 't.csv#row=2', 't.csv#row=3']);
+    expect(read.names.toArray()).toEqual(['t.csv#row=1', 't.csv#row=2', 't.csv#row=3']);
   });
 
   it('fails a ragged line alone, numbered among the records', () => {
