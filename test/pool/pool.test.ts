@@ -220,16 +220,7 @@ describe('compute pools: runs', () => {
         index: 0,
         attempt,
         deadlineSeconds: START_TIMEOUT,
-        result: {
-          index: 0,
-          attempt,
-          ok: true,
-          final: true,
-          inputs: 1,
-          succeeded: 1,
-          failedItems: 0,
-          durationMs: 1,
-        },
+        result: succeeded(attempt),
       });
     await resultsQueue.sendMessage(fake(1));
     // Its claim says it was given up: the results function drops it, never raising it on the shard.
@@ -313,16 +304,7 @@ describe('compute pools: runs', () => {
     await host.waitForLine(new RegExp(`dropped a message on ${results}: not a pool try`));
     // A finished try's result whose shard does not exist (its run's records purged meanwhile): logged
     // and taken off the queue, not retried into the poison queue.
-    const result = {
-      index: 0,
-      attempt: 1,
-      ok: true,
-      final: true,
-      inputs: 1,
-      succeeded: 1,
-      failedItems: 0,
-      durationMs: 1,
-    };
+    const result = succeeded(1);
     const claim = JSON.stringify({ state: 'done', worker: 'w', at: new Date().toISOString(), result });
     const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
     await runs.createIfNotExists();
@@ -403,6 +385,11 @@ describe('compute pools: runs', () => {
     await waitFor(async () => (await text()).includes('STDOUT: shutdown: bye'));
   });
 });
+
+/** What a worker sends for a clean try of mini-batch 0 with one item. */
+function succeeded(attempt: number) {
+  return { index: 0, attempt, ok: true, final: true, inputs: 1, succeeded: 1, failedItems: 0, durationMs: 1 };
+}
 
 async function claimsOf(runId: string): Promise<number> {
   const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
