@@ -21,10 +21,6 @@ export class RowNames {
     this.numbers.push(n);
   }
 
-  get length(): number {
-    return this.numbers.length;
-  }
-
   at(i: number): string | undefined {
     const n = this.numbers[i];
     return n === undefined ? undefined : this.nameOf(n);
