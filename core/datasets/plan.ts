@@ -1,3 +1,4 @@
+import { InFlight } from '../storage/in-flight.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
 import { emptyDatasetError, listFileVersions, type FileDataset } from './files.js';
@@ -87,8 +88,7 @@ export class ManifestWriter {
   private readonly shards: ShardRef[] = [];
   private current: ManifestShard = { shard: 0, first: 0, miniBatches: [] };
   private items = 0;
-  private readonly writing = new Set<Promise<void>>();
-  private failure: { error: unknown } | undefined;
+  private readonly writes = new InFlight(SHARD_WRITES_IN_FLIGHT);
 
   constructor(
     private readonly storage: Storage,
@@ -105,8 +105,7 @@ export class ManifestWriter {
   /** Writes the last shard and waits for every write; the plan's items are the manifest's. */
   async finish(): Promise<Plan> {
     await this.flushShard();
-    await Promise.all(this.writing);
-    this.throwIfFailed();
+    await this.writes.drain();
     return {
       items: this.items,
       miniBatches: this.shards.reduce((n, s) => n + s.count, 0),
@@ -117,19 +116,7 @@ export class ManifestWriter {
   private async flushShard(): Promise<void> {
     const current = this.current;
     if (current.miniBatches.length === 0) return;
-    this.throwIfFailed();
-    while (this.writing.size >= SHARD_WRITES_IN_FLIGHT) await Promise.race(this.writing);
-    this.throwIfFailed();
-    const write = this.write(current).then(
-      () => {
-        this.writing.delete(write);
-      },
-      (error: unknown) => {
-        this.failure ??= { error };
-        this.writing.delete(write);
-      },
-    );
-    this.writing.add(write);
+    await this.writes.add(() => this.write(current));
     this.shards.push({ shard: current.shard, first: current.first, count: current.miniBatches.length });
     this.current = {
       shard: current.shard + 1,
@@ -141,10 +128,6 @@ export class ManifestWriter {
   private async write(shard: ManifestShard): Promise<void> {
     const runs = await ensureContainer(this.storage.blobs.getContainerClient(containers.runs));
     await writeJson(runs, runPaths.manifestShard(this.runId, shard.shard), shard);
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure.error;
   }
 }
 
