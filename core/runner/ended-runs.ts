@@ -19,10 +19,38 @@ export function hasEnded(runId: string): boolean {
   return ended.has(runId);
 }
 
-/** A run whose summary is written has ended, whichever instance ended it. */
-export async function endedElsewhere(storage: Storage, runId: string): Promise<boolean> {
+/**
+ * How long a "not ended" answer stands: however many tries of a run ask (a pool worker's
+ * heartbeats, one per try every few seconds), its summary is read at most once per interval here.
+ * Thousands of tries asking each on their own would pass the 500 reads a second one blob serves
+ * (docs/scale.md, section 5).
+ */
+export const NOT_ENDED_FOR_MS = 2_000;
+const asked = new Map<string, { at: number; ended: Promise<boolean> }>();
+
+/**
+ * A run whose summary is written has ended, whichever instance ended it. A "not ended" answer of
+ * the last NOT_ENDED_FOR_MS stands; `fresh` reads the summary whatever was answered before (once
+ * per event, not per heartbeat: a new run coming to a pool worker).
+ */
+export function endedElsewhere(
+  storage: Storage,
+  runId: string,
+  { now = Date.now(), fresh = false }: { now?: number; fresh?: boolean } = {},
+): Promise<boolean> {
+  if (ended.has(runId)) return Promise.resolve(true);
+  const last = asked.get(runId);
+  if (last && !fresh && now - last.at < NOT_ENDED_FOR_MS) return last.ended;
   const summary = storage.blobs.getContainerClient(containers.runs).getBlobClient(runPaths.summary(runId));
-  if (!(await summary.exists())) return false;
-  markEnded(runId);
-  return true;
+  const answer = summary.exists().then((exists) => {
+    if (exists) markEnded(runId);
+    return exists;
+  });
+  const entry = { at: now, ended: answer };
+  // A failed read is not an answer: the next call asks again.
+  answer.catch(() => asked.get(runId) === entry && asked.delete(runId));
+  asked.delete(runId);
+  asked.set(runId, entry);
+  if (asked.size > ENDED_REMEMBERED) asked.delete(asked.keys().next().value ?? runId);
+  return answer;
 }

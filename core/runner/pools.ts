@@ -107,7 +107,7 @@ export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBat
 async function retireEndedPools(storage: Storage, newRunId: string): Promise<void> {
   for (const [runId, entry] of pools) {
     if (runId === newRunId || entry.active > 0) continue;
-    const ended = await endedElsewhere(storage, runId).catch(() => false);
+    const ended = await endedElsewhere(storage, runId, { fresh: true }).catch(() => false);
     // Still idle: a try of it may have come while its summary was read.
     if (ended && pools.get(runId)?.active === 0) await shutdownPool(runId);
   }
