@@ -34,6 +34,9 @@ async function planned(input: TableInput, bytes: number): Promise<string[][]> {
 const read = async (input: TableInput, items: string[]) =>
   tableKind.materialize(storage, await tableKind.validate(storage, input), items, '');
 
+/** 300 rows of `id`: about 1.4 KB. */
+const manyIds = `id\n${Array.from({ length: 300 }, (_, i) => i + 1).join('\n')}\n`;
+
 /** 200 rows of `id,name,score`: about 4 KB. */
 const bigCsv = `id,name,score\n${Array.from({ length: 200 }, (_, i) => `${i + 1},row-${i + 1},${(i * 0.5).toFixed(1)}`).join('\n')}\n`;
 
@@ -60,6 +63,8 @@ beforeAll(async () => {
   await upload('pq/rows.parquet', parquet);
   await upload('pq-bad/truncated.parquet', parquet.subarray(0, parquet.length - 20));
   await upload('carry/k.jsonl', '{"id":1}\n{"x":2}\n{"id":3}\n');
+  await upload('mix/x.csv', 'id\n1\nbad,extra\n3\n');
+  await upload('mix/y.csv', manyIds);
   await upload('parts/species=setosa/1.csv', 'sepal\n1.1\n1.2\n');
   await upload('parts/species=virginica/1.csv', 'sepal\n3.1\n');
   await upload('parts/species=setosa/2.csv', 'sepal\n1.3\n');
@@ -171,6 +176,25 @@ describe('reading a table, record by record', () => {
     expect(got.missing.map((m) => m.item)).toEqual(['a.jsonl#row=2', 'a.jsonl#row=3']);
     expect(got.missing[0]?.reason).toMatch(/^not JSON/);
     expect(got.missing[1]?.reason).toMatch(/^not a JSON object/);
+  });
+});
+
+describe('a mini-batch of several items', () => {
+  it('names each row after its own file and row, a failed row left out of both lists', async () => {
+    const input: TableInput = { type: 'table', container, path: 'mix/' };
+    const items = (await planned(input, 256)).flat();
+    const x = items.find((i) => i.startsWith('x.csv#'));
+    const laterY = items.filter((i) => i.startsWith('y.csv#'))[1];
+    if (!x || !laterY) throw new Error(`unexpected plan: ${items.join(' ')}`);
+    const got = await read(input, [x, laterY]);
+    expect(got.missing).toEqual([{ item: 'x.csv#row=2', reason: 'has 2 fields; the header has 1 (id)' }]);
+    expect(got.names).toHaveLength(got.inputs.length);
+    expect(got.names.slice(0, 3)).toEqual(['x.csv#row=1', 'x.csv#row=3', `${laterY}&row=1`]);
+    // The later range's first row is the line its bytes start at.
+    const start = Number(laterY.slice('y.csv#bytes='.length).split('-')[0]);
+    const firstId = Number(manyIds.slice(start, manyIds.indexOf('\n', start)));
+    expect(got.inputs.slice(0, 3)).toEqual([{ id: 1 }, { id: 3 }, { id: firstId }]);
+    expect(got.names.at(-1)).toBe(`${laterY}&row=${got.inputs.length - 2}`);
   });
 });
 

@@ -99,39 +99,45 @@ export async function composeBlobs(
     pack = [];
     packSize = 0;
   };
-  for await (const source of sources) {
-    if (source.size === 0) continue;
-    parts++;
-    bytes += source.size;
-    // Near the block limit the rest streams through in packed blocks: slower, still one blob.
-    if (serverSide !== false && committed.length < MAX_BLOCKS - RESERVED_BLOCKS) {
-      const id = blockId(committed.length);
-      const url = await readableUrl(source.blob);
-      if (serverSide) {
-        await copies.add(() => target.stageBlockFromURL(id, url));
-        committed.push(id);
-        continue;
+  try {
+    for await (const source of sources) {
+      if (source.size === 0) continue;
+      parts++;
+      bytes += source.size;
+      // Near the block limit the rest streams through in packed blocks: slower, still one blob.
+      if (serverSide !== false && committed.length < MAX_BLOCKS - RESERVED_BLOCKS) {
+        const id = blockId(committed.length);
+        const url = await readableUrl(source.blob);
+        if (serverSide) {
+          await copies.add(() => target.stageBlockFromURL(id, url));
+          committed.push(id);
+          continue;
+        }
+        // The first copy alone: where the call is missing (Azurite: 501), parts stream through instead.
+        try {
+          await target.stageBlockFromURL(id, url);
+          committed.push(id);
+          serverSide = true;
+          continue;
+        } catch (err) {
+          if (!notImplemented(err)) throw err;
+          serverSide = false;
+        }
       }
-      // The first copy alone: where the call is missing (Azurite: 501), parts stream through instead.
-      try {
-        await target.stageBlockFromURL(id, url);
-        committed.push(id);
-        serverSide = true;
-        continue;
-      } catch (err) {
-        if (!notImplemented(err)) throw err;
-        serverSide = false;
-      }
+      // Parts are small: fetch several ahead, in order, so the round trips overlap.
+      const download = downloadBlob(source.blob);
+      download.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
+      prefetched.push(download);
+      if (prefetched.length >= PREFETCH) await takeOne();
     }
-    // Parts are small: fetch several ahead, in order, so the round trips overlap.
-    const download = downloadBlob(source.blob);
-    download.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
-    prefetched.push(download);
-    if (prefetched.length >= PREFETCH) await takeOne();
+    while (prefetched.length > 0) await takeOne();
+    await flushPack();
+    await copies.drain();
+  } catch (err) {
+    // The copies still under way end first: a retry stages the same block ids again.
+    await copies.drain().catch(() => undefined);
+    throw err;
   }
-  while (prefetched.length > 0) await takeOne();
-  await flushPack();
-  await copies.drain();
   await target.commitBlockList(committed, {
     blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
   });

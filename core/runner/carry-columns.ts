@@ -16,7 +16,8 @@ export function joinCarried(
   rows: unknown[],
   failures: NamedFailure[],
   columns: string[],
-  names: string[],
+  /** The name of input `i`, asked for only to say which result could not be joined. */
+  nameOf: (i: number) => string | undefined,
 ): { rows: unknown[] } | { error: string } {
   const failed = new Set<number>();
   for (const f of failures) if (f.index !== undefined) failed.add(f.index);
@@ -30,7 +31,7 @@ export function joinCarried(
   for (let i = 0; i < inputs.length; i++) {
     if (failed.has(i)) continue;
     const row = joinOne(inputs[i] as Record<string, unknown>, rows[at], columns);
-    if (typeof row === 'string') return { error: `${row} (the result for ${names[i] ?? `row ${i + 1}`})` };
+    if (typeof row === 'string') return { error: `${row} (the result for ${nameOf(i) ?? `row ${i + 1}`})` };
     joined[at++] = row;
   }
   return { rows: joined };

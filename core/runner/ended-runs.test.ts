@@ -34,8 +34,8 @@ describe('endedElsewhere (real Azurite)', () => {
 
   it('reads the summary again when asked for a fresh answer', async () => {
     const runId = `ended-${randomBytes(4).toString('hex')}`;
-    expect(await endedElsewhere(storage, runId)).toBe(false);
+    expect(await endedElsewhere(storage, runId, { now: 1_000_000 })).toBe(false);
     await writeSummary(runId);
-    expect(await endedElsewhere(storage, runId, { fresh: true })).toBe(true);
+    expect(await endedElsewhere(storage, runId, { now: 1_000_000, fresh: true })).toBe(true);
   });
 });

@@ -31,7 +31,7 @@ const asked = new Map<string, { at: number; ended: Promise<boolean> }>();
 /**
  * A run whose summary is written has ended, whichever instance ended it. A "not ended" answer of
  * the last NOT_ENDED_FOR_MS stands; `fresh` reads the summary whatever was answered before (once
- * per event, not per heartbeat: a new run coming to a pool worker).
+ * per event, not per heartbeat: a run's first try here, a new run coming to a pool worker).
  */
 export function endedElsewhere(
   storage: Storage,

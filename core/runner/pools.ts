@@ -15,7 +15,8 @@ import { ScriptLog } from './script-log.js';
 
 /**
  * The registry of this instance's worker-process pools, one per run: created by a run's first try,
- * shut down when the run ends (endRun) or sits idle (idle-sweep.ts).
+ * shut down when the run ends (endRun), when another run comes after it ended elsewhere
+ * (retireEndedPools), or when it sits idle (idle-sweep.ts).
  */
 
 export { hasEnded } from './ended-runs.js';
@@ -36,7 +37,7 @@ const pools = new Map<string, Entry>();
  * ended, and must not download, score or write anything).
  */
 export async function runHasEnded(storage: Storage, runId: string): Promise<boolean> {
-  return hasEnded(runId) || (!pools.has(runId) && (await endedElsewhere(storage, runId)));
+  return hasEnded(runId) || (!pools.has(runId) && (await endedElsewhere(storage, runId, { fresh: true })));
 }
 
 /** The run ended: its pool here goes, and no try of it starts here again. */
@@ -87,7 +88,8 @@ export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBat
     entry = { pool, log, lastUsed: Date.now(), active: 0 };
     pools.set(run.runId, entry);
     startIdleSweep(pools, shutdownPool);
-    void retireEndedPools(storage, run.runId);
+    // Best effort: a pool left here goes with the idle sweep.
+    void retireEndedPools(storage, run.runId).catch(() => undefined);
   }
   entry.active++;
   try {

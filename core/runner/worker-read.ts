@@ -62,7 +62,8 @@ export async function scoreInWorker(
   let rows = checked.rows;
   const carry = carryColumnsOf(read);
   if (carry) {
-    const joined = joinCarried(fetched.inputs, rows, called.failures, carry, fetched.names);
+    // Names only for an error line: a table's are built when first read.
+    const joined = joinCarried(fetched.inputs, rows, called.failures, carry, (i) => fetched.names[i]);
     if ('error' in joined)
       return { type: 'failed', id, error: { message: joined.error }, kind: 'bad_return' };
     rows = joined.rows;

@@ -243,6 +243,8 @@ describe('compute pools: runs', () => {
     // function takes it off the queue as handled.
     await resultsQueue.sendMessage(fake(2));
     await waitFor(async () => (await resultsQueue.getProperties()).approximateMessagesCount === 0);
+    // Handled, not failed five times over into the poison queue.
+    expect(await poisonedResults()).toBe(0);
     const again = await finish(host, runId);
     expect(again.output).toEqual(['b.txt: ok']);
     expect(again.view.summary?.totals).toEqual(run.view.summary?.totals);
@@ -316,6 +318,7 @@ describe('compute pools: runs', () => {
       /mini-batch 0 \(attempt 1\) of run purged-run ignored: its shard .* does not exist/,
     );
     await waitFor(async () => (await resultsQueue.getProperties()).approximateMessagesCount === 0);
+    expect(await poisonedResults()).toBe(0);
   });
 
   it('holds two tries per script process: the next is taken while the first still scores', async () => {
@@ -385,6 +388,12 @@ describe('compute pools: runs', () => {
     await waitFor(async () => (await text()).includes('STDOUT: shutdown: bye'));
   });
 });
+
+/** Result messages the app's results function failed on five times (its queue trigger's poison queue). */
+async function poisonedResults(): Promise<number> {
+  const poison = queues().getQueueClient(`${results}-poison`);
+  return (await poison.exists()) ? ((await poison.getProperties()).approximateMessagesCount ?? 0) : 0;
+}
 
 /** What a worker sends for a clean try of mini-batch 0 with one item. */
 function succeeded(attempt: number) {
