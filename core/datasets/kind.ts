@@ -15,7 +15,7 @@ export interface Materialized {
   /** What run() receives, in input order. */
   inputs: unknown[];
   /** The name of each entry of `inputs`: a file's name, or `file.csv#row=N`. */
-  names: string[];
+  readonly names: readonly string[];
   /** Inputs that could not be fetched or read (a vanished file, a malformed row), each with why. */
   missing: { item: string; reason: string }[];
   /** Tables with partition_keys: the key values every row of this mini-batch shares. */

@@ -261,7 +261,7 @@ async function writeFailedTry(
   runId: string,
   index: number,
   attempts: number,
-  names: string[],
+  names: readonly string[],
   error: { message: string; stack?: string },
   missing: Materialized['missing'] = [],
 ): Promise<void> {

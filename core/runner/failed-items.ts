@@ -47,7 +47,7 @@ const MENTION_SEARCH_LIMIT = 1_000_000;
  * the count is known but not the items, and each line lists the candidates.
  */
 function unnamedFailures(
-  names: string[],
+  names: readonly string[],
   rows: unknown[],
   accounted: Set<string>,
   unknown: number,
