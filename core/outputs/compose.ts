@@ -99,31 +99,35 @@ export async function composeBlobs(
     pack = [];
     packSize = 0;
   };
+  /**
+   * Stages `source` as a block server-side where the service can; false when it streams through:
+   * Azurite (the first copy, made alone, answers 501), or near the block limit (slower, still one blob).
+   */
+  const copied = async (source: BlobClient): Promise<boolean> => {
+    if (serverSide === false || committed.length >= MAX_BLOCKS - RESERVED_BLOCKS) return false;
+    const id = blockId(committed.length);
+    const url = await readableUrl(source);
+    if (serverSide) {
+      await copies.add(() => target.stageBlockFromURL(id, url));
+    } else {
+      try {
+        await target.stageBlockFromURL(id, url);
+        serverSide = true;
+      } catch (err) {
+        if (!notImplemented(err)) throw err;
+        serverSide = false;
+        return false;
+      }
+    }
+    committed.push(id);
+    return true;
+  };
   try {
     for await (const source of sources) {
       if (source.size === 0) continue;
       parts++;
       bytes += source.size;
-      // Near the block limit the rest streams through in packed blocks: slower, still one blob.
-      if (serverSide !== false && committed.length < MAX_BLOCKS - RESERVED_BLOCKS) {
-        const id = blockId(committed.length);
-        const url = await readableUrl(source.blob);
-        if (serverSide) {
-          await copies.add(() => target.stageBlockFromURL(id, url));
-          committed.push(id);
-          continue;
-        }
-        // The first copy alone: where the call is missing (Azurite: 501), parts stream through instead.
-        try {
-          await target.stageBlockFromURL(id, url);
-          committed.push(id);
-          serverSide = true;
-          continue;
-        } catch (err) {
-          if (!notImplemented(err)) throw err;
-          serverSide = false;
-        }
-      }
+      if (await copied(source.blob)) continue;
       // Parts are small: fetch several ahead, in order, so the round trips overlap.
       const download = downloadBlob(source.blob);
       download.catch(() => undefined); // awaited in order below; this only keeps an early failure from being "unhandled"
