@@ -162,7 +162,9 @@ export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promis
     // Another try follows: a part an earlier run of this try left (a group's, covering its
     // neighbours too, execute-group.ts) goes, so only what the next try writes stands.
     if (!final) await deletePart(storage, input.runId, input.index);
-    const all = final ? await inputsByName(storage, run, tried.names, tried.dir, fetched) : undefined;
+    const all = final
+      ? await inputsByName(storage, run, tried.names, tried.dir, fetched, outcome.kind)
+      : undefined;
     if (all)
       await writeFailedTry(
         storage,

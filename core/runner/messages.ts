@@ -1,5 +1,5 @@
 import type { AppendRowFormat } from '../config/settings.js';
-import type { DatasetInput } from '../datasets/kind.js';
+import type { DatasetInput, Materialized } from '../datasets/kind.js';
 import type { PartBody } from '../outputs/formats.js';
 import type { FailureRecord } from '../outputs/records.js';
 import type { ScriptArguments } from './contract.js';
@@ -45,6 +45,9 @@ export interface ReadInWorker {
   format?: AppendRowFormat;
 }
 
+/** What the row-naming process (row-names.ts) answers: each row's name and what could not be read, or why nothing could. */
+export type NamedRows = (Pick<Materialized, 'missing'> & { names: string[] }) | { error: string };
+
 /** A try the worker read, scored and wrote itself: the part as execute uploads it, and the counts. */
 export interface Scored {
   part: PartBody;
@@ -82,13 +85,18 @@ export type FromWorker =
   | { type: 'started'; id: number }
   | { type: 'done'; id: number; rows: unknown; failures: NamedFailure[] }
   | { type: 'scored'; id: number; scored: Scored }
-  /** run() threw (`exception`), or returned what cannot be written (`bad_return`, checked in the worker). */
-  | { type: 'failed'; id: number; error: ErrorInfo; kind?: 'bad_return' }
+  /**
+   * run() threw (`exception`), or returned what cannot be written (`bad_return`, checked in the
+   * worker), or the rows it would get could not be read (`unreadable`).
+   */
+  | { type: 'failed'; id: number; error: ErrorInfo; kind?: 'bad_return' | 'unreadable' }
   | { type: 'log'; level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR'; text: string }
   | { type: 'closed' };
 
 /** `ended`: the run ended (finalized or canceled) before the try could run: not a try at all. */
-export type TryFailureKind = 'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended';
+/** `unreadable`: the worker could not read the mini-batch's rows (a table's bytes), before run(). */
+export type TryFailureKind =
+  'exception' | 'timeout' | 'crash' | 'init' | 'bad_return' | 'ended' | 'unreadable';
 
 export type RunOutcome =
   /** `scored`: the worker read the mini-batch and wrote its part itself (MiniBatchCall.read); `rows` is then empty. */

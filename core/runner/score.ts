@@ -5,9 +5,10 @@ import { partBody } from '../outputs/formats.js';
 import type { RunRecord } from '../runs/record.js';
 import type { Storage } from '../storage/storage.js';
 import { failedItemsOf } from './failed-items.js';
-import type { NamedFailure, RunOutcome, Scored } from './messages.js';
+import type { NamedFailure, RunOutcome, Scored, TryFailureKind } from './messages.js';
 import { SHUT_DOWN } from './pool.js';
 import { hasEnded, runOnPool } from './pools.js';
+import { namedWhole, rowNamesApart } from './row-names.js';
 
 /**
  * A try's inputs on the run's pool. Files are fetched here and their paths sent; a kind that
@@ -59,7 +60,8 @@ export function scoredInHost(
 
 /**
  * Every input of a failed try by name, for its error lines: what was fetched, or, for rows the
- * worker read itself, read again here (only on a final failure: the rows of a try that failed).
+ * worker read itself, read again (only on a final failure: the rows of a try that failed) in a
+ * process apart, never here: the bytes that failed the try may crash whatever parses them.
  */
 export async function inputsByName(
   storage: Storage,
@@ -67,6 +69,13 @@ export async function inputsByName(
   items: string[],
   dir: string,
   fetched: Materialized | undefined,
+  failure: TryFailureKind,
 ): Promise<Materialized> {
-  return fetched ?? datasetKindOf(run.settings.input).materialize(storage, run.settings.input, items, dir);
+  if (fetched) return fetched;
+  const input = run.settings.input;
+  const kind = datasetKindOf(input);
+  if (!kind.readsInWorker) return kind.materialize(storage, input, items, dir);
+  // Rows the worker could not read are not read again: their items are named whole.
+  if (failure === 'unreadable') return namedWhole(items);
+  return rowNamesApart({ input, items }, run.settings.run_invocation_timeout * 1000);
 }

@@ -52,6 +52,7 @@ export async function scoreInWorker(
       type: 'failed',
       id,
       error: { message: `the mini-batch's rows could not be read: ${messageOf(err)}` },
+      kind: 'unreadable',
     };
   }
   // Nothing left to score (every row malformed, or the file vanished): the script is not called.

@@ -1,0 +1,29 @@
+import { errorMessage } from '../errors.js';
+import type { NamedRows, ReadInWorker } from './messages.js';
+
+/**
+ * A short-lived process that reads a failed table try's rows only to name them for its error lines
+ * (core/runner/row-names.ts), then exits. It builds its storage clients from its environment, as a
+ * pool process does.
+ */
+if (!process.send) throw new Error('the row-naming process must run as a child process with an IPC channel');
+
+// The host went away: nobody waits for the answer.
+process.on('disconnect', () => process.exit(0));
+
+async function nameRows(call: ReadInWorker): Promise<NamedRows> {
+  try {
+    const [{ datasetKindOf }, { storage }] = await Promise.all([
+      import('../datasets/index.js'),
+      import('../storage/storage.js'),
+    ]);
+    const read = await datasetKindOf(call.input).materialize(storage(), call.input, call.items, '');
+    return { names: [...read.names], missing: read.missing };
+  } catch (err) {
+    return { error: errorMessage(err) };
+  }
+}
+
+process.once('message', (call: ReadInWorker) => {
+  void nameRows(call).then((answer) => process.send?.(answer, () => process.exit(0)));
+});
