@@ -180,8 +180,18 @@ const results: Command = {
     const head = countOption(parsed, 'head');
     const path = runPath(runId, head === undefined ? '/output' : `/output?head=${head}`);
     const file = stringOption(parsed, 'out');
-    if (file !== undefined) await saveTo(context, path, file);
-    else context.out.write(await context.api.text(path));
+    if (file !== undefined) {
+      await saveTo(context, path, file);
+      return 0;
+    }
+    const res = await context.api.send('GET', path);
+    // The service sends a text output as text/plain; anything else (Parquet) is bytes for a file.
+    const type = res.headers.get('content-type') ?? '';
+    if (!type.startsWith('text/')) {
+      await res.body?.cancel();
+      throw new CliError(`the output of run ${runId} is ${type} (not text): save it with --out <file>`);
+    }
+    context.out.write(await res.text());
     return 0;
   },
 };

@@ -26,6 +26,32 @@ export async function headLines(blob: BlobClient, n: number): Promise<string[] |
   }
 }
 
+/** Whether a blob's content type says it holds lines of text (what `headLines` can cut), not bytes like Parquet. */
+export function holdsText(contentType: string | undefined): boolean {
+  return contentType === undefined || /^(text\/|application\/(x-ndjson|json)\b)/.test(contentType);
+}
+
+/** A blob's content type, or undefined when the blob does not exist. */
+export async function contentTypeOf(blob: BlobClient): Promise<{ contentType?: string } | undefined> {
+  try {
+    const { contentType } = await blob.getProperties();
+    return contentType === undefined ? {} : { contentType };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A blob's bytes as they are, or undefined when it does not exist. */
+export async function readBytes(blob: BlobClient): Promise<Buffer | undefined> {
+  try {
+    return await blob.downloadToBuffer();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 export async function readAll(blob: BlobClient): Promise<string | undefined> {
   try {
     return (await blob.downloadToBuffer()).toString('utf8');

@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import { errorMessage, NotFoundError, ParallelRunError } from '../../core/errors.js';
 import { finalizeRun } from '../../core/outputs/finalize.js';
-import { headLines, readAll } from '../../core/outputs/read.js';
+import { contentTypeOf, headLines, holdsText, readAll, readBytes } from '../../core/outputs/read.js';
 import type { RunSummary } from '../../core/outputs/summary.js';
 import { loadRun, type RunRecord } from '../../core/runs/record.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
@@ -325,14 +325,26 @@ const output = guarded(async (request: HttpRequest, client: df.DurableClient): P
         : `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
     throw new NotFoundError(`run '${runId}' has no output: ${why}`);
   }
+  const missing = () => new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);
+  const blob = storage().blobs.getContainerClient(out.container).getBlobClient(out.blob);
+  const type = await contentTypeOf(blob);
+  if (!type) throw missing();
+  const where = { 'x-output-blob': `${out.container}/${out.blob}` };
+  if (!holdsText(type.contentType)) {
+    // Parquet: bytes, never decoded as text (that corrupts them), and no lines to cut.
+    if (head !== undefined)
+      throw new ParallelRunError(
+        'INVALID_REQUEST',
+        `head is not allowed for run '${runId}': its output is ${type.contentType ?? 'binary'}, not lines of text; download it whole`,
+        'head',
+      );
+    const bytes = await readBytes(blob);
+    if (!bytes) throw missing();
+    return { status: 200, body: bytes, headers: { 'content-type': type.contentType ?? '', ...where } };
+  }
   const text = await textOf(out.container, out.blob, head);
-  if (text === undefined)
-    throw new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);
-  return {
-    status: 200,
-    body: text,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'x-output-blob': `${out.container}/${out.blob}` },
-  };
+  if (text === undefined) throw missing();
+  return { status: 200, body: text, headers: { 'content-type': 'text/plain; charset=utf-8', ...where } };
 });
 
 const errors = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {

@@ -254,7 +254,13 @@ function links(run) {
 async function rowsPart(run) {
   if (!run.summary?.output)
     return el('p', { className: 'muted' }, 'No output: ', run.reason ?? 'the run wrote none.');
-  const text = await get(runPath(run.runId, `/output?head=${ROWS_SHOWN}`), 'text');
+  let text;
+  try {
+    text = await get(runPath(run.runId, `/output?head=${ROWS_SHOWN}`), 'text');
+  } catch (err) {
+    // A Parquet output has no lines to show: the service says so, and the output link downloads it.
+    return el('p', { className: 'muted' }, err.message);
+  }
   const rows = (text ?? '').split('\n').filter((line) => line !== '');
   return el(
     'div',
