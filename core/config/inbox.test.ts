@@ -49,6 +49,28 @@ describe('a pipeline inbox', () => {
     expect(issuesOf(() => parsePipeline({ settings, inbox: true }, 'mnist'))[0]?.field).toBe('inbox');
   });
 
+  it('is refused for a table pipeline, naming inbox: its runs read the drops as files', () => {
+    const table = { type: 'table', container: 'sampledata', path: 'iris/' };
+    const issues = issuesOf(() =>
+      parsePipeline({ settings: { ...settings, input: table }, inbox: {} }, 'iris'),
+    );
+    expect(issues.map((i) => i.field)).toEqual(['inbox']);
+    expect(issues[0]?.message).toContain('input.type "files"');
+    // Through a parameter's default too: inbox runs take the defaults.
+    const byParameter = issuesOf(() =>
+      parsePipeline(
+        {
+          settings: { ...settings, input: { ...table, type: '${{parameters.kind}}' } },
+          parameters: { kind: { default: 'table' } },
+          inbox: {},
+        },
+        'iris',
+      ),
+    );
+    expect(byParameter.map((i) => i.field)).toEqual(['inbox']);
+    expect(parsePipeline({ settings: { ...settings, input: table } }, 'iris').inbox).toBeUndefined();
+  });
+
   it('needs a default for every parameter: a drop gives none', () => {
     const issues = issuesOf(() =>
       parsePipeline(

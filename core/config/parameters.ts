@@ -6,7 +6,7 @@
 import { SettingsError } from '../errors.js';
 import { given, Issues, isObject, rejectNulls, rejectUnknownKeys, type JsonObject } from './issues.js';
 import { readInbox, type InboxSettings } from './inbox.js';
-import { parseRunSettings } from './settings.js';
+import { parseRunSettings, type RunSettings } from './settings.js';
 import { suggestName } from './suggest.js';
 
 export interface ParameterDefinition {
@@ -155,14 +155,31 @@ function checkParameterUse(
   }
 }
 
-/** With every parameter defaulted, the settings can be checked now rather than at the first run. */
+/**
+ * An inbox run reads the dropped files as a files input (core/inbox/run.ts replaces the pipeline's
+ * input with them): a table pipeline's runs would get paths, not rows, and its table settings
+ * (partition_keys, carry_columns, a byte mini_batch_size) would not apply. Refused, naming `inbox`.
+ */
+function checkInboxInput(issues: Issues, settings: RunSettings): void {
+  if (settings.input.type !== 'table') return;
+  issues.add(
+    'inbox',
+    'applies to pipelines whose input is files (input.type "files"): an inbox run hands its script the dropped files as paths, never a table\'s rows; leave "inbox" out of a table pipeline, or give it a files input',
+  );
+}
+
+/**
+ * With every parameter defaulted, the settings can be checked now rather than at the first run (an
+ * inbox pipeline always can be: its runs use the defaults).
+ */
 function checkSettingsWithDefaults(issues: Issues, pipeline: PipelineDefinition): void {
   const values = Object.entries(pipeline.parameters);
   if (!values.every(([, p]) => Object.hasOwn(p, 'default'))) return;
   try {
-    parseRunSettings(
+    const settings = parseRunSettings(
       resolveParameters(pipeline.settings, Object.fromEntries(values.map(([n, p]) => [n, p.default]))),
     );
+    if (pipeline.inbox) checkInboxInput(issues, settings);
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
     for (const issue of err.issues) issues.add(`settings.${issue.field}`, issue.message);

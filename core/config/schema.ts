@@ -17,7 +17,7 @@ import {
   MAX_PARTITION_KEYS,
   PARTITION_KEY,
 } from './table-settings.js';
-import { MAX_FILES_PER_MINI_BATCH } from './mini-batch-size.js';
+import { MAX_BYTES_PER_MINI_BATCH, MAX_FILES_PER_MINI_BATCH } from './mini-batch-size.js';
 import {
   BLOB_NAME_RULE,
   BLOB_PREFIX_RULE,
@@ -146,10 +146,11 @@ const FIELDS: Record<SettingName | (typeof V2_NAMES)[number], Fragment> = {
   entry_script: pathField(ENTRY_SCRIPT_RULE),
   source_directory: pathField(SOURCE_DIRECTORY_RULE),
   mini_batch_size: {
-    description: `Files per mini-batch, from 1 to ${MAX_FILES_PER_MINI_BATCH} (a number or its text); byte sizes such as "1MB" are for tabular inputs.`,
+    description: `Files per mini-batch, from 1 to ${MAX_FILES_PER_MINI_BATCH} (a number or its text); for tabular inputs bytes: a bare number from 1024, or with KB, MB or GB such as "1MB", up to "100GB".`,
     default: '10',
     anyOf: [
-      { type: 'integer', minimum: 1, maximum: MAX_FILES_PER_MINI_BATCH },
+      // Up to the bytes limit: a table's bare number counts bytes (the service checks files' counts).
+      { type: 'integer', minimum: 1, maximum: MAX_BYTES_PER_MINI_BATCH },
       { type: 'string', pattern: '^\\s*[0-9]+([kKmMgG][bB])?\\s*$' },
     ],
   },

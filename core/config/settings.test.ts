@@ -270,6 +270,23 @@ describe('mini_batch_size', () => {
     },
   );
 
+  it('takes a bare number of bytes for a table up to the bytes limit, not the files limit', () => {
+    expect(parse({ input: table, mini_batch_size: 1_048_576 }).mini_batch_size).toEqual({
+      kind: 'bytes',
+      bytes: 1_048_576,
+      text: '1048576',
+    });
+    expect(parse({ input: table, mini_batch_size: String(100 * 1024 ** 3) }).mini_batch_size).toEqual({
+      kind: 'bytes',
+      bytes: 100 * 1024 ** 3,
+      text: String(100 * 1024 ** 3),
+    });
+    expect(onlyIssue({ input: table, mini_batch_size: 100 * 1024 ** 3 + 1 }).message).toMatch(
+      /up to "100GB"/,
+    );
+    expect(onlyIssue({ mini_batch_size: 1_048_576 }).message).toMatch(/from 1 to 100000/);
+  });
+
   it('refuses a file count for a table, saying counts apply to files', () => {
     const issue = onlyIssue({ input: table, mini_batch_size: 10 });
     expect(issue.field).toBe('mini_batch_size');

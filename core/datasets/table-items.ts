@@ -63,20 +63,40 @@ const EXTENSIONS: Record<string, TableFormat> = {
   parquet: 'parquet',
 };
 
+/** The file name's extension, lower case, without its dot ('' when it has none). */
+function extensionOf(file: string): string {
+  const name = file.slice(file.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+
 /** The file's format: `input.format`, else its extension; undefined when neither says. */
 export function formatOf(input: TableInput, file: string): TableFormat | undefined {
   if (input.format) return input.format;
-  const dot = file.lastIndexOf('.');
-  return dot < 0 ? undefined : EXTENSIONS[file.slice(dot + 1).toLowerCase()];
+  return Object.hasOwn(EXTENSIONS, extensionOf(file)) ? EXTENSIONS[extensionOf(file)] : undefined;
+}
+
+/**
+ * The field delimiter of a CSV file: `input.delimiter` when given, else a tab for a `.tsv` file
+ * (its name says it is tab-separated), else a comma. Every reader of a range asks here, so a split
+ * file's header and its later ranges are cut alike.
+ */
+export function csvDelimiterOf(input: TableInput, file: string): string {
+  if (input.delimiter !== undefined) return input.delimiter;
+  return extensionOf(file) === 'tsv' ? '\t' : ',';
 }
 
 export function unknownFormat(file: string): string {
-  return `the format of ${file} is not known from its extension: use .csv, .jsonl, .ndjson or .parquet, or give input.format`;
+  return `the format of ${file} is not known from its extension: use .csv, .tsv, .jsonl, .ndjson or .parquet, or give input.format`;
 }
 
-/** Hive-style `key=value` folders of a file's path, by key (values URI-decoded, as Hive writes them). */
-export function partitionValuesOf(file: string): Record<string, string> {
-  const values: Record<string, string> = {};
+/**
+ * Hive-style `key=value` folders of a file's path, by key (values URI-decoded, as Hive writes them).
+ * A Map: a key is looked up only among the folders, never among an object's inherited members
+ * (`constructor`, `toString`, `__proto__`).
+ */
+export function partitionValuesOf(file: string): Map<string, string> {
+  const values = new Map<string, string>();
   for (const segment of file.split('/').slice(0, -1)) {
     const eq = segment.indexOf('=');
     if (eq <= 0) continue;
@@ -87,7 +107,7 @@ export function partitionValuesOf(file: string): Record<string, string> {
     } catch {
       // Not URI-encoded after all: the folder name is the value.
     }
-    values[segment.slice(0, eq)] = value;
+    values.set(segment.slice(0, eq), value);
   }
   return values;
 }
@@ -100,9 +120,10 @@ export function partitionOf(
   const all = partitionValuesOf(file);
   const values: Record<string, string> = {};
   for (const key of keys) {
-    const value = all[key];
+    const value = all.get(key);
     if (value === undefined) return { lacking: key };
-    values[key] = value;
+    // Defined, not assigned: a key named `__proto__` is then a key, not the object's prototype.
+    Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return { values };
 }

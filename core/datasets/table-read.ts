@@ -6,9 +6,18 @@ import { isNotFound, type Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, nextLineStart, readRange } from './blob-range.js';
 import type { Materialized } from './kind.js';
 import { tableBlobName } from './table-files.js';
-import { decodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
+import {
+  csvDelimiterOf,
+  decodeItem,
+  formatOf,
+  partitionOf,
+  unknownFormat,
+  type TableItem,
+} from './table-items.js';
 import {
   csvRows,
+  firstRecordFieldCount,
+  firstRecordLine,
   jsonlRows,
   numberedColumns,
   parseHeader,
@@ -66,8 +75,75 @@ async function headerLine(blob: BlobClient, size: number): Promise<string> {
   return (await readRange(blob, 0, end)).toString('utf8');
 }
 
+/** The first window read from a file's start when looking for its first record. */
+const FIRST_RECORD_WINDOW = 64 * 1024;
+
+/**
+ * The file's start, up to `end`, as far as its first record (blank lines skipped), read by range in
+ * growing windows: a later range of a file without a header takes its width from that record, as a
+ * split CSV's later range takes its header from the file's first line.
+ */
+async function textToFirstRecord(blob: BlobClient, end: number): Promise<string> {
+  for (let window = FIRST_RECORD_WINDOW; ; window *= 4) {
+    const upTo = Math.min(window, end);
+    const text = stripBom((await readRange(blob, 0, upTo)).toString('utf8'));
+    // A window's last line may be cut short (or mid-character): only whole lines count.
+    const whole = upTo === end ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    if (upTo === end || firstRecordLine(whole) !== undefined) return whole;
+  }
+}
+
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+async function blobSize(blob: BlobClient): Promise<number> {
+  return (await blob.getProperties()).contentLength ?? 0;
+}
+
+function noneRead(item: TableItem): ReadRows {
+  return { rows: [], names: RowNames.of(item), failed: [] };
+}
+
+/**
+ * A range that holds no rows: when it is the whole file, the file is one error line saying why
+ * (`reason`); a range of a split file is simply empty (a long header can fill the first range, and
+ * its rows are in the next). The file's size is asked only here, where no rows were found.
+ */
+async function noRows(blob: BlobClient, item: TableItem, reason: string): Promise<ReadRows> {
+  const wholeFile = item.start === 0 && item.end >= (await blobSize(blob));
+  return wholeFile ? whole(item, reason) : noneRead(item);
+}
+
+function csvOptionsOf(input: TableInput, item: TableItem): CsvOptions {
+  return {
+    delimiter: csvDelimiterOf(input, item.file),
+    linesAreRecords: input.newlines_in_quotes !== true,
+  };
+}
+
+/**
+ * Rows of a CSV without a header: its columns are `c1`, `c2`, … as many as the file's first record
+ * has fields, whichever range is read (a later range of a split file reads that record from the
+ * file's start), so rows do not depend on where the file was cut.
+ */
+async function readHeaderless(
+  blob: BlobClient,
+  input: TableInput,
+  item: TableItem,
+  body: string,
+  options: CsvOptions,
+): Promise<ReadRows> {
+  const head = item.start === 0 ? body : await textToFirstRecord(blob, item.end);
+  const count = firstRecordFieldCount(head, options);
+  if (count === undefined) return noRows(blob, item, 'has no rows (only blank lines)');
+  const columns = numberedColumns(count);
+  const absent = lackingCarried(input, columns);
+  if (absent) return whole(item, absent);
+  const read = csvRows(item, body, columns, options);
+  return read.rows.length === 0 && read.failed.length === 0
+    ? noRows(blob, item, 'has no rows (only blank lines)')
+    : read;
 }
 
 async function readCsv(
@@ -76,18 +152,9 @@ async function readCsv(
   item: TableItem,
   text: string,
 ): Promise<ReadRows> {
-  const options: CsvOptions = {
-    delimiter: input.delimiter ?? ',',
-    linesAreRecords: input.newlines_in_quotes !== true,
-  };
+  const options = csvOptionsOf(input, item);
   const body = item.start === 0 ? stripBom(text) : text;
-  if (input.header === false) {
-    // Without a header, the range's first record says how many columns there are.
-    const first = parseHeader(body.split('\n', 1)[0] ?? '', options);
-    const numbered = numberedColumns(typeof first === 'string' ? 1 : first.length);
-    const absent = lackingCarried(input, numbered);
-    return absent ? whole(item, absent) : csvRows(item, body, numbered, options);
-  }
+  if (input.header === false) return readHeaderless(blob, input, item, body, options);
   let header: string;
   let rows: string;
   if (item.start === 0) {
@@ -104,7 +171,7 @@ async function readCsv(
   if (absent) return whole(item, absent);
   const read = csvRows(item, rows, columns, options);
   if (item.start === 0 && read.rows.length === 0 && read.failed.length === 0)
-    return whole(item, 'has a header and no rows');
+    return noRows(blob, item, 'has a header and no rows');
   return read;
 }
 
@@ -119,7 +186,7 @@ async function readText(
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
     return read.rows.length === 0 && read.failed.length === 0
-      ? whole(item, 'has no rows (only blank lines)')
+      ? noRows(blob, item, 'has no rows (only blank lines)')
       : read;
   }
   return readCsv(blob, input, item, text);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvRows, typedField } from './table-rows.js';
+import { csvRows, firstRecordFieldCount, typedField } from './table-rows.js';
 import type { TableItem } from './table-items.js';
 
 const item: TableItem = { file: 't.csv', unit: 'bytes', start: 0, end: 100 };
@@ -44,5 +44,75 @@ describe('csvRows', () => {
       '.5',
       'Infinity',
     ]);
+  });
+
+  it('keeps an integer beyond 2^53 as its text, decimals and safe integers as numbers', () => {
+    expect(
+      [
+        '12345678901234567890',
+        '-12345678901234567890',
+        '9007199254740992',
+        '9007199254740991',
+        '-9007199254740991',
+        '12345678901234567890.5',
+        '1e20',
+      ].map(typedField),
+    ).toEqual([
+      '12345678901234567890',
+      '-12345678901234567890',
+      '9007199254740992',
+      9007199254740991,
+      -9007199254740991,
+      Number('12345678901234567890.5'),
+      1e20,
+    ]);
+    const read = csvRows(item, '12345678901234567890,x\n"18446744073709551615",y\n', ['id', 's'], lines);
+    expect(read.rows.map((r) => r.id)).toEqual(['12345678901234567890', '18446744073709551615']);
+  });
+
+  it('numbers a line of spaces as a record in every path: the line-by-line fallback too', () => {
+    const ragged = { item: 't.csv#row=2', reason: 'has 1 fields; the header has 2 (n, s)' };
+    // Unquoted: the fast path.
+    const fast = csvRows(item, '1,a\n   \n3,c\n4,d\n', ['n', 's'], lines);
+    expect(fast.names.toArray()).toEqual(['t.csv#row=1', 't.csv#row=3', 't.csv#row=4']);
+    expect(fast.failed).toEqual([ragged]);
+    // A quote error: csv-parse fails the whole text, which is then read line by line.
+    const fallback = csvRows(item, '1,a\n   \n"x"y,1\n4,d\n', ['n', 's'], lines);
+    expect(fallback.names.toArray()).toEqual(['t.csv#row=1', 't.csv#row=4']);
+    expect(fallback.failed[0]).toEqual(ragged);
+    expect(fallback.failed[1]?.item).toBe('t.csv#row=3');
+    expect(fallback.failed[1]?.reason).toMatch(/^malformed CSV record: .*quote/i);
+  });
+
+  it('reads LF and CRLF lines alike where a quote sends the text to csv-parse', () => {
+    const mixed = '1,"a"\n\r\n2,b\r\n3,"c"\n';
+    const quoted = csvRows(item, mixed, ['n', 's'], lines);
+    const plain = csvRows(item, mixed.replaceAll('"', ''), ['n', 's'], lines);
+    expect(quoted.rows).toEqual([
+      { n: 1, s: 'a' },
+      { n: 2, s: 'b' },
+      { n: 3, s: 'c' },
+    ]);
+    expect(quoted.names.toArray()).toEqual(['t.csv#row=1', 't.csv#row=2', 't.csv#row=3']);
+    expect(plain.rows).toEqual(quoted.rows);
+    expect(quoted.failed).toEqual([]);
+  });
+});
+
+describe('firstRecordFieldCount (a CSV without a header)', () => {
+  it("counts the first record's fields, repeated values and blank lines before it too", () => {
+    expect(firstRecordFieldCount('0,0\n1,1\n', lines)).toBe(2);
+    expect(firstRecordFieldCount('\n\r\n1,1,1\n2\n', lines)).toBe(3);
+    expect(firstRecordFieldCount('a\tb\n', { ...lines, delimiter: '\t' })).toBe(2);
+    expect(firstRecordFieldCount('\n\n', lines)).toBeUndefined();
+  });
+
+  it('counts a first record that cannot be read as CSV by its fields all the same', () => {
+    expect(firstRecordFieldCount('"a"x,b,c\n1,2,3\n', lines)).toBe(3);
+    expect(firstRecordFieldCount('"a,b,c\n1,2,3\n', lines)).toBe(3);
+  });
+
+  it('reads a first record over several lines where quoted fields may hold line breaks', () => {
+    expect(firstRecordFieldCount('a,"b\nc",d\n1,2,3\n', { delimiter: ',', linesAreRecords: false })).toBe(3);
   });
 });

@@ -50,20 +50,28 @@ export interface ReadRows {
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
+/** Written as a whole number: no fraction and no exponent (`1e3` is a decimal's notation). */
+function isIntegerText(text: string): boolean {
+  return !/[.eE]/.test(text);
+}
+
 /**
  * A CSV field typed as pandas would read it: a plain decimal number is a number, an empty field is
- * null, anything else stays text (so `007` and `1e999` keep their digits).
+ * null, anything else stays text (so `007` and `1e999` keep their digits). An integer beyond 2^53
+ * stays text too: as a number it would silently become another integer (an id or a join key), so
+ * it follows the Parquet rule, 64-bit integers are numbers only when safe.
  */
 export function typedField(text: string): string | number | null {
   if (text === '') return null;
   // Only a digit or a minus sign can start a number: most text is known as text without the pattern.
   const first = text.charCodeAt(0);
   if (first !== 45 && (first < 48 || first > 57)) return text;
-  if (NUMBER.test(text)) {
-    const value = Number(text);
-    if (Number.isFinite(value)) return value;
-  }
-  return text;
+  if (!NUMBER.test(text)) return text;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return text;
+  // The text is looked at again only for a whole value past 2^53: rare, and a decimal stays a number.
+  if (Number.isInteger(value) && !Number.isSafeInteger(value) && isIntegerText(text)) return text;
+  return value;
 }
 
 export interface CsvOptions {
@@ -72,9 +80,17 @@ export interface CsvOptions {
   linesAreRecords: boolean;
 }
 
+/**
+ * A record ends at LF or CRLF, whichever each line has, as the unquoted fast path reads lines:
+ * left to guess, csv-parse takes the first line's ending for all, and a file of mixed endings
+ * (files joined together) would get `\r` glued to fields and whole lines as fields.
+ */
+const RECORD_DELIMITERS = ['\r\n', '\n'];
+
 function parseRecords(text: string, options: CsvOptions): string[][] {
   return parse(text, {
     delimiter: options.delimiter,
+    record_delimiter: RECORD_DELIMITERS,
     relax_column_count: true,
     skip_empty_lines: true,
   });
@@ -95,6 +111,61 @@ export function parseHeader(line: string, options: CsvOptions): string[] | strin
     seen.add(column);
   }
   return columns;
+}
+
+/**
+ * A line that holds no record: nothing, or only the CR of a CRLF. Every path skips these and no
+ * other: a line of spaces is a record (one field, or a ragged row), as csv-parse reads it.
+ */
+function isEmptyLine(line: string): boolean {
+  return line === '' || line === '\r';
+}
+
+/** A line without the CR of its CRLF ending. */
+function withoutCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/** The first line of `text` that holds a record, without its line break; undefined when none does. */
+export function firstRecordLine(text: string): string | undefined {
+  for (let at = 0; at < text.length;) {
+    const newline = text.indexOf('\n', at);
+    const line = text.slice(at, newline < 0 ? text.length : newline);
+    if (!isEmptyLine(line)) return withoutCr(line);
+    if (newline < 0) break;
+    at = newline + 1;
+  }
+  return undefined;
+}
+
+/**
+ * How many fields the first record of `text` has: the column count of a CSV without a header
+ * (`c1`, `c2`, …). Its values are data, so they may repeat (`0,0`). A record that cannot be read as
+ * it is (a stray quote) is read with its quotes kept as text, and one that still cannot (an unclosed
+ * quote) is counted by its delimiters: that row fails alone, but the width it shows still holds for
+ * the rows after it. Undefined when `text` holds no record.
+ */
+export function firstRecordFieldCount(text: string, options: CsvOptions): number | undefined {
+  const line = firstRecordLine(text);
+  if (line === undefined) return undefined;
+  // A quoted field may hold line breaks only where lines are not records: then the record is read from the text.
+  const source = options.linesAreRecords ? line : text;
+  for (const relax_quotes of [false, true]) {
+    try {
+      const records: string[][] = parse(source, {
+        delimiter: options.delimiter,
+        record_delimiter: RECORD_DELIMITERS,
+        relax_column_count: true,
+        relax_quotes,
+        skip_empty_lines: true,
+        to: 1,
+      });
+      if (records[0]) return records[0].length;
+    } catch {
+      // Try again more leniently, then count delimiters.
+    }
+  }
+  return line.split(options.delimiter).length;
 }
 
 export function numberedColumns(count: number): string[] {
@@ -185,10 +256,10 @@ function records(text: string, options: CsvOptions): { n: number; fields?: strin
   if (options.linesAreRecords) {
     let n = 0;
     for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
+      if (isEmptyLine(line)) continue;
       n++;
       try {
-        out.push({ n, fields: parseRecords(line, options)[0] ?? [] });
+        out.push({ n, fields: parseRecords(withoutCr(line), options)[0] ?? [] });
       } catch (err) {
         out.push({ n, error: (err as Error).message });
       }
@@ -198,6 +269,7 @@ function records(text: string, options: CsvOptions): { n: number; fields?: strin
   let n = 0;
   parse(text, {
     delimiter: options.delimiter,
+    record_delimiter: RECORD_DELIMITERS,
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: true,

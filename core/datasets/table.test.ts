@@ -40,6 +40,31 @@ const manyIds = `id\n${Array.from({ length: 300 }, (_, i) => i + 1).join('\n')}\
 /** 200 rows of `id,name,score`: about 4 KB. */
 const bigCsv = `id,name,score\n${Array.from({ length: 200 }, (_, i) => `${i + 1},row-${i + 1},${(i * 0.5).toFixed(1)}`).join('\n')}\n`;
 
+/** 200 tab-separated rows `id<TAB>name`, names holding commas: about 2.6 KB. */
+const tsv = `id\tname\n${Array.from({ length: 200 }, (_, i) => `${i + 1}\tlast, first ${i + 1}`).join('\n')}\n`;
+
+/**
+ * Without a header, 3 fields a row but one: the first 1024 bytes end a line, so planned by 1024
+ * bytes its second range starts at the short (ragged) row `2,x`.
+ */
+const headerless = `0,x,0\n1,${'y'.repeat(1013)},1\n2,x\n${Array.from({ length: 100 }, (_, i) => `${i + 3},x,${i + 3}`).join('\n')}\n`;
+
+/** A header of 2 KB, longer than the mini-batch size the test plans with. */
+const longColumns = Array.from({ length: 300 }, (_, i) => `column_${i}`);
+const longHeader = `${longColumns.join(',')}\n${longColumns.map((_, i) => i).join(',')}\n`;
+
+/** Every row of a table as its tries read them, range by range: rows, their names and the failures. */
+async function readAll(input: TableInput, bytes: number) {
+  const items = (await planned(input, bytes)).flat();
+  const got = { items, inputs: [] as unknown[], missing: [] as { item: string; reason: string }[] };
+  for (const item of items) {
+    const one = await read(input, [item]);
+    got.inputs.push(...one.inputs);
+    got.missing.push(...one.missing);
+  }
+  return got;
+}
+
 beforeAll(async () => {
   storage = storageFromEnv({ AzureWebJobsStorage: inject('storage') });
   await storage.blobs.getContainerClient(container).create();
@@ -68,6 +93,17 @@ beforeAll(async () => {
   await upload('parts/species=setosa/1.csv', 'sepal\n1.1\n1.2\n');
   await upload('parts/species=virginica/1.csv', 'sepal\n3.1\n');
   await upload('parts/species=setosa/2.csv', 'sepal\n1.3\n');
+  await upload('tsv/a.tsv', tsv);
+  await upload('tsv-semi/a.tsv', 'id;name\n1;x\ty\n');
+  await upload('noheader/dup.csv', '0,0\n1,1\n2,5\n');
+  await upload('noheader/blank-first.csv', '\n\n7,8\n9,10\n');
+  await upload('noheader/bad-first.csv', '"a"x,b\n1,2\n');
+  await upload('noheader-split/short-rows.csv', headerless);
+  await upload('long-header/a.csv', longHeader);
+  await upload('blank-range/a.jsonl', `{"id":1}\n${'\n'.repeat(3000)}{"id":2}\n`);
+  await upload('blank-only/a.jsonl', '\n\n\n');
+  await upload('blank-only/b.csv', '\n\n\n');
+  await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
 });
 
 describe('planning a table by bytes', () => {
@@ -257,5 +293,124 @@ describe('partition_keys', () => {
       .validate(storage, { type: 'table', container, path: 'odd/' })
       .catch((e: unknown) => e);
     expect((err as ParallelRunError).field).toBe('input.format');
+  });
+});
+
+describe('partition_keys named like object members', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'refuses %s when the folders lack it, at submit and at planning',
+    async (key) => {
+      const input: TableInput = { type: 'table', container, path: 'parts/', partition_keys: [key] };
+      const err: unknown = await tableKind.validate(storage, input).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ParallelRunError);
+      expect((err as ParallelRunError).field).toBe('partition_keys');
+      expect((err as ParallelRunError).message).toContain(`${key}=<value>/`);
+      const planErr: unknown = await tableKind
+        .plan(storage, `table-${key.replaceAll('_', '')}`, input, kb(1024))
+        .catch((e: unknown) => e);
+      expect((planErr as ParallelRunError).field).toBe('partition_keys');
+    },
+  );
+});
+
+describe('tab-separated files', () => {
+  it('reads a .tsv file by tabs, every range of a split one too', async () => {
+    const input: TableInput = { type: 'table', container, path: 'tsv/' };
+    const got = await readAll(input, 1024);
+    expect(got.items.length).toBeGreaterThan(1);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toEqual(
+      Array.from({ length: 200 }, (_, i) => ({ id: i + 1, name: `last, first ${i + 1}` })),
+    );
+  });
+
+  it('lets input.delimiter win over the extension', async () => {
+    const input: TableInput = { type: 'table', container, path: 'tsv-semi/', delimiter: ';' };
+    expect((await readAll(input, 1024)).inputs).toEqual([{ id: 1, name: 'x\ty' }]);
+  });
+});
+
+describe('header: false', () => {
+  it('reads a first record with repeated values as data', async () => {
+    const input: TableInput = { type: 'table', container, path: 'noheader/dup.csv', header: false };
+    const got = await readAll(input, 1024);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toEqual([
+      { c1: 0, c2: 0 },
+      { c1: 1, c2: 1 },
+      { c1: 2, c2: 5 },
+    ]);
+  });
+
+  it('takes the width from the first record after blank lines, or from an unreadable one', async () => {
+    const blank = await readAll(
+      { type: 'table', container, path: 'noheader/blank-first.csv', header: false },
+      1024,
+    );
+    expect(blank.missing).toEqual([]);
+    expect(blank.inputs).toEqual([
+      { c1: 7, c2: 8 },
+      { c1: 9, c2: 10 },
+    ]);
+    const bad = await readAll(
+      { type: 'table', container, path: 'noheader/bad-first.csv', header: false },
+      1024,
+    );
+    expect(bad.inputs).toEqual([{ c1: 1, c2: 2 }]);
+    expect(bad.missing.map((m) => m.item)).toEqual(['noheader/bad-first.csv#row=1']);
+    expect(bad.missing[0]?.reason).toMatch(/^malformed CSV record/);
+  });
+
+  it("gives a split file's every range the width of the file's first record", async () => {
+    const input: TableInput = { type: 'table', container, path: 'noheader-split/', header: false };
+    const whole = await readAll(input, 1024 * 1024);
+    expect(whole.items).toHaveLength(1);
+    expect(whole.inputs).toHaveLength(102);
+    expect(whole.missing).toEqual([
+      { item: 'short-rows.csv#row=3', reason: 'has 2 fields; the header has 3 (c1, c2, c3)' },
+    ]);
+    const split = await readAll(input, 1024);
+    expect(split.items[1]).toMatch(/^short-rows\.csv#bytes=1024-/);
+    expect(split.inputs).toEqual(whole.inputs);
+    expect(split.missing).toEqual([
+      {
+        item: `${split.items[1] ?? ''}&row=1`,
+        reason: 'has 2 fields; the header has 3 (c1, c2, c3)',
+      },
+    ]);
+  });
+});
+
+describe('a split CSV whose header fills its first range', () => {
+  it('reads the first range as empty, not as a file with a header and no rows', async () => {
+    const input: TableInput = { type: 'table', container, path: 'long-header/' };
+    const got = await readAll(input, 1024);
+    expect(got.items.length).toBeGreaterThan(1);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toEqual([Object.fromEntries(longColumns.map((c, i) => [c, i]))]);
+  });
+});
+
+describe('integers beyond 2^53', () => {
+  it('keeps them as text, carried join keys too', async () => {
+    const input: TableInput = { type: 'table', container, path: 'big-ids/', carry_columns: ['id'] };
+    expect((await readAll(input, 1024)).inputs).toEqual([
+      { id: '12345678901234567890', score: 0.5 },
+      { id: 7, score: 1.5 },
+    ]);
+  });
+});
+
+describe('a range that holds no rows', () => {
+  it('is simply empty in a split file; only a whole file of blank lines is an error line', async () => {
+    const split = await readAll({ type: 'table', container, path: 'blank-range/' }, 1024);
+    expect(split.items.length).toBeGreaterThan(2);
+    expect(split.missing).toEqual([]);
+    expect(split.inputs).toEqual([{ id: 1 }, { id: 2 }]);
+    const blank = await readAll({ type: 'table', container, path: 'blank-only/', header: false }, 1024);
+    expect(blank.missing).toEqual([
+      { item: 'a.jsonl', reason: 'has no rows (only blank lines)' },
+      { item: 'b.csv', reason: 'has no rows (only blank lines)' },
+    ]);
   });
 });

@@ -51,6 +51,12 @@ beforeAll(async () => {
   // About 2 KB: two or more mini-batches of "1KB"; rows 7 and 120 are failed by the script.
   await upload('keys/k.csv', csv(range(1, 150), [7, 120]));
   await upload('keys-drop/d.csv', 'id,name,score\n1,n1,0.1\n2,drop,0.2\n3,n3,0.3\n');
+  // A header of about 1.3 KB, longer than "1KB": the first range of its split file holds only the header.
+  const pad = range(1, 200).map((i) => `pad${i}`);
+  await upload(
+    'long-header/h.csv',
+    `id,name,score,${pad.join(',')}\n1,n1,0.1,${pad.map(() => '').join(',')}\n`,
+  );
   host = await startApp(storage());
 });
 
@@ -182,6 +188,55 @@ describe('tabular datasets end to end on the devhost', () => {
     });
     expect(reply.status).toBe(400);
     expect(reply.text).toMatch(/partition_keys/);
+  });
+});
+
+describe('tabular edges end to end on the devhost', () => {
+  it('reads a split CSV whose header fills its first range without a false failure', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'long-header/' },
+      mini_batch_size: '1KB',
+      error_threshold: 0,
+    });
+    expect(run.errors).toEqual([]);
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals.miniBatches).toBe(2);
+    expect(run.view.summary?.totals).toMatchObject({ items: 1, itemsSucceeded: 1, itemsFailed: 0 });
+  });
+
+  it('takes a bare byte count over 100,000 for a table', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      input: { type: 'table', container, path: 'three/' },
+      mini_batch_size: 1048576,
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals.miniBatches).toBe(3);
+  });
+
+  it('refuses partition keys named like object members that the layout lacks', async () => {
+    const { call } = await import('../support/devhost.js');
+    for (const key of ['constructor', '__proto__']) {
+      const reply = await call(host.baseUrl, 'POST', '/api/runs', {
+        ...base,
+        input: { type: 'table', container, path: 'by-species/' },
+        partition_keys: [key],
+      });
+      expect(reply.status).toBe(400);
+      expect(reply.text).toContain(`${key}=<value>/`);
+    }
+  });
+
+  it('refuses an inbox for a pipeline whose input is a table, naming inbox', async () => {
+    const { call } = await import('../support/devhost.js');
+    const reply = await call(host.baseUrl, 'PUT', `/api/pipelines/${container}`, {
+      settings: { ...base, input: { type: 'table', container, path: 'three/' } },
+      inbox: {},
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.text).toContain('"field":"inbox"');
+    expect(reply.text).toContain('input.type \\"files\\"');
   });
 });
 
