@@ -11,8 +11,11 @@ import { alreadyEnded, failureMessage } from './tasks.js';
 /** Storage hiccups are retried; a try whose hand-over still fails is given up (and can then not run). */
 const infraRetry = new df.RetryOptions(2_000, 3);
 
-/** How a pool try ended: the worker's result, or why it failed (the shard counts it as a lost try). */
-export type PoolTryEnd = { result: MiniBatchResult } | { error: string };
+/**
+ * How a pool try ended: the worker's result, or why it failed (the shard counts it as a lost try;
+ * `endsRun`: no worker of the pool is alive to take any try, so the run ends with this reason).
+ */
+export type PoolTryEnd = { result: MiniBatchResult } | { error: string; endsRun?: true };
 
 type Stage =
   | { step: 'enqueue'; task: TypedTask<true> }
@@ -74,7 +77,13 @@ export class PoolTryRun {
         }
         const check = resultOf(s.task);
         if ('result' in check) return { result: check.result };
-        if (!check.alive) return { error: givenUpMessage(this.input, check.why) };
+        if (!check.alive) {
+          const error = givenUpMessage(this.input, check.why);
+          // Nobody took it while no worker of the pool was alive: retried, or the run's next tries,
+          // would each wait the whole start timeout for nothing, wave after wave. A busy pool's tries
+          // are never given up this way (they wait: the check says a worker is alive).
+          return check.why === 'never-taken' ? { error, endsRun: true } : { error };
+        }
         this.waitForResult();
         return undefined;
       }

@@ -17,6 +17,7 @@ import {
   tryEnded,
   countResult,
   takeGroup,
+  type FailedTry,
   type ShardTally,
   type TryDecision,
   type Work,
@@ -108,7 +109,7 @@ function* shardOrchestrator(
           error: 'error' in end ? end.error : '',
         });
         yield recording;
-        decision = countResult(tally, input, work, lostResult(work, resultOf(recording)));
+        decision = countResult(tally, input, work, lostResult(work, resultOf(recording), decision.fatal));
       }
       if (decision.kind === 'canceled') canceled = true;
       else if (decision.kind === 'retry') next.push(decision.work);
@@ -163,7 +164,7 @@ function triesInFlight(entries: Iterable<InFlight>): number {
   return tries;
 }
 
-type TryEnd = { failed: true; error: string } | { result: MiniBatchResult };
+type TryEnd = (FailedTry & { error: string }) | { result: MiniBatchResult };
 
 /**
  * How each try of an entry ended, once `ended` (one of its tasks) has, and the group's tries it never
@@ -195,9 +196,10 @@ function triesEnded(
   };
 }
 
-/** A pool try that ended without a result is counted as a lost try, with why. */
+/** A pool try that ended without a result is counted as a lost try, with why (the run's reason too, when it ends the run). */
 function poolEnd(end: PoolTryEnd): TryEnd {
-  return 'result' in end ? { result: end.result } : { failed: true, error: end.error };
+  if ('result' in end) return { result: end.result };
+  return { failed: true, error: end.error, ...(end.endsRun ? { fatal: end.error } : {}) };
 }
 
 /**

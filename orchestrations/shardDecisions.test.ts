@@ -118,6 +118,17 @@ describe('shard decisions: run_max_try and lost tries', () => {
     });
   });
 
+  it('does not retry a try that failed fatally (no worker of its pool alive): it is lost, and stops the shard with its reason', () => {
+    const tally = newShardTally();
+    const why = 'no worker of pool "gpu" took mini-batch 5 (attempt 1) within 30 s';
+    const decision = tryEnded(tally, input(), { index: 5, attempt: 1 }, { failed: true, fatal: why });
+    expect(decision).toEqual({ kind: 'lost', fatal: why });
+    const lost = lostResult({ index: 5, attempt: 1 }, 2, why);
+    expect(countResult(tally, input(), { index: 5, attempt: 1 }, lost)).toMatchObject({ kind: 'counted' });
+    expect(tally.stopped).toBe(why);
+    expect(tally.totals).toMatchObject({ tries: 1, itemsFailed: 2, miniBatchesFailed: 1 });
+  });
+
   it('counts a lost mini-batch as failed with all its items', () => {
     const tally = newShardTally();
     const lost = lostResult({ index: 7, attempt: 3 }, 6);

@@ -89,8 +89,11 @@ export function hasWork(tally: ShardTally, inFlight: number, pending: number): b
 export type TryDecision =
   /** Try the mini-batch again (first in line). */
   | { kind: 'retry'; work: Work }
-  /** Every allowed try's activity failed: record the mini-batch lost, then `countResult(lostResult(…))`. */
-  | { kind: 'lost' }
+  /**
+   * Every allowed try's activity failed, or one that ends the run (`fatal`, its reason): record the
+   * mini-batch lost, then `countResult(lostResult(…, fatal))`.
+   */
+  | { kind: 'lost'; fatal?: string }
   /** Counted; `report`: tell the run this shard's failures (a failed mini-batch, siblings running). */
   | { kind: 'counted'; report: boolean }
   /** The run was canceled under the try (its cancel ended the try before its event got here): end now. */
@@ -101,27 +104,36 @@ type CountInput = Pick<
   'limits' | 'priorFailedItems' | 'priorFailedMiniBatches' | 'reportFailures'
 >;
 
+/** A try that ended without a result; `fatal`: why no other try could do better (the run stops). */
+export interface FailedTry {
+  failed: true;
+  fatal?: string;
+}
+
 /**
  * A try's activity ended, with a result or failed (the host, not the script: that is a failed try
- * too, retried up to `run_max_try`).
+ * too, retried up to `run_max_try`). A fatal failure (no worker of the run's pool is alive: every
+ * other try would wait as long for nothing) is not retried: it ends the run as a fatal result does.
  */
 export function tryEnded(
   tally: ShardTally,
   input: CountInput,
   work: Work,
-  ended: { failed: true } | { result: MiniBatchResult },
+  ended: FailedTry | { result: MiniBatchResult },
 ): TryDecision {
   tally.totals.tries++;
   if ('result' in ended) return countResult(tally, input, work, ended.result);
+  if (ended.fatal !== undefined) return { kind: 'lost', fatal: ended.fatal };
   if (work.attempt < input.limits.run_max_try) {
     return { kind: 'retry', work: { index: work.index, attempt: work.attempt + 1 } };
   }
   return { kind: 'lost' };
 }
 
-/** What a lost mini-batch counts as: a final failed try with all its `inputs` failed. */
-export function lostResult(work: Work, inputs: number): MiniBatchResult {
+/** What a lost mini-batch counts as: a final failed try with all its `inputs` failed (`fatal`: the run stops). */
+export function lostResult(work: Work, inputs: number, fatal?: string): MiniBatchResult {
   return {
+    ...(fatal === undefined ? {} : { fatal }),
     index: work.index,
     attempt: work.attempt,
     ok: false,

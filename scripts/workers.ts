@@ -14,13 +14,15 @@ export interface LocalWorkerOptions {
   storage: string;
   env?: Record<string, string>;
   echo?: (line: string) => void;
+  /** Its command line arguments instead of `--pool <pool>` (to test bad ones). */
+  args?: string[];
   /** Wait for the worker to say it takes tries (default) or not (for start-up failures). */
   waitForStart?: boolean;
 }
 
 /** A pool worker as a local process (`node dist/worker/main.js --pool <pool>`), its output kept line by line. */
 export async function spawnWorker(options: LocalWorkerOptions): Promise<WatchedProcess> {
-  const child = spawn(process.execPath, [main, '--pool', options.pool], {
+  const child = spawn(process.execPath, [main, ...(options.args ?? ['--pool', options.pool])], {
     env: {
       ...process.env,
       AzureWebJobsStorage: options.storage,

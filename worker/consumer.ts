@@ -23,7 +23,7 @@ import { errorMessage, NotFoundError } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
 import { endedElsewhere } from '../core/runner/ended-runs.js';
-import { endRun } from '../core/runner/pools.js';
+import { endRun, runHasEnded } from '../core/runner/pools.js';
 import { loadRun, miniBatchItems } from '../core/runs/record.js';
 import { isNotFound, type Storage } from '../core/storage/storage.js';
 import { tryTiming } from './timing.js';
@@ -255,9 +255,16 @@ export class PoolConsumer {
       this.learned.resolve();
       this.learned = signal();
     }
+    const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
+    if (await runHasEnded(this.storage, t.runId)) {
+      // Nobody waits for it (its shards have ended), and its parts are the run's output now: neither
+      // claimed nor run. A message left behind by a canceled run, or one that is not from the app.
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      this.log(`try ${where} outcome=dropped (its run has ended)`);
+      return;
+    }
     const timing = tryTiming(t.deadlineSeconds);
     const claim = await claimTry(this.storage, t, this.id, timing.takeoverMs);
-    const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
     if ('finished' in claim) {
       // Its worker stored the result and died before sending it (or this is a copy): send it again.
       await this.send(t, claim.finished);

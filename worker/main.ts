@@ -33,11 +33,17 @@ function graceSeconds(): number {
   return seconds;
 }
 
+/** The command line's options; what parseArgs refuses is a bad argument (exit 64), as ours are. */
+function parsedArguments(argv: string[]): { pool?: string; help?: boolean } {
+  try {
+    return parseArgs({ args: argv, options: { pool: { type: 'string' }, help: { type: 'boolean' } } }).values;
+  } catch (err) {
+    throw new ParallelRunError('INVALID_REQUEST', `${errorMessage(err)}\n${USAGE}`);
+  }
+}
+
 function readPool(argv: string[]): string {
-  const { values } = parseArgs({
-    args: argv,
-    options: { pool: { type: 'string' }, help: { type: 'boolean' } },
-  });
+  const values = parsedArguments(argv);
   if (values.help) {
     console.log(USAGE);
     process.exit(0);

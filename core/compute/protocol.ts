@@ -1,4 +1,4 @@
-import { isQueueName } from '../config/pools.js';
+import { notAResultsQueue } from '../config/pools.js';
 import { ParallelRunError } from '../errors.js';
 import type { MiniBatchResult } from '../outputs/records.js';
 import type { MiniBatchInput } from '../runner/execute.js';
@@ -35,8 +35,8 @@ function isCount(v: unknown, min: number): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 }
 
-/** Checks a try's fields: a message from the queue is input like any other. */
-export function readPoolTry(value: unknown): PoolTry {
+/** The fields a try and its result share, each checked: a message from a queue is input like any other. */
+function readTryFields(value: unknown): PoolTry {
   const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   if (
     typeof v.runId !== 'string' ||
@@ -45,21 +45,42 @@ export function readPoolTry(value: unknown): PoolTry {
     !isCount(v.index, 0) ||
     !isCount(v.attempt, 1) ||
     !isCount(v.deadlineSeconds, 1) ||
-    (v.replyTo !== undefined && (typeof v.replyTo !== 'string' || !isQueueName(v.replyTo)))
+    (v.replyTo !== undefined && typeof v.replyTo !== 'string')
   ) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
       `not a pool try: expected {runId, shard, index, attempt, deadlineSeconds} with a run id and whole numbers, got ${JSON.stringify(value).slice(0, 200)}`,
     );
   }
+  const replyTo = typeof v.replyTo === 'string' ? v.replyTo : undefined;
+  // A worker sends the try's result there: a pool's queue would have it taken as a try and sent back, forever.
+  const refused = replyTo === undefined ? undefined : notAResultsQueue(replyTo);
+  if (refused) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool try: its replyTo ${JSON.stringify(replyTo)} ${refused}`,
+    );
+  }
   return {
-    ...(typeof v.replyTo === 'string' ? { replyTo: v.replyTo } : {}),
+    ...(replyTo === undefined ? {} : { replyTo }),
     runId: v.runId,
     shard: v.shard,
     index: v.index,
     attempt: v.attempt,
     deadlineSeconds: v.deadlineSeconds,
   };
+}
+
+/** Checks a try taken from a pool's queue: its fields, and that it is not a result (which carries one). */
+export function readPoolTry(value: unknown): PoolTry {
+  const t = readTryFields(value);
+  if ((value as { result?: unknown }).result !== undefined) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool try: it carries a result (mini-batch ${t.index}, attempt ${t.attempt} of run ${t.runId}): results go to the app's results queue, not to a pool's`,
+    );
+  }
+  return t;
 }
 
 const MAX_ERROR = 2_000;
@@ -77,7 +98,7 @@ export function boundedResult(result: MiniBatchResult): MiniBatchResult {
 
 /** A result message's fields, each checked: what counts in the shard is rebuilt from them, nothing more. */
 export function readPoolResult(value: unknown): PoolResult {
-  const t = readPoolTry(value);
+  const t = readTryFields(value);
   const result = (value as { result?: unknown }).result;
   const r = (typeof result === 'object' && result !== null ? result : {}) as Record<string, unknown>;
   const counts = [r.inputs, r.succeeded, r.failedItems, r.durationMs];

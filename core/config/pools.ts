@@ -27,14 +27,33 @@ export function isQueueName(name: string): boolean {
   return QUEUE_NAME.test(name);
 }
 
+const POOL_QUEUE_PREFIX = 'minibatches-';
+const POISON_SUFFIX = '-poison';
+
+/**
+ * Why `name` cannot be where results go, or undefined when it can. A pool's queue would have its
+ * workers take each result as a try and send it back there, forever; a poison queue (a pool's, or
+ * the one the Functions host keeps beside a queue it reads) is read by nobody.
+ */
+export function notAResultsQueue(name: string): string | undefined {
+  if (!isQueueName(name))
+    return 'is not a queue name (3 to 63 lower-case letters, digits and single hyphens)';
+  if (name.startsWith(POOL_QUEUE_PREFIX))
+    return `is a pool's queue (${POOL_QUEUE_PREFIX}…): tries go there, not results`;
+  if (name.endsWith(POISON_SUFFIX))
+    return `is a poison queue (…${POISON_SUFFIX}): nobody reads results there`;
+  return undefined;
+}
+
 /** The queue this app reads its pools' results from (each try it enqueues names it as `replyTo`). */
 export function resultsQueue(env: Env = process.env): string {
   const given = env[RESULTS_QUEUE_SETTING]?.trim();
   if (!given) return RESULTS_QUEUE;
-  if (!isQueueName(given)) {
+  const why = notAResultsQueue(given);
+  if (why) {
     throw new ParallelRunError(
       'CONFIGURATION',
-      `app setting ${RESULTS_QUEUE_SETTING}: ${JSON.stringify(given)} is not a queue name (3 to 63 lower-case letters, digits and single hyphens)`,
+      `app setting ${RESULTS_QUEUE_SETTING}: ${JSON.stringify(given)} ${why}; name a queue of this app's own, e.g. ${RESULTS_QUEUE}`,
     );
   }
   return given;
@@ -55,12 +74,12 @@ export function isPoolName(name: string): boolean {
 
 /** The queue a pool's workers take tries from. */
 export function poolQueue(pool: string): string {
-  return `minibatches-${pool}`;
+  return `${POOL_QUEUE_PREFIX}${pool}`;
 }
 
 /** Where a pool's workers move a try that was delivered too many times. */
 export function poisonQueue(pool: string): string {
-  return `${poolQueue(pool)}-poison`;
+  return `${poolQueue(pool)}${POISON_SUFFIX}`;
 }
 
 /** The pools configured for this app (or worker); none when the setting is absent or empty. */

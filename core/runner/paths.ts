@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,26 @@ export function scriptsRoot(env: NodeJS.ProcessEnv = process.env): string {
 export function scratchRoot(): string {
   const base = process.env[SETTING.temp] ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   return path.join(base, 'parallel-run');
+}
+
+/**
+ * A run's scratch folder on this machine. Every process here that runs its tries uses it (pool
+ * workers, and a devhost beside them, share /dev/shm): each try's folder in it is the try's own, and
+ * what a process keeps for the run beside its tries is in a folder of its own (`processRunScratch`).
+ */
+export function runScratch(runId: string): string {
+  return path.join(scratchRoot(), runId);
+}
+
+/** This process among those sharing the scratch space: its pid, and a random part (pids repeat across containers). */
+const THIS_PROCESS = `process-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/**
+ * What this process keeps for a run (its side inputs, its script processes' output folder): removed
+ * by this process only, when its pool of the run goes, never by another one stopping.
+ */
+export function processRunScratch(runId: string): string {
+  return path.join(runScratch(runId), THIS_PROCESS);
 }
 
 /** What an entry script may be named: an ES module, in TypeScript (compiled to `.js`) or JavaScript. */

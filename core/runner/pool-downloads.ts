@@ -4,17 +4,17 @@ import { isFolderMarker } from '../datasets/files.js';
 import { localPathFor } from '../datasets/materialize.js';
 import { downloadModel, parseModelRef } from '../storage/models.js';
 import type { Storage } from '../storage/storage.js';
-import { scratchRoot } from './paths.js';
+import { processRunScratch } from './paths.js';
 import type { RunRecord } from '../runs/record.js';
 
 /** What a pool downloads once before its processes start: the run's side inputs and its models. */
 
-/** The run's side inputs under `<scratch>/<runId>/side/<name>`: a folder, or the one blob's file. */
+/** The run's side inputs under `<scratch>/<runId>/<this process>/side/<name>`: a folder, or the one blob's file. */
 export async function downloadSideInputs(storage: Storage, run: RunRecord): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [name, ref] of Object.entries(run.settings.side_inputs)) {
     const container = storage.blobs.getContainerClient(ref.container);
-    const target = path.join(scratchRoot(), run.runId, 'side', name);
+    const target = path.join(processRunScratch(run.runId), 'side', name);
     const prefix = ref.path.endsWith('/') || ref.path === '' ? ref.path : `${ref.path}/`;
     let files = 0;
     for await (const blob of container.listBlobsFlat({ prefix, includeMetadata: true })) {

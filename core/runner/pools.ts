@@ -5,12 +5,12 @@ import path from 'node:path';
 import type { Storage } from '../storage/storage.js';
 import { endedElsewhere, hasEnded, markEnded } from './ended-runs.js';
 import { startIdleSweep } from './idle-sweep.js';
-import { resolveEntryScript, scratchRoot } from './paths.js';
+import { processRunScratch, resolveEntryScript, scratchRoot } from './paths.js';
 import { downloadSideInputs, pinnedModels } from './pool-downloads.js';
 import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
 import type { MiniBatchCall } from './messages.js';
 import type { RunRecord } from '../runs/record.js';
-import { removeScratch } from './scratch.js';
+import { removeRunScratch } from './scratch.js';
 import { ScriptLog } from './script-log.js';
 
 /**
@@ -32,12 +32,18 @@ interface Entry {
 const pools = new Map<string, Entry>();
 
 /**
- * Whether the run has ended: known here, or, while this instance has no pool for it, told by its
- * summary (one request per pool: a try the host runs again after a restart may belong to a run that
- * ended, and must not download, score or write anything).
+ * Whether the run has ended: known here, or told by its summary. A try of a run that ended (a try the
+ * host runs again after a restart, a message left on a pool's queue, a forged one) must not download,
+ * score or write anything: its parts are the output a reader may already be reading. With a pool here
+ * the run was live lately, and an answer of the last few seconds stands (one summary read per run and
+ * interval, however many tries ask); without one, the summary is read now. A run found ended has its
+ * pool here shut down at once, not at the next heartbeat or idle sweep.
  */
 export async function runHasEnded(storage: Storage, runId: string): Promise<boolean> {
-  return hasEnded(runId) || (!pools.has(runId) && (await endedElsewhere(storage, runId, { fresh: true })));
+  if (hasEnded(runId)) return true;
+  if (!(await endedElsewhere(storage, runId, { fresh: !pools.has(runId) }))) return false;
+  await endRun(runId);
+  return true;
 }
 
 /** The run ended: its pool here goes, and no try of it starts here again. */
@@ -49,7 +55,7 @@ export async function endRun(runId: string): Promise<void> {
 async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Promise<WorkerPool> {
   const s = run.settings;
   const scriptPath = resolveEntryScript(s.entry_script, s.source_directory);
-  const outputDir = path.join(scratchRoot(), run.runId, 'script-output');
+  const outputDir = path.join(processRunScratch(run.runId), 'script-output');
   await mkdir(outputDir, { recursive: true });
   // Per storage account: `mnist:2` of another account (another app on this host, an earlier Azurite)
   // is another model, and must never be taken from the cache for this one.
@@ -128,9 +134,10 @@ export async function shutdownPool(runId: string): Promise<void> {
   await pool?.shutdown();
   // After the processes are gone: what shutdown() logged and the last lines printed are in too.
   await entry.log.flush();
-  // The run's side inputs and script scratch folder: nothing else reads them once its processes are
-  // gone, unless a new pool for the run started meanwhile.
-  if (!pools.has(runId)) await removeScratch(path.join(scratchRoot(), runId));
+  // This process's side inputs and script scratch folder of the run: nothing else reads them once its
+  // processes are gone, unless a new pool for the run started meanwhile. Another process's (a second
+  // worker on this machine, the devhost) are not this one's to remove: its tries still read them.
+  if (!pools.has(runId)) await removeRunScratch(runId);
 }
 
 /** Every pool on this instance, e.g. when a pool worker stops. */

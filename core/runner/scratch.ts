@@ -1,5 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { errorMessage } from '../errors.js';
+import { processRunScratch, runScratch } from './paths.js';
 
 /**
  * Removes a scratch folder, best effort: a try still writing into it (a run canceled while its
@@ -12,4 +13,14 @@ export async function removeScratch(folder: string): Promise<void> {
   } catch (err) {
     console.warn(`scratch folder ${folder} not fully removed: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * This process's pool of the run is gone: what it kept for the run goes, and the run's folder too
+ * once nothing is left in it. Other processes' folders and tries of the run are theirs: a remove
+ * that is not recursive leaves a folder that still holds any.
+ */
+export async function removeRunScratch(runId: string): Promise<void> {
+  await removeScratch(processRunScratch(runId));
+  await rmdir(runScratch(runId)).catch(() => undefined);
 }

@@ -38,15 +38,10 @@ function identity(env: NodeJS.ProcessEnv): TokenCredential {
 }
 
 export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Storage {
-  const conn = env.AzureWebJobsStorage;
-  if (conn && conn.includes('=')) {
-    return {
-      blobs: BlobServiceClient.fromConnectionString(conn),
-      queues: QueueServiceClient.fromConnectionString(conn),
-    };
-  }
+  const conn = env.AzureWebJobsStorage?.trim();
   const blobUri = env.AzureWebJobsStorage__blobServiceUri;
   const queueUri = env.AzureWebJobsStorage__queueServiceUri;
+  if (conn && (conn.includes('=') || !(blobUri && queueUri))) return fromConnectionString(conn);
   if (blobUri && queueUri) {
     const credential = identity(env);
     return {
@@ -57,6 +52,24 @@ export function storageFromEnv(env: NodeJS.ProcessEnv = process.env): Storage {
   throw new Error(
     'storage is not configured: set AzureWebJobsStorage (a connection string, locally) or AzureWebJobsStorage__blobServiceUri and __queueServiceUri (managed identity, in Azure)',
   );
+}
+
+/**
+ * Clients for a connection string. One that cannot be parsed is said to be that, not "not
+ * configured" (the setting is there), and is never echoed: it may hold an account key.
+ */
+function fromConnectionString(conn: string): Storage {
+  try {
+    return {
+      blobs: BlobServiceClient.fromConnectionString(conn),
+      queues: QueueServiceClient.fromConnectionString(conn),
+    };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `storage setting AzureWebJobsStorage cannot be parsed as a connection string (${why}): use "DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net", "UseDevelopmentStorage=true" (Azurite), or AzureWebJobsStorage__blobServiceUri and __queueServiceUri (managed identity)`,
+    );
+  }
 }
 
 let cached: Storage | undefined;

@@ -1,6 +1,6 @@
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { settleTry } from '../../core/compute/claims.js';
+import { claimTry, settleTry } from '../../core/compute/claims.js';
 import { encodeMessage } from '../../core/compute/protocol.js';
 import { runPaths } from '../../core/storage/layout.js';
 import { storageFromEnv } from '../../core/storage/storage.js';
@@ -28,7 +28,22 @@ const canceled = `cancel${tag}`;
 const fenced = `fence${tag}`;
 const ahead = `ahead${tag}`;
 const retiring = `retire${tag}`;
-const pools = [pool, idle, poisoned, late, junk, terminated, canceled, fenced, ahead, retiring].join(',');
+const ended = `ended${tag}`;
+const shared = `shared${tag}`;
+const pools = [
+  pool,
+  idle,
+  poisoned,
+  late,
+  junk,
+  terminated,
+  canceled,
+  fenced,
+  ahead,
+  retiring,
+  ended,
+  shared,
+].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
 const scripts = path.join(repoRoot, 'test/fixtures/scripts/dist');
@@ -87,8 +102,16 @@ describe('compute pools: settings', () => {
 });
 
 describe('compute pools: a worker that cannot start says why', () => {
-  it.each([
+  it.each<[{ pool: string; env: Record<string, string>; args?: string[] }, number, RegExp]>([
     [{ pool: 'Bad_Name', env: {} }, 64, /--pool "Bad_Name" is not a pool name/],
+    [{ pool: 'gpu', env: {}, args: ['--pool', 'gpu', '--bogus'] }, 64, /Unknown option '--bogus'/],
+    [{ pool: 'gpu', env: {}, args: ['--pool'] }, 64, /Option '--pool <value>' argument missing/],
+    [{ pool: 'gpu', env: {}, args: ['--pool', 'gpu', 'extra'] }, 64, /Unexpected argument 'extra'/],
+    [
+      { pool: 'gpu', env: { AzureWebJobsStorage: 'garbage' } },
+      2,
+      /storage setting AzureWebJobsStorage cannot be parsed as a connection string/,
+    ],
     [
       { pool: 'gpu', env: { PARALLEL_RUN_POOLS: 'other' } },
       2,
@@ -109,6 +132,7 @@ describe('compute pools: a worker that cannot start says why', () => {
       pool: given.pool,
       storage: storage(),
       env: { PARALLEL_RUN_POOLS: 'gpu', ...given.env },
+      ...(given.args ? { args: given.args } : {}),
       waitForStart: false,
     });
     expect(await w.exited).toBe(code);
@@ -172,6 +196,27 @@ describe('compute pools: runs', () => {
     );
   });
 
+  it('ends a run on a pool with no live worker after its first tries wait once, naming the pool, retrying none', async () => {
+    const run = await runToEnd(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/' },
+      mini_batch_size: '1',
+      node_count: 1,
+      process_count_per_node: 1,
+      run_max_try: 3,
+      compute: idle,
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toContain(`no worker of pool "${idle}" took mini-batch`);
+    expect(run.view.reason).toContain(`within ${START_TIMEOUT} s`);
+    // Only the tries in flight when the first was given up (node_count × process_count_per_node × 4):
+    // none of them retried, no wave after them.
+    const tries = run.view.summary?.totals.tries ?? 0;
+    expect(tries).toBeGreaterThan(0);
+    expect(tries).toBeLessThanOrEqual(4);
+    expect(run.errors.filter((e) => e.kind === 'try').every((e) => e.attempts === 1)).toBe(true);
+  });
+
   it('fails a try whose message was taken too many times, moving it to the poison queue', async () => {
     const runId = await submit(host, {
       entry_script: 'echo.js',
@@ -206,9 +251,19 @@ describe('compute pools: runs', () => {
       compute: late,
       run_max_try: 2,
     });
-    // No worker yet: attempt 1 is given up, attempt 2 goes on the queue.
+    // A worker took attempt 1 and died under it; its shard gives it up (as after the worker's
+    // silence, which is retried: a try nobody took while no worker was alive would end the run).
     const queue = queues().getQueueClient(`minibatches-${late}`);
     await queue.createIfNotExists();
+    await waitFor(async () => (await queue.peekMessages()).peekedMessageItems.length >= 1);
+    const store = storageFromEnv({ AzureWebJobsStorage: storage() });
+    const first = { runId, shard: 0, index: 0, attempt: 1, deadlineSeconds: START_TIMEOUT };
+    expect(await claimTry(store, first, 'a-worker-that-died', START_TIMEOUT * 1000)).toHaveProperty('taken');
+    expect(await settleTry(store, first, 0, () => Promise.resolve(false))).toEqual({
+      alive: false,
+      why: 'silent',
+    });
+    // Its shard sees it given up when its timer fires, and attempt 2 goes on the queue.
     await waitFor(
       async () => (await queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.length >= 2,
     );
@@ -299,7 +354,16 @@ describe('compute pools: runs', () => {
     await tries.sendMessage(Buffer.from(JSON.stringify({ runId: '../x', index: -1 })).toString('base64'));
     await w.waitForLine(/dropped message .*: not a JSON message/);
     await w.waitForLine(/dropped message .*: run 'no-such-run' does not exist/);
-    await w.waitForLine(/dropped message .*: not a pool try/);
+    await w.waitForLine(/dropped message .*: not a pool try: expected/);
+    // A try whose result would go to a pool's queue (its worker would take the result as a try and
+    // send it back there, forever), or a result put on a pool's queue: neither is a try.
+    const looping = { runId: 'no-such-run', shard: 0, index: 0, attempt: 1, deadlineSeconds: 30 };
+    await tries.sendMessage(encodeMessage({ ...looping, replyTo: `minibatches-${junk}` }));
+    await tries.sendMessage(encodeMessage({ ...looping, replyTo: results, result: succeeded(1) }));
+    await w.waitForLine(
+      new RegExp(`dropped message .*: not a pool try: its replyTo "minibatches-${junk}" is a pool's queue`),
+    );
+    await w.waitForLine(/dropped message .*: not a pool try: it carries a result/);
     await waitFor(async () => (await tries.getProperties()).approximateMessagesCount === 0);
     const resultsQueue = queues().getQueueClient(results);
     await resultsQueue.sendMessage(Buffer.from(JSON.stringify({ hello: 'world' })).toString('base64'));
@@ -372,6 +436,82 @@ describe('compute pools: runs', () => {
     expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 1, itemsFailed: 0, tries: 2 });
   });
 
+  it("drops a try of a run that has ended, leaving the run's parts as they were", async () => {
+    const first = await worker({}, ended);
+    const done = await runToEnd(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/' },
+      mini_batch_size: '1',
+      compute: ended,
+    });
+    expect(done.view.status).toBe('Completed');
+    const runId = done.view.runId;
+    expect(await first.kill('SIGTERM')).toBe(0);
+    const parts = await partVersions(runId);
+    expect(parts.size).toBeGreaterThan(0);
+    // A message left on the queue, or forged, minutes later: an attempt no shard waits for.
+    const queue = queues().getQueueClient(`minibatches-${ended}`);
+    const claims = await claimsOf(runId);
+    await queue.sendMessage(
+      encodeMessage({
+        runId,
+        shard: 0,
+        index: 0,
+        attempt: 2,
+        deadlineSeconds: START_TIMEOUT,
+        replyTo: results,
+      }),
+    );
+    const second = await worker({}, ended);
+    await second.waitForLine(
+      new RegExp(`try run=${runId} mini-batch=0 attempt=2 outcome=dropped \\(its run has ended\\)`),
+    );
+    expect(await partVersions(runId)).toEqual(parts);
+    // Not even claimed.
+    expect(await claimsOf(runId)).toBe(claims);
+  });
+
+  it("keeps a worker's downloads when another worker on the same machine stops", async () => {
+    // Both workers' scratch space in one folder, as /dev/shm is on one machine.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'scratch-'));
+    const gates = mkdtempSync(path.join(tmpdir(), 'gates-'));
+    const env = { PARALLEL_RUN_TEMP: scratch };
+    const stopping = await worker(env, shared);
+    const staying = await worker(env, shared);
+    const files = ['a.txt', 'b.txt', 'c.txt', 'crash.txt', 'd.txt'];
+    const runId = await submit(host, {
+      entry_script: 'gate_read.js',
+      environment_variables: { GATE_DIR: gates },
+      input: { container, path: 'few/' },
+      mini_batch_size: '1',
+      node_count: 2,
+      process_count_per_node: 1,
+      run_max_try: 1,
+      compute: shared,
+    });
+    // Each worker holds two tries (one scoring, one downloaded behind it), all held by the gates.
+    await waitFor(async () => (await claimsOf(runId)) === 4);
+    const id = /worker (\S+) of pool/.exec(stopping.lines.join('\n'))?.[1];
+    const itsTries = (await claimHolders(runId)).filter((c) => c.worker === id).map((c) => c.index);
+    expect(itsTries).toHaveLength(2);
+    const exiting = stopping.kill('SIGTERM');
+    await stopping.waitForLine(/SIGTERM: taking no more tries; 2 running get \d+ s to finish/);
+    for (const index of itsTries) writeFileSync(path.join(gates, files[index] ?? ''), '');
+    // It finished its tries and shut its script processes down, removing its scratch folders.
+    expect(await exiting).toBe(0);
+    expect(stopping.lines.join('\n')).toMatch(/worker \S+ stopped/);
+    // The other worker's tries read their downloads only now.
+    for (const file of files) writeFileSync(path.join(gates, file), '');
+    const run = await finish(host, runId);
+    expect(run.errors).toEqual([]);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(files.map((f) => `${f}: ${f}`));
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 5, tries: 5 });
+    expect(
+      staying.lines.filter((l) => l.includes(`try run=${runId} `) && l.includes('outcome=ok')),
+    ).toHaveLength(5 - itsTries.length);
+  });
+
   it("shuts an ended run's script processes down when the next run comes, not minutes later", async () => {
     await worker({}, retiring);
     const settings = { entry_script: 'chatty.js', compute: retiring, process_count_per_node: 1 };
@@ -405,6 +545,29 @@ async function claimsOf(runId: string): Promise<number> {
   let n = 0;
   for await (const b of runs.listBlobsFlat({ prefix: `${runId}/pool/` })) if (b.name) n++;
   return n;
+}
+
+/** Which worker holds each try of the run (its claim), by mini-batch. */
+async function claimHolders(runId: string): Promise<{ index: number; worker: string }[]> {
+  const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+  const holders: { index: number; worker: string }[] = [];
+  for await (const b of runs.listBlobsFlat({ prefix: `${runId}/pool/` })) {
+    const claim = JSON.parse(String(await runs.getBlobClient(b.name).downloadToBuffer())) as {
+      worker?: string;
+    };
+    const index = Number(/pool\/(\d+)-\d+\.json$/.exec(b.name)?.[1]);
+    holders.push({ index, worker: claim.worker ?? '' });
+  }
+  return holders;
+}
+
+/** Each part of the run with its ETag and last write: a part written again has others. */
+async function partVersions(runId: string): Promise<Map<string, string>> {
+  const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+  const parts = new Map<string, string>();
+  for await (const b of runs.listBlobsFlat({ prefix: `${runId}/parts/` }))
+    parts.set(b.name, `${b.properties.etag} ${b.properties.lastModified.toISOString()}`);
+  return parts;
 }
 
 /** Polls `check` until it holds (no fixed sleeps: each poll is a storage round trip). */
