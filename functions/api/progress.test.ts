@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunProgress } from '../../orchestrations/contracts.js';
-import { progressView } from './progress.js';
+import { progressClock, progressView } from './progress.js';
 
 const run = (extra: Partial<RunProgress>): RunProgress => ({
   phase: 'running',
@@ -36,5 +36,19 @@ describe('progressView', () => {
     expect(view.items).toEqual({ total: 120, succeeded: 118, failed: 2, remaining: 0 });
     expect(view.itemsPerSecond).toBe(12);
     expect(view.etaSeconds).toBe(10);
+  });
+});
+
+describe('progressClock', () => {
+  it('tells an ended run at its end, so its elapsed time and rate stay as they were', () => {
+    const ended = '2026-01-01T00:00:06.000Z';
+    const later = new Date('2026-01-01T00:05:00.000Z');
+    const view = progressView(run({ phase: 'done', done: halfway }), [], progressClock(true, ended, later));
+    expect(view.elapsedSeconds).toBe(6);
+    expect(view.itemsPerSecond).toBe(20);
+  });
+
+  it('tells a running run now', () => {
+    expect(progressClock(false, '2026-01-01T00:00:06.000Z', now)).toBe(now);
   });
 });

@@ -9,6 +9,15 @@ export interface ProgressView {
   percent: number;
 }
 
+/**
+ * The moment a run's progress is told at: now while it runs; for a run that ended, when it ended (the
+ * orchestration's last update), so its elapsed time and rate stay what they were instead of growing,
+ * and its rate falling, with every later look.
+ */
+export function progressClock(ended: boolean, lastUpdatedTime: Date | string, now = new Date()): Date {
+  return ended ? new Date(lastUpdatedTime) : now;
+}
+
 /** Live counts: finished shards (from the run's status) plus the shards in flight (≤ node_count reads). */
 export function progressView(run: RunProgress, shards: ShardProgress[], now: Date): ProgressView {
   const t = { ...run.done };

@@ -15,7 +15,7 @@ import { events, orchestrators, shardInstanceId } from '../../orchestrations/nam
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
 import { runIdParam } from '../http/params.js';
 import { guarded, json, problem, readJsonBody } from '../http/respond.js';
-import { progressView, type ProgressView } from './progress.js';
+import { progressClock, progressView, type ProgressView } from './progress.js';
 
 type RunState = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Canceled';
 
@@ -125,10 +125,11 @@ export async function viewOf(
       break;
   }
   if (progress && progress.phase !== 'planning') {
+    const running = view.status === 'Running' || view.status === 'Pending';
     view.progress = progressView(
       progress,
       live && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
-      new Date(),
+      progressClock(!running, status.lastUpdatedTime),
     );
   }
   if (live && view.status !== 'Running' && view.status !== 'Pending') {
