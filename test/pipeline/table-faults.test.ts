@@ -17,7 +17,7 @@ const CRASHING_GROUP = 3;
 
 /** Where row group `g`'s column chunks lie in the file. */
 function groupBytes(file: Buffer, g: number): { from: number; to: number } {
-  const view = file.buffer.slice(file.byteOffset, file.byteOffset + file.length);
+  const view = Uint8Array.from(file).buffer;
   const chunks = parquetMetadata(view).row_groups[g]?.columns ?? [];
   const spans = chunks.map(({ meta_data: m }) => {
     const from = Number(m?.dictionary_page_offset ?? m?.data_page_offset ?? 0);
