@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { endsWithItsParent, forgetAzurite, recordAzurite, awaitLeftoverAzurite } from './azurite-lifetime.js';
 import { DevHostError } from './errors.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft; never a secret). */
@@ -112,13 +113,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     '--tablePort',
     String(ports.table),
   ];
-  if (options.location) {
-    mkdirSync(options.location, { recursive: true });
-    args.push('--location', options.location);
+  const location = options.location;
+  if (location) {
+    mkdirSync(location, { recursive: true });
+    await awaitLeftoverAzurite(location);
+    args.push('--location', location);
   } else {
     args.push('--inMemoryPersistence');
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...endsWithItsParent(), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (location) recordAzurite(location, child.pid);
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());
@@ -136,7 +142,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     ports,
     connectionString: connectionStringFor(ports, host),
     pid: child.pid,
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      if (location) forgetAzurite(location);
+    },
   };
 }
 
