@@ -35,6 +35,11 @@ export function readModels(issues: Issues, at: Given | undefined): string[] {
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const VALUE_MAX = 32_767;
 /**
+ * All of a run's variables together (names and values): each script process starts with them on top
+ * of the host's environment, and the system refuses a process whose environment is too big (E2BIG).
+ */
+const VARIABLES_TOTAL_MAX = 64 * 1024;
+/**
  * Variables that would change how the host itself loads code or runs (NODE_OPTIONS can preload any
  * module): settings arrive over HTTP, and no code is accepted that way.
  */
@@ -46,8 +51,8 @@ function variableProblem(name: string, value: unknown): string | undefined {
   if (HOST_VARIABLE.test(name)) {
     return 'the name is reserved for the host: NODE_*, LD_*, DYLD_*, FUNCTIONS_*, AzureWebJobs*, WEBSITE_* and PATH';
   }
-  if (typeof value !== 'string' || value.length > VALUE_MAX) {
-    return `the value is not allowed: use a string of at most ${VALUE_MAX} characters, e.g. "4"`;
+  if (typeof value !== 'string' || value.length > VALUE_MAX || value.includes('\u0000')) {
+    return `the value is not allowed: use a string of at most ${VALUE_MAX} characters without NUL characters, e.g. "4"`;
   }
   return undefined;
 }
@@ -64,5 +69,13 @@ export function readEnvironmentVariables(issues: Issues, at: Given | undefined):
     issues.notAllowed({ field: `${at.field}.${name}`, value }, problem ?? '');
     return [];
   });
+  const total = entries.reduce((sum, [name, value]) => sum + name.length + value.length, 0);
+  if (total > VARIABLES_TOTAL_MAX) {
+    issues.add(
+      at.field,
+      `${entries.length} variables of ${total} characters in all are not allowed: at most ${VARIABLES_TOTAL_MAX} characters of names and values together (each script process starts with them)`,
+    );
+    return {};
+  }
   return Object.fromEntries(entries);
 }

@@ -757,6 +757,21 @@ describe('output, side inputs, variables and models', () => {
     ]);
   });
 
+  it('refuses a variable value holding NUL, which no process environment can carry', () => {
+    expect(onlyIssue({ environment_variables: { A: 'x\u0000y' } })).toMatchObject({
+      field: 'environment_variables.A',
+      message: expect.stringContaining('without NUL characters') as string,
+    });
+  });
+
+  it('refuses variables too big together for a process to start with them', () => {
+    const many = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`V${i}`, 'x'.repeat(30_000)]));
+    expect(onlyIssue({ environment_variables: many })).toMatchObject({
+      field: 'environment_variables',
+      message: expect.stringContaining('at most 65536 characters') as string,
+    });
+  });
+
   it.each(['mnist:0', 'mnist:v1', ':1', 'a b', 'x'.repeat(64), 3])('rejects the model %j', (model) => {
     expect(onlyIssue({ models: ['ok', model] })).toMatchObject({ field: 'models[1]' });
   });
