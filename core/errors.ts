@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'SCRIPT_ERROR'
   | 'MODEL_NOT_FOUND'
   | 'NOT_SUPPORTED'
+  /** A request body bigger than the API takes. */
+  | 'TOO_LARGE'
   /** The app itself is set up wrong (an app setting): the operator, not the caller, must act. */
   | 'CONFIGURATION';
 

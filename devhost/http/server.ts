@@ -122,11 +122,18 @@ export class HttpHost {
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let response: RawResponse;
     try {
+      const body = await readBody(req);
+      if (body === TOO_LARGE) {
+        // Said before the rest arrives; the connection closes, so the client stops sending.
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify(tooLargeResponse));
+        return;
+      }
       const raw: RawRequest = {
         method: (req.method ?? 'GET').toUpperCase(),
         url: new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`),
         headers: req.headers,
-        body: await readBody(req),
+        body,
         remoteAddress: req.socket.remoteAddress,
       };
       response = await this.dispatch(raw);
@@ -259,8 +266,25 @@ function toFunctionsRequest(
   });
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** The Functions host's default limit on a request body (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT): 100 MB. */
+export const MAX_BODY_BYTES = 100 * 1024 * 1024;
+const TOO_LARGE = Symbol('too large');
+const tooLargeResponse = {
+  error: {
+    code: 'TOO_LARGE',
+    message: `the request body is over ${MAX_BODY_BYTES} bytes, the Functions host's limit`,
+  },
+};
+
+/** The body, or TOO_LARGE as soon as it is known to pass the limit (declared, or read so far). */
+async function readBody(req: http.IncomingMessage): Promise<Buffer | typeof TOO_LARGE> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return TOO_LARGE;
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let bytes = 0;
+  for await (const chunk of req) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > MAX_BODY_BYTES) return TOO_LARGE;
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks);
 }

@@ -6,7 +6,7 @@ import { ParallelRunError } from '../../core/errors.js';
 import { listPipelines, loadPipeline, savePipeline } from '../../core/runs/pipelines.js';
 import { storage } from '../../core/storage/storage.js';
 import { pipelineNameParam } from '../http/params.js';
-import { guarded, json, readJsonBody } from '../http/respond.js';
+import { bodyText, guarded, json, readJsonBody } from '../http/respond.js';
 import { startRun } from './runs.js';
 
 /** PUT /api/pipelines/{name}: `{"settings": {… "${{parameters.x}}" …}, "parameters": {"x": {"default": …}}}`. */
@@ -14,7 +14,7 @@ const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> 
   const { pipeline, replaced } = await savePipeline(
     storage(),
     pipelineNameParam(request),
-    readJsonBody(await request.text()),
+    readJsonBody(await bodyText(request)),
   );
   return json(replaced ? 200 : 201, pipeline);
 });
@@ -35,7 +35,7 @@ const run = guarded(
     context: InvocationContext,
   ): Promise<HttpResponseInit> => {
     const name = pipelineNameParam(request);
-    const text = await request.text();
+    const text = await bodyText(request);
     const body = text.trim() === '' ? {} : readJsonBody(text);
     const unknownKey = isObject(body) ? Object.keys(body).find((k) => k !== 'parameters') : undefined;
     if (unknownKey !== undefined) {

@@ -9,7 +9,7 @@ import { prepareResume } from '../../core/runner/submit.js';
 import { storage } from '../../core/storage/storage.js';
 import { orchestrators } from '../../orchestrations/names.js';
 import { runIdParam } from '../http/params.js';
-import { guarded, json, readJsonBody } from '../http/respond.js';
+import { bodyText, guarded, json, readJsonBody } from '../http/respond.js';
 import { links, statusOf, viewOf, type RunView } from './runs.js';
 
 function conflict(message: string): ParallelRunError {
@@ -46,7 +46,7 @@ const resume = guarded(
     context: InvocationContext,
   ): Promise<HttpResponseInit> => {
     const runId = runIdParam(request);
-    const text = await request.text();
+    const text = await bodyText(request);
     const overrides = parseResumeOverrides(text.trim() === '' ? undefined : readJsonBody(text));
     const view = await viewOf(client, await statusOf(client, runId), true);
     const why = whyNot(view);

@@ -14,7 +14,7 @@ import type { CancelRun, RunProgress, ShardProgress, StopShard } from '../../orc
 import { events, orchestrators, shardInstanceId } from '../../orchestrations/names.js';
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
 import { runIdParam } from '../http/params.js';
-import { guarded, json, problem, readJsonBody } from '../http/respond.js';
+import { bodyText, guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressClock, progressView, type ProgressView } from './progress.js';
 
 type RunState = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Canceled';
@@ -169,7 +169,7 @@ const submit = guarded(
     client: df.DurableClient,
     context: InvocationContext,
   ): Promise<HttpResponseInit> =>
-    startRun(client, context, readJsonBody(await request.text()), { kind: 'api' }),
+    startRun(client, context, readJsonBody(await bodyText(request)), { kind: 'api' }),
 );
 
 /** Every run's view (without live shard detail), newest first. */

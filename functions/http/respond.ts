@@ -1,4 +1,4 @@
-import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { ParallelRunError, SettingsError, errorMessage, type ErrorCode } from '../../core/errors.js';
 
 const statusFor: Record<ErrorCode, number> = {
@@ -10,6 +10,7 @@ const statusFor: Record<ErrorCode, number> = {
   NOT_SUPPORTED: 400,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  TOO_LARGE: 413,
   CONFIGURATION: 503,
 };
 
@@ -84,6 +85,27 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
     }
   }
   return false;
+}
+
+/** Settings, pipelines and resume overrides are a few KB: a body over this is refused, unparsed. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+function tooLarge(bytes: number): ParallelRunError {
+  return new ParallelRunError(
+    'TOO_LARGE',
+    `the request body is ${bytes} bytes: at most ${MAX_JSON_BODY_BYTES} (1 MB) of JSON settings are taken`,
+    'body',
+  );
+}
+
+/** A JSON request's body as text, refused by its declared length before it is read where it can be. */
+export async function bodyText(request: HttpRequest): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > MAX_JSON_BODY_BYTES) throw tooLarge(declared);
+  const text = await request.text();
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_JSON_BODY_BYTES) throw tooLarge(bytes);
+  return text;
 }
 
 export function readJsonBody(text: string): unknown {

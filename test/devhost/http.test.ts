@@ -1,3 +1,4 @@
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call, repoRoot, spawnDevHost, type DevHostProcess } from '../support/devhost.js';
@@ -119,5 +120,29 @@ describe('HTTP keys from local settings', () => {
       (await call(keyed.baseUrl, 'GET', '/runtime/webhooks/durabletask/instances/?code=master-key-for-tests'))
         .status,
     ).toBe(200);
+  });
+
+  it('answers 413 to a body over the Functions host limit as soon as its length says so, and keeps serving', async () => {
+    const { port } = new URL(host.baseUrl);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/echo',
+          headers: { 'content-length': String(200 * 1024 * 1024) },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      // Only a little is sent: the answer must not wait for the 200 MB the header announces.
+      req.write('x'.repeat(1024));
+    });
+    expect(status).toBe(413);
+    expect((await call(host.baseUrl, 'GET', '/api/plain')).status).toBe(200);
   });
 });

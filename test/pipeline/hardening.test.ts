@@ -251,3 +251,18 @@ describe('model registration', () => {
     expect(list.models).toContainEqual({ name: model, versions: [1] });
   });
 });
+
+describe('request bodies', () => {
+  it('refuses settings over 1 MB with a 413 naming the body, unparsed, and keeps serving', async () => {
+    const body = JSON.stringify({
+      ...base,
+      input: { container, path: 'x/' },
+      run_name: 'x'.repeat(2 * 1024 * 1024),
+    });
+    const reply = await call(host.baseUrl, 'POST', '/api/runs', body);
+    expect(reply.status).toBe(413);
+    expect(reply.body).toMatchObject({ error: { code: 'TOO_LARGE', field: 'body' } });
+    expect((reply.body as ErrorBody).error.message).toContain('at most 1048576');
+    expect((await call(host.baseUrl, 'GET', '/api/runs')).status).toBe(200);
+  });
+});
