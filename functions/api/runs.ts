@@ -124,7 +124,8 @@ export async function viewOf(
     default:
       break;
   }
-  if (progress && progress.phase !== 'planning') {
+  // A reused run ran nothing: counts of zero would read as a run that did no work; its summary tells.
+  if (progress && progress.phase !== 'planning' && !view.reusedFrom) {
     const running = view.status === 'Running' || view.status === 'Pending';
     view.progress = progressView(
       progress,

@@ -158,7 +158,11 @@ function progressPart(run) {
     return el(
       'p',
       { id: 'items' },
-      run.phase === 'planning' ? 'Planning: listing the input…' : 'Waiting to start…',
+      run.phase === 'planning'
+        ? 'Planning: listing the input…'
+        : run.reusedFrom
+          ? `Reused the results of ${run.reusedFrom}: no mini-batch ran.`
+          : 'Waiting to start…',
     );
   const batches = p.miniBatches;
   return el(

@@ -110,6 +110,8 @@ describe('allow_reuse', () => {
     const second = await runToEnd(host, tutorial);
     expect(second.view.status).toBe('Completed');
     expect(second.view.reusedFrom).toBe(first.view.runId);
+    // No progress of its own (it ran nothing): counts of zero would read as a run that did no work.
+    expect(second.view.progress).toBeUndefined();
     expect(second.view.summary).toMatchObject({
       reusedFrom: first.view.runId,
       totals: { ...first.view.summary?.totals, tries: 0 },
