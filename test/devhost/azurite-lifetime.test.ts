@@ -28,7 +28,9 @@ describe('the embedded Azurite of a devhost killed with -9', () => {
     try {
       // The first Azurite is gone before the second one opened the folder: one writer at a time.
       expect(isRunning(azurite)).toBe(false);
-      expect(second.lines.find((l) => l.includes('Host started'))).toMatch(/ 1 unfinished instance\(s\) resumed/);
+      expect(second.lines.find((l) => l.includes('Host started'))).toMatch(
+        / 1 unfinished instance\(s\) resumed/,
+      );
       const status = await waitForInstance(second, fanOut);
       expect(status.runtimeStatus).toBe('Completed');
       expect(status.output).toBe(Array.from({ length: 40 }, (_, i) => i * i).reduce((a, b) => a + b, 0));
