@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { RestError, type ContainerClient } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 import { configuredPools, poolStartTimeoutSeconds } from '../config/pools.js';
 import { parseRunSettings, type ResumeOverrides, type RunSettings } from '../config/settings.js';
@@ -98,6 +99,50 @@ export async function prepareResume(
     resumeOf: from.runId,
   };
   const runs = await ensureContainer(storage.blobs.getContainerClient(containers.runs));
+  await claimResume(runs, from.runId, record.runId);
   await writeJson(runs, runPaths.settings(record.runId), record);
   return record;
+}
+
+/** A resume writes its run's settings within moments of its claim: one that has not after this, never will. */
+const ABANDONED_RESUME_MS = 60_000;
+
+/**
+ * Records that `by` resumes `runId`, unless another run already does: two resumes of one run (two
+ * requests at the same moment, a retried click) would each redo the same mini-batches. A claim whose
+ * run still has no settings a minute later (a resume that failed half-way) is taken over. To go on after
+ * a resume that failed too, resume that one: it keeps what both ran.
+ */
+async function claimResume(runs: ContainerClient, runId: string, by: string): Promise<void> {
+  const claim = runs.getBlockBlobClient(runPaths.resumedBy(runId));
+  const body = JSON.stringify({ runId: by });
+  const write = async (conditions: { ifNoneMatch: string } | { ifMatch: string }) => {
+    try {
+      await claim.upload(body, body.length, { conditions });
+      return true;
+    } catch (err) {
+      if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return false;
+      throw err;
+    }
+  };
+  if (await write({ ifNoneMatch: '*' })) return;
+  const seen = await claim.download();
+  const holder = (JSON.parse((await streamText(seen.readableStreamBody)) || '{}') as { runId?: string })
+    .runId;
+  // By the storage service's own clock: a claim this old whose run has no settings was left half-way.
+  const age = (seen.date ?? new Date()).getTime() - (seen.lastModified ?? new Date()).getTime();
+  const abandoned =
+    age > ABANDONED_RESUME_MS &&
+    (holder === undefined || !(await runs.getBlobClient(runPaths.settings(holder)).exists()));
+  if (abandoned && seen.etag && (await write({ ifMatch: seen.etag }))) return;
+  throw new ParallelRunError(
+    'CONFLICT',
+    `run '${runId}' is already resumed by run '${holder ?? '?'}': follow that one (GET /api/runs/${holder ?? ''}); if it ends Failed or Canceled, resume it instead`,
+  );
+}
+
+async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream ?? []) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

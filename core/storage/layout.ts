@@ -48,6 +48,8 @@ export const runPaths = {
   scriptLog: (runId: string) => `${runId}/logs/user.log`,
   /** Who runs one try on a pool (core/compute/claims.ts). */
   claim: (runId: string, index: number, attempt: number) => `${runId}/pool/${pad(index)}-${attempt}.json`,
+  /** The run that resumes this one: a run is resumed once (a second resume would redo the same work). */
+  resumedBy: (runId: string) => `${runId}/resumed-by.json`,
   /** What the run was planned as (counts and shard refs): a resume plans the same. */
   plan: (runId: string) => `${runId}/plan.json`,
   /** The run's fingerprint and its input listing's digest (core/runner/fingerprint.ts). */

@@ -260,6 +260,20 @@ describe('resume', () => {
     }
   });
 
+  it('resumes a run once: of two resumes at the same moment, one starts and the other names it', async () => {
+    const failed = await runToEnd(host, failing);
+    const path = `/api/runs/${failed.view.runId}/resume`;
+    const replies = await Promise.all([
+      call(host.baseUrl, 'POST', path, { error_threshold: -1 }),
+      call(host.baseUrl, 'POST', path, { error_threshold: -1 }),
+    ]);
+    expect(replies.map((r) => r.status).sort()).toEqual([202, 409]);
+    const started = replies.find((r) => r.status === 202)?.body as { runId: string };
+    const refused = replies.find((r) => r.status === 409)?.body as { error: { message: string } };
+    expect(refused.error.message).toContain(`is already resumed by run '${started.runId}'`);
+    expect((await finish(host, started.runId)).view.status).toBe('Completed');
+  });
+
   it('a resume of a resume keeps what both ran', async () => {
     const failed = await runToEnd(host, failing);
     const first = await call(host.baseUrl, 'POST', `/api/runs/${failed.view.runId}/resume`, {});
