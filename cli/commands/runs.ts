@@ -158,7 +158,12 @@ const watch: Command = {
 async function saveTo(context: Context, path: string, file: string): Promise<void> {
   const res = await context.api.send('GET', path);
   if (!res.body) throw new CliError(`the service sent no body for ${path}`);
-  await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
+  try {
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file));
+  } catch (err) {
+    // A folder that does not exist, no permission: the user's file, not a bug of the CLI.
+    throw new CliError(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   context.out.write(`wrote ${file}\n`);
 }
 

@@ -85,6 +85,13 @@ describe('the parallel-run CLI against the devhost', () => {
     const saved = await runCli(['results', runId, '--out', out], host.baseUrl);
     expect(saved.code).toBe(0);
     expect((await readFile(out, 'utf8')).trimEnd().split('\n')).toEqual(good.map((g) => `${g}: ok`));
+    const nowhere = await runCli(
+      ['results', runId, '--out', path.join(dir, 'no-such-folder', 'x.txt')],
+      host.baseUrl,
+    );
+    expect(nowhere.code).not.toBe(0);
+    expect(nowhere.stderr).toContain('cannot write');
+    expect(nowhere.stderr).not.toContain('unexpected error');
   });
 
   it('prints the error lines with errors, and them as JSON lines with --json', async () => {
