@@ -20,7 +20,7 @@ export function runIdParam(request: HttpRequest): string {
     'id',
     RUN_ID,
     'run id',
-    'a run id is 1 to 100 letters, digits, "_" and "-", as POST /api/runs answered it, e.g. "run-20240101-120000-a1b2c3"',
+    'a run id is 1 to 100 letters, digits, "_" and "-", starting with a letter or digit, as POST /api/runs answered it, e.g. "run-20240101-120000-a1b2c3"',
   );
 }
 

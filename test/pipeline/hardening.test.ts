@@ -225,6 +225,11 @@ describe('requests that used to fail inside the service', () => {
       }
     }
     expect((await call(host.baseUrl, 'GET', '/api/runs/no-such-run')).status).toBe(404);
+    // A name of allowed characters that cannot start an id: the answer says which rule it breaks.
+    const reuse = await call(host.baseUrl, 'GET', '/api/runs/_reuse');
+    expect(reuse.status).toBe(400);
+    expect((reuse.body as ErrorBody).error).toMatchObject({ field: 'id' });
+    expect((reuse.body as ErrorBody).error.message).toContain('starting with a letter or digit');
   });
 });
 
