@@ -1,6 +1,7 @@
 import { RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import type { MiniBatchResult } from '../outputs/records.js';
 import { containers, runPaths } from '../storage/layout.js';
+import { readVersionedJson } from '../storage/versioned-json.js';
 import type { Storage } from '../storage/storage.js';
 import type { PoolTry } from './protocol.js';
 
@@ -79,29 +80,7 @@ async function write(
   }
 }
 
-interface Seen {
-  body: ClaimBody;
-  etag: string;
-  /** How long ago it was last written, by the storage service's own clock (no skew with ours). */
-  ageMs: number;
-}
-
-async function read(blob: BlockBlobClient): Promise<Seen | undefined> {
-  try {
-    const res = await blob.download();
-    const chunks: Buffer[] = [];
-    for await (const c of res.readableStreamBody ?? []) chunks.push(c as Buffer);
-    const serverNow = res.date ?? new Date();
-    return {
-      body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ClaimBody,
-      etag: res.etag ?? '',
-      ageMs: serverNow.getTime() - (res.lastModified ?? new Date(0)).getTime(),
-    };
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
-}
+const read = (blob: BlockBlobClient) => readVersionedJson<ClaimBody>(blob);
 
 const now = () => new Date().toISOString();
 

@@ -9,6 +9,7 @@ import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
+import { readVersionedJson } from '../storage/versioned-json.js';
 import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from '../runs/record.js';
@@ -126,23 +127,16 @@ async function claimResume(runs: ContainerClient, runId: string, by: string): Pr
     }
   };
   if (await write({ ifNoneMatch: '*' })) return;
-  const seen = await claim.download();
-  const holder = (JSON.parse((await streamText(seen.readableStreamBody)) || '{}') as { runId?: string })
-    .runId;
-  // By the storage service's own clock: a claim this old whose run has no settings was left half-way.
-  const age = (seen.date ?? new Date()).getTime() - (seen.lastModified ?? new Date()).getTime();
+  const seen = await readVersionedJson<{ runId?: string }>(claim);
+  const holder = seen?.body.runId;
+  // A claim this old whose run has no settings was left half-way.
   const abandoned =
-    age > ABANDONED_RESUME_MS &&
+    seen !== undefined &&
+    seen.ageMs > ABANDONED_RESUME_MS &&
     (holder === undefined || !(await runs.getBlobClient(runPaths.settings(holder)).exists()));
-  if (abandoned && seen.etag && (await write({ ifMatch: seen.etag }))) return;
+  if (abandoned && (await write({ ifMatch: seen.etag }))) return;
   throw new ParallelRunError(
     'CONFLICT',
     `run '${runId}' is already resumed by run '${holder ?? '?'}': follow that one (GET /api/runs/${holder ?? ''}); if it ends Failed or Canceled, resume it instead`,
   );
-}
-
-async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream ?? []) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
