@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvRows, firstRecordFieldCount, typedField } from './table-rows.js';
+import { csvRows, firstRecordFieldCount, jsonlRows, typedField } from './table-rows.js';
 import type { TableItem } from './table-items.js';
 
 const item: TableItem = { file: 't.csv', unit: 'bytes', start: 0, end: 100 };
@@ -114,5 +114,33 @@ describe('firstRecordFieldCount (a CSV without a header)', () => {
 
   it('reads a first record over several lines where quoted fields may hold line breaks', () => {
     expect(firstRecordFieldCount('a,"b\nc",d\n1,2,3\n', { delimiter: ',', linesAreRecords: false })).toBe(3);
+  });
+});
+
+describe('jsonlRows', () => {
+  const jsonl: TableItem = { file: 't.jsonl', unit: 'bytes', start: 0, end: 100 };
+
+  it('keeps an integer past 2^53 as its digits, as CSV and Parquet do; other numbers stay numbers', () => {
+    const read = jsonlRows(
+      jsonl,
+      [
+        '{"id": 9007199254740993, "score": 0.5, "tags": [18446744073709551615, 2], "note": "12345678901234567890"}',
+        '{"id": 9007199254740991, "score": 0.12345678901234567, "big": 1e20, "neg": -12345678901234567890}',
+        '{"id": 7}',
+      ].join('\n'),
+    );
+    expect(read.failed).toEqual([]);
+    expect(read.rows).toEqual([
+      { id: '9007199254740993', score: 0.5, tags: ['18446744073709551615', 2], note: '12345678901234567890' },
+      { id: 9007199254740991, score: Number('0.12345678901234567'), big: 1e20, neg: '-12345678901234567890' },
+      { id: 7 },
+    ]);
+  });
+
+  it('fails a malformed line alone, on either parser', () => {
+    const read = jsonlRows(jsonl, '{"id": 1}\n{"id": 12345678901234567890,\n{"id": 2\n[1]\n');
+    expect(read.rows).toEqual([{ id: 1 }]);
+    expect(read.failed.map((f) => f.item)).toEqual(['t.jsonl#row=2', 't.jsonl#row=3', 't.jsonl#row=4']);
+    expect(read.failed.map((f) => f.reason.slice(0, 9))).toEqual(['not JSON:', 'not JSON:', 'not a JSO']);
   });
 });

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { TableItem } from './table-items.js';
 import { rowName, rowNamer } from './table-items.js';
 
@@ -306,6 +307,23 @@ export function csvRows(item: TableItem, text: string, columns: string[], option
   return read;
 }
 
+/** Sixteen digits in a row: the least an integer past 2^53 (9007199254740992) has. */
+const LONG_DIGITS = /\d{16}/;
+
+/** A JSON number as a row value: an integer past 2^53 stays text, as in CSV and Parquet (an id keeps its digits). */
+function jsonNumber(text: string): number | string {
+  return isSafeNumber(text) || !isIntegerText(text) ? Number(text) : text;
+}
+
+/**
+ * One JSON line's value. JSON.parse would turn `{"id": 9007199254740993}` into another id without a
+ * word; a line with a digit run that long is read by a parser that hands over each number's text
+ * (lossless-json), the rest (nearly all) by JSON.parse.
+ */
+function jsonLine(line: string): unknown {
+  return LONG_DIGITS.test(line) ? parseLossless(line, null, jsonNumber) : JSON.parse(line);
+}
+
 /** JSON Lines rows of one item: each non-blank line one JSON object; any other line fails alone. */
 export function jsonlRows(item: TableItem, text: string): ReadRows {
   const read: ReadRows = { rows: [], names: RowNames.of(item), failed: [] };
@@ -315,7 +333,7 @@ export function jsonlRows(item: TableItem, text: string): ReadRows {
     n++;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = jsonLine(line);
     } catch (err) {
       read.failed.push({ item: rowName(item, n), reason: `not JSON: ${(err as Error).message}` });
       continue;

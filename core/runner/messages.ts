@@ -7,6 +7,8 @@ import type { ScriptArguments } from './contract.js';
 /** What a pool's worker process is started with (its first message). */
 export interface WorkerInit {
   scriptPath: string;
+  /** The deployed scripts folder: named `<scripts>` in the errors a script's load, init() or run() report. */
+  scriptsRoot?: string;
   runId: string;
   arguments: ScriptArguments;
   sideInputs: Record<string, string>;

@@ -9,6 +9,7 @@ function pool(script: string, size: number): WorkerPool {
     size,
     init: {
       scriptPath: path.join(scripts, script),
+      scriptsRoot: scripts,
       runId: 'pool-test',
       arguments: {},
       sideInputs: {},
@@ -91,6 +92,20 @@ describe('WorkerPool', () => {
       error: { message: 'the worker process exited (code 3)' },
     });
     expect(behind).toEqual({ ok: true, rows: ['good.txt: ok'], failures: [] });
+  });
+
+  it("names the scripts folder as <scripts> in a script's errors, never by its place on the host", async () => {
+    current = pool('missing_import.js', 1);
+    const outcome = await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 5_000);
+    expect(outcome).toMatchObject({
+      ok: false,
+      kind: 'init',
+      error: {
+        message:
+          "init() failed: Cannot find module '<scripts>/not-deployed.js' imported from <scripts>/missing_import.js",
+      },
+    });
+    expect(JSON.stringify(outcome)).not.toContain(scripts);
   });
 
   it('answers tries still waiting for a process when it shuts down', async () => {

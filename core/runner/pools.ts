@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Storage } from '../storage/storage.js';
 import { endedElsewhere, hasEnded, markEnded } from './ended-runs.js';
 import { startIdleSweep } from './idle-sweep.js';
-import { processRunScratch, resolveEntryScript, scratchRoot } from './paths.js';
+import { processRunScratch, resolveEntryScript, scratchRoot, scriptsRoot } from './paths.js';
 import { downloadSideInputs, pinnedModels } from './pool-downloads.js';
 import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
 import type { MiniBatchCall } from './messages.js';
@@ -66,6 +66,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
     env: s.environment_variables,
     init: {
       scriptPath,
+      scriptsRoot: scriptsRoot(),
       runId: run.runId,
       arguments: s.arguments,
       sideInputs: await downloadSideInputs(storage, run),

@@ -69,10 +69,29 @@ function logger(level: WorkerInit['loggingLevel']): ScriptLogger {
   return { debug: at('DEBUG'), info: at('INFO'), warn: at('WARNING'), error: at('ERROR') };
 }
 
+/** Set once the host says where the scripts live (`WorkerInit.scriptsRoot`). */
+let deployedScripts: string | undefined;
+
+/**
+ * The scripts folder's place on this machine, as `<scripts>/`: errors reach the run's reason and
+ * errors.jsonl, which the API serves, and a client learns nothing of the host's file system from them
+ * ("Cannot find module '<scripts>/helpers.js' imported from <scripts>/score.js").
+ */
+function withoutHostPaths(text: string): string {
+  if (!deployedScripts) return text;
+  return text
+    .replaceAll(`${pathToFileURL(deployedScripts).href}/`, '<scripts>/')
+    .replaceAll(`${deployedScripts}${path.sep}`, '<scripts>/');
+}
+
 function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error)
-    return { message: err.message, name: err.name, ...(err.stack ? { stack: err.stack } : {}) };
-  return { message: String(err) };
+    return {
+      message: withoutHostPaths(err.message),
+      name: err.name,
+      ...(err.stack ? { stack: withoutHostPaths(err.stack) } : {}),
+    };
+  return { message: withoutHostPaths(String(err)) };
 }
 
 async function undeclaredModel(ref: string, modelCache: string): Promise<string> {
@@ -196,6 +215,7 @@ async function runOne(
 }
 
 async function start(init: WorkerInit): Promise<void> {
+  deployedScripts = init.scriptsRoot;
   const context = contextOf(init);
   let stage: StartStage = 'load';
   let script: EntryScript;

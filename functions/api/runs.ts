@@ -315,18 +315,22 @@ async function textOf(
   return lines === undefined ? undefined : lines.map((l) => `${l}\n`).join('');
 }
 
+/** Why a run has no output file: still running, ended without one, or told to write none. */
+async function whyNoOutput(view: RunView): Promise<string> {
+  if (view.status === 'Running' || view.status === 'Pending') return `it is ${view.status}`;
+  const run = await loadRun(storage(), view.runId).catch(() => undefined);
+  if (view.status === 'Completed' && run?.settings.output_action === 'summary_only') {
+    return `its output_action is "summary_only", which writes no output file: its counts are in its summary (GET ${view.links.status ?? ''}), its failed items at ${view.links.errors ?? ''}`;
+  }
+  return `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
+}
+
 const output = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const runId = runIdParam(request);
   const head = headParam(request);
   const view = await viewOf(client, await statusOf(client, runId), true);
   const out = view.summary?.output;
-  if (!out) {
-    const why =
-      view.status === 'Running' || view.status === 'Pending'
-        ? `it is ${view.status}`
-        : `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
-    throw new NotFoundError(`run '${runId}' has no output: ${why}`);
-  }
+  if (!out) throw new NotFoundError(`run '${runId}' has no output: ${await whyNoOutput(view)}`);
   const missing = () => new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);
   const blob = storage().blobs.getContainerClient(out.container).getBlobClient(out.blob);
   const type = await contentTypeOf(blob);

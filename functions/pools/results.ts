@@ -1,8 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { claimState } from '../../core/compute/claims.js';
 import { decodeMessage, readPoolResult, type PoolResult } from '../../core/compute/protocol.js';
-import { storage } from '../../core/storage/storage.js';
 import { RESULTS_QUEUE, resultsQueue } from '../../core/config/pools.js';
 import { errorMessage } from '../../core/errors.js';
 import { shardInstanceId, tryResultEvent } from '../../orchestrations/names.js';
@@ -14,9 +12,10 @@ function read(message: unknown): PoolResult {
 /**
  * A pool worker's result (queue `minibatch-results`) raised on its shard's orchestration as the event
  * of that try (`tryResultEvent`: one name per mini-batch and attempt). A result nobody waits for any
- * more is never counted twice: one of an attempt given up is dropped here with a log line; one for a
- * shard that has ended is refused by it; a second copy while the shard runs is an event it no longer
- * waits for.
+ * more is never counted: one for a shard that has ended is refused by it; one of an attempt its shard
+ * gave up, or a second copy while the shard runs, is an event it no longer waits for. A worker sends
+ * only results its claim kept (core/compute/claims.ts `finishClaim`), so such events are rare; they
+ * are not screened here by reading the claim, which cost a storage read per try (bench/pool.ts).
  */
 async function poolResult(message: unknown, context: InvocationContext): Promise<void> {
   let r: PoolResult;
@@ -25,16 +24,6 @@ async function poolResult(message: unknown, context: InvocationContext): Promise
   } catch (err) {
     // Retrying cannot fix a message that is not a result.
     context.warn(`dropped a message on ${queueName()}: ${errorMessage(err)}`);
-    return;
-  }
-  // A worker stores a try's result in its claim before sending it: a result whose claim says otherwise
-  // is of an attempt its shard gave up, or not from a worker at all. It never reaches the shard (an
-  // event nobody waits for would stay in the shard's history).
-  const claim = await claimState(storage(), r);
-  if (claim !== 'done') {
-    context.log(
-      `result of mini-batch ${r.index} (attempt ${r.attempt}) of run ${r.runId} ignored: its try is ${claim === 'abandoned' ? 'given up by its shard' : (claim ?? 'not taken by any worker')}`,
-    );
     return;
   }
   // Raised without asking for the shard's status first (a status read per try): an instance that

@@ -72,6 +72,22 @@ describe('a run end to end on the devhost', () => {
     expect(readdirSync(path.join(scratch, 'parallel-run')).filter((n) => n !== 'models')).toEqual([]);
   });
 
+  it('says why a summary_only run has no output: its output_action, and where its results are', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'echo.js',
+      input: { container, path: 'clean/' },
+      output_action: 'summary_only',
+    });
+    expect(run.view.status).toBe('Completed');
+    expect(run.view.summary?.totals).toMatchObject({ items: 8, itemsSucceeded: 8 });
+    expect(run.statuses.output).toBe(404);
+    const out = await call(host.baseUrl, 'GET', `/api/runs/${run.view.runId}/output`);
+    const body = JSON.parse(out.text) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('NOT_FOUND');
+    expect(body.error.message).toMatch(/output_action is "summary_only", which writes no output file/);
+  });
+
   it("keeps what the script prints and logs in the run's user.log, shutdown() included", async () => {
     const run = await runToEnd(host, {
       ...base,
