@@ -117,6 +117,41 @@ describe('firstRecordFieldCount (a CSV without a header)', () => {
   });
 });
 
+describe('csvRows with quoted line breaks (newlines_in_quotes)', () => {
+  const quoted = { delimiter: ',', linesAreRecords: false };
+  const read = (text: string) => {
+    const r = csvRows(item, text, ['n', 's'], quoted);
+    return { rows: r.rows, names: r.names.toArray(), failed: r.failed.map((f) => f.item) };
+  };
+
+  it('fails a record with a stray quote alone: the good record after it is read', () => {
+    expect(read('1,a\n\n2,"b\nc"\n3,"d"e\r\n4,f\n')).toEqual({
+      rows: [
+        { n: 1, s: 'a' },
+        { n: 2, s: 'b\nc' },
+        { n: 4, s: 'f' },
+      ],
+      names: ['t.csv#row=1', 't.csv#row=2', 't.csv#row=4'],
+      failed: ['t.csv#row=3'],
+    });
+  });
+
+  it('reads the rows after a quote that is never closed, instead of taking them into it', () => {
+    const r = csvRows(item, '1,a\n2,"b\n\n3,c\n4,d\n', ['n', 's'], quoted);
+    expect(r.rows).toEqual([
+      { n: 1, s: 'a' },
+      { n: 3, s: 'c' },
+      { n: 4, s: 'd' },
+    ]);
+    expect(r.failed).toEqual([
+      {
+        item: 't.csv#row=2',
+        reason: expect.stringMatching(/a quote opened in it is never closed/) as unknown,
+      },
+    ]);
+  });
+});
+
 describe('jsonlRows', () => {
   const jsonl: TableItem = { file: 't.jsonl', unit: 'bytes', start: 0, end: 100 };
 

@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import type { TableItem } from './table-items.js';
 import { rowName, rowNamer } from './table-items.js';
@@ -267,23 +267,82 @@ function records(text: string, options: CsvOptions): { n: number; fields?: strin
     }
     return out;
   }
-  let n = 0;
-  parse(text, {
-    delimiter: options.delimiter,
-    record_delimiter: RECORD_DELIMITERS,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    on_record: (fields: string[]) => {
-      out.push({ n: ++n, fields });
-      return fields;
-    },
-    on_skip: (err) => {
-      out.push({ n: ++n, error: err?.message ?? 'malformed record' });
-    },
-  });
-  return out;
+  return quotedRecords(text, options);
 }
+
+type ParsedRecord = { n: number; fields?: string[]; error?: string };
+
+/**
+ * The records of a CSV whose quoted fields may hold line breaks, a broken one failing alone.
+ * csv-parse's own skipping loses its place after a quote error (the good record after it fails too;
+ * a quote never closed takes the rest of the text with it), so each broken record is cut out here
+ * and parsing starts again after it: after the line where the error was found, or, for a quote never
+ * closed (found only at the end), after the broken record's first line, so the rows after it are
+ * still read (a line that was really part of it then fails as a record of its own: seen, never lost).
+ */
+function quotedRecords(text: string, options: CsvOptions): ParsedRecord[] {
+  const out: ParsedRecord[] = [];
+  let n = 0;
+  let resyncs = 0;
+  let rest = text;
+  for (;;) {
+    let lastEnd = 0;
+    try {
+      parse(rest, {
+        delimiter: options.delimiter,
+        record_delimiter: RECORD_DELIMITERS,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        on_record: (record, context) => {
+          out.push({ n: ++n, fields: record });
+          lastEnd = context.lines;
+          return undefined;
+        },
+      });
+      return out;
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      const unclosed = err.code === 'CSV_QUOTE_NOT_CLOSED';
+      if (++resyncs > MAX_RESYNCS) {
+        out.push({
+          n: ++n,
+          error: `${err.message}; the rest of the text is not read after ${MAX_RESYNCS} broken records`,
+        });
+        return out;
+      }
+      out.push({ n: ++n, error: unclosed ? UNCLOSED_QUOTE : err.message.replace(/ at line \d+/, '') });
+      // The broken record starts on the first line with text after the last good record.
+      let start = lastEnd + 1;
+      let at = lineStart(rest, start, 0, 1);
+      while (at < rest.length && isEmptyLine(rest.slice(at, lineEnd(rest, at)))) {
+        at = lineEnd(rest, at) + 1;
+        start++;
+      }
+      const resume = unclosed ? start + 1 : Math.max(Number(err.lines), start) + 1;
+      rest = rest.slice(lineStart(rest, resume, at, start));
+      if (rest.trim() === '') return out;
+    }
+  }
+}
+
+/** A line's end in `text` (its '\n', or the text's end), from an offset inside it. */
+function lineEnd(text: string, at: number): number {
+  const nl = text.indexOf('\n', at);
+  return nl < 0 ? text.length : nl;
+}
+
+/** Where line `line` (from 1) of `text` starts, scanning on from `at`, the start of line `from`. */
+function lineStart(text: string, line: number, at: number, from: number): number {
+  let offset = at;
+  for (let l = from; l < line && offset < text.length; l++) offset = lineEnd(text, offset) + 1;
+  return Math.min(offset, text.length);
+}
+
+/** Broken records one item's text is read past; after that its rest is one more (a file of broken quotes). */
+const MAX_RESYNCS = 1_000;
+
+const UNCLOSED_QUOTE =
+  'a quote opened in it is never closed (the text ends inside it); the lines after its first were read as records of their own';
 
 /** CSV rows of one item under `columns`: a record with another field count fails alone, naming both counts. */
 export function csvRows(item: TableItem, text: string, columns: string[], options: CsvOptions): ReadRows {
