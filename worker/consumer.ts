@@ -19,7 +19,7 @@ import {
   type PoolTry,
 } from '../core/compute/protocol.js';
 import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
-import { errorMessage, NotFoundError } from '../core/errors.js';
+import { errorMessage, NotFoundError, ParallelRunError } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
 import { endedElsewhere } from '../core/runner/ended-runs.js';
@@ -95,9 +95,29 @@ export class PoolConsumer {
     (this.options.log ?? console.log)(line);
   }
 
+  /**
+   * Reaches the pool's queue (creating it locally): a worker says it takes tries only once it can,
+   * and one that cannot says why (wrong account or key, no role on the queue, storage unreachable).
+   */
+  async connect(): Promise<QueueClient> {
+    const name = poolQueue(this.options.pool);
+    try {
+      const queue = await queueFor(this.storage, name);
+      // Creating may be refused where the worker may only use the queue; a peek needs what taking needs.
+      await queue.peekMessages({ numberOfMessages: 1 });
+      return queue;
+    } catch (err) {
+      const url = new URL(this.storage.queues.url);
+      throw new ParallelRunError(
+        'CONFIGURATION',
+        `cannot reach queue ${name} at ${url.origin}${url.pathname}: ${errorMessage(err).split('\n')[0] ?? ''} (check AzureWebJobsStorage, or that the worker's identity has the Storage Queue Data Contributor role)`,
+      );
+    }
+  }
+
   /** Takes and runs tries until `stop()`; resolves once the tries it started have ended. */
   async run(): Promise<void> {
-    const queue = await queueFor(this.storage, poolQueue(this.options.pool));
+    const queue = await this.connect();
     const beacon = this.beacon();
     let idle = IDLE_POLL_MS.min;
     while (!this.stopping) {

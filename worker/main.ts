@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  await consumer.connect();
   console.log(
     `worker ${consumer.id} of pool "${pool}" taking tries (execution providers: ${providers.join(', ')})`,
   );

@@ -140,6 +140,21 @@ describe('compute pools: a worker that cannot start says why', () => {
     expect(w.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
 
+  it('says it cannot reach its queue, and never that it takes tries, when the storage key is wrong', async () => {
+    const wrongKey = storage().replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${Buffer.from('not the key').toString('base64')}`,
+    );
+    const w = await spawnWorker({ pool: 'gpu', storage: wrongKey, waitForStart: false });
+    expect(await w.exited).toBe(2);
+    const said = w.lines.join('\n');
+    expect(said).toMatch(
+      /worker cannot start: cannot reach queue minibatches-gpu at http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1: .*check AzureWebJobsStorage/,
+    );
+    expect(said).not.toMatch(/taking tries/);
+    expect(said).not.toMatch(/\n\s+at /);
+  });
+
   it('falls back to the CPU only when the configuration allows it', async () => {
     const w = await spawnWorker({
       pool: 'gpu',
