@@ -2,6 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { ActivityOptions, OrchestrationContext, RetryOptions, Task } from 'durable-functions';
 import type { CheckOutcome } from '../core/compute/claims.js';
+import type { PoolOutcome } from '../core/compute/protocol.js';
 import type { FinalizeInput } from '../core/outputs/finalize.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import type { RunSummary } from '../core/outputs/summary.js';
@@ -72,8 +73,8 @@ export interface EventContracts {
   stop: StopShard;
   /** Raised by the status API; its body may be absent. */
   cancel: CancelRun | undefined;
-  /** Raised under `tryResultEvent(index, attempt)`: one name per try (names.ts). */
-  tryResult: MiniBatchResult;
+  /** Raised under `tryResultEvent(index, attempt)`: one name per try, or per group by its first try (names.ts). */
+  tryResult: PoolOutcome;
   inboxWake: undefined;
 }
 

@@ -70,11 +70,26 @@ export const MAX_GROUP_HOLD_SECONDS = 60;
 const GROUPS_PER_SLOT = 4;
 
 /**
- * Mini-batches one activity tries: only on the Functions pool (a pool's queue message is one try),
- * only when mini_batch_size is a file count small enough to gain from it, only when the run has
- * mini-batches enough to keep every process busy in groups (a few mini-batches gain nothing, and
- * show their progress sooner one by one), and never under a progress_update_timeout, whose timer
- * must see each mini-batch the moment it finishes (a group reports its tries together).
+ * Items one pool message should carry. A message costs some ten storage requests whatever it holds
+ * (put, receive and delete it and its result; the try's claim taken and finished; the result raised
+ * on the shard): below this many items, consecutive mini-batches share one, each still counted,
+ * retried and thresholded on its own. Measured on the tuned MNIST run (mini-batches of 100 images)
+ * on two local workers: bench/pool.ts.
+ */
+export const ITEMS_PER_POOL_MESSAGE = 400;
+
+/**
+ * A pool's in-flight count already holds the messages waiting on its queue (QUEUED_PER_PROCESS), so
+ * one group per message in flight still leaves every worker's next group waiting for it.
+ */
+const POOL_GROUPS_PER_SLOT = 1;
+
+/**
+ * Mini-batches one activity (or pool message) tries: only when mini_batch_size is a file count small
+ * enough to gain from it, only when the run has mini-batches enough to keep every process busy in
+ * groups (a few mini-batches gain nothing, and show their progress sooner one by one), and never
+ * under a progress_update_timeout, whose timer must see each mini-batch the moment it finishes (a
+ * group reports its tries together).
  */
 export function triesPerActivity(run: {
   placement: ComputePlacement['placement'];
@@ -85,11 +100,14 @@ export function triesPerActivity(run: {
   runInvocationTimeout: number;
 }): number {
   const { miniBatchFiles: files } = run;
-  if (run.placement !== 'activity' || run.progressUpdateTimeout !== null) return 1;
+  if (run.progressUpdateTimeout !== null) return 1;
   if (run.runInvocationTimeout > MAX_GROUP_HOLD_SECONDS) return 1;
   if (files === undefined || files <= 0) return 1;
-  const enough = Math.floor(run.miniBatches / (Math.max(1, run.inFlight) * GROUPS_PER_SLOT));
-  return Math.max(1, Math.min(MAX_TRIES_PER_ACTIVITY, Math.floor(ITEMS_PER_ACTIVITY / files), enough));
+  const pool = run.placement === 'queue';
+  const perSlot = pool ? POOL_GROUPS_PER_SLOT : GROUPS_PER_SLOT;
+  const enough = Math.floor(run.miniBatches / (Math.max(1, run.inFlight) * perSlot));
+  const items = pool ? ITEMS_PER_POOL_MESSAGE : ITEMS_PER_ACTIVITY;
+  return Math.max(1, Math.min(MAX_TRIES_PER_ACTIVITY, Math.floor(items / files), enough));
 }
 
 /** One try of a pool run, as its orchestration, activities and queue message know it. */

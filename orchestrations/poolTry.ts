@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, Task, TimerTask } from 'durable-functions';
 import type { CheckOutcome } from '../core/compute/claims.js';
-import type { MiniBatchResult } from '../core/outputs/records.js';
+import type { PoolOutcome } from '../core/compute/protocol.js';
 import { callWithRetry, resultOf, waitForTryResult, type TypedTask } from './activities.js';
 import type { PoolTryInput } from './contracts.js';
 import { activities } from './names.js';
@@ -15,7 +15,7 @@ const infraRetry = new df.RetryOptions(2_000, 3);
  * How a pool try ended: the worker's result, or why it failed (the shard counts it as a lost try;
  * `endsRun`: no worker of the pool is alive to take any try, so the run ends with this reason).
  */
-export type PoolTryEnd = { result: MiniBatchResult } | { error: string; endsRun?: true };
+export type PoolTryEnd = { result: PoolOutcome } | { error: string; endsRun?: true };
 
 type Stage =
   | { step: 'enqueue'; task: TypedTask<true> }
@@ -34,7 +34,7 @@ type Stage =
  * `step` with the task that ended. Deterministic: no clock but the orchestration's, no I/O.
  */
 export class PoolTryRun {
-  private readonly result: TypedTask<MiniBatchResult>;
+  private readonly result: TypedTask<PoolOutcome>;
   private stage: Stage;
 
   constructor(

@@ -3,7 +3,7 @@ import type { MiniBatchResult } from '../core/outputs/records.js';
 import { call, firstOf, orchestration, resultOf, waitFor, type TypedTask } from './activities.js';
 import type { ShardInput, ShardOutput, ShardProgress } from './contracts.js';
 import { activities, events, orchestrators } from './names.js';
-import { PoolTryRun, type PoolTryEnd } from './poolTry.js';
+import { PoolTryRun } from './poolTry.js';
 import {
   deadlinePassed,
   firstTries,
@@ -174,18 +174,29 @@ function triesEnded(
   entry: InFlight,
   ended: Task,
 ): { tries: { work: Work; end: TryEnd }[]; untried: Work[] } | undefined {
+  const { works } = entry;
   if ('pool' in entry) {
     const end = entry.pool.step(ended);
-    const [work] = entry.works;
-    return end && work ? { tries: [{ work, end: poolEnd(end) }], untried: [] } : undefined;
+    if (!end) return undefined;
+    if ('result' in end) return endedWith(works, end.result);
+    // Given up: each of its tries is a lost try, with why (the run's reason too, when it ends the run).
+    const lost: TryEnd = { failed: true, error: end.error, ...(end.endsRun ? { fatal: end.error } : {}) };
+    return { tries: works.map((work) => ({ work, end: lost })), untried: [] };
   }
-  const { works, task } = entry;
+  const { task } = entry;
   if (task.isFaulted) {
     // The host lost the activity: each of its tries failed, as a single try's would.
     const error = failureMessage(task);
     return { tries: works.map((work) => ({ work, end: { failed: true, error } })), untried: [] };
   }
-  const output: MiniBatchResult | MiniBatchResult[] = resultOf<MiniBatchResult | MiniBatchResult[]>(task);
+  return endedWith(works, resultOf<MiniBatchResult | MiniBatchResult[]>(task));
+}
+
+/** The tries a result covers (a group's: a prefix of them, in order), and those it left untried. */
+function endedWith(
+  works: Work[],
+  output: MiniBatchResult | MiniBatchResult[],
+): { tries: { work: Work; end: TryEnd }[]; untried: Work[] } {
   const results = Array.isArray(output) ? output : [output];
   return {
     tries: results.flatMap((result, i) => {
@@ -196,18 +207,26 @@ function triesEnded(
   };
 }
 
-/** A pool try that ended without a result is counted as a lost try, with why (the run's reason too, when it ends the run). */
-function poolEnd(end: PoolTryEnd): TryEnd {
-  if ('result' in end) return { result: end.result };
-  return { failed: true, error: end.error, ...(end.endsRun ? { fatal: end.error } : {}) };
-}
-
 /**
  * Starts tries where the run's placement says (limits.compute, core/compute/placement.ts): one try as
  * an activity on this app, several consecutive ones as one group activity, or one on a pool's queue.
  */
 function startTries(context: OrchestrationContext, input: ShardInput, works: Work[]): InFlight {
   const [work] = works;
+  const placement = input.limits.compute;
+  if (placement?.placement === 'queue' && work) {
+    const pool = new PoolTryRun(context, {
+      runId: input.runId,
+      shard: input.shard.shard,
+      index: work.index,
+      attempt: work.attempt,
+      ...(works.length > 1 ? { tries: works.map((w) => ({ index: w.index, attempt: w.attempt })) } : {}),
+      pool: placement.kind,
+      queue: placement.queue,
+      deadlineSeconds: placement.startTimeoutSeconds,
+    });
+    return { works, pool };
+  }
   if (works.length > 1 || !work) {
     const task = call(context, activities.miniBatchGroup, {
       runId: input.runId,
@@ -218,15 +237,7 @@ function startTries(context: OrchestrationContext, input: ShardInput, works: Wor
     return { works, task };
   }
   const t = { runId: input.runId, shard: input.shard.shard, index: work.index, attempt: work.attempt };
-  const placement = input.limits.compute;
-  if (placement?.placement !== 'queue') return { works, task: call(context, activities.miniBatch, t) };
-  const pool = new PoolTryRun(context, {
-    ...t,
-    pool: placement.kind,
-    queue: placement.queue,
-    deadlineSeconds: placement.startTimeoutSeconds,
-  });
-  return { works, pool };
+  return { works, task: call(context, activities.miniBatch, t) };
 }
 
 /** Tells the run this shard's failures so far (the counts only grow, so a late or repeated report is harmless). */

@@ -345,7 +345,7 @@ describe('groups of tries', () => {
     expect(takeGroup(pending, 20)).toEqual([]);
   });
 
-  it('groups only small file mini-batches on the Functions pool, and only in runs big enough', () => {
+  it('groups only small file mini-batches, and only in runs big enough', () => {
     const run = {
       placement: 'activity' as const,
       miniBatchFiles: 5,
@@ -359,12 +359,29 @@ describe('groups of tries', () => {
     expect(triesPerActivity({ ...run, miniBatchFiles: 100 })).toBe(1);
     expect(triesPerActivity({ ...run, miniBatchFiles: 60 })).toBe(1);
     expect(triesPerActivity({ ...run, miniBatchFiles: undefined })).toBe(1);
-    expect(triesPerActivity({ ...run, placement: 'queue' })).toBe(1);
     expect(triesPerActivity({ ...run, progressUpdateTimeout: 30 })).toBe(1);
     // A hung try would hold its group's finished neighbours back for longer than a minute.
     expect(triesPerActivity({ ...run, runInvocationTimeout: 600 })).toBe(1);
     // 120 mini-batches, 8 in flight: groups of 3 keep 4 groups per slot.
     expect(triesPerActivity({ ...run, miniBatches: 120 })).toBe(3);
     expect(triesPerActivity({ ...run, miniBatches: 12 })).toBe(1);
+  });
+
+  it('groups pool messages up to 400 items, one group per message in flight at least', () => {
+    // The tuned MNIST run on a pool: 100 mini-batches of 100 images, 16 messages in flight.
+    const pool = {
+      placement: 'queue' as const,
+      miniBatchFiles: 100,
+      miniBatches: 100,
+      inFlight: 16,
+      progressUpdateTimeout: null,
+      runInvocationTimeout: 60,
+    };
+    expect(triesPerActivity(pool)).toBe(4);
+    expect(triesPerActivity({ ...pool, miniBatchFiles: 5, miniBatches: 2000 })).toBe(25);
+    expect(triesPerActivity({ ...pool, miniBatchFiles: 300 })).toBe(1);
+    expect(triesPerActivity({ ...pool, miniBatches: 40 })).toBe(2);
+    expect(triesPerActivity({ ...pool, miniBatches: 20 })).toBe(1);
+    expect(triesPerActivity({ ...pool, progressUpdateTimeout: 30 })).toBe(1);
   });
 });

@@ -16,12 +16,15 @@ import {
   decodeMessage,
   encodeMessage,
   readPoolTry,
+  triesOf,
+  type PoolOutcome,
   type PoolTry,
 } from '../core/compute/protocol.js';
 import { poisonQueue, poolQueue, RESULTS_QUEUE } from '../core/config/pools.js';
 import { errorMessage, NotFoundError, ParallelRunError } from '../core/errors.js';
 import type { MiniBatchResult } from '../core/outputs/records.js';
 import { executeMiniBatch, recordLostMiniBatch, TryFencedError } from '../core/runner/execute.js';
+import { executeMiniBatchGroup, GROUP_PIPELINE } from '../core/runner/execute-group.js';
 import { endedElsewhere } from '../core/runner/ended-runs.js';
 import { endRun, runHasEnded } from '../core/runner/pools.js';
 import { loadRun, miniBatchItems } from '../core/runs/record.js';
@@ -78,7 +81,10 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
  */
 export class PoolConsumer {
   readonly id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  private readonly running = new Map<Promise<void>, string>();
+  /** Messages being handled here: their run, and the lanes each uses (a group scores one try while the next fetches). */
+  private readonly running = new Map<Promise<void>, { runId: string; lanes: number }>();
+  /** Lanes the last message taken used: how many the next receive asks for is sized by it. */
+  private lastLanes = 1;
   private readonly perProcessLimit = new Map<string, number>();
   private stopping = false;
   /** Settles when a run's process_count_per_node becomes known (the capacity may then grow). */
@@ -121,7 +127,7 @@ export class PoolConsumer {
     const beacon = this.beacon();
     let idle = IDLE_POLL_MS.min;
     while (!this.stopping) {
-      if (this.running.size >= this.capacity()) {
+      if (this.lanesInUse() >= this.capacity()) {
         // A slot frees, or a run's process_count_per_node becomes known (capacity may grow).
         await Promise.race([...this.running.keys(), this.learned.promise]);
         continue;
@@ -132,7 +138,10 @@ export class PoolConsumer {
         // (a worker that dies before its first heartbeat gives the try back soon); the try's own
         // timing takes over once it is read.
         const got = await queue.receiveMessages({
-          numberOfMessages: Math.min(MAX_MESSAGES_PER_RECEIVE, this.capacity() - this.running.size),
+          numberOfMessages: Math.min(
+            MAX_MESSAGES_PER_RECEIVE,
+            Math.max(1, Math.floor((this.capacity() - this.lanesInUse()) / this.lastLanes)),
+          ),
           visibilityTimeout: FIRST_VISIBILITY_SECONDS,
         });
         messages = got.receivedMessageItems;
@@ -198,7 +207,13 @@ export class PoolConsumer {
     return this.stopping;
   }
 
-  /** Tries running here now. */
+  private lanesInUse(): number {
+    let lanes = 0;
+    for (const { lanes: l } of this.running.values()) lanes += l;
+    return lanes;
+  }
+
+  /** Messages (a try, or a group of tries) being handled here now. */
   get active(): number {
     return this.running.size;
   }
@@ -212,7 +227,7 @@ export class PoolConsumer {
    * scoring, one fetching its inputs behind it (its script pool scores process_count_per_node at once).
    */
   private capacity(): number {
-    const limits = [...this.running.values()].map((runId) => {
+    const limits = [...this.running.values()].map(({ runId }) => {
       const processes = this.perProcessLimit.get(runId);
       return processes === undefined ? 1 : processes * MINI_BATCHES_PER_PROCESS;
     });
@@ -231,11 +246,15 @@ export class PoolConsumer {
 
   private start(queue: QueueClient, message: DequeuedMessageItem): void {
     let runId = '';
+    let lanes = 1;
     try {
-      runId = readPoolTry(decodeMessage(message.messageText)).runId;
+      const t = readPoolTry(decodeMessage(message.messageText));
+      runId = t.runId;
+      lanes = Math.min(GROUP_PIPELINE, triesOf(t).length);
     } catch {
       // handle() reports it
     }
+    this.lastLanes = lanes;
     const task = this.handle(queue, { message, popReceipt: message.popReceipt })
       .catch((err: unknown) => {
         // The message stays: it reappears, and after too many tries goes to the poison queue.
@@ -247,7 +266,7 @@ export class PoolConsumer {
         // A slot is free: look for the next try now, not when the idle pause ends.
         this.wake?.();
       });
-    this.running.set(task, runId);
+    this.running.set(task, { runId, lanes });
   }
 
   private async handle(queue: QueueClient, held: Held): Promise<void> {
@@ -275,12 +294,12 @@ export class PoolConsumer {
       this.learned.resolve();
       this.learned = signal();
     }
-    const where = `run=${t.runId} mini-batch=${t.index} attempt=${t.attempt}`;
+    const tell = (what: string) => this.logTries(t, what);
     if (await runHasEnded(this.storage, t.runId)) {
       // Nobody waits for it (its shards have ended), and its parts are the run's output now: neither
       // claimed nor run. A message left behind by a canceled run, or one that is not from the app.
       await queue.deleteMessage(held.message.messageId, held.popReceipt);
-      this.log(`try ${where} outcome=dropped (its run has ended)`);
+      tell('outcome=dropped (its run has ended)');
       return;
     }
     const timing = tryTiming(t.deadlineSeconds);
@@ -289,7 +308,7 @@ export class PoolConsumer {
       // Its worker stored the result and died before sending it (or this is a copy): send it again.
       await this.send(t, claim.finished);
       await queue.deleteMessage(held.message.messageId, held.popReceipt);
-      this.log(`try ${where} outcome=resent (it had finished; its result is sent again)`);
+      tell('outcome=resent (it had finished; its result is sent again)');
       return;
     }
     if ('skip' in claim) {
@@ -303,7 +322,7 @@ export class PoolConsumer {
         );
       } else {
         await queue.deleteMessage(held.message.messageId, held.popReceipt);
-        this.log(`try ${where} outcome=dropped (given up by its shard)`);
+        tell('outcome=dropped (given up by its shard)');
       }
       return;
     }
@@ -311,18 +330,24 @@ export class PoolConsumer {
     const heartbeat = this.keepAlive(t.runId, queue, held, claim.taken, timing);
     try {
       const poisoned = held.message.dequeueCount > (this.options.maxDequeueCount ?? 5);
-      let result: MiniBatchResult;
+      const options = { mayWrite: () => heartbeat.renew() };
+      let result: PoolOutcome;
       try {
-        result = poisoned
-          ? await this.poisoned(t, held)
-          : await executeMiniBatch(this.storage, t, { mayWrite: () => heartbeat.renew() });
+        if (poisoned) result = await this.poisoned(t, held);
+        else if (t.tries)
+          result = await executeMiniBatchGroup(
+            this.storage,
+            { runId: t.runId, shard: t.shard, tries: t.tries, inParallel: GROUP_PIPELINE },
+            options,
+          );
+        else result = await executeMiniBatch(this.storage, t, options);
       } catch (err) {
         // Given up while it ran, or a mini-batch its run does not have: nothing more can come of it.
         if (!(err instanceof TryFencedError || err instanceof NotFoundError)) throw err;
         await heartbeat.stop();
         await queue.deleteMessage(held.message.messageId, held.popReceipt).catch(() => undefined);
         const why = err instanceof TryFencedError ? 'given up by its shard while it ran' : errorMessage(err);
-        this.log(`try ${where} outcome=dropped (${why})`);
+        tell(`outcome=dropped (${why})`);
         return;
       }
       await heartbeat.stop();
@@ -330,21 +355,39 @@ export class PoolConsumer {
       // The result goes into the claim first: if this worker dies before sending it, it is not lost.
       if (!(await finishClaim(claim.taken, result))) {
         await queue.deleteMessage(held.message.messageId, held.popReceipt).catch(() => undefined);
-        this.log(`try ${where} outcome=dropped (given up by its shard as it finished)`);
+        tell('outcome=dropped (given up by its shard as it finished)');
         return;
       }
       await this.send(t, result);
       await queue.deleteMessage(held.message.messageId, held.popReceipt);
-      const outcome = result.ended ? 'ended' : result.ok ? 'ok' : result.final ? 'failed' : 'failed-retry';
-      this.log(
-        `try ${where} outcome=${outcome} items=${result.inputs} failed=${result.failedItems} duration=${Math.round(performance.now() - started)}ms${result.error ? ` error=${JSON.stringify(result.error)}` : ''}`,
-      );
+      this.logResults(t, result, Math.round(performance.now() - started));
     } finally {
       await heartbeat.stop();
     }
   }
 
-  private async send(t: PoolTry, result: MiniBatchResult): Promise<void> {
+  /** One line per try of the message (a group's each), as the README's worker log shows them. */
+  private logTries(t: PoolTry, what: string): void {
+    for (const { index, attempt } of triesOf(t))
+      this.log(`try run=${t.runId} mini-batch=${index} attempt=${attempt} ${what}`);
+  }
+
+  /** One line per try: how it ended; a group's tries it stopped before, as left to the shard. */
+  private logResults(t: PoolTry, outcome: PoolOutcome, durationMs: number): void {
+    const results = Array.isArray(outcome) ? outcome : [outcome];
+    for (const r of results) {
+      const how = r.ended ? 'ended' : r.ok ? 'ok' : r.final ? 'failed' : 'failed-retry';
+      this.log(
+        `try run=${t.runId} mini-batch=${r.index} attempt=${r.attempt} outcome=${how} items=${r.inputs} failed=${r.failedItems} duration=${t.tries ? r.durationMs : durationMs}ms${r.error ? ` error=${JSON.stringify(r.error)}` : ''}`,
+      );
+    }
+    for (const { index, attempt } of triesOf(t).slice(results.length))
+      this.log(
+        `try run=${t.runId} mini-batch=${index} attempt=${attempt} outcome=untried (its group stopped before it: the shard hands it out again)`,
+      );
+  }
+
+  private async send(t: PoolTry, result: PoolOutcome): Promise<void> {
     await (
       await queueFor(this.storage, t.replyTo ?? RESULTS_QUEUE)
     ).sendMessage(encodeMessage({ ...t, result }));
@@ -354,27 +397,31 @@ export class PoolConsumer {
    * A try taken too many times (every worker that took it died under it: a crash, an OOM kill, a GPU
    * fault): it goes to the poison queue and counts as a failed try, so its items end as error lines.
    */
-  private async poisoned(t: PoolTry, held: Held): Promise<MiniBatchResult> {
+  private async poisoned(t: PoolTry, held: Held): Promise<PoolOutcome> {
     // First, so that the message is kept whatever follows.
     await (
       await queueFor(this.storage, poisonQueue(this.options.pool))
     ).sendMessage(held.message.messageText);
     const run = await loadRun(this.storage, t.runId);
-    const names = await miniBatchItems(this.storage, t.runId, t.shard, t.index);
-    const final = t.attempt >= run.settings.run_max_try;
-    const error = `mini-batch ${t.index} (attempt ${t.attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
-    if (final) await recordLostMiniBatch(this.storage, { ...t, error });
-    return {
-      index: t.index,
-      attempt: t.attempt,
-      ok: false,
-      final,
-      inputs: names.length,
-      succeeded: 0,
-      failedItems: final ? names.length : 0,
-      error,
-      durationMs: 0,
-    };
+    const results: MiniBatchResult[] = [];
+    for (const { index, attempt } of triesOf(t)) {
+      const names = await miniBatchItems(this.storage, t.runId, t.shard, index);
+      const final = attempt >= run.settings.run_max_try;
+      const error = `mini-batch ${index} (attempt ${attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
+      if (final) await recordLostMiniBatch(this.storage, { runId: t.runId, shard: t.shard, index, attempt, error });
+      results.push({
+        index,
+        attempt,
+        ok: false,
+        final,
+        inputs: names.length,
+        succeeded: 0,
+        failedItems: final ? names.length : 0,
+        error,
+        durationMs: 0,
+      });
+    }
+    return t.tries ? results : (results[0] ?? results);
   }
 
   /**

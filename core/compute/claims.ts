@@ -1,9 +1,8 @@
 import { RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
-import type { MiniBatchResult } from '../outputs/records.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { readVersionedJson } from '../storage/versioned-json.js';
 import type { Storage } from '../storage/storage.js';
-import type { PoolTry } from './protocol.js';
+import type { PoolOutcome, PoolTry } from './protocol.js';
 
 /**
  * Who runs one try of a pool run: a small blob per try (`runs/<runId>/pool/<index>-<attempt>.json`)
@@ -21,8 +20,8 @@ interface ClaimBody {
   state: ClaimState;
   worker?: string;
   at: string;
-  /** `done`: the try's result, as sent to the shard. */
-  result?: MiniBatchResult;
+  /** `done`: the try's result (a group's: its results), as sent to the shard. */
+  result?: PoolOutcome;
 }
 
 /** A claim a worker holds: rewrite it with `renewClaim` to keep it. */
@@ -35,7 +34,7 @@ export interface HeldClaim {
 export type ClaimOutcome =
   | { taken: HeldClaim }
   /** A copy of the message of a try that finished: its result, to send again. */
-  | { finished: MiniBatchResult }
+  | { finished: PoolOutcome }
   /** The shard gave the try up. */
   | { skip: 'abandoned' }
   /** A live worker runs it: its claim lapses in `lapsesInMs` if that worker stays silent. */
@@ -44,7 +43,7 @@ export type ClaimOutcome =
 export type CheckOutcome =
   | { alive: true }
   /** The try finished: its result (the message carrying it was lost, or is still on its way). */
-  | { alive: true; result: MiniBatchResult }
+  | { alive: true; result: PoolOutcome }
   /** never-taken: no worker took it, and none of the pool was alive; silent: its worker stopped answering. */
   | { alive: false; why: 'never-taken' | 'silent' };
 
@@ -128,7 +127,7 @@ export async function renewClaim(claim: HeldClaim): Promise<boolean> {
  * The try ran: its result goes into the claim before it is sent, so it survives the message. False
  * when the claim was given up meanwhile (the worker was silent for the whole start timeout).
  */
-export async function finishClaim(claim: HeldClaim, result: MiniBatchResult): Promise<boolean> {
+export async function finishClaim(claim: HeldClaim, result: PoolOutcome): Promise<boolean> {
   const etag = await write(
     claim.blob,
     { state: 'done', worker: claim.worker, at: now(), result },

@@ -40,7 +40,7 @@ export async function queueFor(storage: Storage, name: string): Promise<QueueCli
 }
 
 /**
- * Puts one try on its pool's queue. Run twice (an activity is at-least-once), it puts two copies:
+ * Puts one try (or a group of tries) on its pool's queue. Run twice (an activity is at-least-once), it puts two copies:
  * the try's claim lets only one worker run it, and a copy that comes later is dropped.
  */
 export async function enqueueTry(storage: Storage, t: PoolTry & { queue: string }): Promise<void> {
@@ -51,6 +51,7 @@ export async function enqueueTry(storage: Storage, t: PoolTry & { queue: string 
     attempt: t.attempt,
     deadlineSeconds: t.deadlineSeconds,
     replyTo: resultsQueue(),
+    ...(t.tries ? { tries: t.tries } : {}),
   };
   // Kept until a worker takes it: a pool scaled to zero may take minutes to wake (-1: no expiry).
   await (await queueFor(storage, t.queue)).sendMessage(encodeMessage(message), { messageTimeToLive: -1 });

@@ -41,3 +41,44 @@ describe('readPoolResult', () => {
     expect(() => readPoolResult({ ...aTry, replyTo: 'minibatches-gpu', result })).toThrow(/a pool's queue/);
   });
 });
+
+describe('a group of tries in one message', () => {
+  const tries = [
+    { index: 4, attempt: 1 },
+    { index: 5, attempt: 2 },
+    { index: 6, attempt: 1 },
+  ];
+  const group = { ...aTry, index: 4, attempt: 1, tries };
+  const of = (t: { index: number; attempt: number }) => ({ ...result, ...t });
+
+  it('carries its tries, the first being its own index and attempt', () => {
+    expect(readPoolTry(group).tries).toEqual(tries);
+  });
+
+  it.each([
+    ['a first try that is not the message’s', { ...group, index: 5 }],
+    ['one try', { ...group, tries: tries.slice(0, 1) }],
+    ['a mini-batch twice', { ...group, tries: [...tries, { index: 5, attempt: 3 }] }],
+    ['a try that is not one', { ...group, tries: [...tries, { index: -1, attempt: 1 }] }],
+    ['too many', { ...group, tries: Array.from({ length: 26 }, (_, i) => ({ index: 4 + i, attempt: 1 })) }],
+    ['not a list', { ...group, tries: 'all' }],
+  ])('refuses %s', (_, message) => {
+    expect(() => readPoolTry(message)).toThrow(/its tries must be 2 to 25/);
+  });
+
+  it('takes the results of a prefix of its tries, each checked against its own try', () => {
+    expect(readPoolResult({ ...group, result: tries.slice(0, 2).map(of) }).result).toEqual(
+      tries.slice(0, 2).map(of),
+    );
+    expect(() => readPoolResult({ ...group, result: of(tries[0] ?? aTry) })).toThrow(
+      /a list of 1 to 3 results/,
+    );
+    expect(() => readPoolResult({ ...group, result: [] })).toThrow(/a list of 1 to 3 results/);
+    expect(() => readPoolResult({ ...group, result: [...tries, ...tries].map(of) })).toThrow(
+      /a list of 1 to 3/,
+    );
+    expect(() =>
+      readPoolResult({ ...group, result: [tries[1], tries[0]].map((t) => of(t ?? aTry)) }),
+    ).toThrow(/mini-batch 4, attempt 1/);
+  });
+});

@@ -2,13 +2,16 @@ import { notAResultsQueue } from '../config/pools.js';
 import { ParallelRunError } from '../errors.js';
 import type { MiniBatchResult } from '../outputs/records.js';
 import type { MiniBatchInput } from '../runner/execute.js';
+import type { GroupTry } from '../runner/execute-group.js';
 
 /**
  * The pool protocol's messages (README, "GPU pools"). Both are small, whatever the mini-batch: the
  * items are read from the run's manifest, the rows written to its parts, and only ids and counts travel.
  *
- * - on `minibatches-<pool>`: a `PoolTry`, one try of one mini-batch;
- * - on `minibatch-results`: a `PoolResult`, what that try's `executeMiniBatch` returned.
+ * - on `minibatches-<pool>`: a `PoolTry`, one try of one mini-batch, or of several consecutive small
+ *   ones (`tries`: a group, as one Functions activity tries them, core/runner/execute-group.ts);
+ * - on `minibatch-results`: a `PoolResult`, what that try's `executeMiniBatch` returned (a group: the
+ *   results of its tries that ran, a prefix of them, as `executeMiniBatchGroup` returns them).
  */
 export interface PoolTry extends MiniBatchInput {
   /**
@@ -18,10 +21,26 @@ export interface PoolTry extends MiniBatchInput {
   deadlineSeconds: number;
   /** The queue the result goes to (the app's `PARALLEL_RUN_RESULTS_QUEUE`); absent: `minibatch-results`. */
   replyTo?: string;
+  /**
+   * A group: its tries in order, the first being `index` and `attempt` (which name its claim and its
+   * result event); absent for one try.
+   */
+  tries?: GroupTry[];
 }
 
+/** What a pool try ended with: one try's result, or a group's (a prefix of its tries). */
+export type PoolOutcome = MiniBatchResult | MiniBatchResult[];
+
 export interface PoolResult extends PoolTry {
-  result: MiniBatchResult;
+  result: PoolOutcome;
+}
+
+/** The most tries one message may carry (orchestrations/contracts.ts `MAX_TRIES_PER_ACTIVITY`). */
+export const MAX_TRIES_PER_MESSAGE = 25;
+
+/** The tries a message asks for: its group, or its one try. */
+export function triesOf(t: PoolTry): GroupTry[] {
+  return t.tries ?? [{ index: t.index, attempt: t.attempt }];
 }
 
 /** Queue messages are base64 text, as the Functions host's queue trigger expects by default. */
@@ -52,6 +71,7 @@ function readTryFields(value: unknown): PoolTry {
       `not a pool try: expected {runId, shard, index, attempt, deadlineSeconds} with a run id and whole numbers, got ${JSON.stringify(value).slice(0, 200)}`,
     );
   }
+  const tries = readGroup(v.tries, v.index, v.attempt);
   const replyTo = typeof v.replyTo === 'string' ? v.replyTo : undefined;
   // A worker sends the try's result there: a pool's queue would have it taken as a try and sent back, forever.
   const refused = replyTo === undefined ? undefined : notAResultsQueue(replyTo);
@@ -63,12 +83,38 @@ function readTryFields(value: unknown): PoolTry {
   }
   return {
     ...(replyTo === undefined ? {} : { replyTo }),
+    ...(tries === undefined ? {} : { tries }),
     runId: v.runId,
     shard: v.shard,
     index: v.index,
     attempt: v.attempt,
     deadlineSeconds: v.deadlineSeconds,
   };
+}
+
+/** A message's group, checked: 2 to 25 tries of distinct mini-batches, the first being the message's own. */
+function readGroup(value: unknown, index: number, attempt: number): GroupTry[] | undefined {
+  if (value === undefined) return undefined;
+  const tries = Array.isArray(value) ? (value as unknown[]) : [];
+  const checked = tries.flatMap((t) => {
+    const w = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
+    return isCount(w.index, 0) && isCount(w.attempt, 1) ? [{ index: w.index, attempt: w.attempt }] : [];
+  });
+  const [first] = checked;
+  if (
+    checked.length !== tries.length ||
+    checked.length < 2 ||
+    checked.length > MAX_TRIES_PER_MESSAGE ||
+    first?.index !== index ||
+    first.attempt !== attempt ||
+    new Set(checked.map((t) => t.index)).size !== checked.length
+  ) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool try: its tries must be 2 to ${MAX_TRIES_PER_MESSAGE} {index, attempt} of distinct mini-batches, the first being mini-batch ${index} attempt ${attempt}; got ${JSON.stringify(value).slice(0, 200)}`,
+    );
+  }
+  return checked;
 }
 
 /** Checks a try taken from a pool's queue: its fields, and that it is not a result (which carries one). */
@@ -85,8 +131,12 @@ export function readPoolTry(value: unknown): PoolTry {
 
 const MAX_ERROR = 2_000;
 
-/** A result small enough for a queue message (64 KB) whatever the script's error said. */
-export function boundedResult(result: MiniBatchResult): MiniBatchResult {
+/** A result small enough for a queue message (64 KB) whatever the script's errors said. */
+export function boundedResult(outcome: PoolOutcome): PoolOutcome {
+  return Array.isArray(outcome) ? outcome.map(boundedOne) : boundedOne(outcome);
+}
+
+function boundedOne(result: MiniBatchResult): MiniBatchResult {
   const cut = (text: string | undefined) =>
     text !== undefined && text.length > MAX_ERROR
       ? `${text.slice(0, MAX_ERROR)}… (cut; errors.jsonl has it whole)`
@@ -100,6 +150,19 @@ export function boundedResult(result: MiniBatchResult): MiniBatchResult {
 export function readPoolResult(value: unknown): PoolResult {
   const t = readTryFields(value);
   const result = (value as { result?: unknown }).result;
+  if (!t.tries) return { ...t, result: readResult(result, t) };
+  const results = Array.isArray(result) ? (result as unknown[]) : [];
+  if (results.length < 1 || results.length > t.tries.length) {
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `not a pool result: the result of a group of ${t.tries.length} tries (from mini-batch ${t.index}, attempt ${t.attempt}) is a list of 1 to ${t.tries.length} results, in order`,
+    );
+  }
+  return { ...t, result: results.map((r, i) => readResult(r, t.tries?.[i] ?? t)) };
+}
+
+/** One try's result, checked against the try it must be of. */
+function readResult(result: unknown, t: GroupTry): MiniBatchResult {
   const r = (typeof result === 'object' && result !== null ? result : {}) as Record<string, unknown>;
   const counts = [r.inputs, r.succeeded, r.failedItems, r.durationMs];
   const optionalText = (v: unknown) =>
@@ -120,7 +183,7 @@ export function readPoolResult(value: unknown): PoolResult {
       `not a pool result: its result must be the try's (mini-batch ${t.index}, attempt ${t.attempt}) with ok, final and whole, non-negative counts`,
     );
   }
-  const checked: MiniBatchResult = {
+  return {
     index: t.index,
     attempt: t.attempt,
     ok: r.ok,
@@ -133,7 +196,6 @@ export function readPoolResult(value: unknown): PoolResult {
     ...(typeof r.fatal === 'string' ? { fatal: r.fatal } : {}),
     ...(r.ended === true ? { ended: true as const } : {}),
   };
-  return { ...t, result: checked };
 }
 
 /** Decodes a base64 (or plain) JSON message body. */

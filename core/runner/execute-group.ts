@@ -5,8 +5,10 @@ import {
   cleanRows,
   settleTry,
   succeededResult,
+  TryFencedError,
   tryMiniBatch,
   writePart,
+  type ExecuteOptions,
   type MiniBatchInput,
   type TriedMiniBatch,
 } from './execute.js';
@@ -59,7 +61,12 @@ interface Held {
 export async function executeMiniBatchGroup(
   storage: Storage,
   group: MiniBatchGroup,
+  options: ExecuteOptions = {},
 ): Promise<MiniBatchResult[]> {
+  /** Before anything is written: a pool worker's group given up meanwhile writes nothing more. */
+  const fence = async (input: MiniBatchInput) => {
+    if (options.mayWrite && !(await options.mayWrite())) throw new TryFencedError(input);
+  };
   const results: (MiniBatchResult | Held | undefined)[] = [];
   let next = 0;
   let stopped = false;
@@ -79,6 +86,7 @@ export async function executeMiniBatchGroup(
     }
     // Known before its records are written: the other lane starts nothing more meanwhile.
     stopped ||= countsFailure(tried);
+    if (tried.outcome.ok || tried.outcome.kind !== 'ended') await fence(input);
     const result = await settleTry(storage, tried);
     results[position] = result;
     stopped ||= stopsGroup(result);
@@ -105,6 +113,8 @@ export async function executeMiniBatchGroup(
   );
   if (failure !== undefined) throw failure;
   const ran = results.slice(0, firstGap(results));
+  const held = ran.find((r): r is Held => r !== undefined && 'tried' in r);
+  if (held) await fence(held.tried.input);
   const range = cleanPrefix(ran);
   if (range.length > 1) await writeRange(storage, range);
   return Promise.all(

@@ -30,6 +30,7 @@ const ahead = `ahead${tag}`;
 const retiring = `retire${tag}`;
 const ended = `ended${tag}`;
 const shared = `shared${tag}`;
+const grouped = `group${tag}`;
 const pools = [
   pool,
   idle,
@@ -43,6 +44,7 @@ const pools = [
   retiring,
   ended,
   shared,
+  grouped,
 ].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
@@ -64,6 +66,9 @@ const worker = async (env: Record<string, string> = {}, of = pool) => {
 
 const queues = () => QueueServiceClient.fromConnectionString(storage());
 
+/** Mini-batches of one file, sixteen of them: grouped four to a message on one process (`triesPerActivity`). */
+const sixteen = Array.from({ length: 16 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`);
+
 beforeAll(async () => {
   host = await startApp(storage(), {
     env: {
@@ -74,6 +79,7 @@ beforeAll(async () => {
     },
   });
   await uploadFiles(storage(), container, 'few/', ['a.txt', 'b.txt', 'c.txt', 'crash.txt', 'd.txt']);
+  await uploadFiles(storage(), container, 'many/', sixteen);
 });
 
 afterAll(async () => {
@@ -196,6 +202,43 @@ describe('compute pools: runs', () => {
     });
     expect(providers.output).toContain('a.txt: cpu');
   });
+
+  it('hands small mini-batches out four to a message; a worker killed mid-group leaves it to another, every row once, in order', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
+    const doomed = await worker({}, grouped);
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'many/' },
+      mini_batch_size: '1',
+      node_count: 1,
+      process_count_per_node: 1,
+      compute: grouped,
+    });
+    await waitFor(async () => (await claimsOf(runId)) > 0);
+    await doomed.kill('SIGKILL');
+    writeFileSync(gate, '');
+    const survivor = await worker({}, grouped);
+    const run = await finish(host, runId);
+    expect(run.view.status, run.view.reason).toBe('Completed');
+    expect(run.output).toEqual(sixteen.map((f) => `${f}: ok`));
+    expect(run.errors).toEqual([]);
+    expect(run.view.summary?.totals).toMatchObject({ items: 16, itemsSucceeded: 16, itemsFailed: 0 });
+    // One claim per message, named by its first mini-batch: four groups of four, not sixteen tries
+    // (a group given up while its worker was dead is tried again as a group of its own).
+    const claimed = await claimHolders(runId);
+    expect(claimed.length).toBeGreaterThanOrEqual(4);
+    expect(claimed.length).toBeLessThan(8);
+    expect(claimed.map((c) => c.index)).toContain(4);
+    expect(claimed.map((c) => c.index)).not.toContain(1);
+    // The worker still logs one line per try of a group.
+    for (const f of [1, 2, 3])
+      expect(
+        survivor.lines.some((l) =>
+          new RegExp(`try run=${runId} mini-batch=${f} attempt=\\d+ outcome=ok`).test(l),
+        ),
+      ).toBe(true);
+  }, 120_000);
 
   it('fails a try no worker takes, in bounded time, saying so', async () => {
     const run = await runToEnd(host, {
