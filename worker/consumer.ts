@@ -408,7 +408,8 @@ export class PoolConsumer {
       const names = await miniBatchItems(this.storage, t.runId, t.shard, index);
       const final = attempt >= run.settings.run_max_try;
       const error = `mini-batch ${index} (attempt ${attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
-      if (final) await recordLostMiniBatch(this.storage, { runId: t.runId, shard: t.shard, index, attempt, error });
+      if (final)
+        await recordLostMiniBatch(this.storage, { runId: t.runId, shard: t.shard, index, attempt, error });
       results.push({
         index,
         attempt,
