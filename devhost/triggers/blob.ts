@@ -1,4 +1,4 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { errorMessage } from '../errors.js';
 import type { Invoker } from '../invoker.js';
@@ -9,6 +9,20 @@ import { Backoff, connectionFor, pause, triggerSetting } from './common.js';
 const MAX_TRIES = 5;
 const RECEIPTS_CONTAINER = 'azure-webjobs-hosts';
 const POISON_QUEUE = 'webjobs-blobtrigger-poison';
+/** A scan that keeps failing the same way is reported again at most this often (it is retried every 2 s). */
+const REPORT_AGAIN_MS = 60_000;
+
+/**
+ * Why a scan failed, said so that it can be acted on. Azurite answers a listing with a bare 500 when a
+ * blob name under it holds a control character (its XML writer refuses the name; Azure lists it,
+ * encoded): the trigger then sees nothing under the path until that blob is gone.
+ */
+export function scanFailure(err: unknown, container: string, prefix: string): string {
+  if (err instanceof RestError && err.statusCode === 500) {
+    return `Azurite answered HTTP 500 to the listing of ${container}/${prefix} (${errorMessage(err) || 'no message'}). The usual cause: a blob under it whose name holds a control character, which Azurite cannot list (Azure can). Nothing under ${container}/${prefix} is handed over until that blob is deleted or renamed.`;
+  }
+  return errorMessage(err);
+}
 
 interface BlobPattern {
   container: string;
@@ -116,6 +130,7 @@ export class BlobTriggers {
       done.add(r.name.slice(receiptPrefix.length));
     const tries = new Map<string, number>();
     const backoff = new Backoff(100, 2_000);
+    let reported: { text: string; at: number } | undefined;
     while (!signal.aborted) {
       let found = false;
       try {
@@ -139,11 +154,14 @@ export class BlobTriggers {
             tries.set(key, attempt);
           }
         }
+        // Scanning works again: the next failure is news.
+        reported = undefined;
       } catch (err) {
-        if (!this.stopping)
-          this.log.error(
-            `Blob trigger '${fn.name}' could not scan ${pattern.container}: ${errorMessage(err)}`,
-          );
+        const text = `Blob trigger '${fn.name}' could not scan ${pattern.container}: ${scanFailure(err, pattern.container, pattern.prefix)}`;
+        if (!this.stopping && (text !== reported?.text || Date.now() - reported.at >= REPORT_AGAIN_MS)) {
+          this.log.error(text);
+          reported = { text, at: Date.now() };
+        }
       }
       await pause(backoff.next(found), signal);
     }
