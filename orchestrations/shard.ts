@@ -57,7 +57,7 @@ function* shardOrchestrator(
 
   while (hasWork(tally, inFlight.size, pending.length)) {
     while (maySchedule(tally, slotsInFlight(inFlight.values()), input.maxInFlight)) {
-      const works = takeGroup(pending, perActivity);
+      const works = takeGroup(pending, perActivity, limits.compute?.placement === 'queue');
       if (works.length === 0) break;
       inFlight.add(startTries(context, input, works));
     }

@@ -345,6 +345,23 @@ describe('groups of tries', () => {
     expect(takeGroup(pending, 20)).toEqual([]);
   });
 
+  it('hands a retry out alone where retries go alone (pools), ending a group before one', () => {
+    const pending = [
+      { index: 2, attempt: 2 },
+      { index: 3, attempt: 1 },
+      { index: 4, attempt: 1 },
+      { index: 5, attempt: 3 },
+      { index: 6, attempt: 1 },
+    ];
+    expect(takeGroup(pending, 20, true)).toEqual([{ index: 2, attempt: 2 }]);
+    expect(takeGroup(pending, 20, true)).toEqual([
+      { index: 3, attempt: 1 },
+      { index: 4, attempt: 1 },
+    ]);
+    expect(takeGroup(pending, 20, true)).toEqual([{ index: 5, attempt: 3 }]);
+    expect(takeGroup(pending, 20, true)).toEqual([{ index: 6, attempt: 1 }]);
+  });
+
   it('groups only small file mini-batches, and only in runs big enough', () => {
     const run = {
       placement: 'activity' as const,

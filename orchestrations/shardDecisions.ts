@@ -63,13 +63,17 @@ export function startingTally(shard: CarriedShard): ShardTally {
 /**
  * The next tries to hand out together: the front of `pending`, as long as their mini-batches are
  * consecutive (a group's clean tries share one part), at most `perActivity`. Taken off `pending`.
+ * `retriesAlone` (pools): a retry is handed out on its own, never in a group. A pool's group fails as
+ * a whole when every worker that takes it dies under it (its message goes to the poison queue), and
+ * its tries' retries, one by one, then tell which mini-batch kills workers and let the others pass.
  */
-export function takeGroup(pending: Work[], perActivity: number): Work[] {
+export function takeGroup(pending: Work[], perActivity: number, retriesAlone = false): Work[] {
+  const fits = (work: Work) => !retriesAlone || work.attempt === 1;
   let n = 0;
   while (n < Math.min(perActivity, pending.length)) {
     const previous = pending[n - 1];
     const work = pending[n];
-    if (!work || (previous && work.index !== previous.index + 1)) break;
+    if (!work || (previous && work.index !== previous.index + 1) || !fits(work)) break;
     n++;
   }
   return pending.splice(0, Math.max(n, Math.min(1, pending.length)));
