@@ -148,13 +148,19 @@ function waitingOn(entry: InFlight): Task[] {
 /** A group keeps two of its tries going at once (one scoring, one fetching): two of the shard's slots. */
 const GROUP_IN_PARALLEL = 2;
 
-function slotsOf(works: Work[]): number {
-  return works.length === 1 ? 1 : Math.min(GROUP_IN_PARALLEL, works.length);
+/**
+ * The slots an entry holds: an activity's group two (it runs two tries at once on this instance); a
+ * pool's message one, a group or not, since a pool's slots are the messages on its queue, which is
+ * what KEDA scales its replicas on (miniBatchesInFlight, contracts.ts).
+ */
+function slotsOf(entry: InFlight): number {
+  if ('pool' in entry) return 1;
+  return entry.works.length === 1 ? 1 : Math.min(GROUP_IN_PARALLEL, entry.works.length);
 }
 
 function slotsInFlight(entries: Iterable<InFlight>): number {
   let slots = 0;
-  for (const { works } of entries) slots += slotsOf(works);
+  for (const entry of entries) slots += slotsOf(entry);
   return slots;
 }
 
