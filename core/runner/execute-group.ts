@@ -3,6 +3,7 @@ import type { MiniBatchResult } from '../outputs/records.js';
 import type { Storage } from '../storage/storage.js';
 import {
   cleanRows,
+  endedResult,
   settleTry,
   succeededResult,
   TryFencedError,
@@ -113,10 +114,20 @@ export async function executeMiniBatchGroup(
   );
   if (failure !== undefined) throw failure;
   const ran = results.slice(0, firstGap(results));
+  // The run ended under the group (canceled: its summary may be written already): the clean tries
+  // it holds write nothing either, as a single try ended by the cancel writes nothing.
+  if (ran.some((r) => r !== undefined && !('tried' in r) && r.ended === true))
+    return ran.map((r) =>
+      r && 'tried' in r
+        ? endedResult(r.tried.input, r.tried.names.length, r.tried.started)
+        : (r as MiniBatchResult),
+    );
   const held = ran.find((r): r is Held => r !== undefined && 'tried' in r);
   if (held) await fence(held.tried.input);
-  const range = cleanPrefix(ran);
-  if (range.length > 1) await writeRange(storage, range);
+  // A range of one is no range: its try writes its own part (settleTry), as any other try does.
+  const prefix = cleanPrefix(ran);
+  const range = prefix.length > 1 ? prefix : [];
+  if (range.length > 0) await writeRange(storage, range);
   return Promise.all(
     ran.map((r, i) => {
       if (!r || !('tried' in r)) return Promise.resolve(r as MiniBatchResult);

@@ -79,7 +79,7 @@ export async function executeMiniBatch(
 }
 
 /** A try that wrote and counted nothing: its run ended (canceled) before or under it. */
-function endedResult(input: MiniBatchInput, inputs: number, started: number): MiniBatchResult {
+export function endedResult(input: MiniBatchInput, inputs: number, started: number): MiniBatchResult {
   return {
     index: input.index,
     attempt: input.attempt,

@@ -68,6 +68,20 @@ describe('small mini-batches tried together', () => {
     expect(parts).toBeLessThan(40);
   });
 
+  it("write a group's first try when only it is clean: a range of one is that try's own part", async () => {
+    // Groups of two (16 mini-batches, two in flight): the first group's second try fails an item.
+    const few = Array.from({ length: 16 }, (_, i) => {
+      const n = String(i).padStart(3, '0');
+      return i === 1 ? `${n}/bad-${n}.txt` : `${n}/item-${n}.txt`;
+    });
+    await uploadFiles(storage(), container, 'pair/', few);
+    const run = await runToEnd(host, { ...settings, input: { container, path: 'pair/' } });
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(few.filter((_, i) => i !== 1).map((f) => `${leaf(f)}: ok`));
+    expect(run.errors.map((e) => e.item)).toEqual(['001/bad-001.txt']);
+    expect(run.view.summary?.totals).toMatchObject({ items: 16, itemsSucceeded: 15, itemsFailed: 1 });
+  });
+
   it('stop at the failure that crosses error_threshold, as single tries would', async () => {
     const run = await runToEnd(host, { ...settings, error_threshold: 0 });
     expect(run.view.status).toBe('Failed');

@@ -9,7 +9,7 @@ import type { WatchedProcess } from '../../devhost/lines.js';
 import { spawnWorker } from '../../scripts/workers.js';
 import { call, repoRoot, uniqueNames } from '../support/devhost.js';
 import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -31,6 +31,7 @@ const retiring = `retire${tag}`;
 const ended = `ended${tag}`;
 const shared = `shared${tag}`;
 const grouped = `group${tag}`;
+const groupCanceled = `gcancel${tag}`;
 const pools = [
   pool,
   idle,
@@ -45,6 +46,7 @@ const pools = [
   ended,
   shared,
   grouped,
+  groupCanceled,
 ].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
@@ -238,6 +240,38 @@ describe('compute pools: runs', () => {
           new RegExp(`try run=${runId} mini-batch=${f} attempt=\\d+ outcome=ok`).test(l),
         ),
       ).toBe(true);
+  }, 120_000);
+
+  it("writes none of a group's finished tries when its run is canceled under the group", async () => {
+    const gates = mkdtempSync(path.join(tmpdir(), 'gates-'));
+    const open = (...files: string[]) => files.forEach((f) => writeFileSync(path.join(gates, f), ''));
+    // The first group's first two tries score at once; its third waits at its gate.
+    open('f00.txt', 'f01.txt');
+    const w = await worker({}, groupCanceled);
+    const runId = await submit(host, {
+      entry_script: 'gate.js',
+      environment_variables: { GATE_DIR: gates },
+      input: { container, path: 'many/' },
+      mini_batch_size: '1',
+      node_count: 1,
+      process_count_per_node: 1,
+      compute: groupCanceled,
+    });
+    await waitFor(() => Promise.resolve(existsSync(path.join(gates, 'f01.txt.passed'))));
+    expect((await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`)).status).toBe(202);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Canceled');
+    // The worker learns of the end at its next heartbeat and ends the group's waiting try: the two
+    // it finished before are not written after the run's summary (they count as ended, as it did).
+    await w.waitForLine(new RegExp(`try run=${runId} mini-batch=2 attempt=1 outcome=ended`));
+    expect(w.lines.some((l) => l.includes(`try run=${runId} mini-batch=0 attempt=1 outcome=ended`))).toBe(
+      true,
+    );
+    const runs = BlobServiceClient.fromConnectionString(storage()).getContainerClient('runs');
+    const parts: string[] = [];
+    for await (const b of runs.listBlobsFlat({ prefix: runPaths.partsPrefix(runId) })) parts.push(b.name);
+    expect(parts).toEqual([]);
+    expect(run.view.summary?.totals.itemsSucceeded).toBe(0);
   }, 120_000);
 
   it('fails a try no worker takes, in bounded time, saying so', async () => {
