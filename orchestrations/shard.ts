@@ -17,7 +17,8 @@ import {
   tryEnded,
   countResult,
   takeGroup,
-  type FailedTry,
+  resultsOfTries,
+  type TryEnd,
   type ShardTally,
   type TryDecision,
   type Work,
@@ -170,8 +171,6 @@ function triesInFlight(entries: Iterable<InFlight>): number {
   return tries;
 }
 
-type TryEnd = (FailedTry & { error: string }) | { result: MiniBatchResult };
-
 /**
  * How each try of an entry ended, once `ended` (one of its tasks) has, and the group's tries it never
  * started; undefined when the entry goes on (a pool try's step).
@@ -184,7 +183,7 @@ function triesEnded(
   if ('pool' in entry) {
     const end = entry.pool.step(ended);
     if (!end) return undefined;
-    if ('result' in end) return endedWith(works, end.result);
+    if ('result' in end) return resultsOfTries(works, end.result);
     // Given up: each of its tries is a lost try, with why (the run's reason too, when it ends the run).
     const lost: TryEnd = { failed: true, error: end.error, ...(end.endsRun ? { fatal: end.error } : {}) };
     return { tries: works.map((work) => ({ work, end: lost })), untried: [] };
@@ -195,22 +194,7 @@ function triesEnded(
     const error = failureMessage(task);
     return { tries: works.map((work) => ({ work, end: { failed: true, error } })), untried: [] };
   }
-  return endedWith(works, resultOf<MiniBatchResult | MiniBatchResult[]>(task));
-}
-
-/** The tries a result covers (a group's: a prefix of them, in order), and those it left untried. */
-function endedWith(
-  works: Work[],
-  output: MiniBatchResult | MiniBatchResult[],
-): { tries: { work: Work; end: TryEnd }[]; untried: Work[] } {
-  const results = Array.isArray(output) ? output : [output];
-  return {
-    tries: results.flatMap((result, i) => {
-      const work = works[i];
-      return work ? [{ work, end: { result } }] : [];
-    }),
-    untried: works.slice(results.length),
-  };
+  return resultsOfTries(works, resultOf<MiniBatchResult | MiniBatchResult[]>(task));
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   shardOutput,
   startingTally,
   stopTaken,
+  resultsOfTries,
   takeGroup,
   tryEnded,
 } from './shardDecisions.js';
@@ -400,5 +401,43 @@ describe('groups of tries', () => {
     expect(triesPerActivity({ ...pool, miniBatches: 40 })).toBe(2);
     expect(triesPerActivity({ ...pool, miniBatches: 20 })).toBe(1);
     expect(triesPerActivity({ ...pool, progressUpdateTimeout: 30 })).toBe(1);
+  });
+});
+
+describe('resultsOfTries', () => {
+  const w4 = { index: 4, attempt: 1 };
+  const w5 = { index: 5, attempt: 2 };
+  const w6 = { index: 6, attempt: 1 };
+  const works = [w4, w5, w6];
+  const ok = (w: { index: number; attempt: number }) => ({
+    ...w,
+    ok: true,
+    final: true,
+    inputs: 1,
+    succeeded: 1,
+    failedItems: 0,
+    durationMs: 1,
+  });
+
+  it("matches a group's results to its tries in order; the tries it stopped before go back untried", () => {
+    expect(resultsOfTries(works, [ok(w4), ok(w5)])).toEqual({
+      tries: [
+        { work: w4, end: { result: ok(w4) } },
+        { work: w5, end: { result: ok(w5) } },
+      ],
+      untried: [w6],
+    });
+  });
+
+  it("never counts another try's result for a try: from there on its tries fail, to be retried", () => {
+    const ended = resultsOfTries(works, [ok(w4), ok(w6)]);
+    expect(ended.untried).toEqual([]);
+    expect(ended.tries.map((t) => t.work)).toEqual([w4, w5, w6]);
+    expect(ended.tries[0]?.end).toEqual({ result: ok(w4) });
+    expect(ended.tries[1]?.end).toEqual({
+      failed: true,
+      error: "the result received for mini-batch 5 (attempt 2) is another try's (mini-batch 6, attempt 1)",
+    });
+    expect(resultsOfTries([w5], ok({ index: 5, attempt: 1 })).tries[0]?.end).toMatchObject({ failed: true });
   });
 });

@@ -79,6 +79,33 @@ export function takeGroup(pending: Work[], perActivity: number, retriesAlone = f
   return pending.splice(0, Math.max(n, Math.min(1, pending.length)));
 }
 
+/** How one try ended: its result, or a failure with why. */
+export type TryEnd = (FailedTry & { error: string }) | { result: MiniBatchResult };
+
+/**
+ * The tries a result covers (a group's: a prefix of them, in order), and those it left untried. A
+ * result that is another try's (a forged or mixed-up message: the index or attempt differs) never
+ * counts for this one: the tries from there on are failed tries, retried under a new attempt.
+ */
+export function resultsOfTries(
+  works: Work[],
+  output: MiniBatchResult | MiniBatchResult[],
+): { tries: { work: Work; end: TryEnd }[]; untried: Work[] } {
+  const results = Array.isArray(output) ? output : [output];
+  const tries: { work: Work; end: TryEnd }[] = [];
+  for (const [i, result] of results.entries()) {
+    const work = works[i];
+    if (!work) break;
+    if (result.index !== work.index || result.attempt !== work.attempt) {
+      const error = `the result received for mini-batch ${work.index} (attempt ${work.attempt}) is another try's (mini-batch ${result.index}, attempt ${result.attempt})`;
+      for (const w of works.slice(i)) tries.push({ work: w, end: { failed: true, error } });
+      return { tries, untried: [] };
+    }
+    tries.push({ work, end: { result } });
+  }
+  return { tries, untried: works.slice(results.length) };
+}
+
 /** Whether another try may start now. */
 export function maySchedule(tally: ShardTally, inFlight: number, maxInFlight: number): boolean {
   return !tally.stopped && inFlight < maxInFlight;

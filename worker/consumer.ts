@@ -295,6 +295,15 @@ export class PoolConsumer {
       this.learned = signal();
     }
     const tell = (what: string) => this.logTries(t, what);
+    const beyond = triesOf(t).find((x) => x.attempt > run.settings.run_max_try);
+    if (beyond) {
+      // No shard hands out such an attempt: a forged or mixed-up message. Running it could only overwrite.
+      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      tell(
+        `outcome=dropped (attempt ${beyond.attempt} is beyond the run's run_max_try ${run.settings.run_max_try})`,
+      );
+      return;
+    }
     if (await runHasEnded(this.storage, t.runId)) {
       // Nobody waits for it (its shards have ended), and its parts are the run's output now: neither
       // claimed nor run. A message left behind by a canceled run, or one that is not from the app.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readPoolResult, readPoolTry } from './protocol.js';
+import { boundedResult, encodeMessage, readPoolResult, readPoolTry } from './protocol.js';
 
 const aTry = { runId: 'run-1', shard: 0, index: 0, attempt: 1, deadlineSeconds: 30 };
 const result = {
@@ -59,6 +59,7 @@ describe('a group of tries in one message', () => {
     ['a first try that is not the message’s', { ...group, index: 5 }],
     ['one try', { ...group, tries: tries.slice(0, 1) }],
     ['a mini-batch twice', { ...group, tries: [...tries, { index: 5, attempt: 3 }] }],
+    ['a gap', { ...group, tries: [tries[0], { index: 6, attempt: 1 }] }],
     ['a try that is not one', { ...group, tries: [...tries, { index: -1, attempt: 1 }] }],
     ['too many', { ...group, tries: Array.from({ length: 26 }, (_, i) => ({ index: 4 + i, attempt: 1 })) }],
     ['not a list', { ...group, tries: 'all' }],
@@ -80,5 +81,21 @@ describe('a group of tries in one message', () => {
     expect(() =>
       readPoolResult({ ...group, result: [tries[1], tries[0]].map((t) => of(t ?? aTry)) }),
     ).toThrow(/mini-batch 4, attempt 1/);
+  });
+
+  it('keeps a group of 25 results with long errors within a queue message (64 KB)', () => {
+    const results = Array.from({ length: 25 }, (_, i) => ({
+      ...of({ index: i, attempt: 1 }),
+      ok: false,
+      error: `cannot score ${i}: ${'x'.repeat(3_000)}`,
+      fatal: 'y'.repeat(3_000),
+    }));
+    const group25 = { ...aTry, tries: results.map((r) => ({ index: r.index, attempt: r.attempt })) };
+    const bounded = boundedResult(results);
+    expect(encodeMessage({ ...group25, result: bounded }).length).toBeLessThan(64 * 1024);
+    expect(Array.isArray(bounded) && bounded[3]?.error).toMatch(
+      /^cannot score 3: x+… \(cut; errors\.jsonl has it whole\)$/,
+    );
+    expect(readPoolResult({ ...group25, result: bounded }).result).toHaveLength(25);
   });
 });

@@ -92,7 +92,7 @@ function readTryFields(value: unknown): PoolTry {
   };
 }
 
-/** A message's group, checked: 2 to 25 tries of distinct mini-batches, the first being the message's own. */
+/** A message's group, checked: 2 to 25 tries of consecutive mini-batches (as a shard groups them), the first being the message's own. */
 function readGroup(value: unknown, index: number, attempt: number): GroupTry[] | undefined {
   if (value === undefined) return undefined;
   const tries = Array.isArray(value) ? (value as unknown[]) : [];
@@ -107,11 +107,11 @@ function readGroup(value: unknown, index: number, attempt: number): GroupTry[] |
     checked.length > MAX_TRIES_PER_MESSAGE ||
     first?.index !== index ||
     first.attempt !== attempt ||
-    new Set(checked.map((t) => t.index)).size !== checked.length
+    checked.some((t, i) => t.index !== index + i)
   ) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
-      `not a pool try: its tries must be 2 to ${MAX_TRIES_PER_MESSAGE} {index, attempt} of distinct mini-batches, the first being mini-batch ${index} attempt ${attempt}; got ${JSON.stringify(value).slice(0, 200)}`,
+      `not a pool try: its tries must be 2 to ${MAX_TRIES_PER_MESSAGE} {index, attempt} of consecutive mini-batches, the first being mini-batch ${index} attempt ${attempt}; got ${JSON.stringify(value).slice(0, 200)}`,
     );
   }
   return checked;
@@ -131,15 +131,23 @@ export function readPoolTry(value: unknown): PoolTry {
 
 const MAX_ERROR = 2_000;
 
+/**
+ * The error text a result message carries in all: a queue message holds 64 KB, and its base64 body
+ * takes a third more than the JSON. A group's 25 results share it (errors.jsonl has every error whole).
+ */
+const ERRORS_PER_MESSAGE = 24_000;
+
 /** A result small enough for a queue message (64 KB) whatever the script's errors said. */
 export function boundedResult(outcome: PoolOutcome): PoolOutcome {
-  return Array.isArray(outcome) ? outcome.map(boundedOne) : boundedOne(outcome);
+  if (!Array.isArray(outcome)) return boundedOne(outcome, MAX_ERROR);
+  const each = Math.min(MAX_ERROR, Math.floor(ERRORS_PER_MESSAGE / Math.max(1, outcome.length) / 2));
+  return outcome.map((r) => boundedOne(r, each));
 }
 
-function boundedOne(result: MiniBatchResult): MiniBatchResult {
+function boundedOne(result: MiniBatchResult, most: number): MiniBatchResult {
   const cut = (text: string | undefined) =>
-    text !== undefined && text.length > MAX_ERROR
-      ? `${text.slice(0, MAX_ERROR)}… (cut; errors.jsonl has it whole)`
+    text !== undefined && text.length > most
+      ? `${text.slice(0, most)}… (cut; errors.jsonl has it whole)`
       : text;
   const error = cut(result.error);
   const fatal = cut(result.fatal);

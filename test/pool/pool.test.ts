@@ -559,6 +559,23 @@ describe('compute pools: runs', () => {
     expect(await partVersions(runId)).toEqual(parts);
     // Not even claimed.
     expect(await claimsOf(runId)).toBe(claims);
+    // An attempt no shard hands out (past run_max_try): dropped before anything else is looked at.
+    await queue.sendMessage(
+      encodeMessage({
+        runId,
+        shard: 0,
+        index: 0,
+        attempt: 99,
+        deadlineSeconds: START_TIMEOUT,
+        replyTo: results,
+      }),
+    );
+    await second.waitForLine(
+      new RegExp(
+        `try run=${runId} mini-batch=0 attempt=99 outcome=dropped \\(attempt 99 is beyond the run's run_max_try 3\\)`,
+      ),
+    );
+    expect(await claimsOf(runId)).toBe(claims);
   });
 
   it("keeps a worker's downloads when another worker on the same machine stops", async () => {
