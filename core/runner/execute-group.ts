@@ -1,6 +1,7 @@
 import { partBody } from '../outputs/formats.js';
 import type { MiniBatchResult } from '../outputs/records.js';
 import type { Storage } from '../storage/storage.js';
+import { endedElsewhere } from './ended-runs.js';
 import {
   cleanRows,
   endedResult,
@@ -114,15 +115,21 @@ export async function executeMiniBatchGroup(
   );
   if (failure !== undefined) throw failure;
   const ran = results.slice(0, firstGap(results));
+  const held = ran.find((r): r is Held => r !== undefined && 'tried' in r);
   // The run ended under the group (canceled: its summary may be written already): the clean tries
-  // it holds write nothing either, as a single try ended by the cancel writes nothing.
-  if (ran.some((r) => r !== undefined && !('tried' in r) && r.ended === true))
+  // it holds write nothing either, as a single try ended by the cancel writes nothing. A pool worker
+  // learns of a cancel only from storage, and its cached answer may be 2 s old: it asks afresh here.
+  const endedUnder =
+    ran.some((r) => r !== undefined && !('tried' in r) && r.ended === true) ||
+    (held !== undefined &&
+      options.mayWrite !== undefined &&
+      (await endedElsewhere(storage, group.runId, { fresh: true })));
+  if (endedUnder)
     return ran.map((r) =>
       r && 'tried' in r
         ? endedResult(r.tried.input, r.tried.names.length, r.tried.started)
         : (r as MiniBatchResult),
     );
-  const held = ran.find((r): r is Held => r !== undefined && 'tried' in r);
   if (held) await fence(held.tried.input);
   // A range of one is no range: its try writes its own part (settleTry), as any other try does.
   const prefix = cleanPrefix(ran);
