@@ -1,6 +1,6 @@
-import { RestError, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { containers, runPaths } from '../storage/layout.js';
-import { readVersionedJson } from '../storage/versioned-json.js';
+import { readVersionedJson, writeVersionedJson, type WriteCondition } from '../storage/versioned-json.js';
 import type { Storage } from '../storage/storage.js';
 import type { PoolOutcome, PoolTry } from './protocol.js';
 
@@ -55,29 +55,9 @@ function claimBlob(storage: Storage, t: PoolTry): BlockBlobClient {
   return runsContainer(storage).getBlockBlobClient(runPaths.claim(t.runId, t.index, t.attempt));
 }
 
-function statusOf(err: unknown): number | undefined {
-  return err instanceof RestError ? err.statusCode : undefined;
-}
-
 /** Writes the claim if `condition` holds: its new ETag, or undefined when another writer got there first. */
-async function write(
-  blob: BlockBlobClient,
-  body: ClaimBody,
-  condition: { ifNoneMatch: '*' } | { ifMatch: string },
-): Promise<string | undefined> {
-  const text = JSON.stringify(body);
-  try {
-    const res = await blob.upload(text, Buffer.byteLength(text), {
-      conditions: condition,
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
-    return res.etag;
-  } catch (err) {
-    const status = statusOf(err);
-    if (status === 409 || status === 412) return undefined;
-    throw err;
-  }
-}
+const write = (blob: BlockBlobClient, body: ClaimBody, condition: WriteCondition) =>
+  writeVersionedJson(blob, body, condition);
 
 const read = (blob: BlockBlobClient) => readVersionedJson<ClaimBody>(blob);
 

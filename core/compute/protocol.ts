@@ -105,8 +105,7 @@ function readGroup(value: unknown, index: number, attempt: number): GroupTry[] |
     checked.length !== tries.length ||
     checked.length < 2 ||
     checked.length > MAX_TRIES_PER_MESSAGE ||
-    first?.index !== index ||
-    first.attempt !== attempt ||
+    first?.attempt !== attempt ||
     checked.some((t, i) => t.index !== index + i)
   ) {
     throw new ParallelRunError(

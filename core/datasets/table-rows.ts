@@ -243,31 +243,29 @@ function plainRows(item: TableItem, text: string, columns: string[], delimiter: 
 }
 
 /**
- * Each record of `text` (the item's rows, header left out), with its number in the item. Records
- * are parsed together; if that fails and lines are records, line by line, so one malformed line
- * fails alone. Otherwise csv-parse skips the broken record and goes on where it can.
+ * Each record of `text` (the item's rows, header left out), with its number in the item. Where
+ * lines are records, they are parsed together, and if that fails line by line, so one malformed
+ * line fails alone; otherwise (quoted line breaks) each broken record is cut out as it is found.
  */
-function records(text: string, options: CsvOptions): { n: number; fields?: string[]; error?: string }[] {
+function records(text: string, options: CsvOptions): ParsedRecord[] {
+  if (!options.linesAreRecords) return quotedRecords(text, options);
   try {
     return parseRecords(text, options).map((fields, i) => ({ n: i + 1, fields }));
   } catch {
-    // fall through: find which records are broken
+    // fall through: find which lines are broken
   }
-  const out: { n: number; fields?: string[]; error?: string }[] = [];
-  if (options.linesAreRecords) {
-    let n = 0;
-    for (const line of text.split('\n')) {
-      if (isEmptyLine(line)) continue;
-      n++;
-      try {
-        out.push({ n, fields: parseRecords(withoutCr(line), options)[0] ?? [] });
-      } catch (err) {
-        out.push({ n, error: (err as Error).message });
-      }
+  const out: ParsedRecord[] = [];
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (isEmptyLine(line)) continue;
+    n++;
+    try {
+      out.push({ n, fields: parseRecords(withoutCr(line), options)[0] ?? [] });
+    } catch (err) {
+      out.push({ n, error: (err as Error).message });
     }
-    return out;
   }
-  return quotedRecords(text, options);
+  return out;
 }
 
 type ParsedRecord = { n: number; fields?: string[]; error?: string };

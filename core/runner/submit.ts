@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { RestError, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 import { configuredPools, poolStartTimeoutSeconds } from '../config/pools.js';
 import { parseRunSettings, type ResumeOverrides, type RunSettings } from '../config/settings.js';
@@ -9,7 +9,7 @@ import { datasetKindOf } from '../datasets/index.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { pinnedRef, resolveModel } from '../storage/models.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
-import { readVersionedJson } from '../storage/versioned-json.js';
+import { readVersionedJson, writeVersionedJson } from '../storage/versioned-json.js';
 import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from '../runs/record.js';
@@ -116,17 +116,8 @@ const ABANDONED_RESUME_MS = 60_000;
  */
 async function claimResume(runs: ContainerClient, runId: string, by: string): Promise<void> {
   const claim = runs.getBlockBlobClient(runPaths.resumedBy(runId));
-  const body = JSON.stringify({ runId: by });
-  const write = async (conditions: { ifNoneMatch: string } | { ifMatch: string }) => {
-    try {
-      await claim.upload(body, body.length, { conditions });
-      return true;
-    } catch (err) {
-      if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return false;
-      throw err;
-    }
-  };
-  if (await write({ ifNoneMatch: '*' })) return;
+  const body = { runId: by };
+  if (await writeVersionedJson(claim, body, { ifNoneMatch: '*' })) return;
   const seen = await readVersionedJson<{ runId?: string }>(claim);
   const holder = seen?.body.runId;
   // A claim this old whose run has no settings was left half-way.
@@ -134,7 +125,7 @@ async function claimResume(runs: ContainerClient, runId: string, by: string): Pr
     seen !== undefined &&
     seen.ageMs > ABANDONED_RESUME_MS &&
     (holder === undefined || !(await runs.getBlobClient(runPaths.settings(holder)).exists()));
-  if (abandoned && (await write({ ifMatch: seen.etag }))) return;
+  if (abandoned && (await writeVersionedJson(claim, body, { ifMatch: seen.etag }))) return;
   throw new ParallelRunError(
     'CONFLICT',
     `run '${runId}' is already resumed by run '${holder ?? '?'}': follow that one (GET /api/runs/${holder ?? ''}); if it ends Failed or Canceled, resume it instead`,

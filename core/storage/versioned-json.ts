@@ -1,4 +1,4 @@
-import type { BlobClient } from '@azure/storage-blob';
+import { RestError, type BlobClient, type BlockBlobClient } from '@azure/storage-blob';
 import { isNotFound } from './storage.js';
 
 /** A small JSON blob as read for a conditional rewrite: its value, its ETag, and its age. */
@@ -23,6 +23,31 @@ export async function readVersionedJson<T>(blob: BlobClient): Promise<VersionedJ
     };
   } catch (err) {
     if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The condition a rewrite holds to: the blob is new, or still the version last read. */
+export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string };
+
+/**
+ * Writes a JSON blob if `condition` holds: its new ETag, or undefined when another writer got there
+ * first (409 for a blob created meanwhile, 412 for one rewritten).
+ */
+export async function writeVersionedJson(
+  blob: BlockBlobClient,
+  body: unknown,
+  condition: WriteCondition,
+): Promise<string | undefined> {
+  const text = JSON.stringify(body);
+  try {
+    const res = await blob.upload(text, Buffer.byteLength(text), {
+      conditions: condition,
+      blobHTTPHeaders: { blobContentType: 'application/json' },
+    });
+    return res.etag;
+  } catch (err) {
+    if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return undefined;
     throw err;
   }
 }

@@ -318,8 +318,9 @@ async function textOf(
 /** Why a run has no output file: still running, ended without one, or told to write none. */
 async function whyNoOutput(view: RunView): Promise<string> {
   if (view.status === 'Running' || view.status === 'Pending') return `it is ${view.status}`;
-  const run = await loadRun(storage(), view.runId).catch(() => undefined);
-  if (view.status === 'Completed' && run?.settings.output_action === 'summary_only') {
+  const run =
+    view.status === 'Completed' ? await loadRun(storage(), view.runId).catch(() => undefined) : undefined;
+  if (run?.settings.output_action === 'summary_only') {
     return `its output_action is "summary_only", which writes no output file: its counts are in its summary (GET ${view.links.status ?? ''}), its failed items at ${view.links.errors ?? ''}`;
   }
   return `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
