@@ -1,5 +1,5 @@
 import { executeMiniBatch, recordLostMiniBatch } from '../runner/execute.js';
-import { endRun } from '../runner/pools.js';
+import { endRun, warmPool } from '../runner/pools.js';
 import { miniBatchItems } from '../runs/record.js';
 import type { ComputeKind } from './kind.js';
 
@@ -15,5 +15,6 @@ export const functionsCompute: ComputeKind = {
     await recordLostMiniBatch(storage, input);
     return (await miniBatchItems(storage, input.runId, input.shard, input.index)).length;
   },
+  prepare: warmPool,
   endRun,
 };

@@ -1,4 +1,5 @@
 import type { MiniBatchResult } from '../outputs/records.js';
+import type { RunRecord } from '../runs/record.js';
 import type { MiniBatchInput } from '../runner/execute.js';
 import type { Storage } from '../storage/storage.js';
 import type { ComputePlacement } from './placement.js';
@@ -22,6 +23,12 @@ export interface ComputeKind {
   runTry(storage: Storage, input: MiniBatchInput): Promise<MiniBatchResult>;
   /** Records a try the host lost (the activity threw) as failed items; returns how many items it had. */
   recordLost(storage: Storage, input: MiniBatchInput & { error: string }): Promise<number>;
+  /**
+   * The run is being planned here: start now what its tries will need where this kind runs them (the
+   * Functions pool's processes and their init()). Best effort: the plan never waits for it, and a
+   * failure is left for the first try to meet and report.
+   */
+  prepare(storage: Storage, run: RunRecord): Promise<void>;
   /** The run ended (finalized or canceled): its tries still running here end, and none starts again. */
   endRun(runId: string): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { resultsQueue } from '../config/pools.js';
 import type { Storage } from '../storage/storage.js';
 import { poolHasLiveWorker, settleTry, type CheckOutcome } from './claims.js';
 import { functionsCompute } from './functions.js';
-import type { ComputeKind } from './kind.js';
+import type { ComputeKind, ComputePlacement } from './kind.js';
 import { encodeMessage, type PoolTry } from './protocol.js';
 
 /**
@@ -19,8 +19,15 @@ export function poolCompute(pool: string): ComputeKind {
     runTry: (storage, input) => executeMiniBatch(storage, input),
     // A lost pool try is recorded by this app, as for the Functions path: same names, same record.
     recordLost: (storage, input) => functionsCompute.recordLost(storage, input),
+    // Its replicas start on the queue's first messages (KEDA), not on this app's word.
+    prepare: () => Promise.resolve(),
     endRun: (runId) => functionsCompute.endRun(runId),
   };
+}
+
+/** The kind that runs a placement's tries. */
+export function computeKindOf(placement: ComputePlacement): ComputeKind {
+  return placement.placement === 'activity' ? functionsCompute : poolCompute(placement.kind);
 }
 
 const created = new Set<string>();

@@ -1,17 +1,19 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool } from './pool.js';
 
 const scripts = path.resolve(import.meta.dirname, '../../test/fixtures/scripts/dist');
 
-function pool(script: string, size: number): WorkerPool {
+function pool(script: string, size: number, args: Record<string, string> = {}): WorkerPool {
   return new WorkerPool({
     size,
     init: {
       scriptPath: path.join(scripts, script),
       scriptsRoot: scripts,
       runId: 'pool-test',
-      arguments: {},
+      arguments: args,
       sideInputs: {},
       outputDir: scripts,
       loggingLevel: 'WARNING',
@@ -29,6 +31,26 @@ afterEach(async () => {
 });
 
 describe('WorkerPool', () => {
+  it('start() runs init() in every process before any try, and the tries find them started', async () => {
+    const marks = await mkdtemp(path.join(os.tmpdir(), 'pool-start-'));
+    try {
+      const processes = pool('init_marks.js', 2, { marks });
+      current = processes;
+      await processes.start();
+      const started = await readdir(marks);
+      expect(started).toHaveLength(2);
+      const files = Array.from({ length: 6 }, (_, i) => `/x/${i}.txt`);
+      const outcomes = await Promise.all(
+        files.map((f, i) => processes.run({ inputs: [f], miniBatchIndex: i }, 5_000)),
+      );
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      // No process started again, none twice: init() ran once in each.
+      expect((await readdir(marks)).sort()).toEqual(started.sort());
+    } finally {
+      await rm(marks, { recursive: true, force: true });
+    }
+  });
+
   it('runs mini-batches on its processes and returns their rows', async () => {
     current = pool('echo.js', 2);
     const outcomes = await Promise.all([

@@ -332,6 +332,19 @@ export class WorkerPool {
     return slot;
   }
 
+  /**
+   * Starts every process not started yet, instead of one per try as tries come: their init() (loading
+   * a model, say) then runs while the run is still being planned, not on the clock of its first
+   * mini-batches. Settles once each has returned from init() or failed to start; a failure counts as
+   * it would for a process a try started.
+   */
+  async start(): Promise<void> {
+    if (this.closed || this.broken) return;
+    const starting: Promise<unknown>[] = [];
+    for (let i = 0; i < this.slots.length; i++) if (!this.slots[i]) starting.push(this.spawnInto(i).ready);
+    await Promise.all(starting);
+  }
+
   /** Runs one mini-batch try. Never rejects: every way a try can fail comes back as an outcome. */
   async run(batch: MiniBatchCall, timeoutMs: number): Promise<RunOutcome> {
     for (;;) {

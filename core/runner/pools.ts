@@ -14,9 +14,9 @@ import { removeRunScratch } from './scratch.js';
 import { ScriptLog } from './script-log.js';
 
 /**
- * The registry of this instance's worker-process pools, one per run: created by a run's first try,
- * shut down when the run ends (endRun), when another run comes after it ended elsewhere
- * (retireEndedPools), or when it sits idle (idle-sweep.ts).
+ * The registry of this instance's worker-process pools, one per run: created while the run is planned
+ * (warmPool) or by its first try, shut down when the run ends (endRun), when another run comes after
+ * it ended elsewhere (retireEndedPools), or when it sits idle (idle-sweep.ts).
  */
 
 export { hasEnded } from './ended-runs.js';
@@ -81,31 +81,54 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
 }
 
 /**
- * Runs one try on the run's pool on this instance (created on its first mini-batch, with the storage
- * this first try brings). The pool counts as in use until the try ends, however long that is.
+ * The run's pool on this instance, created if it has none yet (by its first try, or by warmPool while
+ * the run is planned), with the storage that caller brings.
  */
-export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBatchCall): Promise<RunOutcome> {
-  if (hasEnded(run.runId)) return SHUT_DOWN;
-  let entry = pools.get(run.runId);
-  if (!entry) {
-    const log = new ScriptLog(storage, run.runId);
-    const pool = createPool(storage, run, log);
-    // A pool that failed to start (e.g. a side input is missing) is tried afresh by the next mini-batch.
-    pool.catch(() => pools.delete(run.runId));
-    entry = { pool, log, lastUsed: Date.now(), active: 0 };
-    pools.set(run.runId, entry);
-    startIdleSweep(pools, shutdownPool);
-    // Best effort: a pool left here goes with the idle sweep.
-    void retireEndedPools(storage, run.runId).catch(() => undefined);
-  }
+function entryFor(storage: Storage, run: RunRecord): Entry {
+  const existing = pools.get(run.runId);
+  if (existing) return existing;
+  const log = new ScriptLog(storage, run.runId);
+  const pool = createPool(storage, run, log);
+  // A pool that failed to start (e.g. a side input is missing) is tried afresh by the next mini-batch.
+  pool.catch(() => pools.delete(run.runId));
+  const entry: Entry = { pool, log, lastUsed: Date.now(), active: 0 };
+  pools.set(run.runId, entry);
+  startIdleSweep(pools, shutdownPool);
+  // Best effort: a pool left here goes with the idle sweep.
+  void retireEndedPools(storage, run.runId).catch(() => undefined);
+  return entry;
+}
+
+/** Counts the pool as in use (the idle sweep leaves it) until `use` settles. */
+async function using<T>(entry: Entry, use: (pool: WorkerPool) => Promise<T>): Promise<T> {
   entry.active++;
   try {
-    const pool = await entry.pool;
-    return await pool.run(batch, run.settings.run_invocation_timeout * 1000);
+    return await use(await entry.pool);
   } finally {
     entry.active--;
     entry.lastUsed = Date.now();
   }
+}
+
+/**
+ * Runs one try on the run's pool on this instance. The pool counts as in use until the try ends,
+ * however long that is.
+ */
+export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBatchCall): Promise<RunOutcome> {
+  if (hasEnded(run.runId)) return SHUT_DOWN;
+  return using(entryFor(storage, run), (pool) => pool.run(batch, run.settings.run_invocation_timeout * 1000));
+}
+
+/**
+ * Starts the run's pool here before its first try: its side inputs and models download and its
+ * processes run init() while the plan lists the dataset. On one instance (the devhost) that takes
+ * the script's start off the clock of the run's first mini-batches. A pool no try comes for (the run
+ * was reused, or its tries go to other instances) goes when the run ends or with the idle sweep.
+ * Rejects if the pool cannot start; its first try then starts it afresh and reports why.
+ */
+export async function warmPool(storage: Storage, run: RunRecord): Promise<void> {
+  if (hasEnded(run.runId)) return;
+  await using(entryFor(storage, run), (pool) => pool.start());
 }
 
 /**

@@ -23,7 +23,7 @@ beforeAll(async () => {
   for (const [i, name] of NAMES.entries()) {
     const body = 'x'.repeat(i + 1);
     await container.getBlockBlobClient(name).upload(body, body.length, {
-      metadata: i === 0 ? { hdi_isfolder: 'true', note: 'a&b' } : {},
+      metadata: i === 0 ? { hdi_isfolder: 'true', note: 'a&b<c>"d\'e' } : {},
     });
   }
 });
@@ -54,7 +54,13 @@ async function lean(options: Parameters<typeof listBlobs>[1]) {
 describe('lean blob listing', () => {
   it('gives what the SDK gives: names, ETags, lengths and metadata, in listing order', async () => {
     const expected = await sdkListing();
-    expect(expected).toHaveLength(NAMES.length);
+    // Azurite writes the listing's XML (patches/azurite+3.35.0.patch renders it without xml2js): every
+    // name and metadata value comes back exactly as written.
+    expect(expected.map((b) => b.name).sort()).toEqual([...NAMES].sort());
+    expect(expected.find((b) => b.name === NAMES[0])?.metadata).toEqual({
+      hdi_isfolder: 'true',
+      note: 'a&b<c>"d\'e',
+    });
     expect(await lean({ includeMetadata: true })).toEqual(expected);
     expect((await lean({})).map((b) => b.metadata)).toEqual(NAMES.map(() => ({})));
   });

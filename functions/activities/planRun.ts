@@ -1,4 +1,5 @@
 import { placementOf } from '../../core/compute/placement.js';
+import { computeKindOf } from '../../core/compute/pool.js';
 import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
 import type { Plan, VersionedItem } from '../../core/datasets/kind.js';
@@ -22,10 +23,14 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const store = storage();
   const run = await loadRun(store, input.runId);
   const s = run.settings;
+  const compute = placementOf(s.compute, poolStartTimeoutSeconds());
+  // Not awaited: the script's start overlaps the listing, and a failure is the first try's to report.
+  computeKindOf(compute)
+    .prepare(store, run)
+    .catch(() => undefined);
   const { check, plan } = run.resumeOf
     ? await planResume(store, run, run.resumeOf)
     : await planFresh(store, run);
-  const compute = placementOf(s.compute, poolStartTimeoutSeconds());
   return {
     ...plan,
     check,
