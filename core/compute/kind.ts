@@ -24,11 +24,11 @@ export interface ComputeKind {
   /** Records a try the host lost (the activity threw) as failed items; returns how many items it had. */
   recordLost(storage: Storage, input: MiniBatchInput & { error: string }): Promise<number>;
   /**
-   * The run is being planned here: start now what its tries will need where this kind runs them (the
-   * Functions pool's processes and their init()). Best effort: the plan never waits for it, and a
-   * failure is left for the first try to meet and report.
+   * The run is being planned here (`planning` settles when the plan is made): start now what its
+   * tries will need where this kind runs them (the Functions pool's processes and their init()).
+   * Best effort: the plan never waits for it, and a failure is left for the first try to meet and report.
    */
-  prepare(storage: Storage, run: RunRecord): Promise<void>;
+  prepare(storage: Storage, run: RunRecord, planning: Promise<unknown>): Promise<void>;
   /** The run ended (finalized or canceled): its tries still running here end, and none starts again. */
   endRun(runId: string): Promise<void>;
 }

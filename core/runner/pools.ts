@@ -50,6 +50,9 @@ export async function runHasEnded(storage: Storage, runId: string): Promise<bool
 export async function endRun(runId: string): Promise<void> {
   markEnded(runId);
   await shutdownPool(runId);
+  // A pool that could not be created (a side input gone) left what it had downloaded, and no pool
+  // to remove it with.
+  if (!pools.has(runId)) await removeRunScratch(runId);
 }
 
 async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Promise<WorkerPool> {
@@ -122,13 +125,18 @@ export async function runOnPool(storage: Storage, run: RunRecord, batch: MiniBat
 /**
  * Starts the run's pool here before its first try: its side inputs and models download and its
  * processes run init() while the plan lists the dataset. On one instance (the devhost) that takes
- * the script's start off the clock of the run's first mini-batches. A pool no try comes for (the run
- * was reused, or its tries go to other instances) goes when the run ends or with the idle sweep.
- * Rejects if the pool cannot start; its first try then starts it afresh and reports why.
+ * the script's start off the clock of the run's first mini-batches. The pool counts as in use until
+ * `planning` settles (a long listing does not lose it to the idle sweep), then as any idle pool: one
+ * no try comes for (the run was reused, or its tries go to other instances; init() hung, even) goes
+ * when the run ends here or with the idle sweep. Rejects if the pool cannot be created; its first try
+ * then creates it afresh and reports why.
  */
-export async function warmPool(storage: Storage, run: RunRecord): Promise<void> {
+export async function warmPool(storage: Storage, run: RunRecord, planning: Promise<unknown>): Promise<void> {
   if (hasEnded(run.runId)) return;
-  await using(entryFor(storage, run), (pool) => pool.start());
+  await using(entryFor(storage, run), async (pool) => {
+    void pool.start();
+    await planning.catch(() => undefined);
+  });
 }
 
 /**

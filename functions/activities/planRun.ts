@@ -24,13 +24,12 @@ export async function planRun(input: { runId: string }): Promise<PlanOutput> {
   const run = await loadRun(store, input.runId);
   const s = run.settings;
   const compute = placementOf(s.compute, poolStartTimeoutSeconds());
+  const planning = run.resumeOf ? planResume(store, run, run.resumeOf) : planFresh(store, run);
   // Not awaited: the script's start overlaps the listing, and a failure is the first try's to report.
   computeKindOf(compute)
-    .prepare(store, run)
+    .prepare(store, run, planning)
     .catch(() => undefined);
-  const { check, plan } = run.resumeOf
-    ? await planResume(store, run, run.resumeOf)
-    : await planFresh(store, run);
+  const { check, plan } = await planning;
   return {
     ...plan,
     check,
