@@ -13,6 +13,20 @@ export interface FetchedFiles {
 /** Parallel downloads per mini-batch; the mini-batches in flight multiply it. */
 export const DOWNLOADS_IN_PARALLEL = 8;
 
+/** The most bytes one file name (one segment of a path) may hold on the usual file systems. */
+const MAX_FILE_NAME_BYTES = 255;
+
+/**
+ * Why a blob cannot become a local file, if it cannot: a blob name may hold 1,024 characters, and
+ * one segment of it may be longer than any file name (the download failed with ENAMETOOLONG and the
+ * scratch path in the error line).
+ */
+function cannotBeAFile(name: string): string | undefined {
+  const part = name.split('/').find((s) => Buffer.byteLength(s) > MAX_FILE_NAME_BYTES);
+  if (part === undefined) return undefined;
+  return `its name holds a part of ${Buffer.byteLength(part)} bytes ("${part.slice(0, 24)}…"), and a local file name holds at most ${MAX_FILE_NAME_BYTES}: run() cannot be given it as a file`;
+}
+
 /** Keeps a dataset name inside `dir` however it is spelled (no traversal through names). */
 export function localPathFor(dir: string, name: string): string {
   const safe = name
@@ -48,6 +62,11 @@ export async function materialize(
     for (let i = next++; i < names.length && !stopped(); i = next++) {
       const name = names[i] ?? '';
       const target = localPathFor(dir, name);
+      const refused = cannotBeAFile(name);
+      if (refused) {
+        missing.push({ item: name, reason: refused });
+        continue;
+      }
       try {
         const { bytes, metadata } = await downloadBlobWithMetadata(
           blobAt(container, blobNameOf(input, name)),
