@@ -49,10 +49,10 @@ export async function runHasEnded(storage: Storage, runId: string): Promise<bool
 /** The run ended: its pool here goes, and no try of it starts here again. */
 export async function endRun(runId: string): Promise<void> {
   markEnded(runId);
-  await shutdownPool(runId);
   // A pool that could not be created (a side input gone) left what it had downloaded, and no pool
-  // to remove it with.
-  if (!pools.has(runId)) await removeRunScratch(runId);
+  // to remove it with; a pool here removes its own as it shuts down.
+  if (pools.has(runId)) await shutdownPool(runId);
+  else await removeRunScratch(runId);
 }
 
 async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Promise<WorkerPool> {

@@ -113,6 +113,24 @@ describe('a run end to end on the devhost', () => {
       expect(lines).toContain(line);
   });
 
+  it('starts every process of the pool while the run is planned, each running init() once', async () => {
+    const marks = mkdtempSync(path.join(os.tmpdir(), 'parallel-run-marks-'));
+    try {
+      // One mini-batch: no second try ever asks for a second process. Its run() waits until both ran init().
+      const run = await runToEnd(host, {
+        ...base,
+        entry_script: 'init_marks.js',
+        arguments: ['--marks', marks, '--wait_for', '2'],
+        input: { container, path: 'clean/', names: ['good-0.txt'] },
+        process_count_per_node: 2,
+      });
+      expect(run.view.status).toBe('Completed');
+      expect(readdirSync(marks)).toHaveLength(2);
+    } finally {
+      rmSync(marks, { recursive: true, force: true });
+    }
+  });
+
   it('hands side inputs to init(): a single file and a folder (its folder markers left out)', async () => {
     const client = BlobServiceClient.fromConnectionString(storage()).getContainerClient(container);
     const labels = good.map((n, i) => `${n} ${i % 2 ? 'odd' : 'even'}`).join('\n');
