@@ -84,7 +84,7 @@ resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing =
   name: registryName
 }
 
-resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
+resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
   name: 'cae-${resourceToken}'
   location: location
   tags: tags
@@ -111,7 +111,9 @@ resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
   }
 }
 
-resource worker 'Microsoft.App/containerApps@2024-03-01' = [
+// 2025-01-01: the first stable API whose azureQueue rule has accountName and identity (2024-03-01 has only
+// queueName, queueLength and auth: the rule would reach KEDA with no credential and never scale from zero).
+resource worker 'Microsoft.App/containerApps@2025-01-01' = [
   for (pool, i) in pools: {
     name: 'ca-${pool.name}-${take(resourceToken, 8)}'
     location: location

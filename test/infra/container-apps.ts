@@ -45,6 +45,14 @@ export function workerFindings(app: Resource): Finding[] {
   const found: Finding[] = [];
   const at = (node: Node | undefined, message: string) =>
     found.push(finding(app.file, node ?? app.node, `container app '${app.symbol}': ${message}`));
+  // accountName and identity on an azureQueue rule exist from API 2025-01-01 (2024-10-02-preview): an older
+  // version takes the rule without them, and KEDA then has no credential for the queue.
+  const version = /@(\d{4}-\d{2}-\d{2})/.exec(app.type)?.[1] ?? '';
+  if (version < '2025-01-01')
+    at(
+      app.node,
+      `API version ${version || 'none'} has no identity on an azureQueue rule: use 2025-01-01 or later`,
+    );
   const identities = assignedIdentities(app);
   if (identities.length === 0) at(property(app.body, 'identity'), 'has no user-assigned identity');
   const props = property(app.body, 'properties');

@@ -46,6 +46,7 @@ describe('the offline infra checks on deliberately bad Bicep', () => {
     const at = (line: number, what: string) =>
       `test/infra/fixtures/keda-secret.bicep:${line}: container app 'worker': ${what}`;
     expect(found).toEqual([
+      at(4, 'API version 2024-03-01 has no identity on an azureQueue rule: use 2025-01-01 or later'),
       at(16, 'holds secrets'),
       at(26, 'pulls its image with a password'),
       at(23, 'pulls its image without its identity (found none)'),
