@@ -208,6 +208,8 @@ module roles 'modules/roles.bicep' = {
     appPrincipalId: appIdentity.outputs.principalId
     workerPrincipalId: workerIdentity.outputs.principalId
     userPrincipalId: principalId
+    poolNames: map(pools, pool => pool.name)
+    deploymentContainerName: deploymentContainerName
   }
 }
 

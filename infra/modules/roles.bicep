@@ -1,6 +1,7 @@
 // Who may do what, and nothing more. The app runs the Functions host and Durable Functions (blob leases and
 // containers, queues, history tables) and publishes telemetry; a worker reads a try's inputs and writes its
-// rows (blobs), takes and deletes messages on its pool's queue and sends results (queues), and pulls its image.
+// rows (blobs, never the app package), takes, hides and deletes messages on its pool's queue only, sends
+// to its poison queue and the results queue, and pulls its image.
 
 @description('Name of the storage account.')
 param storageAccountName string
@@ -20,14 +21,18 @@ param workerPrincipalId string
 @description('Object id of a user or group granted data access for uploads from a laptop; empty: none.')
 param userPrincipalId string
 
+@description('Names of the worker pools: the workers\' queue roles are granted on their queues only.')
+param poolNames string[]
+
+@description('Container the Flex plan reads the app package from: the workers may not write there.')
+param deploymentContainerName string
+
 // Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var role = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
-  storageQueueDataReader: '19e7f393-937e-4f77-808e-94535e297925'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
@@ -40,13 +45,16 @@ var appStorageRoles = [
   role.storageTableDataContributor
 ]
 
-var workerStorageRoles = [
-  role.storageBlobDataContributor
-  role.storageQueueDataMessageProcessor
-  role.storageQueueDataMessageSender
-  // KEDA's azure-queue rule reads the queue's length with the workers' identity.
-  role.storageQueueDataReader
+// A worker's blob writes reach every container but the app package's: an identity that could replace
+// the package would run its code as the app's identity (blob owner, queue and table contributor).
+var blobWrites = [
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action'
 ]
+var notBlobWrite = join(map(blobWrites, a => '!(ActionMatches{\'${a}\'})'), ' AND ')
+var workerBlobCondition = '((${notBlobWrite}) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringNotEquals \'${deploymentContainerName}\'))'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -58,6 +66,30 @@ resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
 
 resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
   name: registryName
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+resource poolQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [
+  for pool in poolNames: {
+    parent: queueService
+    name: 'minibatches-${pool}'
+  }
+]
+
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = [
+  for pool in poolNames: {
+    parent: queueService
+    name: 'minibatches-${pool}-poison'
+  }
+]
+
+resource resultsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: queueService
+  name: 'minibatch-results'
 }
 
 resource appStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
@@ -82,17 +114,54 @@ resource appTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource workerStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in workerStorageRoles: {
-    name: guid(account.id, workerPrincipalId, roleId)
-    scope: account
+resource workerBlobs 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, workerPrincipalId, role.storageBlobDataContributor)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.storageBlobDataContributor)
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+    conditionVersion: '2.0'
+    condition: workerBlobCondition
+  }
+}
+
+// Its pool's queue: peek (KEDA's length too), receive, update (the heartbeat that keeps a message hidden:
+// Update Message needs messages/write, which Storage Queue Data Message Processor lacks) and delete.
+resource workerPoolQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (pool, i) in poolNames: {
+    name: guid(poolQueue[i].id, workerPrincipalId, role.storageQueueDataContributor)
+    scope: poolQueue[i]
     properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.storageQueueDataContributor)
       principalId: workerPrincipalId
       principalType: 'ServicePrincipal'
     }
   }
 ]
+
+// Sending only: a poisoned try's message, and every try's result.
+resource workerPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (pool, i) in poolNames: {
+    name: guid(poisonQueue[i].id, workerPrincipalId, role.storageQueueDataMessageSender)
+    scope: poisonQueue[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.storageQueueDataMessageSender)
+      principalId: workerPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource workerResultsQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(resultsQueue.id, workerPrincipalId, role.storageQueueDataMessageSender)
+  scope: resultsQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.storageQueueDataMessageSender)
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource workerPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(registry.id, workerPrincipalId, role.acrPull)

@@ -75,9 +75,7 @@ const ROLE = {
   blobOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   blobContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   queueContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
-  queueProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed',
   queueSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
-  queueReader: '19e7f393-937e-4f77-808e-94535e297925',
   tableContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   metricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
@@ -104,15 +102,26 @@ describe('the identities and their roles', () => {
     );
   });
 
-  it("gives the workers' identity blob data, queue message processing and sending, queue length, AcrPull: nothing more", () => {
+  it("gives the workers' identity blob data, its pool's queue, sending to its poison and the results queue, AcrPull: nothing more", () => {
+    // Queue Data Contributor on the pool's queue, not Message Processor: the heartbeat's Update Message
+    // needs messages/write, which Message Processor lacks (docs: built-in roles, Storage).
     expect(grants('workerPrincipalId')).toEqual(
       [
         `account ${ROLE.blobContributor}`,
-        `account ${ROLE.queueProcessor}`,
-        `account ${ROLE.queueSender}`,
-        `account ${ROLE.queueReader}`,
+        `poolQueue[i] ${ROLE.queueContributor}`,
+        `poisonQueue[i] ${ROLE.queueSender}`,
+        `resultsQueue ${ROLE.queueSender}`,
         `registry ${ROLE.acrPull}`,
       ].sort(),
+    );
+  });
+
+  it("keeps the workers' blob writes out of the app package's container", () => {
+    const roles = fileNamed('infra/modules/roles.bicep').source;
+    expect(roles).toMatch(/condition: workerBlobCondition/);
+    expect(roles).toMatch(/containers:name\] StringNotEquals \\'\$\{deploymentContainerName\}\\'/);
+    expect(moduleParam(fileNamed('infra/main.bicep'), 'roles', 'deploymentContainerName')).toBe(
+      'deploymentContainerName',
     );
   });
 
