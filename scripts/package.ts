@@ -13,7 +13,14 @@ import yazl from 'yazl';
 import { filesUnder, productionPackages } from './package-files.js';
 
 /** The compiled app: what package.json `main` loads, and the deployed scripts folder (`PARALLEL_RUN_SCRIPTS`'s default). */
-const APP_FOLDERS = ['dist/core', 'dist/functions', 'dist/orchestrations', 'dist/samples/scripts'];
+const APP_FOLDERS = [
+  'dist/core',
+  'dist/functions',
+  'dist/orchestrations',
+  'dist/samples/scripts',
+  // The status page's files, read at run time from functions/ui (functions/api/ui.ts): not compiled.
+  'functions/ui',
+];
 
 /** Source maps point at .ts files the package does not carry; tests are never deployed. */
 const LEFT_OUT = /(\.map|\.d\.ts|\.test\.js)$/;

@@ -65,6 +65,10 @@ describe('the deployable package (npm run package)', () => {
         'dist/orchestrations/parallelRun.js',
         'dist/core/runner/worker.js',
         'dist/samples/scripts/mnist/digit_identification.js',
+        // The status page reads these at run time (functions/api/ui.ts): missing, /api/ui fails in Azure.
+        'functions/ui/index.html',
+        'functions/ui/app.js',
+        'functions/ui/app.css',
         'node_modules/durable-functions/package.json',
         'node_modules/@azure/functions/package.json',
       ]),
