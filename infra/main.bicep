@@ -1,6 +1,7 @@
 // parallel-run in one subscription-scoped deployment:
-//   az deployment sub create -l <region> -f infra/main.bicep -p infra/main.parameters.json -p environmentName=<name>
-// or `azd up` (azure.yaml). No storage key exists anywhere: every client uses a managed identity.
+//   az deployment sub create -l <region> -f infra/main.bicep -p environmentName=<name> [-p <param>=<value> …]
+// or `azd up` (azure.yaml; infra/main.parameters.json maps azd's environment onto these parameters, so a later
+// `azd provision` keeps the worker image azd built instead of going back to the placeholder). No storage key exists anywhere: every client uses a managed identity.
 targetScope = 'subscription'
 
 @minLength(1)

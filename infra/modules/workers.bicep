@@ -76,6 +76,11 @@ var gpuWorkloadProfile = {
 // Container Apps' quickstart image: it idles until `azd deploy` (or postdeploy.sh) sets the worker image.
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
 
+// A replica scaled in (KEDA at a run's tail) or replaced gets SIGTERM, and this long before SIGKILL (Container
+// Apps' default is 30 s): its tries in flight finish and report instead of reappearing on the queue, where each
+// kill would count as one more delivery towards poisoning. The worker keeps 10 s of it for itself.
+var terminationGraceSeconds = 300
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
 }
@@ -179,9 +184,14 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = [
                 name: 'PARALLEL_RUN_ALLOW_CPU_FALLBACK'
                 value: allowCpuFallback ? 'true' : 'false'
               }
+              {
+                name: 'PARALLEL_RUN_WORKER_GRACE_SECONDS'
+                value: string(terminationGraceSeconds - 10)
+              }
             ]
           }
         ]
+        terminationGracePeriodSeconds: terminationGraceSeconds
         scale: {
           // Nothing runs, and nothing is billed, while the pool's queue is empty.
           minReplicas: 0

@@ -60,6 +60,17 @@ describe('the Bicep of infra/, checked offline', () => {
     expect(describeFindings(apps.flatMap(workerFindings))).toEqual([]);
   });
 
+  it('gives a worker replica the time its tries need to finish when it is scaled in, and tells the worker', () => {
+    const workers = fileNamed('infra/modules/workers.bicep').source;
+    const grace = Number(/^var terminationGraceSeconds = (\d+)$/m.exec(workers)?.[1]);
+    // Container Apps' default is 30 s: a try killed there reappears, one delivery nearer its poisoning.
+    expect(grace).toBeGreaterThanOrEqual(120);
+    expect(workers).toMatch(/^ {8}terminationGracePeriodSeconds: terminationGraceSeconds$/m);
+    expect(workers).toMatch(
+      /name: 'PARALLEL_RUN_WORKER_GRACE_SECONDS'\n\s*value: string\(terminationGraceSeconds - 10\)/,
+    );
+  });
+
   it('offers the GPU profiles by parameter, and the environment takes the one chosen', () => {
     expect(allowedValues(fileNamed('infra/main.bicep'), 'gpuProfile')).toEqual([
       'none',
@@ -221,6 +232,22 @@ describe('the azd template (azure.yaml)', () => {
     expect(yaml).toMatch(/^ {4}dist: \.package\/app$/m);
     expect(yaml).toMatch(/^ {4}remoteBuild: false$/m);
     expect(yaml).toMatch(/^ {6}path: \.\/worker\/Dockerfile$/m);
+  });
+
+  it("maps azd's environment onto the parameters, so a later `azd provision` keeps the worker image it built", () => {
+    const parameters = (
+      JSON.parse(readFileSync(path.join(repoRoot, 'infra/main.parameters.json'), 'utf8')) as {
+        parameters: Record<string, { value: unknown }>;
+      }
+    ).parameters;
+    const value = (name: string) => parameters[name]?.value;
+    expect(value('environmentName')).toBe('${AZURE_ENV_NAME}');
+    expect(value('location')).toBe('${AZURE_LOCATION}');
+    // Left empty where azd has none yet (the first provision): the placeholder image until the first deploy.
+    expect(value('workerImage')).toBe('${SERVICE_WORKER_IMAGE_NAME=}');
+    expect(value('principalId')).toBe('${AZURE_PRINCIPAL_ID=}');
+    const declared = [...fileNamed('infra/main.bicep').source.matchAll(/^param (\w+)/gm)].map((m) => m[1]);
+    expect(Object.keys(parameters).filter((name) => !declared.includes(name))).toEqual([]);
   });
 
   it('runs the post-deploy step, an executable script', () => {

@@ -50,6 +50,18 @@ describe('worker/Dockerfile', () => {
     }
   });
 
+  it('sends the builder only what it copies from the repository (.dockerignore)', () => {
+    const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    // Everything is left out, then what the Dockerfile copies from the context is let in again.
+    expect(ignore[0]).toBe('*');
+    const letIn = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1));
+    const fromContext = copies.filter((c) => c.from === undefined).flatMap((c) => c.sources);
+    expect([...new Set(fromContext)].sort()).toEqual([...letIn].sort());
+  });
+
   it("runs the worker's compiled main as a non-root user on a CUDA 12 + cuDNN 9 runtime", () => {
     expect(stages.at(-1)).toMatch(/^FROM nvidia\/cuda:12\.[\d.]+-cudnn-runtime-/);
     expect(runtime.find((l) => l.startsWith('ENTRYPOINT'))).toBe(
