@@ -458,11 +458,17 @@ export class PoolConsumer {
           timing.visibilitySeconds,
         );
         if (renewed.popReceipt) held.popReceipt = renewed.popReceipt;
+      } catch (err) {
+        // The message may be shown again (a late beat lost its pop receipt): the claim still says the
+        // try is this worker's, and renewing it keeps whoever takes the message from running it again.
+        this.log(`heartbeat of message ${held.message.messageId} failed: ${errorMessage(err)}`);
+      }
+      try {
         if (!(await renew())) this.log(`the claim of message ${held.message.messageId} was given up`);
         // A canceled run's tries end here too (the cancel reached the app, not this worker).
         if (await endedElsewhere(this.storage, runId)) await endRun(runId);
       } catch (err) {
-        this.log(`heartbeat of message ${held.message.messageId} failed: ${errorMessage(err)}`);
+        this.log(`claim renewal of message ${held.message.messageId} failed: ${errorMessage(err)}`);
       }
     };
     let beating = Promise.resolve();
