@@ -1,5 +1,5 @@
 import type { BlobClient } from '@azure/storage-blob';
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { errorMessage } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
@@ -23,6 +23,7 @@ import {
   parseHeader,
   plainValue,
   RowNames,
+  rowTemplate,
   type CsvOptions,
   type ReadRows,
 } from './table-rows.js';
@@ -192,6 +193,22 @@ async function readText(
   return readCsv(blob, input, item, text);
 }
 
+/**
+ * The item's rows as arrays of values, in the schema's column order. Not hyparquet's objects: it
+ * builds them by assignment, so a column named `__proto__` became the row's prototype and was lost.
+ */
+function parquetRows(file: AsyncBuffer, metadata: FileMetaData, item: TableItem): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    parquetRead({
+      file,
+      metadata,
+      rowStart: item.start,
+      rowEnd: item.end,
+      onComplete: (rows: unknown[][]) => resolve(rows),
+    }).catch(reject);
+  });
+}
+
 async function readParquet(blob: BlobClient, input: TableInput, item: TableItem): Promise<ReadRows> {
   const size = (await blob.getProperties()).contentLength ?? 0;
   const file = blobAsyncBuffer(blob, size);
@@ -202,16 +219,20 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
     return whole(item, `is not a readable Parquet file (truncated, or another format): ${errorMessage(err)}`);
   }
   if (item.end === item.start) return whole(item, 'has no rows');
-  const absent = lackingCarried(
-    input,
-    parquetSchema(metadata).children.map((c) => c.element.name),
-  );
+  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
+  const absent = lackingCarried(input, columns);
   if (absent) return whole(item, absent);
   try {
-    const objects = await parquetReadObjects({ file, metadata, rowStart: item.start, rowEnd: item.end });
+    const values = await parquetRows(file, metadata, item);
+    const template = rowTemplate(columns);
+    const rows = values.map((row) => {
+      const object = { ...template };
+      for (let i = 0; i < columns.length; i++) object[columns[i] ?? ''] = plainValue(row[i]);
+      return object;
+    });
     const names = RowNames.of(item);
-    for (let n = 1; n <= objects.length; n++) names.add(n);
-    return { rows: objects.map((o) => plainValue(o) as Record<string, unknown>), names, failed: [] };
+    for (let n = 1; n <= rows.length; n++) names.add(n);
+    return { rows, names, failed: [] };
   } catch (err) {
     return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`);
   }

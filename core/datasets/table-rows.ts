@@ -177,7 +177,7 @@ export function numberedColumns(count: number): string[] {
  * An object with every column, null: each row starts as a copy of it, so all rows share one shape
  * and the stores only fill it (adding keys one by one to a fresh object costs twice as much).
  */
-function rowTemplate(columns: string[]): Record<string, unknown> {
+export function rowTemplate(columns: string[]): Record<string, unknown> {
   const template: Record<string, unknown> = {};
   // Defined, not assigned: a column named `__proto__` is then a column, not the row's prototype.
   for (const column of columns)

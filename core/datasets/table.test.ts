@@ -103,6 +103,18 @@ beforeAll(async () => {
   await upload('blank-range/a.jsonl', `{"id":1}\n${'\n'.repeat(3000)}{"id":2}\n`);
   await upload('blank-only/a.jsonl', '\n\n\n');
   await upload('blank-only/b.csv', '\n\n\n');
+  await upload(
+    'pq-members/a.parquet',
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: [1, 2], type: 'INT32' },
+          { name: '__proto__', data: ['x', 'y'], type: 'STRING' },
+          { name: 'constructor', data: [0.5, 1.5], type: 'DOUBLE' },
+        ],
+      }),
+    ),
+  );
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
 });
 
@@ -311,6 +323,20 @@ describe('partition_keys named like object members', () => {
       expect((planErr as ParallelRunError).field).toBe('partition_keys');
     },
   );
+});
+
+describe('Parquet columns named like object members', () => {
+  it('keeps a column named __proto__ as a column of every row', async () => {
+    const got = await readAll({ type: 'table', container, path: 'pq-members/' }, 1024);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toHaveLength(2);
+    const [first, second] = got.inputs as Record<string, unknown>[];
+    expect(Object.keys(first ?? {})).toEqual(['id', '__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(first, '__proto__')?.value).toBe('x');
+    expect(Object.getOwnPropertyDescriptor(second, '__proto__')?.value).toBe('y');
+    expect(Object.getPrototypeOf(first)).toBe(Object.prototype);
+    expect(JSON.stringify(second)).toBe('{"id":2,"__proto__":"y","constructor":1.5}');
+  });
 });
 
 describe('tab-separated files', () => {
