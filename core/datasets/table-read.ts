@@ -220,6 +220,9 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
   }
   if (item.end === item.start) return whole(item, 'has no rows');
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
+  // As a CSV header naming a column twice: one of the two would be lost from every row.
+  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (twice !== undefined) return whole(item, `its schema names the column "${twice}" twice`);
   const absent = lackingCarried(input, columns);
   if (absent) return whole(item, absent);
   try {

@@ -115,6 +115,17 @@ beforeAll(async () => {
       }),
     ),
   );
+  await upload(
+    'pq-twice/a.parquet',
+    Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'a', data: [1, 2], type: 'INT32' },
+          { name: 'a', data: [3, 4], type: 'INT32' },
+        ],
+      }),
+    ),
+  );
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
 });
 
@@ -336,6 +347,14 @@ describe('Parquet columns named like object members', () => {
     expect(Object.getOwnPropertyDescriptor(second, '__proto__')?.value).toBe('y');
     expect(Object.getPrototypeOf(first)).toBe(Object.prototype);
     expect(JSON.stringify(second)).toBe('{"id":2,"__proto__":"y","constructor":1.5}');
+  });
+});
+
+describe('a Parquet schema naming a column twice', () => {
+  it('fails the file as one error line naming the column, as a CSV header does', async () => {
+    const got = await readAll({ type: 'table', container, path: 'pq-twice/' }, 1024);
+    expect(got.inputs).toEqual([]);
+    expect(got.missing).toEqual([{ item: 'a.parquet', reason: 'its schema names the column "a" twice' }]);
   });
 });
 
