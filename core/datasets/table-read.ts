@@ -147,6 +147,22 @@ async function readHeaderless(
     : read;
 }
 
+/**
+ * Where the header record of a file's text ends (its line break), -1 when none follows. Where
+ * quoted fields may hold line breaks, the header's may too (a spreadsheet's wrapped column title):
+ * only a line break outside quotes ends it.
+ */
+function headerEnd(text: string, options: CsvOptions): number {
+  if (options.linesAreRecords) return text.indexOf('\n');
+  let quoted = false;
+  for (let at = 0; at < text.length; at++) {
+    const c = text.charCodeAt(at);
+    if (c === 34) quoted = !quoted;
+    else if (c === 10 && !quoted) return at;
+  }
+  return -1;
+}
+
 async function readCsv(
   blob: BlobClient,
   input: TableInput,
@@ -159,7 +175,7 @@ async function readCsv(
   let header: string;
   let rows: string;
   if (item.start === 0) {
-    const lineEnd = body.indexOf('\n');
+    const lineEnd = headerEnd(body, options);
     header = lineEnd < 0 ? body : body.slice(0, lineEnd + 1);
     rows = lineEnd < 0 ? '' : body.slice(lineEnd + 1);
   } else {

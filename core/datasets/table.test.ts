@@ -126,6 +126,7 @@ beforeAll(async () => {
       }),
     ),
   );
+  await upload('quoted-header/a.csv', 'id,"first\nname"\n1,"a\nb"\n2,c\n');
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
 });
 
@@ -355,6 +356,18 @@ describe('a Parquet schema naming a column twice', () => {
     const got = await readAll({ type: 'table', container, path: 'pq-twice/' }, 1024);
     expect(got.inputs).toEqual([]);
     expect(got.missing).toEqual([{ item: 'a.parquet', reason: 'its schema names the column "a" twice' }]);
+  });
+});
+
+describe('a header with a quoted line break', () => {
+  it('is read as one record where quoted fields may hold line breaks', async () => {
+    const input: TableInput = { type: 'table', container, path: 'quoted-header/', newlines_in_quotes: true };
+    const got = await readAll(input, 1024);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toEqual([
+      { id: 1, 'first\nname': 'a\nb' },
+      { id: 2, 'first\nname': 'c' },
+    ]);
   });
 });
 
