@@ -28,14 +28,15 @@ import {
   type ReadRows,
 } from './table-rows.js';
 
-/** One failed item: the whole range, or the whole file when the range is all of it. */
-function whole(item: TableItem, reason: string): ReadRows {
+/**
+ * One failed item: the whole range, or the whole file when the range is all of it (`wholeFile`:
+ * by default, a range from the file's start; a Parquet file's first row groups are not all of it).
+ */
+function whole(item: TableItem, reason: string, wholeFile = item.start === 0): ReadRows {
   return {
     rows: [],
     names: RowNames.of(item),
-    failed: [
-      { item: item.start === 0 ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason },
-    ],
+    failed: [{ item: wholeFile ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason }],
   };
 }
 
@@ -235,12 +236,14 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
     return whole(item, `is not a readable Parquet file (truncated, or another format): ${errorMessage(err)}`);
   }
   if (item.end === item.start) return whole(item, 'has no rows');
+  // The file's other row groups may be read by other tries: only a range of all its rows names the file.
+  const all = item.start === 0 && item.end >= Number(metadata.num_rows);
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   // As a CSV header naming a column twice: one of the two would be lost from every row.
   const twice = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (twice !== undefined) return whole(item, `its schema names the column "${twice}" twice`);
+  if (twice !== undefined) return whole(item, `its schema names the column "${twice}" twice`, all);
   const absent = lackingCarried(input, columns);
-  if (absent) return whole(item, absent);
+  if (absent) return whole(item, absent, all);
   try {
     const values = await parquetRows(file, metadata, item);
     const template = rowTemplate(columns);
@@ -253,7 +256,7 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
     for (let n = 1; n <= rows.length; n++) names.add(n);
     return { rows, names, failed: [] };
   } catch (err) {
-    return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`);
+    return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`, all);
   }
 }
 

@@ -1,3 +1,4 @@
+import { parquetMetadata } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TableInput } from '../config/resolved.js';
@@ -33,6 +34,9 @@ async function planned(input: TableInput, bytes: number): Promise<string[][]> {
 /** As a try reads it: the input as validated at submit (a path naming one blob is that file). */
 const read = async (input: TableInput, items: string[]) =>
   tableKind.materialize(storage, await tableKind.validate(storage, input), items, '');
+
+const toArrayBuffer = (bytes: Buffer) =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
 
 /** 300 rows of `id`: about 1.4 KB. */
 const manyIds = `id\n${Array.from({ length: 300 }, (_, i) => i + 1).join('\n')}\n`;
@@ -127,6 +131,11 @@ beforeAll(async () => {
     ),
   );
   await upload('quoted-header/a.csv', 'id,"first\nname"\n1,"a\nb"\n2,c\n');
+  // Its first row group's pages garbled, its footer intact: only rows 1 to 10 cannot be read.
+  const garbled = Buffer.from(parquet);
+  const secondGroup = Number(parquetMetadata(toArrayBuffer(parquet)).row_groups[1]?.columns[0]?.file_offset);
+  for (let i = 4; i < secondGroup; i++) garbled[i] = (i * 7) & 255;
+  await upload('pq-garbled/a.parquet', garbled);
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
 });
 
@@ -368,6 +377,16 @@ describe('a header with a quoted line break', () => {
       { id: 1, 'first\nname': 'a\nb' },
       { id: 2, 'first\nname': 'c' },
     ]);
+  });
+});
+
+describe('a Parquet file whose first row groups cannot be read', () => {
+  it('names that range in its error line, not the file, whose other ranges are read', async () => {
+    const got = await readAll({ type: 'table', container, path: 'pq-garbled/' }, 1);
+    expect(got.items).toHaveLength(5);
+    expect(got.inputs).toHaveLength(40);
+    expect(got.missing.map((m) => m.item)).toEqual(['a.parquet#rows=0-10']);
+    expect(got.missing[0]?.reason).toMatch(/^its rows 1 to 10 cannot be read: /);
   });
 });
 
