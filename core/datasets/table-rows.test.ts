@@ -172,6 +172,13 @@ describe('jsonlRows', () => {
     ]);
   });
 
+  it('keeps a number past the range of a double as its text, as CSV does, rather than Infinity', () => {
+    const read = jsonlRows(jsonl, '{"x": 1e999, "y": -1E+400, "z": 1e308, "w": 1e-999}\n{"x": 2.5e10}\n');
+    expect(read.failed).toEqual([]);
+    expect(read.rows).toEqual([{ x: '1e999', y: '-1E+400', z: 1e308, w: 0 }, { x: 2.5e10 }]);
+    expect(read.rows[0]).toEqual({ x: typedField('1e999'), y: typedField('-1E+400'), z: 1e308, w: 0 });
+  });
+
   it('fails a malformed line alone, on either parser', () => {
     const read = jsonlRows(jsonl, '{"id": 1}\n{"id": 12345678901234567890,\n{"id": 2\n[1]\n');
     expect(read.rows).toEqual([{ id: 1 }]);

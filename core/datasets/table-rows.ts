@@ -364,21 +364,30 @@ export function csvRows(item: TableItem, text: string, columns: string[], option
   return read;
 }
 
-/** Sixteen digits in a row: the least an integer past 2^53 (9007199254740992) has. */
-const LONG_DIGITS = /\d{16}/;
+/**
+ * Sixteen digits in a row, the least an integer past 2^53 (9007199254740992) has, or an exponent of
+ * three digits, the least a number past a double's range (`1e999`) has.
+ */
+const LONG_NUMBER = /\d{16}|[eE][+-]?\d{3}/;
 
-/** A JSON number as a row value: an integer past 2^53 stays text, as in CSV and Parquet (an id keeps its digits). */
+/**
+ * A JSON number as a row value: an integer past 2^53 stays text, as in CSV and Parquet (an id keeps
+ * its digits), and so does a number past a double's range (`1e999`), as in CSV: as a number it would
+ * be Infinity, written as null.
+ */
 function jsonNumber(text: string): number | string {
-  return isSafeNumber(text) || !isIntegerText(text) ? Number(text) : text;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return text;
+  return isSafeNumber(text) || !isIntegerText(text) ? value : text;
 }
 
 /**
- * One JSON line's value. JSON.parse would turn `{"id": 9007199254740993}` into another id without a
- * word; a line with a digit run that long is read by a parser that hands over each number's text
- * (lossless-json), the rest (nearly all) by JSON.parse.
+ * One JSON line's value. JSON.parse would turn `{"id": 9007199254740993}` into another id, and
+ * `1e999` into Infinity, without a word; a line with a number that long is read by a parser that
+ * hands over each number's text (lossless-json), the rest (nearly all) by JSON.parse.
  */
 function jsonLine(line: string): unknown {
-  return LONG_DIGITS.test(line) ? parseLossless(line, null, jsonNumber) : JSON.parse(line);
+  return LONG_NUMBER.test(line) ? parseLossless(line, null, jsonNumber) : JSON.parse(line);
 }
 
 /** JSON Lines rows of one item: each non-blank line one JSON object; any other line fails alone. */
