@@ -179,6 +179,15 @@ describe('jsonlRows', () => {
     expect(read.rows[0]).toEqual({ x: typedField('1e999'), y: typedField('-1E+400'), z: 1e308, w: 0 });
   });
 
+  it('keeps the last value of a key given twice, on either parser', () => {
+    const read = jsonlRows(
+      jsonl,
+      '{"a": 1, "a": 2}\n{"a": 1, "a": 2, "n": 12345678901234567890}\n{"a": 3, "x": 1e999, "a": 4}\n',
+    );
+    expect(read.failed).toEqual([]);
+    expect(read.rows).toEqual([{ a: 2 }, { a: 2, n: '12345678901234567890' }, { a: 4, x: '1e999' }]);
+  });
+
   it('fails a malformed line alone, on either parser', () => {
     const read = jsonlRows(jsonl, '{"id": 1}\n{"id": 12345678901234567890,\n{"id": 2\n[1]\n');
     expect(read.rows).toEqual([{ id: 1 }]);

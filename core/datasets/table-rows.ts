@@ -387,8 +387,14 @@ function jsonNumber(text: string): number | string {
  * hands over each number's text (lossless-json), the rest (nearly all) by JSON.parse.
  */
 function jsonLine(line: string): unknown {
-  return LONG_NUMBER.test(line) ? parseLossless(line, null, jsonNumber) : JSON.parse(line);
+  return LONG_NUMBER.test(line) ? parseLossless(line, null, LOSSLESS) : JSON.parse(line);
 }
+
+/** A key given twice keeps its last value, as JSON.parse (and Python's json) read it: which parser reads a line never decides whether it fails. */
+const LOSSLESS = {
+  parseNumber: jsonNumber,
+  onDuplicateKey: ({ newValue }: { newValue: unknown }) => newValue,
+};
 
 /** JSON Lines rows of one item: each non-blank line one JSON object; any other line fails alone. */
 export function jsonlRows(item: TableItem, text: string): ReadRows {
