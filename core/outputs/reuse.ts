@@ -15,7 +15,9 @@ function runsOf(storage: Storage) {
 /**
  * Records `summary`'s run as the one its fingerprint reuses. Called only once the summary is written
  * and says Completed, so a run that fails, or is still running, is never reused; of two identical runs
- * that both complete, the later one is kept (either serves the same result).
+ * that both complete, the later one is kept (either serves the same result). A resume that kept
+ * mini-batches is not recorded: their rows were made by the resumed run, with the script, models and
+ * side inputs of then, which its own fingerprint (those of now) does not describe.
  */
 export async function registerCompleted(
   storage: Storage,
@@ -23,6 +25,7 @@ export async function registerCompleted(
   summary: RunSummary,
 ): Promise<void> {
   if (summary.status !== 'Completed' || summary.reusedFrom) return;
+  if ((summary.resume?.miniBatchesReused ?? 0) > 0) return;
   const entry: ReuseEntry = { runId: summary.runId, completedAt: summary.finishedAt };
   await writeJson(runsOf(storage), runPaths.reuseIndex(fingerprint), entry);
 }

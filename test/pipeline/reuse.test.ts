@@ -288,6 +288,29 @@ describe('resume', () => {
     expect(done.errors.map((e) => e.item)).toEqual(['bad-1.txt']);
   });
 
+  it('a resume whose script was redeployed is not reused: its kept rows came from the old script', async () => {
+    const script = path.join(scripts, 'resumed_then_redeployed.js');
+    writeFileSync(script, readFileSync(path.join(scripts, 'fail_named.js'), 'utf8'));
+    const settings = { ...failing, entry_script: 'resumed_then_redeployed.js', allow_reuse: true };
+    const failed = await runToEnd(host, settings);
+    expect(failed.view.status).toBe('Failed');
+    expect(failed.view.summary?.totals.miniBatchesSucceeded).toBeGreaterThan(0);
+    writeFileSync(script, readFileSync(script, 'utf8').replace('}: ok`', '}: v2`'));
+    const reply = await call(host.baseUrl, 'POST', `/api/runs/${failed.view.runId}/resume`, {
+      error_threshold: -1,
+    });
+    expect(reply.status).toBe(202);
+    const resumed = await finish(host, (reply.body as { runId: string }).runId);
+    expect(resumed.view.status).toBe('Completed');
+    expect(resumed.output).toContain('a0.txt: ok');
+    expect(resumed.output).toContain('c10.txt: v2');
+
+    // The same settings, the same (redeployed) script: every row must come from the script as it is now.
+    const fresh = await runToEnd(host, { ...settings, error_threshold: -1 });
+    executed(fresh);
+    expect(fresh.output).toEqual(resumeFiles.filter((n) => n !== 'bad-1.txt').map((n) => `${n}: v2`));
+  });
+
   it('refuses a Completed run (409), an unknown run (404) and settings it cannot change (400)', async () => {
     const completed = await runToEnd(host, { ...tutorial, allow_reuse: false });
     const again = await call(host.baseUrl, 'POST', `/api/runs/${completed.view.runId}/resume`);
