@@ -1,7 +1,9 @@
 import type { InboxSettings } from '../config/inbox.js';
 import { INBOX_DEFAULTS } from '../config/inbox.js';
+import type { RunRecord } from '../runs/record.js';
 import type { InboxContainers } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
+import { readBatch } from './batches.js';
 import { inboxOf } from './drop.js';
 import { openJsonLines, readJsonLines } from './jsonl.js';
 import { inGroups, inLanes } from './lanes.js';
@@ -95,4 +97,23 @@ export async function rejectBatch(
   };
   await writeJson(state, statePaths.batch(batch.pipeline, batch.batch), settled);
   return settled;
+}
+
+/**
+ * Why a run started from the inbox cannot be resumed, if it cannot: with after_run "move" its files
+ * went (or go, once it settles) to `<inbox>-done/<pipeline>/<runId>/`, so the input a resume would read
+ * again is gone, and the resume could only fail as if the user had changed it.
+ */
+export async function inboxResumeProblem(
+  storage: Storage,
+  names: InboxContainers,
+  run: RunRecord,
+): Promise<string | undefined> {
+  const source = run.source;
+  if (source.kind !== 'inbox') return undefined;
+  const batch = await readBatch(storage, names, source.pipeline, source.batch);
+  const afterRun = batch?.settled?.after_run ?? (await afterRunOf(storage, names, source.pipeline));
+  if (afterRun !== 'move') return undefined;
+  const moved = `${names.done}/${source.pipeline}/${batch?.runId ?? run.runId}/`;
+  return `run '${run.runId}' ran on files dropped into ${names.inbox}/${source.pipeline}/, which were moved to ${moved} when their run ended (the pipeline's inbox has "after_run": "move"): its input is gone, so it cannot be resumed; drop the files again for a new run, or publish the pipeline with "inbox": {"after_run": "leave"} so that its runs can be resumed`;
 }

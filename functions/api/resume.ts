@@ -2,10 +2,12 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import { parseResumeOverrides } from '../../core/config/settings.js';
 import { ParallelRunError } from '../../core/errors.js';
+import { inboxResumeProblem } from '../../core/inbox/settle.js';
 import { readPlan } from '../../core/outputs/carry.js';
 import { loadRun } from '../../core/runs/record.js';
 import { readFingerprint } from '../../core/runner/fingerprint.js';
 import { prepareResume } from '../../core/runner/submit.js';
+import { inboxContainers } from '../../core/storage/layout.js';
 import { storage } from '../../core/storage/storage.js';
 import { orchestrators } from '../../orchestrations/names.js';
 import { runIdParam } from '../http/params.js';
@@ -57,7 +59,10 @@ const resume = guarded(
         `run '${runId}' ended before its mini-batches were planned${view.reason ? ` (${view.reason})` : ''}: there is nothing to resume; submit it again`,
       );
     }
-    const run = await prepareResume(store, await loadRun(store, runId), overrides);
+    const resumed = await loadRun(store, runId);
+    const gone = await inboxResumeProblem(store, inboxContainers(), resumed);
+    if (gone) throw conflict(gone);
+    const run = await prepareResume(store, resumed, overrides);
     await client.startNew(orchestrators.run, { instanceId: run.runId, input: { runId: run.runId } });
     context.log(`run ${run.runId} started: a resume of ${runId}`);
     return json(

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
 import { call } from '../support/devhost.js';
+import { finish } from '../support/pipeline.js';
 import {
   containerOf,
   drop,
@@ -167,6 +168,48 @@ describe('runs started by dropping files into the inbox', () => {
     );
     expect(await listNames(containerOf(storage(), names.inbox), `nosuch-${tag}/`)).toEqual([]);
     await host.waitForLine(/inbox: .*lost\.txt rejected/);
+  }, 180_000);
+
+  it('refuses at once to resume a failed run whose files were moved, and resumes one whose files were left', async () => {
+    const failing = (pipeline: string, afterRun: string) =>
+      call(host.baseUrl, 'PUT', `/api/pipelines/${pipeline}`, {
+        settings: {
+          entry_script: 'fail_named.js',
+          input: { container: 'unused', path: 'x/' },
+          mini_batch_size: '1',
+          error_threshold: 0,
+          node_count: 1,
+          process_count_per_node: 1,
+        },
+        inbox: { quiet_seconds: 1, after_run: afterRun },
+      });
+    const files = ['a.txt', 'bad-1.txt', 'c.txt'];
+    const moved = `moved-${tag}`;
+    const left = `left-${tag}`;
+    expect((await failing(moved, 'move')).status).toBe(201);
+    expect((await failing(left, 'leave')).status).toBe(201);
+    await drop(storage(), names, moved, files);
+    await drop(storage(), names, left, files);
+
+    const [movedBatch] = await settledBatches(host, moved, 1);
+    expect(movedBatch?.settled?.status).toBe('Failed');
+    const refused = await call(host.baseUrl, 'POST', `/api/runs/${movedBatch?.runId ?? ''}/resume`, {
+      error_threshold: -1,
+    });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.text).toContain(`moved to ${names.done}/${moved}/${movedBatch?.runId ?? ''}/`);
+    expect(refused.text).toContain('cannot be resumed');
+
+    const [leftBatch] = await settledBatches(host, left, 1);
+    expect(leftBatch?.settled?.status).toBe('Failed');
+    const resumed = await call(host.baseUrl, 'POST', `/api/runs/${leftBatch?.runId ?? ''}/resume`, {
+      error_threshold: -1,
+    });
+    expect(resumed.status, resumed.text).toBe(202);
+    const done = await finish(host, (resumed.body as { runId: string }).runId);
+    expect(done.view.status).toBe('Completed');
+    expect(done.output.sort()).toEqual(rows(['a.txt', 'c.txt']));
+    expect(done.errors.map((e) => e.item)).toEqual(['bad-1.txt']);
   }, 180_000);
 
   it('ignores zero-byte markers', async () => {
