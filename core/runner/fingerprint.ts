@@ -9,6 +9,7 @@ import type { RunRecord } from '../runs/record.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { resolveModel } from '../storage/models.js';
 import { readJson, writeJson, type Storage } from '../storage/storage.js';
+import { localImports } from './imports.js';
 import { resolveEntryScript, scriptsRoot } from './paths.js';
 
 /** Bumped whenever what goes into a fingerprint changes: an older fingerprint then never matches. */
@@ -67,7 +68,10 @@ async function fileDigest(file: string): Promise<string> {
   return digest.digest('hex');
 }
 
-/** Every file of the folder the entry script is deployed in, by relative path, sorted: names and bytes. */
+/**
+ * Every file of the folder the entry script is deployed in, by relative path, sorted: names and bytes;
+ * then each file it imports from outside that folder.
+ */
 async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
   const script = resolveEntryScript(settings.entry_script, settings.source_directory);
   const root = scriptsRoot();
@@ -81,6 +85,13 @@ async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
   for (const file of files) {
     field(hash, `source_directory.file ${file}`, await fileDigest(path.join(folder, file)));
   }
+  // What the script imports from outside its folder (a helper shared by several scripts) changes its
+  // rows as much as its own bytes: a run after a redeployed helper must not reuse the rows before it.
+  const outside = (await localImports(script))
+    .filter((file) => !file.startsWith(folder + path.sep))
+    .map((file) => ({ file, name: path.relative(root, file).split(path.sep).join('/') }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { file, name } of outside) field(hash, `imported.file ${name}`, await fileDigest(file));
 }
 
 /** Each model as pinned at submit, with the time its version was registered (a re-created version differs). */

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -163,6 +163,31 @@ describe('allow_reuse', () => {
     const file = path.join(scripts, 'chatty.js');
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n// redeployed\n`);
     executed(await runToEnd(host, settings));
+  });
+
+  it('a module the script imports from outside its source_directory redeployed: it runs again', async () => {
+    mkdirSync(path.join(scripts, 'shared'), { recursive: true });
+    mkdirSync(path.join(scripts, 'uses-shared'), { recursive: true });
+    const helper = path.join(scripts, 'shared', 'suffix.js');
+    writeFileSync(helper, "export const suffix = ': v1';\n");
+    writeFileSync(
+      path.join(scripts, 'uses-shared', 'tagged.js'),
+      "import { suffix } from '../shared/suffix.js';\nexport function run(files) { return files.map((f) => `${f.split('/').pop()}${suffix}`); }\n",
+    );
+    const settings = {
+      ...tutorial,
+      entry_script: 'tagged.js',
+      source_directory: 'uses-shared',
+      input: { ...tutorial.input, names: ['00.png'] },
+    };
+    const v1 = await runToEnd(host, settings);
+    executed(v1);
+    expect(v1.output).toEqual(['00.png: v1']);
+    expect((await runToEnd(host, settings)).view.reusedFrom).toBe(v1.view.runId);
+    writeFileSync(helper, "export const suffix = ': v2';\n");
+    const v2 = await runToEnd(host, settings);
+    executed(v2);
+    expect(v2.output).toEqual(['00.png: v2']);
   });
 
   it('a model that got a new version, asked for as latest: it runs again', async () => {

@@ -1,0 +1,60 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { init, parse } from 'es-module-lexer';
+
+/** Files followed at most: a script's own imports, not a bundled library's thousand modules. */
+const MAX_FILES = 2_000;
+
+/** What Node's loader may have been asked for: the file itself, or a CommonJS-style extensionless name. */
+const CANDIDATES = ['', '.js', '.mjs', '.cjs', '/index.js'];
+
+/** `require('./x')` and `require("../y.cjs")` in CommonJS source, which the ES module lexer does not read. */
+const REQUIRE = /\brequire\(\s*(['"])(\.{1,2}\/[^'"]+)\1\s*\)/g;
+
+function resolved(from: string, specifier: string): string | undefined {
+  const base = path.resolve(path.dirname(from), specifier);
+  for (const suffix of CANDIDATES) {
+    const file = `${base}${suffix}`;
+    if (existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** The relative specifiers a module names: static imports and re-exports, `import('…')` of a literal, `require('…')`. */
+async function relativeSpecifiers(file: string): Promise<string[]> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const found = [...source.matchAll(REQUIRE)].map((m) => m[2] ?? '');
+  try {
+    await init;
+    const [imports] = parse(source, file);
+    for (const spec of imports) if (spec.n?.startsWith('.')) found.push(spec.n);
+  } catch {
+    // Not an ES module the lexer reads (CommonJS, or a syntax error): its require() calls still count.
+  }
+  return found;
+}
+
+/**
+ * Every file `entry` reaches through relative imports, itself included, as absolute paths: what the
+ * entry script runs besides its packages. A specifier computed at run time cannot be followed; a
+ * package (a bare specifier) is the deployment's, not the script's.
+ */
+export async function localImports(entry: string): Promise<string[]> {
+  const seen = new Set<string>([entry]);
+  const queue = [entry];
+  for (let file = queue.shift(); file !== undefined && seen.size < MAX_FILES; file = queue.shift()) {
+    for (const specifier of await relativeSpecifiers(file)) {
+      const target = resolved(file, specifier);
+      if (target === undefined || seen.has(target)) continue;
+      seen.add(target);
+      queue.push(target);
+    }
+  }
+  return [...seen];
+}
