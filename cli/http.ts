@@ -72,4 +72,18 @@ export class Api {
   }
 }
 
-export const runPath = (runId: string, tail = '') => `/api/runs/${encodeURIComponent(runId)}${tail}`;
+/**
+ * A name as one segment of an API path. `encodeURIComponent` leaves "." and ".." as they are, and
+ * the URL resolves them away (`status ..` would GET /api/, `pipelines run ..` would POST /api/runs):
+ * they, and an empty name, are refused here, naming the argument.
+ */
+export function pathSegment(value: string, what: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new CliError(
+      `<${what}> '${value}' is not allowed: give a name of letters, digits, "_" and "-", as the service lists it`,
+    );
+  }
+  return encodeURIComponent(value);
+}
+
+export const runPath = (runId: string, tail = '') => `/api/runs/${pathSegment(runId, 'runId')}${tail}`;

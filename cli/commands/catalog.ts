@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assignments, listOption, positionals, stringOption } from '../args.js';
 import { JSON_HELP, WATCH_HELP, jsonOption, printJson, type Command } from '../command.js';
-import { CliError } from '../http.js';
+import { CliError, pathSegment } from '../http.js';
 import type { ModelEntry, ModelInfo } from '../wire.js';
 import { started } from './runs.js';
 
@@ -24,7 +24,7 @@ async function readJsonFile(file: string, what: string): Promise<unknown> {
   }
 }
 
-const pipelinePath = (name: string) => `/api/pipelines/${encodeURIComponent(name)}`;
+const pipelinePath = (name: string) => `/api/pipelines/${pathSegment(name, 'name')}`;
 
 const publish: Command = {
   words: ['pipelines', 'publish'],
@@ -118,7 +118,7 @@ const register: Command = {
     if (description !== undefined) query.set('description', description);
     const res = await context.api.send(
       'PUT',
-      `/api/models/${encodeURIComponent(name)}?${query.toString()}`,
+      `/api/models/${pathSegment(name, 'name')}?${query.toString()}`,
       bytes,
       'application/octet-stream',
     );
