@@ -326,6 +326,16 @@ async function whyNoOutput(view: RunView): Promise<string> {
   return `it ended ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
 }
 
+/**
+ * A header value holds bytes 0x20–0x7e only (a character over 255 fails the response): anything
+ * else in a blob name (`append_row_file_name: "结果.txt"`), and "%", is percent-encoded as UTF-8.
+ */
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
 const output = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const runId = runIdParam(request);
   const head = headParam(request);
@@ -336,7 +346,7 @@ const output = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const blob = storage().blobs.getContainerClient(out.container).getBlobClient(out.blob);
   const type = await contentTypeOf(blob);
   if (!type) throw missing();
-  const where = { 'x-output-blob': `${out.container}/${out.blob}` };
+  const where = { 'x-output-blob': `${out.container}/${headerSafe(out.blob)}` };
   if (!holdsText(type.contentType)) {
     // Parquet: bytes, never decoded as text (that corrupts them), and no lines to cut.
     if (head !== undefined)
