@@ -353,12 +353,37 @@ async function runView(view, alive, runId) {
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let generation = 0;
 
+/** As the API takes run ids: anything else (".", "..", markup) names no run, and is never fetched. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+
+/** The run id of a `#/runs/<id>` address: a malformed escape ("%E0%A4%A") is shown as it was typed. */
+function decodedRunId(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+async function noSuchRun(view, runId) {
+  view.replaceChildren(
+    el('p', {}, 'No run ', el('code', {}, runId), ': a run id is letters, digits, "_" and "-".'),
+    el('a', { href: '#/' }, 'All runs'),
+  );
+}
+
 function route() {
   const mine = ++generation;
   const alive = () => mine === generation;
   const view = document.getElementById('view');
   const match = /^#\/runs\/([^/]+)$/.exec(location.hash);
-  const shown = match ? runView(view, alive, decodeURIComponent(match[1])) : listView(view, alive);
+  const runId = match ? decodedRunId(match[1]) : undefined;
+  const shown =
+    runId === undefined
+      ? listView(view, alive)
+      : RUN_ID.test(runId)
+        ? runView(view, alive, runId)
+        : noSuchRun(view, runId);
   shown.catch((err) => view.replaceChildren(el('p', {}, `The page failed: ${err.message}`)));
 }
 
