@@ -53,6 +53,18 @@ function helpOrUnknown(argv: string[], out: Out, err: (text: string) => void): n
   return exitCodes.usage;
 }
 
+/**
+ * The function key goes in a header: a character a header cannot hold (a line break pasted with it)
+ * made every request fail as if the service could not be reached.
+ */
+function checkedKey(key: string | undefined): string | undefined {
+  if (key !== undefined && !/^[\x21-\x7e]*$/.test(key))
+    throw new CliError(
+      '--key (or PARALLEL_RUN_KEY) holds a space, line break or other character a function key never has: copy the key alone',
+    );
+  return key;
+}
+
 async function main(
   argv: string[],
   out: Out,
@@ -72,7 +84,7 @@ async function main(
     const url =
       (typeof parsed.values.url === 'string' ? parsed.values.url : env.PARALLEL_RUN_URL) ||
       'http://localhost:7071';
-    const key = typeof parsed.values.key === 'string' ? parsed.values.key : env.PARALLEL_RUN_KEY;
+    const key = checkedKey(typeof parsed.values.key === 'string' ? parsed.values.key : env.PARALLEL_RUN_KEY);
     const api = new Api({ url: url.replace(/\/+$/, ''), ...(key ? { key } : {}) });
     return await command.run({ api, out }, parsed);
   } catch (e) {

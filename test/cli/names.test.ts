@@ -40,6 +40,13 @@ describe('the CLI with names that are dot segments', () => {
     expect(result.stderr).not.toContain('unknown setting');
   });
 
+  it('names a --key with a line break, rather than saying the service cannot be reached', async () => {
+    const result = await runCli(['runs', '--key', 'abc\ndef'], host.baseUrl);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('--key (or PARALLEL_RUN_KEY) holds a space, line break');
+    expect(result.stderr).not.toContain('cannot reach');
+  });
+
   it('refuses models register .. (it would PUT /api/)', async () => {
     const result = await runCli(['models', 'register', '..', 'package.json'], host.baseUrl);
     expect(result.code).toBe(3);
