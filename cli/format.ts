@@ -1,5 +1,23 @@
 import type { ErrorLine, ProgressView, RunSummary, RunView } from './wire.js';
 
+/**
+ * C0 and C1 controls but line breaks and tabs, DEL, and the bidirectional overrides and isolates: a
+ * file name or an error text holding them could move the cursor, recolour or rewrite what the
+ * terminal shows (an ANSI escape in a script's error, U+202E in a name).
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** User data (item names, error texts, run names) as the terminal may show it: each control character escaped (`\u001b`). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line of user data: line breaks escaped too. */
+function oneLine(text: string): string {
+  return printable(text).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
 export function duration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
@@ -34,7 +52,7 @@ export function progressLine(view: RunView): string {
 
 export function summaryLines(view: RunView): string[] {
   const s: RunSummary | undefined = view.summary;
-  const head = `run ${view.runId} ${view.status}${view.reason ? `: ${view.reason}` : ''}`;
+  const head = `run ${view.runId} ${view.status}${view.reason ? `: ${printable(view.reason)}` : ''}`;
   if (!s) return [head];
   const t = s.totals;
   const lines = [
@@ -43,7 +61,7 @@ export function summaryLines(view: RunView): string[] {
     `  mini-batches  ${t.miniBatches}: ${t.miniBatchesSucceeded} succeeded, ${t.miniBatchesFailed} failed, ${t.tries} tries`,
     `  time          ${duration(s.durationSeconds)} (${s.itemsPerSecond.toFixed(1)} items/s)`,
     s.output
-      ? `  output        ${s.output.container}/${s.output.blob} (${s.output.bytes} bytes): parallel-run results ${view.runId} --head 10`
+      ? `  output        ${s.output.container}/${oneLine(s.output.blob)} (${s.output.bytes} bytes): parallel-run results ${view.runId} --head 10`
       : '  output        none',
   ];
   if (s.errors.lines > 0) {
@@ -54,7 +72,8 @@ export function summaryLines(view: RunView): string[] {
 
 export function errorLines(errors: ErrorLine[]): string[] {
   return errors.map(
-    (e) => `  ${e.item} (mini-batch ${e.mini_batch}, ${e.attempts} tries, ${e.kind}): ${e.error}`,
+    (e) =>
+      `  ${oneLine(e.item)} (mini-batch ${e.mini_batch}, ${e.attempts} tries, ${e.kind}): ${printable(e.error)}`,
   );
 }
 

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { assignments, countOption, listOption, merged, positionals, stringOption } from '../args.js';
 import { JSON_HELP, WATCH_HELP, jsonOption, printJson, type Command, type Context } from '../command.js';
-import { RUN_HEADER, errorLines, progressLine, runRow, summaryLines } from '../format.js';
+import { RUN_HEADER, errorLines, printable, progressLine, runRow, summaryLines } from '../format.js';
 import { ApiError, CliError, runPath } from '../http.js';
 import { watchRun } from '../watch.js';
 import type { ErrorLine, RunState, RunView } from '../wire.js';
@@ -229,7 +229,7 @@ const errors: Command = {
     for (const [i, line] of errorLines(lines).entries()) {
       context.out.write(`${line}\n`);
       const stack = lines[i]?.stack;
-      if (stack) context.out.write(`${stack.replace(/^/gm, '      ')}\n`);
+      if (stack) context.out.write(`${printable(stack).replace(/^/gm, '      ')}\n`);
     }
     return 0;
   },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignments, merged } from '../../cli/args.js';
 import { CliError } from '../../cli/http.js';
+import { errorLines, printable } from '../../cli/format.js';
 import { ProgressWriter, type Out } from '../../cli/watch.js';
 import type { RunView } from '../../cli/wire.js';
 
@@ -85,5 +86,23 @@ describe('CLI --set and --param', () => {
       expect(() => assignments([bad], 'set')).toThrow(CliError);
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});
+
+describe('user data on the terminal', () => {
+  it('escapes control characters and bidi overrides in item names and errors, keeping line breaks in errors', () => {
+    const [line] = errorLines([
+      {
+        item: 'evil\u202Egnp.exe\nsecond',
+        mini_batch: 3,
+        attempts: 2,
+        kind: 'try',
+        error: 'boom \u001b[2J\u001b[31mred\u0007\nat line 2',
+      },
+    ]);
+    expect(line).toBe(
+      '  evil\\u202egnp.exe\\nsecond (mini-batch 3, 2 tries, try): boom \\u001b[2J\\u001b[31mred\\u0007\nat line 2',
+    );
+    expect(printable('tab\tand é 结果 ok')).toBe('tab\tand é 结果 ok');
   });
 });
