@@ -83,7 +83,7 @@ export const SOURCE_DIRECTORY_RULE: PathRule = {
 };
 
 /** Blob name limit: 1,024 characters. */
-const BLOB_NAME_MAX = 1024;
+export const BLOB_NAME_MAX = 1024;
 
 export const BLOB_PREFIX_RULE: PathRule = {
   allowed: 'a path inside the container, e.g. "mnist/" ("" for the whole container)',

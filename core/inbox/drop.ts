@@ -1,9 +1,10 @@
 import type { InboxSettings } from '../config/inbox.js';
 import { isPipelineName } from '../config/parameters.js';
-import { BLOB_NAME_RULE, pathProblem } from '../config/paths.js';
+import { BLOB_NAME_MAX, BLOB_NAME_RULE, pathProblem } from '../config/paths.js';
 import { isFolderMarker } from '../datasets/files.js';
 import { NotFoundError } from '../errors.js';
 import { loadPipeline } from '../runs/pipelines.js';
+import { MAX_RUN_ID_LENGTH } from '../runner/submit.js';
 import type { InboxContainers } from '../storage/layout.js';
 import type { Storage } from '../storage/storage.js';
 import { bareEtag, fileMetadata, stateContainer, statePaths } from './records.js';
@@ -55,10 +56,18 @@ export async function inboxOf(
   }
 }
 
-/** Why a name under the pipeline's folder cannot be an item of a run (traversal, control characters…), if it cannot. */
-function nameProblem(name: string): string | undefined {
+/**
+ * Why a name under the pipeline's folder cannot be an item of a run (traversal, control characters…),
+ * if it cannot. After its run the file moves to `<done>/<pipeline>/<runId>/<name>`: a name too long
+ * for that would be taken, run, and then never moved (the move failing after its retries).
+ */
+function nameProblem(pipeline: string, name: string, done: string): string | undefined {
   const problem = pathProblem(name, BLOB_NAME_RULE);
-  return problem === undefined ? undefined : `the name "${name}" cannot be a file of a run: ${problem}`;
+  if (problem !== undefined) return `the name "${name}" cannot be a file of a run: ${problem}`;
+  const longest = BLOB_NAME_MAX - pipeline.length - MAX_RUN_ID_LENGTH - 2;
+  if (name.length > longest)
+    return `the name "${name.slice(0, 40)}…" has ${name.length} characters: after its run a file moves to ${done}/${pipeline}/<runId>/<name>, and a blob name holds at most ${BLOB_NAME_MAX}, so names under ${pipeline}/ may have at most ${longest}`;
+  return undefined;
 }
 
 /**
@@ -79,7 +88,7 @@ export async function receiveDrop(
     pipeline === ''
       ? `it is not in a pipeline's folder: ${HOW(names.inbox)}`
       : await inboxOf(storage, names, pipeline);
-  const reason = typeof settings === 'string' ? settings : nameProblem(name);
+  const reason = typeof settings === 'string' ? settings : nameProblem(pipeline, name, names.done);
   if (reason !== undefined) {
     await rejectDrop(storage, names, drop.blobName, drop.etag, reason);
     return { kind: 'rejected', reason };

@@ -14,6 +14,9 @@ import { exportsName } from './exports.js';
 import { resolveEntryScript } from './paths.js';
 import type { RunRecord } from '../runs/record.js';
 
+/** The longest run id `newRunId` makes: a 40-character name, `-YYYYMMDD-HHMMSS-` and six hex digits. */
+export const MAX_RUN_ID_LENGTH = 63;
+
 /** `mnist-tutorial` + time + a random tail: readable in listings, unique without coordination. */
 export function newRunId(name: string | undefined, now = new Date()): string {
   const slug =

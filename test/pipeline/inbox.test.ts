@@ -170,6 +170,31 @@ describe('runs started by dropping files into the inbox', () => {
     await host.waitForLine(/inbox: .*lost\.txt rejected/);
   }, 180_000);
 
+  it('rejects a name too long to be moved to the done container after its run, saying how long a name may be', async () => {
+    const pipeline = `long-${tag}`;
+    await publish(pipeline, { quiet_seconds: 2 });
+    const long = `${'n'.repeat(1001)}.txt`;
+    await drop(storage(), names, pipeline, [long]);
+    const rejected = containerOf(storage(), names.rejected);
+    // Even its reason's name would pass 1,024 characters: both go under _unsafe-names/, by hash.
+    const listed = async () => listNames(rejected, '_unsafe-names/');
+    await expect
+      .poll(async () => (await listed()).filter((n) => n.endsWith('.reason.txt')).length, {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBe(1);
+    const [reasonName] = (await listed()).filter((n) => n.endsWith('.reason.txt'));
+    const reason = (await rejected.getBlobClient(reasonName ?? '').downloadToBuffer()).toString('utf8');
+    const longest = 1024 - pipeline.length - 63 - 2;
+    expect(reason).toContain(`"${pipeline}/${long}"`);
+    expect(reason).toContain(`has ${long.length} characters`);
+    expect(reason).toContain(`names under ${pipeline}/ may have at most ${longest}`);
+    await expect.poll(async () => (await listed()).length, { timeout: 30_000, interval: 200 }).toBe(2);
+    expect(await listNames(containerOf(storage(), names.inbox), `${pipeline}/`)).toEqual([]);
+    expect((await inboxState(host, pipeline)).batches).toEqual([]);
+  }, 120_000);
+
   it('refuses at once to resume a failed run whose files were moved, and resumes one whose files were left', async () => {
     const failing = (pipeline: string, afterRun: string) =>
       call(host.baseUrl, 'PUT', `/api/pipelines/${pipeline}`, {
