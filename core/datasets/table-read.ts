@@ -1,5 +1,11 @@
 import type { BlobClient } from '@azure/storage-blob';
-import { parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import {
+  parquetMetadataAsync,
+  parquetRead,
+  parquetSchema,
+  type AsyncBuffer,
+  type FileMetaData,
+} from 'hyparquet';
 import { errorMessage } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
