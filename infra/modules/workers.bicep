@@ -123,7 +123,8 @@ resource worker 'Microsoft.App/containerApps@2025-01-01' = [
     name: 'ca-${pool.name}-${take(resourceToken, 8)}'
     location: location
     // azd deploys service `worker` (azure.yaml) to the first pool's app; postdeploy.sh copies its image to the others.
-    tags: i == 0 ? union(tags, { 'azd-service-name': 'worker' }) : tags
+    // parallel-run-pool marks the worker apps: postdeploy.sh gives the worker image to these and no others.
+    tags: union(tags, { 'parallel-run-pool': pool.name }, i == 0 ? { 'azd-service-name': 'worker' } : {})
     identity: {
       type: 'UserAssigned'
       userAssignedIdentities: {

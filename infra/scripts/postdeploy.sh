@@ -31,7 +31,8 @@ az deployment group create -g "$rg" -n inbox-events -f "$here/../inbox-events.bi
 
 image=${SERVICE_WORKER_IMAGE_NAME:-}
 if [ -n "$image" ]; then
-  for worker in $(az containerapp list -g "$rg" --query "[].name" -o tsv); do
+  # Only the worker apps (tagged by infra/modules/workers.bicep): other container apps in the group keep their images.
+  for worker in $(az containerapp list -g "$rg" --query "[?tags.\"parallel-run-pool\" != null].name" -o tsv); do
     echo "worker $worker runs $image"
     az containerapp update -g "$rg" -n "$worker" --image "$image" -o none
   done

@@ -254,4 +254,12 @@ describe('the azd template (azure.yaml)', () => {
     expect(yaml).toMatch(/run: \.\/infra\/scripts\/postdeploy\.sh$/m);
     expect(statSync(path.join(repoRoot, 'infra/scripts/postdeploy.sh')).mode & 0o111).not.toBe(0);
   });
+
+  it('gives the worker image to the worker apps only: those the Bicep tags with their pool', () => {
+    const script = readFileSync(path.join(repoRoot, 'infra/scripts/postdeploy.sh'), 'utf8');
+    expect(script).toContain(
+      'az containerapp list -g "$rg" --query "[?tags.\\"parallel-run-pool\\" != null].name"',
+    );
+    expect(fileNamed('infra/modules/workers.bicep').source).toMatch(/'parallel-run-pool': pool\.name/);
+  });
 });
