@@ -15,6 +15,9 @@ param functionName string = 'inboxBlobCreated'
 @description('The container whose new blobs start runs.')
 param inboxContainer string = 'inbox'
 
+@description('Where an event that could not be delivered within its retries goes, beside the drops the inbox rejects.')
+param rejectedContainer string = '${inboxContainer}-rejected'
+
 resource app 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
@@ -45,6 +48,20 @@ resource inbox 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' 
     retryPolicy: {
       maxDeliveryAttempts: 30
       eventTimeToLiveInMinutes: 1440
+    }
+    // After a day of failed deliveries the event is kept, not dropped: the topic writes it (as JSON naming
+    // the file) with its own identity into the rejected container, where the user looks for refused drops.
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: topic.properties.source
+          blobContainerName: rejectedContainer
+        }
+      }
     }
   }
 }

@@ -211,6 +211,8 @@ module roles 'modules/roles.bicep' = {
     userPrincipalId: principalId
     poolNames: map(pools, pool => pool.name)
     deploymentContainerName: deploymentContainerName
+    topicPrincipalId: events.outputs.principalId
+    rejectedContainerName: 'inbox-rejected'
   }
 }
 

@@ -18,6 +18,11 @@ resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: name
   location: location
   tags: tags
+  // Its own identity writes an event it could not deliver (the app down for a day) into the rejected
+  // container (infra/inbox-events.bicep): no key, and the dropped file is never forgotten in silence.
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     source: storageAccountId
     topicType: 'Microsoft.Storage.StorageAccounts'
@@ -25,3 +30,4 @@ resource topic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 }
 
 output name string = topic.name
+output principalId string = topic.identity.principalId

@@ -1,7 +1,8 @@
 // Who may do what, and nothing more. The app runs the Functions host and Durable Functions (blob leases and
 // containers, queues, history tables) and publishes telemetry; a worker reads a try's inputs and writes its
 // rows (blobs, never the app package), takes, hides and deletes messages on its pool's queue only, sends
-// to its poison queue and the results queue, and pulls its image.
+// to its poison queue and the results queue, and pulls its image. The storage account's Event Grid topic writes
+// the inbox events it could not deliver into the rejected container.
 
 @description('Name of the storage account.')
 param storageAccountName string
@@ -20,6 +21,12 @@ param workerPrincipalId string
 
 @description('Object id of a user or group granted data access for uploads from a laptop; empty: none.')
 param userPrincipalId string
+
+@description('Principal id of the Event Grid system topic\'s identity: it dead-letters undeliverable inbox events.')
+param topicPrincipalId string
+
+@description('Container that receives what the inbox rejects, and the inbox events Event Grid could not deliver.')
+param rejectedContainerName string
 
 @description('Names of the worker pools: the workers\' queue roles are granted on their queues only.')
 param poolNames string[]
@@ -86,6 +93,16 @@ resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
     name: 'minibatches-${pool}-poison'
   }
 ]
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+resource rejectedContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: blobService
+  name: rejectedContainerName
+}
 
 resource resultsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
   parent: queueService
@@ -169,6 +186,17 @@ resource workerPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.acrPull)
     principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The topic writes an event it gave up delivering into the rejected container, and nowhere else.
+resource topicDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(rejectedContainer.id, topicPrincipalId, role.storageBlobDataContributor)
+  scope: rejectedContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.storageBlobDataContributor)
+    principalId: topicPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -127,6 +127,22 @@ describe('the identities and their roles', () => {
     );
   });
 
+  it('lets the Event Grid topic write the inbox events it could not deliver into the rejected container, and nothing else', () => {
+    expect(grants('topicPrincipalId')).toEqual([`rejectedContainer ${ROLE.blobContributor}`]);
+    expect(moduleParam(fileNamed('infra/main.bicep'), 'roles', 'topicPrincipalId')).toBe(
+      'events.outputs.principalId',
+    );
+    const subscription = fileNamed('infra/inbox-events.bicep').source;
+    expect(subscription).toMatch(
+      /deadLetterWithResourceIdentity: \{\s*identity: \{\s*type: 'SystemAssigned'/,
+    );
+    expect(subscription).toMatch(/blobContainerName: rejectedContainer/);
+    expect(subscription).toMatch(/param rejectedContainer string = '\$\{inboxContainer\}-rejected'/);
+    expect(fileNamed('infra/modules/event-grid.bicep').source).toMatch(
+      /identity: \{\s*type: 'SystemAssigned'/,
+    );
+  });
+
   it("keeps the workers' blob writes out of the app package's container", () => {
     const roles = fileNamed('infra/modules/roles.bicep').source;
     expect(roles).toMatch(/condition: workerBlobCondition/);
