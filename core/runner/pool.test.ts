@@ -2,13 +2,19 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WorkerPool } from './pool.js';
+import { MAX_LINE_CHARS, WorkerPool } from './pool.js';
 
 const scripts = path.resolve(import.meta.dirname, '../../test/fixtures/scripts/dist');
 
-function pool(script: string, size: number, args: Record<string, string> = {}): WorkerPool {
+function pool(
+  script: string,
+  size: number,
+  args: Record<string, string> = {},
+  onLog?: (workerIndex: number, level: string, text: string) => void,
+): WorkerPool {
   return new WorkerPool({
     size,
+    ...(onLog ? { onLog } : {}),
     init: {
       scriptPath: path.join(scripts, script),
       scriptsRoot: scripts,
@@ -141,5 +147,22 @@ describe('WorkerPool', () => {
       error: { message: expect.stringContaining('shut down') as string },
     });
     expect(await busy).toMatchObject({ ok: false, kind: 'ended' });
+  });
+
+  it('keeps at most MAX_LINE_CHARS of a line the script prints or logs, and the host keeps going', async () => {
+    const lines: string[] = [];
+    const chars = 1_000_000;
+    current = pool('long_line.js', 1, { chars: String(chars) }, (_, level, text) =>
+      lines.push(`${level} ${text}`),
+    );
+    expect(await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 30_000)).toEqual({
+      ok: true,
+      rows: ['a.txt: ok'],
+      failures: [],
+    });
+    await current.shutdown(1_000);
+    const cut = (c: string) =>
+      `${c.repeat(MAX_LINE_CHARS)}… (line cut: ${chars - MAX_LINE_CHARS} more characters not kept)`;
+    expect(lines).toEqual([`STDOUT ${cut('x')}`, 'STDOUT after', `WARNING ${cut('y')}`]);
   });
 });

@@ -1,6 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
@@ -87,6 +86,70 @@ export const SHUT_DOWN: RunOutcome = {
 /** V8's last words when a process runs out of heap (`--max-old-space-size`). */
 const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
 
+/**
+ * The most characters of one line a script prints that reach the run's log: the rest of a longer
+ * line is dropped, and the line says how much. A line is held in the host until it ends, so an
+ * unbounded one (megabytes printed with no line break) would grow the host's memory without end,
+ * and past V8's longest string (512 MB) throw in the host's stream handler and end the host.
+ */
+export const MAX_LINE_CHARS = 16 * 1024;
+
+/**
+ * Splits what a process prints into lines as readline does (`\n`, `\r\n` or a lone `\r` end one),
+ * keeping at most MAX_LINE_CHARS of each.
+ */
+class LineSplitter {
+  private line = '';
+  private dropped = 0;
+  /** The last chunk ended with `\r`: a `\n` opening the next one belongs to that line break. */
+  private afterCr = false;
+
+  constructor(private readonly forward: (line: string) => void) {}
+
+  push(chunk: string): void {
+    let start = 0;
+    if (this.afterCr && chunk.startsWith('\n')) start = 1;
+    this.afterCr = false;
+    const breaks = /\r\n|\r|\n/g;
+    breaks.lastIndex = start;
+    for (let m = breaks.exec(chunk); m; m = breaks.exec(chunk)) {
+      this.add(chunk, start, m.index);
+      this.emit();
+      start = m.index + m[0].length;
+      if (m[0] === '\r' && start === chunk.length) this.afterCr = true;
+    }
+    this.add(chunk, start, chunk.length);
+  }
+
+  /** The output ended: a last line without a break is forwarded too. */
+  end(): void {
+    if (this.line !== '' || this.dropped > 0) this.emit();
+  }
+
+  private add(chunk: string, from: number, to: number): void {
+    const room = MAX_LINE_CHARS - this.line.length;
+    const length = to - from;
+    if (length <= room) this.line += chunk.slice(from, to);
+    else {
+      this.line += chunk.slice(from, from + room);
+      this.dropped += length - room;
+    }
+  }
+
+  private emit(): void {
+    const line = this.dropped > 0 ? cutNote(this.line, this.dropped) : this.line;
+    this.line = '';
+    this.dropped = 0;
+    this.forward(line);
+  }
+}
+
+const cutNote = (kept: string, dropped: number) => `${kept}… (line cut: ${dropped} more characters not kept)`;
+
+/** A line the script logged through `ctx.logger`, held to MAX_LINE_CHARS as printed lines are. */
+const cutLine = (text: string) =>
+  text.length <= MAX_LINE_CHARS ? text : cutNote(text.slice(0, MAX_LINE_CHARS), text.length - MAX_LINE_CHARS);
+
 /** A bounded wait, for output still in a pipe after its process ended (a grandchild may hold it open). */
 const atMost = (ms: number, promise: Promise<void>) =>
   Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
@@ -164,7 +227,7 @@ export class WorkerPool {
         markReady(undefined);
       } else if (m.type === 'initFailed') {
         markReady(this.startFailed(m.stage, m.error));
-      } else if (m.type === 'log') this.options.onLog?.(index, m.level, m.text);
+      } else if (m.type === 'log') this.options.onLog?.(index, m.level, cutLine(m.text));
       else if (m.type === 'started') this.startDeadline(slot, m.id);
       else if (m.type === 'done')
         this.settle(slot, m.id, checkReturned(m.rows, m.failures, slot.pending.get(m.id)?.inputs ?? 0));
@@ -232,12 +295,19 @@ export class WorkerPool {
 
   private forwardLines(slot: Slot, stream: Readable | null, level: string): Promise<void> {
     if (!stream) return Promise.resolve();
-    const lines = createInterface({ input: stream, crlfDelay: Infinity });
-    lines.on('line', (line) => {
+    const forward = (line: string) => {
       if (level === 'STDERR' && HEAP_EXHAUSTED.test(line)) slot.overLimit = true;
       this.options.onLog?.(slot.index, level, line);
-    });
-    return new Promise((resolve) => lines.once('close', resolve));
+    };
+    const lines = new LineSplitter(forward);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => lines.push(chunk));
+    return new Promise((resolve) =>
+      stream.once('close', () => {
+        lines.end();
+        resolve();
+      }),
+    );
   }
 
   /** The memory limit counts what a process holds, native memory and buffers too, not only its heap. */
