@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_LINE_CHARS, WorkerPool } from './pool.js';
 
 const scripts = path.resolve(import.meta.dirname, '../../test/fixtures/scripts/dist');
@@ -164,5 +165,36 @@ describe('WorkerPool', () => {
     const cut = (c: string) =>
       `${c.repeat(MAX_LINE_CHARS)}… (line cut: ${chars - MAX_LINE_CHARS} more characters not kept)`;
     expect(lines).toEqual([`STDOUT ${cut('x')}`, 'STDOUT after', `WARNING ${cut('y')}`]);
+  });
+
+  it('ends the processes a script started with its worker process: after a timeout, and at shutdown', async () => {
+    const pids = await mkdtemp(path.join(os.tmpdir(), 'pool-spawns-'));
+    /** Whether the process runs (a zombie has ended: only its parent's wait is missing). */
+    const running = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    try {
+      current = pool('spawns.js', 1, { pids });
+      expect(await current.run({ inputs: ['/x/hang-1.txt'], miniBatchIndex: 0 }, 500)).toMatchObject({
+        ok: false,
+        kind: 'timeout',
+      });
+      expect(await current.run({ inputs: ['/x/good.txt'], miniBatchIndex: 1 }, 5_000)).toMatchObject({
+        ok: true,
+      });
+      const timedOut = Number(await readFile(path.join(pids, 'hang-1.txt'), 'utf8'));
+      const served = Number(await readFile(path.join(pids, 'good.txt'), 'utf8'));
+      // The try that timed out: its process was stopped, and the sleep it started with it.
+      await vi.waitFor(() => expect(running(timedOut)).toBe(false), { timeout: 5_000 });
+      expect(running(served)).toBe(true);
+      await current.shutdown(1_000);
+      await vi.waitFor(() => expect(running(served)).toBe(false), { timeout: 5_000 });
+    } finally {
+      await rm(pids, { recursive: true, force: true });
+    }
   });
 });

@@ -150,6 +150,20 @@ const cutNote = (kept: string, dropped: number) => `${kept}… (line cut: ${drop
 const cutLine = (text: string) =>
   text.length <= MAX_LINE_CHARS ? text : cutNote(text.slice(0, MAX_LINE_CHARS), text.length - MAX_LINE_CHARS);
 
+/**
+ * Ends a worker process and every process it started (its process group, `detached` in spawn): a
+ * child the script forked would otherwise be left running, re-parented to init, after its run ended.
+ */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is gone already (ESRCH): at least the process itself.
+    child.kill('SIGKILL');
+  }
+}
+
 /** A bounded wait, for output still in a pipe after its process ended (a grandchild may hold it open). */
 const atMost = (ms: number, promise: Promise<void>) =>
   Promise.race([promise, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
@@ -193,6 +207,9 @@ export class WorkerPool {
       serialization: 'advanced',
       // What the script prints belongs in the run's log, not only on the host's console.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // The leader of a process group of its own: what the script starts (a child process, a shell
+      // command) is in that group, and ends with it (killGroup), never outliving the run.
+      detached: true,
     });
     let settleReady: (failure: StartFailure | undefined) => void = () => undefined;
     const ready = new Promise<StartFailure | undefined>((resolve) => (settleReady = resolve));
@@ -249,6 +266,8 @@ export class WorkerPool {
     };
     child.on('exit', (code, signal) => {
       slot.dead = true;
+      // It ended on its own (a crash, process.exit): what it started goes with it.
+      killGroup(child);
       // Its last words (V8 out of heap, say) decide how the end is reported.
       void atMost(1_000, slot.printed).then(() => ended(this.exitError(slot, code, signal)));
     });
@@ -329,7 +348,7 @@ export class WorkerPool {
 
   private stop(slot: Slot): void {
     slot.dead = true;
-    slot.child.kill('SIGKILL');
+    killGroup(slot.child);
   }
 
   private startDeadline(slot: Slot, id: number): void {

@@ -26,18 +26,27 @@ function send(message: FromWorker): void {
   if (process.connected) process.send?.(message);
 }
 
-// The host went away (stopped, or killed with -9): its tries are nobody's now.
-process.on('disconnect', () => process.exit(0));
+// The host went away (stopped, or killed with -9): its tries are nobody's now, and so are the
+// processes the script started (this process leads their group: the pool starts it detached).
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(0);
+  }
+});
 
 /**
  * The 'disconnect' event needs this process's event loop, which a script spinning in run() or
  * init() never gives back. A thread of its own checks that the host is still its parent, and ends
- * the process when it is not (the host was killed: this one was handed to another parent).
+ * the process when it is not (the host was killed: this one was handed to another parent), with the
+ * processes the script started (its process group: the pool starts it as the group's leader).
  */
 function endWithTheHost(): void {
   const watcher = new Worker(
     `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
+     const end = () => { try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); } };
+     setInterval(() => { if (process.ppid !== workerData) end(); }, 1000);`,
     { eval: true, workerData: process.ppid },
   );
   // It must not keep the process alive on its own.
