@@ -197,4 +197,29 @@ describe('WorkerPool', () => {
       await rm(pids, { recursive: true, force: true });
     }
   });
+
+  it('reports a thrown value whose reading throws as the try failing, not as a crash of its process', async () => {
+    current = pool('throw_odd.js', 1);
+    const cannotRead = (kind: string, why: string) => ({
+      ok: false,
+      kind: 'exception',
+      error: {
+        message: `the entry script threw ${kind}, which cannot be read as an error (reading it threw${why})`,
+      },
+    });
+    expect(await current.run({ inputs: ['/x/null-prototype'], miniBatchIndex: 0 }, 5_000)).toEqual(
+      cannotRead('[object Object]', ': Cannot convert object to primitive value'),
+    );
+    expect(await current.run({ inputs: ['/x/to-string'], miniBatchIndex: 1 }, 5_000)).toEqual(
+      cannotRead('[object Object]', ': no string for you'),
+    );
+    expect(await current.run({ inputs: ['/x/message-getter'], miniBatchIndex: 2 }, 5_000)).toEqual(
+      cannotRead('[object Error]', ': no message for you'),
+    );
+    expect(await current.run({ inputs: ['/x/fine'], miniBatchIndex: 3 }, 5_000)).toEqual({
+      ok: true,
+      rows: ['fine: ok'],
+      failures: [],
+    });
+  });
 });

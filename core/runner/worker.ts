@@ -93,14 +93,37 @@ function withoutHostPaths(text: string): string {
     .replaceAll(`${deployedScripts}${path.sep}`, '<scripts>/');
 }
 
+/**
+ * What the script threw, as the host reports it. Never throws itself: reading a thrown value runs
+ * the script's code (a getter, a toString, a Proxy), and a throw here would end the process, the
+ * try failing as a crash with no word of why.
+ */
 function errorInfo(err: unknown): ErrorInfo {
-  if (err instanceof Error)
+  try {
+    if (err instanceof Error)
+      return {
+        message: withoutHostPaths(err.message),
+        name: err.name,
+        ...(err.stack ? { stack: withoutHostPaths(err.stack) } : {}),
+      };
+    return { message: withoutHostPaths(String(err)) };
+  } catch (reading) {
+    let kind = 'a value';
+    try {
+      kind = Object.prototype.toString.call(err);
+    } catch {
+      // A revoked Proxy: nothing about it can be read.
+    }
+    let why = '';
+    try {
+      why = reading instanceof Error ? `: ${reading.message}` : '';
+    } catch {
+      // As unreadable as what was thrown.
+    }
     return {
-      message: withoutHostPaths(err.message),
-      name: err.name,
-      ...(err.stack ? { stack: withoutHostPaths(err.stack) } : {}),
+      message: `the entry script threw ${kind}, which cannot be read as an error (reading it threw${why})`,
     };
-  return { message: withoutHostPaths(String(err)) };
+  }
 }
 
 async function undeclaredModel(ref: string, modelCache: string): Promise<string> {
