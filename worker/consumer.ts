@@ -65,6 +65,19 @@ const FIRST_VISIBILITY_SECONDS = 5;
 const BEACON_MS = 3_000;
 
 /** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
+/**
+ * Deletes a held message; one that is gone already, or that another worker holds now (it was shown
+ * again after a late heartbeat), is no error: whoever holds it finds the try finished.
+ */
+async function deleteIfThere(queue: QueueClient, held: Held): Promise<void> {
+  try {
+    await queue.deleteMessage(held.message.messageId, held.popReceipt);
+  } catch (err) {
+    const receiptGone = (err as { code?: unknown } | null)?.code === 'PopReceiptMismatch';
+    if (!isNotFound(err) && !receiptGone) throw err;
+  }
+}
+
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -322,12 +335,19 @@ export class PoolConsumer {
     }
     if ('skip' in claim) {
       if (claim.skip === 'busy') {
-        // Another worker holds it and answers: look again when its claim would lapse.
-        await queue.updateMessage(
-          held.message.messageId,
-          held.popReceipt,
-          undefined,
-          Math.max(1, Math.ceil(claim.lapsesInMs / 1000)),
+        // Another worker holds it and answers: look again when its claim would lapse, as a fresh
+        // message. Hidden again instead, a copy (an activity's retry enqueues one) would count a
+        // delivery each time it found the try busy, and once its holder died, the first worker to
+        // take it over would find it "taken" more than maxDequeueCount times and poison a try that
+        // only one worker died under.
+        const seconds = Math.max(1, Math.ceil(claim.lapsesInMs / 1000));
+        await queue.sendMessage(held.message.messageText, {
+          visibilityTimeout: seconds,
+          messageTimeToLive: -1,
+        });
+        await deleteIfThere(queue, held);
+        tell(
+          `outcome=busy (delivery ${held.message.dequeueCount}; another worker runs it: back on the queue in ${seconds} s)`,
         );
       } else {
         await queue.deleteMessage(held.message.messageId, held.popReceipt);
@@ -368,7 +388,8 @@ export class PoolConsumer {
         return;
       }
       await this.send(t, result);
-      await queue.deleteMessage(held.message.messageId, held.popReceipt);
+      // Gone when its pop receipt was lost and the try, found busy, went back as a fresh message.
+      await deleteIfThere(queue, held);
       this.logResults(t, result, Math.round(performance.now() - started));
     } finally {
       await heartbeat.stop();

@@ -32,6 +32,7 @@ const ended = `ended${tag}`;
 const shared = `shared${tag}`;
 const grouped = `group${tag}`;
 const groupCanceled = `gcancel${tag}`;
+const copied = `copy${tag}`;
 const pools = [
   pool,
   idle,
@@ -47,6 +48,7 @@ const pools = [
   shared,
   grouped,
   groupCanceled,
+  copied,
 ].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
@@ -473,6 +475,34 @@ describe('compute pools: runs', () => {
     );
     await waitFor(async () => (await resultsQueue.getProperties()).approximateMessagesCount === 0);
     expect(await poisonedResults()).toBe(0);
+  });
+
+  it('sends a copy of a held try back as a fresh message each time it finds the try busy, so copies never count towards poisoning', async () => {
+    const gate = path.join(mkdtempSync(path.join(tmpdir(), 'gate-')), 'open');
+    const w = await worker({}, copied);
+    const runId = await submit(host, {
+      entry_script: 'gated.js',
+      arguments: ['--gate', gate],
+      input: { container, path: 'few/a.txt' },
+      node_count: 1,
+      process_count_per_node: 1,
+      compute: copied,
+      run_max_try: 1,
+    });
+    await waitFor(async () => (await claimsOf(runId)) > 0);
+    // A copy of the try's message, as an activity's retry enqueues one, while the worker holds the try.
+    const copy = { runId, shard: 0, index: 0, attempt: 1, deadlineSeconds: START_TIMEOUT, replyTo: results };
+    await queues().getQueueClient(`minibatches-${copied}`).sendMessage(encodeMessage(copy));
+    const busy = new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=busy \\(delivery (\\d+)`, 'g');
+    const seen = () => [...w.lines.join('\n').matchAll(busy)].map((m) => m[1]);
+    await expect.poll(() => seen().length, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(2);
+    // Hidden again instead, the copy's second look would be its second delivery, and so on.
+    expect(new Set(seen())).toEqual(new Set(['1']));
+    writeFileSync(gate, '');
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Completed');
+    expect(run.output).toEqual(['a.txt: ok']);
+    expect(run.view.summary?.totals).toMatchObject({ itemsSucceeded: 1, tries: 1 });
   });
 
   it('holds two tries per script process: the next is taken while the first still scores', async () => {
