@@ -6,16 +6,17 @@ import type { ErrorLine, ProgressView, RunSummary, RunView } from './wire.js';
  * terminal shows (an ANSI escape in a script's error, U+202E in a name).
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** User data (item names, error texts, run names) as the terminal may show it: each control character escaped (`\u001b`). */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** One line of user data: line breaks escaped too. */
+/** One line of user data: line breaks escaped too (`printable` has escaped the others). */
 function oneLine(text: string): string {
-  return printable(text).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return printable(text).replace(/\n/g, '\\n');
 }
 
 export function duration(seconds: number): string {

@@ -246,7 +246,8 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
   const all = item.start === 0 && item.end >= Number(metadata.num_rows);
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   // As a CSV header naming a column twice: one of the two would be lost from every row.
-  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  const seen = new Set<string>();
+  const twice = columns.find((c) => seen.size === seen.add(c).size);
   if (twice !== undefined) return whole(item, `its schema names the column "${twice}" twice`, all);
   const absent = lackingCarried(input, columns);
   if (absent) return whole(item, absent, all);

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { SETTING_NAMES, type RunSettings, type SettingName } from '../config/settings.js';
 import { datasetKindOf } from '../datasets/index.js';
@@ -61,6 +61,14 @@ function field(hash: Hash, label: string, value: string): void {
   hash.update(`${label}\u0000${value}\n`);
 }
 
+function isFileBehind(link: string): boolean {
+  try {
+    return statSync(link).isFile();
+  } catch {
+    return false; // a dangling link: nothing to hash
+  }
+}
+
 /** sha256 of a file, streamed: a large file bundled beside a script is never held whole. */
 async function fileDigest(file: string): Promise<string> {
   const digest = createHash('sha256');
@@ -79,7 +87,9 @@ async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
     settings.source_directory === undefined ? root : path.resolve(root, settings.source_directory);
   field(hash, 'entry_script.bytes', await fileDigest(script));
   const files = (await readdir(folder, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile())
+    // A link to a file counts as the file (its bytes are hashed through it); a link to a folder is
+    // not walked here, but what the script imports through it is (below).
+    .filter((e) => e.isFile() || (e.isSymbolicLink() && isFileBehind(path.join(e.parentPath, e.name))))
     .map((e) => path.relative(folder, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
   for (const file of files) {
@@ -87,8 +97,9 @@ async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
   }
   // What the script imports from outside its folder (a helper shared by several scripts) changes its
   // rows as much as its own bytes: a run after a redeployed helper must not reuse the rows before it.
+  const realFolder = await realpath(folder);
   const outside = (await localImports(script))
-    .filter((file) => !file.startsWith(folder + path.sep))
+    .filter((file) => !file.startsWith(realFolder + path.sep))
     .map((file) => ({ file, name: path.relative(root, file).split(path.sep).join('/') }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const { file, name } of outside) field(hash, `imported.file ${name}`, await fileDigest(file));

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { init, parse } from 'es-module-lexer';
@@ -16,7 +16,9 @@ function resolved(from: string, specifier: string): string | undefined {
   const base = path.resolve(path.dirname(from), specifier);
   for (const suffix of CANDIDATES) {
     const file = `${base}${suffix}`;
-    if (existsSync(file) && statSync(file).isFile()) return file;
+    // Where Node loads it from: a helper shared by a symbolic link is hashed (and its own imports
+    // resolved) at its real path, as the loader does.
+    if (existsSync(file) && statSync(file).isFile()) return realpathSync(file);
   }
   return undefined;
 }
@@ -46,8 +48,9 @@ async function relativeSpecifiers(file: string): Promise<string[]> {
  * package (a bare specifier) is the deployment's, not the script's.
  */
 export async function localImports(entry: string): Promise<string[]> {
-  const seen = new Set<string>([entry]);
-  const queue = [entry];
+  const start = realpathSync(entry);
+  const seen = new Set<string>([start]);
+  const queue = [start];
   for (let file = queue.shift(); file !== undefined && seen.size < MAX_FILES; file = queue.shift()) {
     for (const specifier of await relativeSpecifiers(file)) {
       const target = resolved(file, specifier);

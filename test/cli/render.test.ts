@@ -104,5 +104,6 @@ describe('user data on the terminal', () => {
       '  evil\\u202egnp.exe\\nsecond (mini-batch 3, 2 tries, try): boom \\u001b[2J\\u001b[31mred\\u0007\nat line 2',
     );
     expect(printable('tab\tand é 结果 ok')).toBe('tab\tand é 结果 ok');
+    expect(printable('a\u2028b\u061cc')).toBe('a\\u2028b\\u061cc');
   });
 });

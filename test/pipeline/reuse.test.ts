@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -188,6 +188,20 @@ describe('allow_reuse', () => {
     const v2 = await runToEnd(host, settings);
     executed(v2);
     expect(v2.output).toEqual(['00.png: v2']);
+    // Shared by a symbolic link inside the folder instead: the file behind the link counts.
+    const linked = path.join(scripts, 'shared', 'mark.js');
+    writeFileSync(linked, "export const mark = '';\n");
+    symlinkSync(linked, path.join(scripts, 'uses-shared', 'mark.js'));
+    writeFileSync(
+      path.join(scripts, 'uses-shared', 'tagged.js'),
+      "import { suffix } from '../shared/suffix.js';\nimport { mark } from './mark.js';\nexport function run(files) { return files.map((f) => `${f.split('/').pop()}${suffix}${mark}`); }\n",
+    );
+    executed(await runToEnd(host, settings));
+    expect((await runToEnd(host, settings)).view.reusedFrom).toBeDefined();
+    writeFileSync(linked, "export const mark = ' marked';\n");
+    const v3 = await runToEnd(host, settings);
+    executed(v3);
+    expect(v3.output).toEqual(['00.png: v2 marked']);
   });
 
   it('a model that got a new version, asked for as latest: it runs again', async () => {
