@@ -58,14 +58,14 @@ export async function inboxOf(
 
 /**
  * Why a name under the pipeline's folder cannot be an item of a run (traversal, control characters…),
- * if it cannot. After its run the file moves to `<done>/<pipeline>/<runId>/<name>`: a name too long
+ * if it cannot. With after_run "move", the file moves to `<done>/<pipeline>/<runId>/<name>` after its run: a name too long
  * for that would be taken, run, and then never moved (the move failing after its retries).
  */
-function nameProblem(pipeline: string, name: string, done: string): string | undefined {
+function nameProblem(pipeline: string, name: string, done: string, moved: boolean): string | undefined {
   const problem = pathProblem(name, BLOB_NAME_RULE);
   if (problem !== undefined) return `the name "${name}" cannot be a file of a run: ${problem}`;
   const longest = BLOB_NAME_MAX - pipeline.length - MAX_RUN_ID_LENGTH - 2;
-  if (name.length > longest)
+  if (moved && name.length > longest)
     return `the name "${name.slice(0, 40)}…" has ${name.length} characters: after its run a file moves to ${done}/${pipeline}/<runId>/<name>, and a blob name holds at most ${BLOB_NAME_MAX}, so names under ${pipeline}/ may have at most ${longest}`;
   return undefined;
 }
@@ -88,7 +88,10 @@ export async function receiveDrop(
     pipeline === ''
       ? `it is not in a pipeline's folder: ${HOW(names.inbox)}`
       : await inboxOf(storage, names, pipeline);
-  const reason = typeof settings === 'string' ? settings : nameProblem(pipeline, name, names.done);
+  const reason =
+    typeof settings === 'string'
+      ? settings
+      : nameProblem(pipeline, name, names.done, settings.after_run === 'move');
   if (reason !== undefined) {
     await rejectDrop(storage, names, drop.blobName, drop.etag, reason);
     return { kind: 'rejected', reason };
