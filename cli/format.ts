@@ -5,8 +5,8 @@ import type { ErrorLine, ProgressView, RunSummary, RunView } from './wire.js';
  * file name or an error text holding them could move the cursor, recolour or rewrite what the
  * terminal shows (an ANSI escape in a script's error, U+202E in a name).
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNPRINTABLE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** User data (item names, error texts, run names) as the terminal may show it: each control character escaped (`\u001b`). */
