@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -98,7 +98,10 @@ async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
   // What the script imports from outside its folder (a helper shared by several scripts) changes its
   // rows as much as its own bytes: a run after a redeployed helper must not reuse the rows before it.
   const realFolder = await realpath(folder);
-  const outside = (await localImports(script))
+  const imports = await localImports(script);
+  // Too many to follow: a run whose code cannot all be hashed is never reused (nor reuses).
+  if (!imports.complete) field(hash, 'imported.unfollowed', randomUUID());
+  const outside = imports.files
     .filter((file) => !file.startsWith(realFolder + path.sep))
     .map((file) => ({ file, name: path.relative(root, file).split(path.sep).join('/') }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

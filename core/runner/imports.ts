@@ -6,8 +6,8 @@ import { init, parse } from 'es-module-lexer';
 /** Files followed at most: a script's own imports, not a bundled library's thousand modules. */
 const MAX_FILES = 2_000;
 
-/** What Node's loader may have been asked for: the file itself, or a CommonJS-style extensionless name. */
-const CANDIDATES = ['', '.js', '.mjs', '.cjs', '/index.js'];
+/** What Node's loader may have been asked for: the file itself, or what require() tries for an extensionless name. */
+const CANDIDATES = ['', '.js', '.json', '.node', '/index.js', '/index.json'];
 
 /** `require('./x')` and `require("../y.cjs")` in CommonJS source, which the ES module lexer does not read. */
 const REQUIRE = /\brequire\(\s*(['"])(\.{1,2}\/[^'"]+)\1\s*\)/g;
@@ -43,15 +43,16 @@ async function relativeSpecifiers(file: string): Promise<string[]> {
 }
 
 /**
- * Every file `entry` reaches through relative imports, itself included, as absolute paths: what the
- * entry script runs besides its packages. A specifier computed at run time cannot be followed; a
+ * Every file `entry` reaches through relative imports, itself included, as real absolute paths: what
+ * the entry script runs besides its packages; `complete` false when there were more than MAX_FILES. A specifier computed at run time cannot be followed; a
  * package (a bare specifier) is the deployment's, not the script's.
  */
-export async function localImports(entry: string): Promise<string[]> {
+export async function localImports(entry: string): Promise<{ files: string[]; complete: boolean }> {
   const start = realpathSync(entry);
   const seen = new Set<string>([start]);
   const queue = [start];
-  for (let file = queue.shift(); file !== undefined && seen.size < MAX_FILES; file = queue.shift()) {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    if (seen.size >= MAX_FILES) return { files: [...seen], complete: false };
     for (const specifier of await relativeSpecifiers(file)) {
       const target = resolved(file, specifier);
       if (target === undefined || seen.has(target)) continue;
@@ -59,5 +60,5 @@ export async function localImports(entry: string): Promise<string[]> {
       queue.push(target);
     }
   }
-  return [...seen];
+  return { files: [...seen], complete: true };
 }
