@@ -12,9 +12,11 @@ function pool(
   size: number,
   args: Record<string, string> = {},
   onLog?: (workerIndex: number, level: string, text: string) => void,
+  initTimeoutMs?: number,
 ): WorkerPool {
   return new WorkerPool({
     size,
+    ...(initTimeoutMs === undefined ? {} : { initTimeoutMs }),
     ...(onLog ? { onLog } : {}),
     init: {
       scriptPath: path.join(scripts, script),
@@ -135,6 +137,14 @@ describe('WorkerPool', () => {
       },
     });
     expect(JSON.stringify(outcome)).not.toContain(scripts);
+  });
+
+  it('ends a process whose init() does not return in time, counting it as init() failing, so the try fails saying so', async () => {
+    current = pool('slow_init.js', 1, {}, undefined, 1_000);
+    const outcome = await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 60_000);
+    expect(outcome).toMatchObject({ ok: false });
+    const message = outcome.ok ? '' : outcome.error.message;
+    expect(message).toMatch(/^init\(\) failed: it did not return within 1 s .*its process was ended/);
   });
 
   it('answers tries still waiting for a process when it shuts down', async () => {

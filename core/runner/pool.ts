@@ -25,6 +25,17 @@ export interface PoolOptions {
   onLog?: (workerIndex: number, level: string, text: string) => void;
   /** The most memory one worker process may hold, in MB (default: `workerMemoryLimitMb()`). */
   memoryLimitMb?: number;
+  /** How long init() may take before its process is ended and its start counted as failed (default: 600 s). */
+  initTimeoutMs?: number;
+}
+
+/**
+ * init() gets ten minutes (a large model to load), or twice run_invocation_timeout where that is
+ * more: one that never returns (a deadlock, a download that hangs) failed no try and ended no run,
+ * which stayed Running for ever.
+ */
+export function initTimeoutMs(runInvocationTimeoutSeconds: number): number {
+  return Math.max(600, 2 * runInvocationTimeoutSeconds) * 1000;
 }
 
 interface Pending {
@@ -54,6 +65,8 @@ interface Slot {
   dead: boolean;
   /** It went over the memory limit (seen by the pool, or by V8 running out of heap). */
   overLimit: boolean;
+  /** It was ended because init() did not return in time. */
+  initTimedOut: boolean;
   /** Settles once the process has exited. */
   exited: Promise<void>;
   /** Settles once the process's stdout and stderr have been read to their end. */
@@ -185,6 +198,7 @@ export class WorkerPool {
   private nextId = 0;
   private closed = false;
   private readonly memoryLimitMb: number;
+  private readonly initTimeoutMs: number;
   private memoryWatch: NodeJS.Timeout | undefined;
   private initFailuresInARow = 0;
   private firstInitFailure: ErrorInfo | undefined;
@@ -194,6 +208,7 @@ export class WorkerPool {
   constructor(private readonly options: PoolOptions) {
     this.slots = Array.from({ length: options.size }, () => undefined);
     this.memoryLimitMb = options.memoryLimitMb ?? workerMemoryLimitMb();
+    this.initTimeoutMs = options.initTimeoutMs ?? initTimeoutMs(0);
   }
 
   private spawn(index: number): Slot {
@@ -229,6 +244,7 @@ export class WorkerPool {
       load: 0,
       dead: false,
       overLimit: false,
+      initTimedOut: false,
       exited,
       printed: Promise.resolve(),
     };
@@ -279,12 +295,23 @@ export class WorkerPool {
       type: 'init',
       init: { ...this.options.init, workerIndex: index },
     } satisfies ToWorker);
+    const initDeadline = setTimeout(() => {
+      if (readySettled || slot.dead) return;
+      slot.initTimedOut = true;
+      this.stop(slot);
+    }, this.initTimeoutMs);
+    initDeadline.unref();
+    void ready.then(() => clearTimeout(initDeadline));
     this.watchMemory();
     return slot;
   }
 
   private exitError(slot: Slot, code: number | null, signal: NodeJS.Signals | null): ErrorInfo {
     if (slot.overLimit) return { message: overLimitMessage(this.memoryLimitMb) };
+    if (slot.initTimedOut)
+      return {
+        message: `it did not return within ${Math.round(this.initTimeoutMs / 1000)} s (the most init() may take: 600 s, or twice run_invocation_timeout), and its process was ended`,
+      };
     if (signal) return { message: `the worker process was killed (${signal})` };
     return { message: `the worker process exited (code ${code ?? '?'})` };
   }

@@ -7,7 +7,7 @@ import { endedElsewhere, hasEnded, markEnded } from './ended-runs.js';
 import { startIdleSweep } from './idle-sweep.js';
 import { processRunScratch, resolveEntryScript, scratchRoot, scriptsRoot } from './paths.js';
 import { downloadSideInputs, pinnedModels } from './pool-downloads.js';
-import { SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
+import { initTimeoutMs, SHUT_DOWN, WorkerPool, type RunOutcome } from './pool.js';
 import type { MiniBatchCall } from './messages.js';
 import type { RunRecord } from '../runs/record.js';
 import { removeRunScratch } from './scratch.js';
@@ -80,6 +80,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
       executionProviders: executionProviders(),
     },
     onLog: (worker, level, text) => log.add(worker, level, text),
+    initTimeoutMs: initTimeoutMs(s.run_invocation_timeout),
   });
 }
 
