@@ -64,7 +64,6 @@ const FIRST_VISIBILITY_SECONDS = 5;
 /** How often a worker says it is alive (well within the smallest pool start timeout, 10 s). */
 const BEACON_MS = 3_000;
 
-/** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
 /**
  * Deletes a held message; one that is gone already, or that another worker holds now (it was shown
  * again after a late heartbeat), is no error: whoever holds it finds the try finished.
@@ -78,6 +77,7 @@ async function deleteIfThere(queue: QueueClient, held: Held): Promise<void> {
   }
 }
 
+/** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
   const promise = new Promise<void>((r) => (resolve = r));
