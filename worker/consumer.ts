@@ -77,6 +77,11 @@ async function deleteIfThere(queue: QueueClient, held: Held): Promise<void> {
   }
 }
 
+/** How many times this try has been delivered: this message's deliveries, and those its earlier copies counted. */
+function deliveriesOf(t: PoolTry, held: Held): number {
+  return (t.deliveries ?? 0) + held.message.dequeueCount;
+}
+
 /** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
@@ -336,18 +341,20 @@ export class PoolConsumer {
     if ('skip' in claim) {
       if (claim.skip === 'busy') {
         // Another worker holds it and answers: look again when its claim would lapse, as a fresh
-        // message. Hidden again instead, a copy (an activity's retry enqueues one) would count a
-        // delivery each time it found the try busy, and once its holder died, the first worker to
-        // take it over would find it "taken" more than maxDequeueCount times and poison a try that
-        // only one worker died under.
+        // message carrying the deliveries that counted. Hidden again instead, a copy (an activity's
+        // retry enqueues one) would count a delivery each time it found the try busy, and once its
+        // holder died, the first worker to take it over would poison a try only one worker died
+        // under. This look is not a delivery; the ones before it were (a holder that died), and they
+        // go on counting, so a try that kills every worker taking it is still poisoned.
         const seconds = Math.max(1, Math.ceil(claim.lapsesInMs / 1000));
-        await queue.sendMessage(held.message.messageText, {
+        const counted = deliveriesOf(t, held) - 1;
+        await queue.sendMessage(encodeMessage({ ...t, ...(counted > 0 ? { deliveries: counted } : {}) }), {
           visibilityTimeout: seconds,
           messageTimeToLive: -1,
         });
         await deleteIfThere(queue, held);
         tell(
-          `outcome=busy (delivery ${held.message.dequeueCount}; another worker runs it: back on the queue in ${seconds} s)`,
+          `outcome=busy (delivery ${deliveriesOf(t, held)}; another worker runs it: back on the queue in ${seconds} s)`,
         );
       } else {
         await queue.deleteMessage(held.message.messageId, held.popReceipt);
@@ -358,7 +365,7 @@ export class PoolConsumer {
     const started = performance.now();
     const heartbeat = this.keepAlive(t.runId, queue, held, claim.taken, timing);
     try {
-      const poisoned = held.message.dequeueCount > (this.options.maxDequeueCount ?? 5);
+      const poisoned = deliveriesOf(t, held) > (this.options.maxDequeueCount ?? 5);
       const options = { mayWrite: () => heartbeat.renew() };
       let result: PoolOutcome;
       try {
@@ -437,7 +444,7 @@ export class PoolConsumer {
     for (const { index, attempt } of triesOf(t)) {
       const names = await miniBatchItems(this.storage, t.runId, t.shard, index);
       const final = attempt >= run.settings.run_max_try;
-      const error = `mini-batch ${index} (attempt ${attempt}) was taken ${held.message.dequeueCount} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
+      const error = `mini-batch ${index} (attempt ${attempt}) was taken ${deliveriesOf(t, held)} times by workers of pool "${this.options.pool}" and never finished (each worker died under it: crash, out of memory, or killed); its message is in ${poisonQueue(this.options.pool)}`;
       if (final)
         await recordLostMiniBatch(this.storage, { runId: t.runId, shard: t.shard, index, attempt, error });
       results.push({

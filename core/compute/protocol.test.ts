@@ -30,6 +30,13 @@ describe('readPoolTry', () => {
     },
   );
 
+  it('carries the deliveries its earlier copies counted, a whole number; none is the same as 0', () => {
+    expect(readPoolTry({ ...aTry, deliveries: 3 })).toEqual({ ...aTry, deliveries: 3 });
+    expect(readPoolTry({ ...aTry, deliveries: 0 })).toEqual(aTry);
+    for (const deliveries of [-1, 1.5, '3', null])
+      expect(() => readPoolTry({ ...aTry, deliveries })).toThrow(/not a pool try/);
+  });
+
   it('refuses a result put on a pool queue: a worker would take it as a try', () => {
     expect(() => readPoolTry({ ...aTry, result })).toThrow(/not a pool try: it carries a result/);
   });

@@ -26,6 +26,11 @@ export interface PoolTry extends MiniBatchInput {
    * result event); absent for one try.
    */
   tries?: GroupTry[];
+  /**
+   * Deliveries of this try before this message: a message a worker found busy goes back to the queue
+   * as a fresh one (its own delivery count starts again), carrying the deliveries that counted.
+   */
+  deliveries?: number;
 }
 
 /** What a pool try ended with: one try's result, or a group's (a prefix of its tries). */
@@ -64,7 +69,8 @@ function readTryFields(value: unknown): PoolTry {
     !isCount(v.index, 0) ||
     !isCount(v.attempt, 1) ||
     !isCount(v.deadlineSeconds, 1) ||
-    (v.replyTo !== undefined && typeof v.replyTo !== 'string')
+    (v.replyTo !== undefined && typeof v.replyTo !== 'string') ||
+    (v.deliveries !== undefined && !isCount(v.deliveries, 0))
   ) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
@@ -84,6 +90,7 @@ function readTryFields(value: unknown): PoolTry {
   return {
     ...(replyTo === undefined ? {} : { replyTo }),
     ...(tries === undefined ? {} : { tries }),
+    ...(isCount(v.deliveries, 1) ? { deliveries: v.deliveries } : {}),
     runId: v.runId,
     shard: v.shard,
     index: v.index,

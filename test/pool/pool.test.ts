@@ -33,6 +33,7 @@ const shared = `shared${tag}`;
 const grouped = `group${tag}`;
 const groupCanceled = `gcancel${tag}`;
 const copied = `copy${tag}`;
+const carried = `carried${tag}`;
 const pools = [
   pool,
   idle,
@@ -49,6 +50,7 @@ const pools = [
   grouped,
   groupCanceled,
   copied,
+  carried,
 ].join(',');
 const results = `results-${tag}`;
 const container = `pool-${tag}`;
@@ -336,6 +338,32 @@ describe('compute pools: runs', () => {
     const poison = await queues().getQueueClient(`minibatches-${poisoned}-poison`).peekMessages();
     expect(poison.peekedMessageItems).toHaveLength(1);
     expect(w.lines.join('\n')).toMatch(new RegExp(`try run=${runId} mini-batch=0 attempt=1 outcome=failed`));
+  });
+
+  it("counts the deliveries a try's earlier copies carried: one take past the limit poisons it", async () => {
+    const runId = await submit(host, {
+      entry_script: 'echo.js',
+      input: { container, path: 'few/b.txt' },
+      compute: carried,
+      run_max_try: 1,
+    });
+    const queue = queues().getQueueClient(`minibatches-${carried}`);
+    await queue.createIfNotExists();
+    // The shard's message, put back as a copy found busy after five deliveries would be (its holders died).
+    let taken: { messageId: string; popReceipt: string; messageText: string } | undefined;
+    await waitFor(async () => {
+      [taken] = (await queue.receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
+      return taken !== undefined;
+    });
+    const message = taken ?? { messageId: '', popReceipt: '', messageText: '' };
+    const t = JSON.parse(Buffer.from(message.messageText, 'base64').toString('utf8')) as object;
+    await queue.sendMessage(encodeMessage({ ...(t as Parameters<typeof encodeMessage>[0]), deliveries: 5 }));
+    await queue.deleteMessage(message.messageId, message.popReceipt);
+    await worker({}, carried);
+    const run = await finish(host, runId);
+    expect(run.view.status).toBe('Failed');
+    expect(run.errors).toEqual([expect.objectContaining({ item: 'few/b.txt', kind: 'try', attempts: 1 })]);
+    expect(run.errors[0]?.error).toMatch(/was taken 6 times by workers of pool/);
   });
 
   it('ignores a result for an attempt its shard gave up, and a duplicate result, counting each try once', async () => {
