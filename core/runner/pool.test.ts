@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -175,6 +176,33 @@ describe('WorkerPool', () => {
     const cut = (c: string) =>
       `${c.repeat(MAX_LINE_CHARS)}… (line cut: ${chars - MAX_LINE_CHARS} more characters not kept)`;
     expect(lines).toEqual([`STDOUT ${cut('x')}`, 'STDOUT after', `WARNING ${cut('y')}`]);
+  });
+
+  it("cuts a logged line in the script's process: the host is never sent more than MAX_LINE_CHARS of it", async () => {
+    const chars = 20_000_000;
+    current = pool('long_line.js', 1, { chars: String(chars) });
+    await current.start();
+    // What crosses the IPC channel, as the host receives it.
+    const child = (current as unknown as { slots: { child: ChildProcess }[] }).slots[0]?.child;
+    const sent: number[] = [];
+    child?.on('message', (m: { type: string; text?: string }) => {
+      if (m.type === 'log') sent.push(m.text?.length ?? 0);
+    });
+    expect(await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 60_000)).toMatchObject({
+      ok: true,
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeLessThan(MAX_LINE_CHARS + 100);
+  });
+
+  it('never cuts a line between the halves of a surrogate pair (an emoji), printed or logged', async () => {
+    const lines: string[] = [];
+    current = pool('emoji_cut.js', 1, {}, (_, level, text) => lines.push(`${level} ${text}`));
+    expect(await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 5_000)).toMatchObject({ ok: true });
+    await current.shutdown(1_000);
+    const cut = `${'x'.repeat(MAX_LINE_CHARS - 1)}… (line cut: 11 more characters not kept)`;
+    // Printed and logged lines come by different channels: either may be first.
+    expect(lines.sort()).toEqual([`STDOUT ${cut}`, `WARNING ${cut}`]);
   });
 
   it('ends the processes a script started with its worker process: after a timeout, and at shutdown', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import { distRoot } from './paths.js';
+import { cutAt, cutNote, cutReceived, MAX_LINE_CHARS } from './line-cut.js';
 import { checkReturned } from './returned.js';
 import type {
   ErrorInfo,
@@ -99,13 +100,7 @@ export const SHUT_DOWN: RunOutcome = {
 /** V8's last words when a process runs out of heap (`--max-old-space-size`). */
 const HEAP_EXHAUSTED = /JavaScript heap out of memory|Reached heap limit/;
 
-/**
- * The most characters of one line a script prints that reach the run's log: the rest of a longer
- * line is dropped, and the line says how much. A line is held in the host until it ends, so an
- * unbounded one (megabytes printed with no line break) would grow the host's memory without end,
- * and past V8's longest string (512 MB) throw in the host's stream handler and end the host.
- */
-export const MAX_LINE_CHARS = 16 * 1024;
+export { MAX_LINE_CHARS } from './line-cut.js';
 
 /**
  * Splits what a process prints into lines as readline does (`\n`, `\r\n` or a lone `\r` end one),
@@ -142,10 +137,12 @@ class LineSplitter {
   private add(chunk: string, from: number, to: number): void {
     const room = MAX_LINE_CHARS - this.line.length;
     const length = to - from;
-    if (length <= room) this.line += chunk.slice(from, to);
+    if (this.dropped === 0 && length <= room) this.line += chunk.slice(from, to);
     else {
-      this.line += chunk.slice(from, from + room);
-      this.dropped += length - room;
+      // Once cut, the rest of the line is only counted (a pair's half put back would open a gap).
+      const end = this.dropped === 0 ? cutAt(chunk, from, room) : from;
+      this.line += chunk.slice(from, end);
+      this.dropped += to - end;
     }
   }
 
@@ -156,12 +153,6 @@ class LineSplitter {
     this.forward(line);
   }
 }
-
-const cutNote = (kept: string, dropped: number) => `${kept}… (line cut: ${dropped} more characters not kept)`;
-
-/** A line the script logged through `ctx.logger`, held to MAX_LINE_CHARS as printed lines are. */
-const cutLine = (text: string) =>
-  text.length <= MAX_LINE_CHARS ? text : cutNote(text.slice(0, MAX_LINE_CHARS), text.length - MAX_LINE_CHARS);
 
 /**
  * Ends a worker process and every process it started (its process group, `detached` in spawn): a
@@ -260,7 +251,7 @@ export class WorkerPool {
         markReady(undefined);
       } else if (m.type === 'initFailed') {
         markReady(this.startFailed(m.stage, m.error));
-      } else if (m.type === 'log') this.options.onLog?.(index, m.level, cutLine(m.text));
+      } else if (m.type === 'log') this.options.onLog?.(index, m.level, cutReceived(m.text));
       else if (m.type === 'started') this.startDeadline(slot, m.id);
       else if (m.type === 'done')
         this.settle(slot, m.id, checkReturned(m.rows, m.failures, slot.pending.get(m.id)?.inputs ?? 0));

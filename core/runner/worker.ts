@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EntryScript, InitContext, MiniBatch, RunContext, ScriptLogger } from './contract.js';
+import { cutLine } from './line-cut.js';
 import type {
   ErrorInfo,
   FromWorker,
@@ -73,7 +74,8 @@ function logger(level: WorkerInit['loggingLevel']): ScriptLogger {
           typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : JSON.stringify(a),
         )
         .join(' ');
-      send({ type: 'log', level: at, text });
+      // Cut here: the host holds what it is sent, and a line of hundreds of MB would grow it as much.
+      send({ type: 'log', level: at, text: cutLine(text) });
     };
   return { debug: at('DEBUG'), info: at('INFO'), warn: at('WARNING'), error: at('ERROR') };
 }
