@@ -366,7 +366,9 @@ export class WorkerPool {
 
   private stop(slot: Slot): void {
     slot.dead = true;
-    killGroup(slot.child);
+    // A process that has exited had its group killed then ('exit'): its pid, maybe reused since by
+    // another run's process, is not signalled again.
+    if (slot.child.exitCode === null && slot.child.signalCode === null) killGroup(slot.child);
   }
 
   private startDeadline(slot: Slot, id: number): void {
