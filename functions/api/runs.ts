@@ -88,6 +88,7 @@ export async function viewOf(
   client: df.DurableClient,
   status: df.DurableOrchestrationStatus,
   live: boolean,
+  liveProgress = live,
 ): Promise<RunView> {
   const runId = status.instanceId;
   const progress = status.customStatus as RunProgress | null;
@@ -129,7 +130,7 @@ export async function viewOf(
     const running = view.status === 'Running' || view.status === 'Pending';
     view.progress = progressView(
       progress,
-      live && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
+      liveProgress && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
       progressClock(!running, status.lastUpdatedTime),
     );
   }
@@ -173,11 +174,14 @@ const submit = guarded(
     startRun(client, context, readJsonBody(await bodyText(request)), { kind: 'api' }),
 );
 
-/** Every run's view (without live shard detail), newest first. */
+/**
+ * Every run's view, newest first: a running run's progress as live as its own view shows it (its
+ * shards in flight report there before they report to the run), an ended run's without its summary.
+ */
 export async function listRunViews(client: df.DurableClient): Promise<RunView[]> {
   const all = await client.getStatusAll();
   const runs = all.filter((s) => s.name.toLowerCase() === orchestrators.run.toLowerCase());
-  const views = await Promise.all(runs.map((s) => viewOf(client, s, false)));
+  const views = await Promise.all(runs.map((s) => viewOf(client, s, false, true)));
   return views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
 }
 

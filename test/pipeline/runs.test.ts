@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DevHostProcess } from '../../devhost/process.js';
+import type { RunView } from '../../functions/api/runs.js';
 import { call, uniqueNames } from '../support/devhost.js';
 import { finish, runToEnd, startApp, submit, uploadFiles } from '../support/pipeline.js';
 
@@ -348,6 +349,32 @@ describe('thresholds across shards', () => {
 });
 
 describe('cancel', () => {
+  it('lists a running run with the progress its own view shows, not only what its shards reported to it', async () => {
+    const gates = mkdtempSync(path.join(os.tmpdir(), 'gates-'));
+    const runId = await submit(host, {
+      ...base,
+      entry_script: 'gate.js',
+      environment_variables: { GATE_DIR: gates },
+      input: { container, path: 'clean/' },
+      process_count_per_node: 1,
+    });
+    // Every file but the last scores; the last waits at its gate, so the run stays Running.
+    for (const file of good.slice(0, -1)) writeFileSync(path.join(gates, file), '');
+    const own = async () =>
+      ((await call(host.baseUrl, 'GET', `/api/runs/${runId}`)).body as RunView).progress;
+    await expect
+      .poll(async () => (await own())?.items.succeeded, { timeout: 60_000, interval: 200 })
+      .toBe(good.length - 1);
+    const listed = ((await call(host.baseUrl, 'GET', '/api/runs')).body as { runs: RunView[] }).runs.find(
+      (r) => r.runId === runId,
+    );
+    expect(listed?.status).toBe('Running');
+    expect(listed?.progress?.items.succeeded).toBe(good.length - 1);
+    writeFileSync(path.join(gates, good.at(-1) ?? ''), '');
+    expect((await finish(host, runId)).view.status).toBe('Completed');
+    rmSync(gates, { recursive: true, force: true });
+  });
+
   it('cancels a running run and says so in its summary', async () => {
     const runId = await submit(host, {
       ...base,
