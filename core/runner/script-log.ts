@@ -65,14 +65,15 @@ export class ScriptLog {
   }
 }
 
-/** The lines as blocks of whole lines, each at most MAX_APPEND_BYTES (a longer line is cut to fit). */
+/**
+ * The lines as blocks of whole lines, each at most MAX_APPEND_BYTES. A line is never longer than one
+ * block: the pool keeps 16 KB of a printed or logged line (MAX_LINE_CHARS).
+ */
 function* blocksOf(lines: string[]): Generator<Buffer> {
   let parts: Buffer[] = [];
   let size = 0;
   for (const line of lines) {
-    let bytes = Buffer.from(`${line}\n`, 'utf8');
-    if (bytes.length > MAX_APPEND_BYTES)
-      bytes = Buffer.concat([bytes.subarray(0, MAX_APPEND_BYTES - 1), Buffer.from('\n')]);
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
     if (size + bytes.length > MAX_APPEND_BYTES) {
       yield Buffer.concat(parts);
       parts = [];

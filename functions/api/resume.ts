@@ -12,7 +12,7 @@ import { storage } from '../../core/storage/storage.js';
 import { orchestrators } from '../../orchestrations/names.js';
 import { runIdParam } from '../http/params.js';
 import { bodyText, guarded, json, readJsonBody } from '../http/respond.js';
-import { links, statusOf, viewOf, type RunView } from './runs.js';
+import { FULL_VIEW, links, statusOf, viewOf, type RunView } from './runs.js';
 
 function conflict(message: string): ParallelRunError {
   return new ParallelRunError('CONFLICT', message);
@@ -50,7 +50,7 @@ const resume = guarded(
     const runId = runIdParam(request);
     const text = await bodyText(request);
     const overrides = parseResumeOverrides(text.trim() === '' ? undefined : readJsonBody(text));
-    const view = await viewOf(client, await statusOf(client, runId), true);
+    const view = await viewOf(client, await statusOf(client, runId), FULL_VIEW);
     const why = whyNot(view);
     if (why) throw conflict(why);
     const store = storage();

@@ -84,11 +84,23 @@ async function originOf(runId: string): Promise<Pick<RunView, 'pipeline' | 'runN
   };
 }
 
+/** What a view reads beyond the run's own status: its shards in flight (live progress), its summary once ended. */
+export interface ViewDetail {
+  shards: boolean;
+  summary: boolean;
+}
+
+/** A run's own view (GET /api/runs/{id}): everything. */
+export const FULL_VIEW: ViewDetail = { shards: true, summary: true };
+/** The runs list: live progress, no summary per run. */
+const LISTED_VIEW: ViewDetail = { shards: true, summary: false };
+/** An answer to a request about the run (cancel): its status only. */
+const STATUS_VIEW: ViewDetail = { shards: false, summary: false };
+
 export async function viewOf(
   client: df.DurableClient,
   status: df.DurableOrchestrationStatus,
-  live: boolean,
-  liveProgress = live,
+  detail: ViewDetail,
 ): Promise<RunView> {
   const runId = status.instanceId;
   const progress = status.customStatus as RunProgress | null;
@@ -130,11 +142,11 @@ export async function viewOf(
     const running = view.status === 'Running' || view.status === 'Pending';
     view.progress = progressView(
       progress,
-      liveProgress && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
+      detail.shards && view.status === 'Running' ? await liveShards(client, runId, progress) : [],
       progressClock(!running, status.lastUpdatedTime),
     );
   }
-  if (live && view.status !== 'Running' && view.status !== 'Pending') {
+  if (detail.summary && view.status !== 'Running' && view.status !== 'Pending') {
     const summary = await readJson<RunSummary>(
       storage().blobs.getContainerClient(containers.runs),
       runPaths.summary(runId),
@@ -181,7 +193,7 @@ const submit = guarded(
 export async function listRunViews(client: df.DurableClient): Promise<RunView[]> {
   const all = await client.getStatusAll();
   const runs = all.filter((s) => s.name.toLowerCase() === orchestrators.run.toLowerCase());
-  const views = await Promise.all(runs.map((s) => viewOf(client, s, false, true)));
+  const views = await Promise.all(runs.map((s) => viewOf(client, s, LISTED_VIEW)));
   return views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
 }
 
@@ -191,14 +203,14 @@ const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Pr
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const status = await statusOf(client, runIdParam(request));
-  return json(200, await viewOf(client, status, true));
+  return json(200, await viewOf(client, status, FULL_VIEW));
 });
 
 const cancelReason = 'canceled by request';
 
 /** The run's view after the cancel event went in: it may have ended, or begun finalizing, just before. */
 async function afterCancel(client: df.DurableClient, runId: string): Promise<RunView> {
-  return viewOf(client, await statusOf(client, runId), false);
+  return viewOf(client, await statusOf(client, runId), STATUS_VIEW);
 }
 
 /**
@@ -233,7 +245,7 @@ const cancel = guarded(async (request: HttpRequest, client: df.DurableClient): P
   const runId = runIdParam(request);
   const status = await statusOf(client, runId);
   const progress = status.customStatus as RunProgress | null;
-  const view = await viewOf(client, status, false);
+  const view = await viewOf(client, status, STATUS_VIEW);
   const canceling = (message: string) =>
     json(202, { runId, status: 'Canceling', message, links: links(runId) });
   if (status.runtimeStatus === df.OrchestrationRuntimeStatus.Terminated) {
@@ -343,7 +355,7 @@ function headerSafe(text: string): string {
 const output = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const runId = runIdParam(request);
   const head = headParam(request);
-  const view = await viewOf(client, await statusOf(client, runId), true);
+  const view = await viewOf(client, await statusOf(client, runId), FULL_VIEW);
   const out = view.summary?.output;
   if (!out) throw new NotFoundError(`run '${runId}' has no output: ${await whyNoOutput(view)}`);
   const missing = () => new NotFoundError(`run '${runId}': output ${out.container}/${out.blob} is missing`);

@@ -1,7 +1,7 @@
-import { QueueServiceClient } from '@azure/storage-queue';
+import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { claimTry, settleTry } from '../../core/compute/claims.js';
-import { encodeMessage } from '../../core/compute/protocol.js';
+import { decodeMessage, encodeMessage, readPoolTry } from '../../core/compute/protocol.js';
 import { runPaths } from '../../core/storage/layout.js';
 import { storageFromEnv } from '../../core/storage/storage.js';
 import type { DevHostProcess } from '../../devhost/process.js';
@@ -323,11 +323,9 @@ describe('compute pools: runs', () => {
     const queue = queues().getQueueClient(`minibatches-${poisoned}`);
     await queue.createIfNotExists();
     // Every worker that took it died under it: six deliveries, none finished.
-    for (let taken = 0; taken < 6;) {
-      const [m] = (await queue.receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
-      if (!m) continue;
+    for (let taken = 0; taken < 6; taken++) {
+      const m = await takeMessage(queue);
       await queue.updateMessage(m.messageId, m.popReceipt, undefined, 0);
-      taken++;
     }
     const w = await worker({}, poisoned);
     const run = await finish(host, runId);
@@ -350,14 +348,9 @@ describe('compute pools: runs', () => {
     const queue = queues().getQueueClient(`minibatches-${carried}`);
     await queue.createIfNotExists();
     // The shard's message, put back as a copy found busy after five deliveries would be (its holders died).
-    let taken: { messageId: string; popReceipt: string; messageText: string } | undefined;
-    await waitFor(async () => {
-      [taken] = (await queue.receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
-      return taken !== undefined;
-    });
-    const message = taken ?? { messageId: '', popReceipt: '', messageText: '' };
-    const t = JSON.parse(Buffer.from(message.messageText, 'base64').toString('utf8')) as object;
-    await queue.sendMessage(encodeMessage({ ...(t as Parameters<typeof encodeMessage>[0]), deliveries: 5 }));
+    const message = await takeMessage(queue);
+    const t = readPoolTry(decodeMessage(message.messageText));
+    await queue.sendMessage(encodeMessage({ ...t, deliveries: 5 }));
     await queue.deleteMessage(message.messageId, message.popReceipt);
     await worker({}, carried);
     const run = await finish(host, runId);
@@ -742,6 +735,17 @@ async function partVersions(runId: string): Promise<Map<string, string>> {
   for await (const b of runs.listBlobsFlat({ prefix: `${runId}/parts/` }))
     parts.set(b.name, `${b.properties.etag} ${b.properties.lastModified.toISOString()}`);
   return parts;
+}
+
+/** The next message on `queue`, hidden for a minute: waits (polling the queue) until there is one. */
+async function takeMessage(queue: QueueClient): Promise<DequeuedMessageItem> {
+  let taken: DequeuedMessageItem | undefined;
+  await waitFor(async () => {
+    [taken] = (await queue.receiveMessages({ visibilityTimeout: 60 })).receivedMessageItems;
+    return taken !== undefined;
+  });
+  if (!taken) throw new Error('no message');
+  return taken;
 }
 
 /** Polls `check` until it holds (no fixed sleeps: each poll is a storage round trip). */
