@@ -11,11 +11,12 @@ it('removes a scratch folder while a try still writes into it, without failing',
     mkdirSync(path.join(root, `d${i}`), { recursive: true });
     writeFileSync(path.join(root, `d${i}`, 'f'), 'x');
   }
-  // What a mini-batch still downloading does: new folders and files, turn after turn.
+  // What a mini-batch still downloading does: new folders and files, turn after turn, for a while (a
+  // writer with no end, on a busy machine, could outpace the remove for ever: no download does).
   let writing = true;
   let n = 0;
   const write = () => {
-    if (!writing) return;
+    if (!writing || n >= 2_000) return;
     try {
       mkdirSync(path.join(root, `w${n}`), { recursive: true });
       writeFileSync(path.join(root, `w${n++}`, 'f'), 'x');
