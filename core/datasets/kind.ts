@@ -2,9 +2,17 @@ import type { MiniBatchSize, RunSettings } from '../config/settings.js';
 import type { Storage } from '../storage/storage.js';
 import type { VersionedItem } from './listing.js';
 import type { Plan } from './plan.js';
+import type { TableColumns } from './table-columns.js';
 
 export type { ManifestShard, Plan, ShardRef } from './plan.js';
 export type { VersionedItem } from './listing.js';
+
+/**
+ * How a table's rows reach run(): an array of row objects (`rows`, the default), or one object
+ * holding them column by column (`columns`, `TableColumns`), as the entry script asks by exporting
+ * `tableView`. Files are paths either way.
+ */
+export type TableView = 'rows' | 'columns';
 
 /**
  * One mini-batch as a try hands it to run(): its inputs (local file paths for files, row objects for
@@ -20,6 +28,13 @@ export interface Materialized {
   missing: { item: string; reason: string }[];
   /** Tables with partition_keys: the key values every row of this mini-batch shares. */
   partitionKeyValues?: Record<string, string>;
+  /** Tables read for the columns view: the rows, column by column (`inputs` is then empty). */
+  columns?: TableColumns;
+}
+
+/** How many inputs run() gets, in either view. */
+export function inputCount(m: Pick<Materialized, 'inputs' | 'columns'>): number {
+  return m.columns?.length ?? m.inputs.length;
 }
 
 /** A run's `input` setting, as parsed (core/config): its `type` picks the dataset kind. */
@@ -67,6 +82,8 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
     items: string[],
     dir: string,
     stopped?: () => boolean,
+    /** Tables: how run() takes the rows (the entry script's `tableView`). Other kinds ignore it. */
+    view?: TableView,
   ): Promise<Materialized>;
   /**
    * Streams every item with a version that changes whenever its content may have (a blob's ETag, a

@@ -70,7 +70,8 @@ export const tableKind: DatasetKind<TableInput> = {
     }
     return planTable(storage, runId, input, size.bytes, listed);
   },
-  materialize: (storage, input, items, _dir, stopped) => materializeTable(storage, input, items, stopped),
+  materialize: (storage, input, items, _dir, stopped, view) =>
+    materializeTable(storage, input, items, stopped, view),
   // By file: a table's items are ranges of its files, and a file's version covers all of them.
   listing: tableVersions,
   describe: describeTable,

@@ -10,7 +10,8 @@ import { errorMessage } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, nextLineStart, readRange } from './blob-range.js';
-import type { Materialized } from './kind.js';
+import type { Materialized, TableView } from './kind.js';
+import { RowsSegment, TableColumns, type ColumnSegment } from './table-columns.js';
 import { tableBlobName } from './table-files.js';
 import {
   csvDelimiterOf,
@@ -29,6 +30,7 @@ import {
   parseHeader,
   plainValue,
   RowNames,
+  rowCount,
   rowTemplate,
   type CsvOptions,
   type ReadRows,
@@ -141,6 +143,7 @@ async function readHeaderless(
   item: TableItem,
   body: string,
   options: CsvOptions,
+  view: TableView,
 ): Promise<ReadRows> {
   const head = item.start === 0 ? body : await textToFirstRecord(blob, item.end);
   const count = firstRecordFieldCount(head, options);
@@ -148,8 +151,8 @@ async function readHeaderless(
   const columns = numberedColumns(count);
   const absent = lackingCarried(input, columns);
   if (absent) return whole(item, absent);
-  const read = csvRows(item, body, columns, options);
-  return read.rows.length === 0 && read.failed.length === 0
+  const read = csvRows(item, body, columns, options, view);
+  return rowCount(read) === 0 && read.failed.length === 0
     ? noRows(blob, item, 'has no rows (only blank lines)')
     : read;
 }
@@ -175,10 +178,11 @@ async function readCsv(
   input: TableInput,
   item: TableItem,
   text: string,
+  view: TableView,
 ): Promise<ReadRows> {
   const options = csvOptionsOf(input, item);
   const body = item.start === 0 ? stripBom(text) : text;
-  if (input.header === false) return readHeaderless(blob, input, item, body, options);
+  if (input.header === false) return readHeaderless(blob, input, item, body, options, view);
   let header: string;
   let rows: string;
   if (item.start === 0) {
@@ -193,8 +197,8 @@ async function readCsv(
   if (typeof columns === 'string') return whole(item, columns);
   const absent = lackingCarried(input, columns);
   if (absent) return whole(item, absent);
-  const read = csvRows(item, rows, columns, options);
-  if (item.start === 0 && read.rows.length === 0 && read.failed.length === 0)
+  const read = csvRows(item, rows, columns, options, view);
+  if (item.start === 0 && rowCount(read) === 0 && read.failed.length === 0)
     return noRows(blob, item, 'has a header and no rows');
   return read;
 }
@@ -204,6 +208,7 @@ async function readText(
   input: TableInput,
   item: TableItem,
   format: 'csv' | 'jsonl',
+  view: TableView,
 ): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
   const text = (await readRange(blob, item.start, item.end)).toString('utf8');
@@ -213,7 +218,7 @@ async function readText(
       ? noRows(blob, item, 'has no rows (only blank lines)')
       : read;
   }
-  return readCsv(blob, input, item, text);
+  return readCsv(blob, input, item, text, view);
 }
 
 /**
@@ -267,7 +272,12 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
   }
 }
 
-async function readItem(storage: Storage, input: TableInput, text: string): Promise<ReadRows> {
+async function readItem(
+  storage: Storage,
+  input: TableInput,
+  text: string,
+  view: TableView,
+): Promise<ReadRows> {
   const item = decodeItem(text);
   const blob = storage.blobs
     .getContainerClient(input.container)
@@ -276,7 +286,9 @@ async function readItem(storage: Storage, input: TableInput, text: string): Prom
   try {
     if (format === undefined) return whole(item, unknownFormat(item.file));
     const read =
-      format === 'parquet' ? await readParquet(blob, input, item) : await readText(blob, input, item, format);
+      format === 'parquet'
+        ? await readParquet(blob, input, item)
+        : await readText(blob, input, item, format, view);
     return withCarried(read, input.carry_columns);
   } catch (err) {
     if (isNotFound(err))
@@ -291,28 +303,33 @@ async function readItem(storage: Storage, input: TableInput, text: string): Prom
 /**
  * One table mini-batch: each item's rows, read by range (CSV and JSON Lines: the item's bytes, plus
  * the header line for a later range of a split CSV; Parquet: the footer and the item's row groups).
- * A record that cannot be read fails alone, named by file and row.
+ * A record that cannot be read fails alone, named by file and row. In the columns view the rows
+ * come as one `TableColumns` (`columns`), and `inputs` is empty.
  */
 export async function materializeTable(
   storage: Storage,
   input: TableInput,
   items: string[],
   stopped: () => boolean = () => false,
+  view: TableView = 'rows',
 ): Promise<Materialized> {
   let inputs: unknown[] = [];
+  const segments: ColumnSegment[] = [];
   const missing: Materialized['missing'] = [];
   const named: RowNames[] = [];
   for (const text of items) {
     if (stopped()) break;
-    const read = await readItem(storage, input, text);
+    const read = await readItem(storage, input, text, view);
     named.push(read.names);
+    if (view === 'columns') segments.push(read.segment ?? new RowsSegment(read.rows));
     // The first item's rows are taken as they are: most mini-batches are one range of one file.
     // Later ones one by one: a range holds far more rows than a call's arguments may be.
-    if (named.length === 1) inputs = read.rows;
+    else if (named.length === 1) inputs = read.rows;
     else for (const row of read.rows) inputs.push(row);
     for (const failed of read.failed) missing.push(failed);
   }
   const got = withNames({ inputs, missing }, named);
+  if (view === 'columns') got.columns = new TableColumns(segments, (i) => got.names[i] ?? `row ${i + 1}`);
   const first = items[0];
   if (input.partition_keys && first !== undefined) {
     const partition = partitionOf(decodeItem(first).file, input.partition_keys);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csvRows, firstRecordFieldCount, jsonlRows, typedField } from './table-rows.js';
+import { typedField } from './table-fields.js';
+import { csvRows, firstRecordFieldCount, jsonlRows } from './table-rows.js';
 import type { TableItem } from './table-items.js';
 
 const item: TableItem = { file: 't.csv', unit: 'bytes', start: 0, end: 100 };

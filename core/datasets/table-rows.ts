@@ -1,7 +1,10 @@
 import { CsvError, parse } from 'csv-parse/sync';
 import { isSafeNumber, parse as parseLossless } from 'lossless-json';
+import type { TableView } from './kind.js';
 import type { TableItem } from './table-items.js';
 import { rowName, rowNamer } from './table-items.js';
+import { FieldOffsets, type CsvSegment } from './table-columns.js';
+import { isIntegerText, typedField } from './table-fields.js';
 
 /**
  * The names of an item's rows (`rowName`), each kept as its row number and built only when asked
@@ -45,34 +48,15 @@ export class RowNames {
 /** What reading one item gave: its rows with their names, and the records that could not be read. */
 export interface ReadRows {
   rows: Record<string, unknown>[];
+  /** Read for the columns view (a CSV range without quotes): its rows as field offsets, `rows` then empty. */
+  segment?: CsvSegment;
   names: RowNames;
   failed: { item: string; reason: string }[];
 }
 
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-/** Written as a whole number: no fraction and no exponent (`1e3` is a decimal's notation). */
-function isIntegerText(text: string): boolean {
-  return !/[.eE]/.test(text);
-}
-
-/**
- * A CSV field typed as pandas would read it: a plain decimal number is a number, an empty field is
- * null, anything else stays text (so `007` and `1e999` keep their digits). An integer beyond 2^53
- * stays text too: as a number it would silently become another integer (an id or a join key), so
- * it follows the Parquet rule, 64-bit integers are numbers only when safe.
- */
-export function typedField(text: string): string | number | null {
-  if (text === '') return null;
-  // Only a digit or a minus sign can start a number: most text is known as text without the pattern.
-  const first = text.charCodeAt(0);
-  if (first !== 45 && (first < 48 || first > 57)) return text;
-  if (!NUMBER.test(text)) return text;
-  const value = Number(text);
-  if (!Number.isFinite(value)) return text;
-  // The text is looked at again only for a whole value past 2^53: rare, and a decimal stays a number.
-  if (Number.isInteger(value) && !Number.isSafeInteger(value) && isIntegerText(text)) return text;
-  return value;
+/** How many rows a read gave, in either view. */
+export function rowCount(read: ReadRows): number {
+  return read.segment?.length ?? read.rows.length;
 }
 
 export interface CsvOptions {
@@ -207,13 +191,20 @@ function ragged(fields: number, columns: string[]): string {
 
 /**
  * Lines with no quote at all are their fields split at the delimiter: what csv-parse would read, at
- * a fraction of its cost (most machine-written CSV has no quotes). One pass over the text: each
- * field is cut from it straight into its row, with no line string or field list in between (the
- * garbage of those cost more than the parsing).
+ * a fraction of its cost (most machine-written CSV has no quotes). One pass over the text noting
+ * where each field starts, with no line string or field list in between (the garbage of those cost
+ * more than the parsing): the columns view keeps these offsets, the rows view builds its rows from them.
  */
-function plainRows(item: TableItem, text: string, columns: string[], delimiter: string): ReadRows {
-  const read: ReadRows = { rows: [], names: RowNames.of(item), failed: [] };
-  const template = rowTemplate(columns);
+function plainSegment(
+  item: TableItem,
+  text: string,
+  columns: string[],
+  delimiter: string,
+): { segment: CsvSegment; names: RowNames; failed: ReadRows['failed'] } {
+  const names = RowNames.of(item);
+  const failed: ReadRows['failed'] = [];
+  const offsets = new FieldOffsets(columns.length);
+  const width = columns.length;
   let n = 0;
   for (let at = 0; at < text.length;) {
     const newline = text.indexOf('\n', at);
@@ -221,25 +212,26 @@ function plainRows(item: TableItem, text: string, columns: string[], delimiter: 
     let end = newline < 0 ? text.length : newline;
     if (end > at && text.charCodeAt(end - 1) === 13) end--;
     if (end > at) {
-      const row = { ...template };
+      const base = offsets.next();
       let fields = 0;
       for (let from = at; ;) {
         let cut = text.indexOf(delimiter, from);
         if (cut < 0 || cut > end) cut = end;
-        const column = columns[fields++];
-        if (column !== undefined) row[column] = typedField(text.slice(from, cut));
+        if (fields < width) offsets.set(base + fields, from);
+        fields++;
         if (cut === end) break;
         from = cut + 1;
       }
       n++;
-      if (fields === columns.length) {
-        read.rows.push(row);
-        read.names.add(n);
-      } else read.failed.push({ item: rowName(item, n), reason: ragged(fields, columns) });
+      if (fields === width) {
+        offsets.set(base + width, end + 1);
+        offsets.keep();
+        names.add(n);
+      } else failed.push({ item: rowName(item, n), reason: ragged(fields, columns) });
     }
     at = next;
   }
-  return read;
+  return { segment: offsets.segment(text, columns), names, failed };
 }
 
 /**
@@ -343,9 +335,19 @@ const UNCLOSED_QUOTE =
   'a quote opened in it is never closed (the text ends inside it); the lines after its first were read as records of their own';
 
 /** CSV rows of one item under `columns`: a record with another field count fails alone, naming both counts. */
-export function csvRows(item: TableItem, text: string, columns: string[], options: CsvOptions): ReadRows {
-  if (options.linesAreRecords && !text.includes('"'))
-    return plainRows(item, text, columns, options.delimiter);
+export function csvRows(
+  item: TableItem,
+  text: string,
+  columns: string[],
+  options: CsvOptions,
+  view: TableView = 'rows',
+): ReadRows {
+  if (options.linesAreRecords && !text.includes('"')) {
+    const { segment, names, failed } = plainSegment(item, text, columns, options.delimiter);
+    return view === 'columns'
+      ? { rows: [], segment, names, failed }
+      : { rows: segment.rows(rowTemplate(columns)), names, failed };
+  }
   const read: ReadRows = { rows: [], names: RowNames.of(item), failed: [] };
   const template = rowTemplate(columns);
   for (const record of records(text, options)) {

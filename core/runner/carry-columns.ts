@@ -1,5 +1,21 @@
 import type { NamedFailure } from './messages.js';
 
+/** The inputs' carried columns: how many inputs, and the value of carried column `c` in input `i`. */
+export interface Carried {
+  count: number;
+  columns: string[];
+  valueAt(i: number, c: number): unknown;
+}
+
+/** Carried columns read from row objects. */
+export function rowsCarried(inputs: unknown[], columns: string[]): Carried {
+  return {
+    count: inputs.length,
+    columns,
+    valueAt: (i, c) => (inputs[i] as Record<string, unknown>)[columns[c] ?? ''],
+  };
+}
+
 /**
  * carry_columns (README, "Tabular datasets"): each result row gets the key columns of the input row
  * it scored, so outputs join back to inputs without the script copying them.
@@ -16,21 +32,31 @@ export function joinCarried(
   rows: unknown[],
   failures: NamedFailure[],
   columns: string[],
+  nameOf: (i: number) => string | undefined,
+): { rows: unknown[] } | { error: string } {
+  return joinCarriedFrom(rowsCarried(inputs, columns), rows, failures, nameOf);
+}
+
+/** `joinCarried` for inputs of any shape (row objects, or a table's columns). */
+export function joinCarriedFrom(
+  inputs: Carried,
+  rows: unknown[],
+  failures: NamedFailure[],
   /** The name of input `i`, asked for only to say which result could not be joined. */
   nameOf: (i: number) => string | undefined,
 ): { rows: unknown[] } | { error: string } {
   const failed = new Set<number>();
   for (const f of failures) if (f.index !== undefined) failed.add(f.index);
-  if (rows.length !== inputs.length - failed.size) {
+  if (rows.length !== inputs.count - failed.size) {
     return {
-      error: `carry_columns joins results to rows by position: run() must return one result per row it was given, in order, leaving out only rows failed with ctx.fail(row, reason); it returned ${rows.length} results for ${inputs.length} rows, ${failed.size} of them failed with ctx.fail`,
+      error: `carry_columns joins results to rows by position: run() must return one result per row it was given, in order, leaving out only rows failed with ctx.fail(row, reason); it returned ${rows.length} results for ${inputs.count} rows, ${failed.size} of them failed with ctx.fail`,
     };
   }
   const joined: unknown[] = new Array(rows.length);
   let at = 0;
-  for (let i = 0; i < inputs.length; i++) {
+  for (let i = 0; i < inputs.count; i++) {
     if (failed.has(i)) continue;
-    const row = joinOne(inputs[i] as Record<string, unknown>, rows[at], columns);
+    const row = joinOne(inputs, i, rows[at]);
     if (typeof row === 'string') return { error: `${row} (the result for ${nameOf(i) ?? `row ${i + 1}`})` };
     joined[at++] = row;
   }
@@ -49,13 +75,9 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** One result with its input's carried columns first; a clash is an error message. */
-function joinOne(
-  input: Record<string, unknown>,
-  result: unknown,
-  columns: string[],
-): Record<string, unknown> | string {
+function joinOne(inputs: Carried, i: number, result: unknown): Record<string, unknown> | string {
   const row: Record<string, unknown> = {};
-  for (const column of columns) define(row, column, input[column] ?? null);
+  inputs.columns.forEach((column, c) => define(row, column, inputs.valueAt(i, c) ?? null));
   if (!isRecord(result)) {
     if (Object.hasOwn(row, 'value')) return clash('value', row.value, result);
     define(row, 'value', result);

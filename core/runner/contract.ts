@@ -4,8 +4,9 @@
  * `shutdown()`.
  */
 import type { ScriptArguments } from '../config/arguments.js';
+import type { TableView } from '../datasets/kind.js';
 
-export type { ScriptArguments };
+export type { ScriptArguments, TableView };
 
 export interface ScriptLogger {
   debug(...args: unknown[]): void;
@@ -58,17 +59,46 @@ export interface RunContext extends InitContext {
 
 /**
  * Files: local paths, downloaded for the call and removed after. Tables: row objects keyed by column
- * name, in the file's order (numbers typed as numbers, empty CSV fields null).
+ * name, in the file's order (numbers typed as numbers, empty CSV fields null); or, for a script
+ * that exports `tableView = 'columns'`, one `TableColumns` holding the same rows column by column.
  */
-export type MiniBatch = string[] | TableRow[];
+export type MiniBatch = string[] | TableRow[] | TableColumns;
 
 /** One row of a table: column name → value. */
 export type TableRow = Record<string, unknown>;
+
+/**
+ * A table's mini-batch column by column (the columns view): no object is built per row, and a
+ * column is decoded only when asked for, so a script that scores a whole mini-batch as one tensor
+ * reads just the columns it needs. Values are those the rows view holds. With this view, ctx.fail
+ * names a row by its position, `ctx.fail(i, reason)`, or by an object `row(i)` gave. Files
+ * datasets ignore `tableView`: their mini-batches are paths.
+ */
+export interface TableColumns {
+  /** How many rows the mini-batch has. */
+  readonly length: number;
+  /** Its columns, in the file's order (JSON Lines: every key any row has, in order of appearance). */
+  readonly columnNames: readonly string[];
+  /**
+   * A column's values in row order, typed as in the rows view; null where a row lacks the column (a
+   * JSON line without the key). The same array on every call: do not change it. An unknown name throws.
+   */
+  column(name: string): readonly unknown[];
+  /**
+   * A column as numbers, ready for a tensor (`Float32Array.from(batch.numbers('x'))`): an empty
+   * field (null) is NaN, a boolean 1 or 0, and text throws, naming the row. The same array on every call.
+   */
+  numbers(name: string): Float64Array;
+  /** Row `i` (from 0) as the rows view would give it. */
+  row(i: number): TableRow;
+}
 
 /** One successful item: strings are written as they are, objects as JSON. */
 export type Row = string | number | boolean | Record<string, unknown> | unknown[];
 
 export interface EntryScript {
+  /** Tables: how run() takes a mini-batch's rows (see `TableView`); files ignore it. */
+  tableView?: TableView;
   init?(ctx: InitContext): Promise<void> | void;
   run(miniBatch: MiniBatch, ctx: RunContext): Promise<Row[]> | Row[];
   shutdown?(): Promise<void> | void;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Materialized } from '../datasets/kind.js';
+import { inputCount, type Materialized } from '../datasets/kind.js';
 import type { FailureRecord } from '../outputs/records.js';
 import type { NamedFailure } from './messages.js';
 
@@ -27,7 +27,7 @@ export function failedItemsOf(
     if (name !== undefined) named.set(name, f.reason);
   }
   for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
-  const unknown = fetched.inputs.length - rows.length - named.size;
+  const unknown = inputCount(fetched) - rows.length - named.size;
   if (unknown > 0) items.push(...unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown));
   return items;
 }

@@ -20,6 +20,11 @@ export interface WorkerInit {
   models: Record<string, string>;
   /** onnxruntime execution providers for this process's scripts, in order (`ctx.executionProviders`). */
   executionProviders: string[];
+  /**
+   * The run's dataset is read in the worker (tables): the readers and storage clients are loaded as
+   * the process starts, while the run is planned, not in its first try.
+   */
+  readsRows?: boolean;
 }
 
 export type ToWorker =

@@ -2,6 +2,7 @@ import { executionProviders } from '../config/pools.js';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { datasetKindOf } from '../datasets/index.js';
 import type { Storage } from '../storage/storage.js';
 import { endedElsewhere, hasEnded, markEnded } from './ended-runs.js';
 import { startIdleSweep } from './idle-sweep.js';
@@ -78,6 +79,7 @@ async function createPool(storage: Storage, run: RunRecord, log: ScriptLog): Pro
       modelCache,
       models: await pinnedModels(storage, run, modelCache),
       executionProviders: executionProviders(),
+      readsRows: datasetKindOf(s.input).readsInWorker === true,
     },
     onLog: (worker, level, text) => log.add(worker, level, text),
     initTimeoutMs: initTimeoutMs(s.run_invocation_timeout),

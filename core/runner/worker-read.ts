@@ -1,6 +1,6 @@
-import type { Materialized } from '../datasets/kind.js';
+import { inputCount, type Materialized, type TableView } from '../datasets/kind.js';
 import { partBody, type PartBody } from '../outputs/formats.js';
-import { joinCarried } from './carry-columns.js';
+import { joinCarriedFrom, rowsCarried, type Carried } from './carry-columns.js';
 import { failedItemsOf } from './failed-items.js';
 import type { ErrorInfo, FromWorker, NamedFailure, ReadInWorker, Scored } from './messages.js';
 import { checkReturned } from './returned.js';
@@ -11,18 +11,21 @@ export type Called = { rows: unknown; failures: NamedFailure[] } | { error: Erro
 /** A failed try as the worker reports it. */
 type Failed = Extract<FromWorker, { type: 'failed' }>;
 
-let clients: Promise<{ read: (call: ReadInWorker) => Promise<Materialized> }> | undefined;
+type Reader = { read: (call: ReadInWorker, view: TableView) => Promise<Materialized> };
+
+let clients: Promise<Reader> | undefined;
 
 /**
  * The dataset kinds and this process's storage clients, loaded on the first table try (most scripts
  * score files, and never need them). A worker process is its own boundary: it builds its clients
  * from its environment, as the host does (ARCHITECTURE.md).
  */
-function reader(): Promise<{ read: (call: ReadInWorker) => Promise<Materialized> }> {
+export function reader(): Promise<Reader> {
   clients ??= Promise.all([import('../datasets/index.js'), import('../storage/storage.js')]).then(
     ([{ datasetKindOf }, { storage }]) => ({
       // Kinds read here write no files: they get no scratch folder.
-      read: (call) => datasetKindOf(call.input).materialize(storage(), call.input, call.items, ''),
+      read: (call, view) =>
+        datasetKindOf(call.input).materialize(storage(), call.input, call.items, '', undefined, view),
     }),
   );
   return clients;
@@ -30,6 +33,14 @@ function reader(): Promise<{ read: (call: ReadInWorker) => Promise<Materialized>
 
 function carryColumnsOf(call: ReadInWorker): string[] | undefined {
   return call.input.type === 'table' ? call.input.carry_columns : undefined;
+}
+
+/** The carried columns of each input, from its row object or its table's columns (read afresh). */
+function carriedOf(fetched: Materialized, carry: string[]): Carried {
+  const { columns } = fetched;
+  if (!columns) return rowsCarried(fetched.inputs, carry);
+  const values = carry.map((c) => (columns.columnNames.includes(c) ? columns.valuesOf(c) : []));
+  return { count: columns.length, columns: carry, valueAt: (i, c) => values[c]?.[i] ?? null };
 }
 
 /**
@@ -42,11 +53,12 @@ function carryColumnsOf(call: ReadInWorker): string[] | undefined {
 export async function scoreInWorker(
   id: number,
   read: ReadInWorker,
+  view: TableView,
   call: (fetched: Materialized) => Promise<Called>,
 ): Promise<{ type: 'scored'; id: number; scored: Scored } | Failed> {
   let fetched: Materialized;
   try {
-    fetched = await (await reader()).read(read);
+    fetched = await (await reader()).read(read, view);
   } catch (err) {
     return {
       type: 'failed',
@@ -56,15 +68,16 @@ export async function scoreInWorker(
     };
   }
   // Nothing left to score (every row malformed, or the file vanished): the script is not called.
-  const called: Called = fetched.inputs.length > 0 ? await call(fetched) : { rows: [], failures: [] };
+  const count = inputCount(fetched);
+  const called: Called = count > 0 ? await call(fetched) : { rows: [], failures: [] };
   if ('error' in called) return { type: 'failed', id, error: called.error };
-  const checked = checkReturned(called.rows, called.failures, fetched.inputs.length);
+  const checked = checkReturned(called.rows, called.failures, count);
   if (!checked.ok) return { type: 'failed', id, error: checked.error, kind: 'bad_return' };
   let rows = checked.rows;
   const carry = carryColumnsOf(read);
   if (carry) {
     // Names only for an error line: a table's are built when first read.
-    const joined = joinCarried(fetched.inputs, rows, called.failures, carry, (i) => fetched.names[i]);
+    const joined = joinCarriedFrom(carriedOf(fetched, carry), rows, called.failures, (i) => fetched.names[i]);
     if ('error' in joined)
       return { type: 'failed', id, error: { message: joined.error }, kind: 'bad_return' };
     rows = joined.rows;
@@ -76,7 +89,7 @@ export async function scoreInWorker(
     const message = `run() returned values that cannot be written (${messageOf(err)}): return strings, numbers or plain objects`;
     return { type: 'failed', id, error: { message }, kind: 'bad_return' };
   }
-  const inputs = fetched.inputs.length + fetched.missing.length;
+  const inputs = count + fetched.missing.length;
   const failed = failedItemsOf(fetched, rows, called.failures);
   return { type: 'scored', id, scored: { part, rows: rows.length, inputs, failed } };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EntryScript, InitContext, MiniBatch, RunContext, ScriptLogger } from './contract.js';
+import type { TableColumns } from '../datasets/table-columns.js';
 import { cutLine } from './line-cut.js';
 import type {
   ErrorInfo,
@@ -13,7 +14,7 @@ import type {
   ToWorker,
   WorkerInit,
 } from './messages.js';
-import { scoreInWorker, type Called } from './worker-read.js';
+import { reader, scoreInWorker, type Called } from './worker-read.js';
 
 /**
  * One pool process: loads the entry script, calls init() once, then run() per mini-batch. A process,
@@ -168,23 +169,23 @@ async function load(scriptPath: string): Promise<EntryScript> {
       `entry script ${path.basename(scriptPath)} does not export a run(miniBatch, ctx) function`,
     );
   }
+  const view: unknown = mod.tableView;
+  if (view !== undefined && view !== 'rows' && view !== 'columns') {
+    throw new Error(
+      `entry script ${path.basename(scriptPath)} exports tableView = ${typeof view === 'string' ? JSON.stringify(view) : `a ${typeof view}`}; it must be 'rows' (row objects, the default) or 'columns'`,
+    );
+  }
   return mod as EntryScript;
 }
 
 /**
- * Calls run() on one mini-batch's inputs. ctx.fail names an input by the very value run() was given
- * (a path, or a row object): its position is looked up in a map built on the first call, not by a
- * scan per call (a table's mini-batch holds tens of thousands of rows).
+ * ctx.fail's item as a position among `inputs`: the very value run() was given (a path, or a row
+ * object), looked up in a map built on the first call, not by a scan per call (a table's mini-batch
+ * holds tens of thousands of rows).
  */
-async function callRun(
-  script: EntryScript,
-  context: InitContext,
-  inputs: unknown[],
-  batch: Pick<MiniBatchCall, 'miniBatchIndex' | 'partitionKeyValues'>,
-): Promise<Called> {
-  const failures: NamedFailure[] = [];
+function positionsIn(inputs: unknown[]): (item: unknown) => number | undefined {
   let positions: Map<unknown, number> | undefined;
-  const positionOf = (item: unknown): number | undefined => {
+  return (item) => {
     if (!positions) {
       positions = new Map();
       // The first position of each: as indexOf would find it.
@@ -192,6 +193,17 @@ async function callRun(
     }
     return positions.get(item);
   };
+}
+
+/** Calls run() on one mini-batch's inputs: paths, row objects, or a table's columns. */
+async function callRun(
+  script: EntryScript,
+  context: InitContext,
+  inputs: unknown[] | TableColumns,
+  batch: Pick<MiniBatchCall, 'miniBatchIndex' | 'partitionKeyValues'>,
+): Promise<Called> {
+  const failures: NamedFailure[] = [];
+  const positionOf = Array.isArray(inputs) ? positionsIn(inputs) : (item: unknown) => inputs.positionOf(item);
   const ctx: RunContext = {
     ...context,
     miniBatchIndex: batch.miniBatchIndex,
@@ -221,8 +233,8 @@ async function runOne(
   if (batch.read) {
     // A table: this process reads the rows and writes the part itself.
     send(
-      await scoreInWorker(id, batch.read, (fetched) =>
-        callRun(script, context, fetched.inputs, {
+      await scoreInWorker(id, batch.read, script.tableView ?? 'rows', (fetched) =>
+        callRun(script, context, fetched.columns ?? fetched.inputs, {
           miniBatchIndex: batch.miniBatchIndex,
           ...(fetched.partitionKeyValues ? { partitionKeyValues: fetched.partitionKeyValues } : {}),
         }),
@@ -262,6 +274,8 @@ async function start(init: WorkerInit): Promise<void> {
     return;
   }
   send({ type: 'ready' });
+  // Loaded now, not in the first try: most of that try's time was loading them.
+  if (init.readsRows) void reader().catch(() => undefined);
   // The pool may hand over the next try while one runs: they run one after another, in order.
   const queue: Extract<ToWorker, { type: 'run' }>[] = [];
   let running = false;

@@ -330,3 +330,57 @@ describe('carry_columns end to end on the devhost', () => {
     expect(reply.text).toMatch(/applies to tables/);
   });
 });
+
+describe('the columns view end to end on the devhost', () => {
+  /** The run's output and error lines, for the same settings read with each view. */
+  async function bothViews(settings: Record<string, unknown>) {
+    const [rows, columns] = await Promise.all(
+      ['table_score.js', 'table_columns.js'].map((entry_script) =>
+        // Never reused: an earlier test may have run the same settings.
+        runToEnd(host, { ...base, ...settings, entry_script, allow_reuse: false }),
+      ),
+    );
+    const seen = (run: typeof rows) => ({
+      status: run?.view.status,
+      totals: run?.view.summary?.totals,
+      output: run?.output,
+      errors: run?.errors.map((e) => [e.item, e.kind, e.error]).sort(),
+    });
+    return { rows: seen(rows), columns: seen(columns) };
+  }
+
+  it('writes the same rows and error lines as the rows view: split CSV, Parquet, partitions, carried keys', async () => {
+    const cases = [
+      { input: { type: 'table', container, path: 'three/' }, mini_batch_size: '1KB' },
+      {
+        input: { type: 'table', container, path: 'pq/' },
+        mini_batch_size: '16KB',
+        append_row_format: 'jsonl',
+      },
+      { input: { type: 'table', container, path: 'by-species/' }, partition_keys: ['species'] },
+      {
+        input: { type: 'table', container, path: 'keys/' },
+        mini_batch_size: '1KB',
+        carry_columns: ['id', 'name'],
+      },
+    ];
+    for (const settings of cases) {
+      const { rows, columns } = await bothViews(settings);
+      expect(rows.status).toBe('Completed');
+      expect(rows.output?.length).toBeGreaterThan(1);
+      expect(columns).toEqual(rows);
+    }
+  });
+
+  it('fails a script that asks for a view that does not exist, naming tableView and the views', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'table_bad_view.js',
+      input: { type: 'table', container, path: 'keys-drop/' },
+    });
+    expect(run.view.status).toBe('Failed');
+    expect(run.view.reason).toContain(
+      `entry script table_bad_view.js exports tableView = "dataframe"; it must be 'rows' (row objects, the default) or 'columns'`,
+    );
+  });
+});
