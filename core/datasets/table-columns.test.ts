@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RowsSegment, TableColumns } from './table-columns.js';
+import { typedField } from './table-fields.js';
 import type { TableItem } from './table-items.js';
 import { csvRows, jsonlRows } from './table-rows.js';
 
@@ -51,6 +52,15 @@ describe('the columns view of a CSV range', () => {
     expect(read.failed).toEqual(rows.failed);
     expect(read.names.toArray()).toEqual(rows.names.toArray());
     expect(Array.from({ length: table.length }, (_, i) => table.row(i))).toEqual(rows.rows);
+    // Both views read numbers from the text itself: each value is what typedField makes of its field.
+    const records = tricky
+      .split('\n')
+      .map((line) => line.replace(/\r$/, ''))
+      .filter((line) => line !== '' && line.split(',').length === 3);
+    const typed = records.map((line) => line.split(',').map(typedField));
+    rows.rows.forEach((row, i) =>
+      ['n', 's', 'e'].forEach((c, j) => expect(Object.is(row[c], typed[i]?.[j])).toBe(true)),
+    );
   });
 
   it('reads a numeric column as numbers: empty fields NaN, exactly the value Number() gives the text', () => {

@@ -121,16 +121,22 @@ export class CsvSegment implements ColumnSegment {
     this.stride = columnNames.length + 1;
   }
 
-  private field(r: number, j: number): string {
+  /**
+   * Field `j` of row `r` as the rows view types it. A number is read from the text where it can be,
+   * without cutting a string out first: most fields of machine-written tables are numbers.
+   */
+  private value(r: number, j: number): unknown {
     const at = r * this.stride + j;
-    return this.text.slice(this.starts[at] ?? 0, (this.starts[at + 1] ?? 1) - 1);
+    const from = this.starts[at] ?? 0;
+    const to = (this.starts[at + 1] ?? 1) - 1;
+    return fastNumber(this.text, from, to) ?? typedField(this.text.slice(from, to));
   }
 
   values(column: string): unknown[] | undefined {
     const j = this.columnNames.indexOf(column);
     if (j < 0) return undefined;
     const out: unknown[] = new Array(this.length);
-    for (let r = 0; r < this.length; r++) out[r] = typedField(this.field(r, j));
+    for (let r = 0; r < this.length; r++) out[r] = this.value(r, j);
     return out;
   }
 
@@ -149,7 +155,7 @@ export class CsvSegment implements ColumnSegment {
 
   row(r: number): Record<string, unknown> {
     const row: Record<string, unknown> = {};
-    this.columnNames.forEach((column, j) => define(row, column, typedField(this.field(r, j))));
+    this.columnNames.forEach((column, j) => define(row, column, this.value(r, j)));
     return row;
   }
 
@@ -158,16 +164,12 @@ export class CsvSegment implements ColumnSegment {
    * the stores only fill it: adding keys one by one to a fresh object costs twice as much).
    */
   rows(template: Record<string, unknown>): Record<string, unknown>[] {
-    const { starts, stride, text, columnNames } = this;
+    const { columnNames } = this;
     const width = columnNames.length;
     const rows = new Array<Record<string, unknown>>(this.length);
     for (let r = 0; r < this.length; r++) {
       const row = { ...template };
-      const base = r * stride;
-      for (let j = 0; j < width; j++)
-        row[columnNames[j] ?? ''] = typedField(
-          text.slice(starts[base + j] ?? 0, (starts[base + j + 1] ?? 1) - 1),
-        );
+      for (let j = 0; j < width; j++) row[columnNames[j] ?? ''] = this.value(r, j);
       rows[r] = row;
     }
     return rows;
