@@ -2,6 +2,7 @@ import { parquetMetadataAsync } from 'hyparquet';
 import type { BlobClient } from '@azure/storage-blob';
 import { ParallelRunError } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
+import { inOrderAhead } from '../storage/in-flight.js';
 import type { Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, nextLineStart } from './blob-range.js';
 import type { VersionedItem } from './listing.js';
@@ -9,10 +10,15 @@ import { ManifestWriter, type Plan } from './plan.js';
 import { emptyTableError, listTableFiles, tableBlobName, type TableFile } from './table-files.js';
 import { encodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
 
+/** Cut points looked up at once: each is a small ranged GET, independent of the others. */
+const CUTS_IN_FLIGHT = 8;
+
 /**
  * A file's byte ranges of about `bytes` each, cut where a line starts: only a small window after each
- * nominal cut is read. A CSV whose quoted fields may hold line breaks is not cut (a line break there
- * is not a record's end).
+ * nominal cut (every `bytes` from the file's start) is read, several at once. A line longer than
+ * `bytes` holds more than one nominal cut: they find the same line start, and the range between them
+ * is empty and left out. A CSV whose quoted fields may hold line breaks is not cut (a line break
+ * there is not a record's end).
  */
 async function* byteRanges(
   blob: BlobClient,
@@ -24,13 +30,19 @@ async function* byteRanges(
     yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
     return;
   }
-  for (let start = 0; start < file.size;) {
-    // A cut at `start + bytes` is kept when a line ends just before it.
-    const end =
-      start + bytes >= file.size ? file.size : await nextLineStart(blob, start + bytes - 1, file.size);
+  // A cut at k·bytes is kept when a line ends just before it.
+  const cuts = inOrderAhead(
+    Math.ceil(file.size / bytes) - 1,
+    (k) => nextLineStart(blob, (k + 1) * bytes - 1, file.size),
+    CUTS_IN_FLIGHT,
+  );
+  let start = 0;
+  for await (const end of cuts) {
+    if (end <= start) continue;
     yield { file: file.name, unit: 'bytes', start, end };
     start = end;
   }
+  if (start < file.size) yield { file: file.name, unit: 'bytes', start, end: file.size };
 }
 
 /**

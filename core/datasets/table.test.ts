@@ -42,6 +42,7 @@ const toArrayBuffer = (bytes: Buffer) =>
 const manyIds = `id\n${Array.from({ length: 300 }, (_, i) => i + 1).join('\n')}\n`;
 
 /** 200 rows of `id,name,score`: about 4 KB. */
+const longLineCsv = `id,text\n1,a\n2,${'x'.repeat(3000)}\n3,b\n4,${'y'.repeat(900)}\n5,c\n`;
 const bigCsv = `id,name,score\n${Array.from({ length: 200 }, (_, i) => `${i + 1},row-${i + 1},${(i * 0.5).toFixed(1)}`).join('\n')}\n`;
 
 /** 200 tab-separated rows `id<TAB>name`, names holding commas: about 2.6 KB. */
@@ -137,6 +138,8 @@ beforeAll(async () => {
   for (let i = 4; i < secondGroup; i++) garbled[i] = (i * 7) & 255;
   await upload('pq-garbled/a.parquet', garbled);
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
+  // Row 2 is about 3 KB: three nominal cuts of "1KB" fall inside it.
+  await upload('long-line/a.csv', longLineCsv);
 });
 
 describe('planning a table by bytes', () => {
@@ -158,6 +161,19 @@ describe('planning a table by bytes', () => {
       if (i > 0) expect(start).toBe(ranges[i - 1]?.[1]);
       if (start > 0) expect(bigCsv[start - 1]).toBe('\n');
     });
+  });
+
+  it('leaves out the empty ranges between cuts that fall inside one long line', async () => {
+    const input: TableInput = { type: 'table', container, path: 'long-line/' };
+    const items = (await planned(input, 1024)).flat();
+    const ranges = items.map((i) => i.slice('a.csv#bytes='.length).split('-').map(Number));
+    expect(ranges.every(([start = 0, end = 0]) => end > start)).toBe(true);
+    ranges.forEach(([start = 0], i) => expect(start).toBe(i === 0 ? 0 : ranges[i - 1]?.[1]));
+    expect(ranges.at(-1)?.[1]).toBe(longLineCsv.length);
+    const ids: unknown[] = [];
+    for (const item of items)
+      ids.push(...(await read(input, [item])).inputs.map((r) => (r as { id: unknown }).id));
+    expect(ids).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('gives every range of a split CSV its header, and every row once, in order, typed', async () => {

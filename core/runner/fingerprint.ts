@@ -3,6 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { SETTING_NAMES, type RunSettings, type SettingName } from '../config/settings.js';
+import { inOrderAhead } from '../storage/in-flight.js';
 import { datasetKindOf } from '../datasets/index.js';
 import type { VersionedItem } from '../datasets/kind.js';
 import type { RunRecord } from '../runs/record.js';
@@ -69,6 +70,9 @@ function isFileBehind(link: string): boolean {
   }
 }
 
+/** Files of the scripts folder read at once while it is hashed. */
+const FILES_AHEAD = 8;
+
 /** sha256 of a file, streamed: a large file bundled beside a script is never held whole. */
 async function fileDigest(file: string): Promise<string> {
   const digest = createHash('sha256');
@@ -92,9 +96,14 @@ async function hashScripts(hash: Hash, settings: RunSettings): Promise<void> {
     .filter((e) => e.isFile() || (e.isSymbolicLink() && isFileBehind(path.join(e.parentPath, e.name))))
     .map((e) => path.relative(folder, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
     .sort();
-  for (const file of files) {
-    field(hash, `source_directory.file ${file}`, await fileDigest(path.join(folder, file)));
-  }
+  // Read a few at once, hashed in name order: a folder of many small files is many round trips to the disk.
+  const digests = inOrderAhead(
+    files.length,
+    (k) => fileDigest(path.join(folder, files[k] ?? '')),
+    FILES_AHEAD,
+  );
+  let k = 0;
+  for await (const digest of digests) field(hash, `source_directory.file ${files[k++] ?? ''}`, digest);
   // What the script imports from outside its folder (a helper shared by several scripts) changes its
   // rows as much as its own bytes: a run after a redeployed helper must not reuse the rows before it.
   const realFolder = await realpath(folder);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InFlight } from './in-flight.js';
+import { InFlight, inOrderAhead } from './in-flight.js';
 
 /** A request the test ends by hand, and whether it has started. */
 function gated() {
@@ -46,5 +46,43 @@ describe('InFlight', () => {
     b.end();
     await expect(drained).rejects.toThrow('403 on shard 0');
     await expect(inFlight.add(gated().request)).rejects.toThrow('403 on shard 0');
+  });
+});
+
+describe('inOrderAhead', () => {
+  it('yields in order while up to `ahead` requests are under way, whichever ends first', async () => {
+    const gates = Array.from({ length: 5 }, () => gated());
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const k of inOrderAhead(5, async (k) => (await gates[k]?.request(), k), 2)) got.push(k);
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gates.map((g) => g.started())).toEqual([true, true, false, false, false]);
+    gates[1]?.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(got).toEqual([]);
+    gates[0]?.end();
+    await expect.poll(() => gates[3]?.started(), { interval: 5 }).toBe(true);
+    expect(got).toEqual([0, 1]);
+    for (const g of gates.slice(2)) {
+      await expect.poll(() => g.started(), { interval: 5 }).toBe(true);
+      g.end();
+    }
+    await reading;
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('throws a failure in its turn, and a failure ahead of it never goes unhandled', async () => {
+    const gates = Array.from({ length: 3 }, () => gated());
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const k of inOrderAhead(3, async (k) => (await gates[k]?.request(), k), 3)) got.push(k);
+    })();
+    await new Promise((resolve) => setImmediate(resolve));
+    gates[2]?.end(new Error('404 on the third'));
+    gates[1]?.end();
+    gates[0]?.end();
+    await expect(reading).rejects.toThrow('404 on the third');
+    expect(got).toEqual([0, 1]);
   });
 });

@@ -37,3 +37,31 @@ export class InFlight {
     if (this.failure) throw this.failure.error;
   }
 }
+
+/**
+ * `fetch(0)`, `fetch(1)`, … `fetch(count - 1)` in that order, up to `ahead` of them under way at
+ * once: a series of independent small requests (a big file's cut points) in a few round trips'
+ * time rather than one after another. A failure is thrown where its result would have been.
+ */
+export async function* inOrderAhead<T>(
+  count: number,
+  fetch: (k: number) => Promise<T>,
+  ahead: number,
+): AsyncGenerator<T> {
+  const started: Promise<T>[] = [];
+  let next = 0;
+  const start = () => {
+    const request = fetch(next++);
+    // Awaited in its turn; until then a failure must not count as unhandled.
+    request.catch(() => undefined);
+    started.push(request);
+  };
+  while (next < count && started.length < ahead) start();
+  for (let k = 0; k < count; k++) {
+    const request = started.shift();
+    if (!request) return;
+    const value = await request;
+    if (next < count) start();
+    yield value;
+  }
+}
