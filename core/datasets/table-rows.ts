@@ -206,6 +206,9 @@ function plainSegment(
   const offsets = new FieldOffsets(columns.length);
   const width = columns.length;
   let n = 0;
+  // Where the next delimiter is (the text's length when none follows), kept across lines: a line
+  // without one (a one-column CSV) would otherwise search the rest of the text again, each line.
+  let delimiterAt = -1;
   for (let at = 0; at < text.length;) {
     const newline = text.indexOf('\n', at);
     const next = newline < 0 ? text.length : newline + 1;
@@ -215,8 +218,11 @@ function plainSegment(
       const base = offsets.next();
       let fields = 0;
       for (let from = at; ;) {
-        let cut = text.indexOf(delimiter, from);
-        if (cut < 0 || cut > end) cut = end;
+        if (delimiterAt < from) {
+          delimiterAt = text.indexOf(delimiter, from);
+          if (delimiterAt < 0) delimiterAt = text.length;
+        }
+        const cut = delimiterAt > end ? end : delimiterAt;
         if (fields < width) offsets.set(base + fields, from);
         fields++;
         if (cut === end) break;
