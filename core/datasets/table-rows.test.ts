@@ -100,6 +100,17 @@ describe('csvRows', () => {
     expect(mixed.failed).toEqual([{ item: 't.csv#row=3', reason: 'has 2 fields; the header has 1 (x)' }]);
   });
 
+  it('keeps room for the offsets of the rows a wide range can hold, not of a thousand', () => {
+    const columns = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
+    const text = `${columns.map((_, i) => i % 10).join(',')}\n`;
+    const before = process.memoryUsage().arrayBuffers;
+    const read = csvRows(item, text, columns, lines, 'columns');
+    // One row of 100,001 offsets (0.4 MB); room for 1,024 rows was 410 MB.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(20 * 2 ** 20);
+    expect(read.segment?.length).toBe(1);
+    expect(csvRows(item, text, columns, lines).rows[0]?.c99999).toBe(9);
+  });
+
   it('reads LF and CRLF lines alike where a quote sends the text to csv-parse', () => {
     const mixed = '1,"a"\n\r\n2,b\r\n3,"c"\n';
     const quoted = csvRows(item, mixed, ['n', 's'], lines);

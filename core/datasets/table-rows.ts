@@ -189,6 +189,9 @@ function ragged(fields: number, columns: string[]): string {
   return `has ${fields} fields; the header has ${columns.length} (${columns.join(', ')})`;
 }
 
+/** Rows a range's offsets have room for at first: they grow as more come. */
+const EXPECTED_ROWS = 1024;
+
 /**
  * Lines with no quote at all are their fields split at the delimiter: what csv-parse would read, at
  * a fraction of its cost (most machine-written CSV has no quotes). One pass over the text noting
@@ -203,8 +206,13 @@ function plainSegment(
 ): { segment: CsvSegment; names: RowNames; failed: ReadRows['failed'] } {
   const names = RowNames.of(item);
   const failed: ReadRows['failed'] = [];
-  const offsets = new FieldOffsets(columns.length);
   const width = columns.length;
+  // A row holds at least its delimiters (one character for a single column): a range of a wide
+  // table (100,000 columns) holds few rows, and room for a thousand would be 400 MB of offsets.
+  const offsets = new FieldOffsets(
+    width,
+    Math.min(EXPECTED_ROWS, Math.floor(text.length / Math.max(1, width - 1)) + 1),
+  );
   let n = 0;
   // Where the next delimiter is (the text's length when none follows), kept across lines: a line
   // without one (a one-column CSV) would otherwise search the rest of the text again, each line.
