@@ -140,6 +140,24 @@ describe('WorkerPool', () => {
     expect(JSON.stringify(outcome)).not.toContain(scripts);
   });
 
+  it('fails a script whose tableView is no view, naming what it exports: null as null, an object as an object', async () => {
+    for (const [script, shown] of [
+      ['table_null_view.js', 'null'],
+      ['table_object_view.js', 'an object'],
+    ]) {
+      current = pool(script ?? '', 1);
+      const outcome = await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 5_000);
+      expect(outcome).toMatchObject({
+        ok: false,
+        kind: 'init',
+        error: {
+          message: `entry script ${script} exports tableView = ${shown}; it must be 'rows' (row objects, the default) or 'columns'`,
+        },
+      });
+      await current.shutdown(1_000);
+    }
+  });
+
   it('ends a process whose init() does not return in time, counting it as init() failing, so the try fails saying so', async () => {
     current = pool('slow_init.js', 1, {}, undefined, 1_000);
     const outcome = await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 60_000);
