@@ -52,7 +52,9 @@ export interface RunContext extends InitContext {
   partitionKeyValues: Record<string, string>;
   /**
    * Marks one input item as failed with a reason, e.g. a corrupt file. `item` is the path (or the
-   * row object) as given in the mini-batch. It counts as a failure even if `run()` then returns normally.
+   * row object) as given in the mini-batch; in the columns view, the row's position from 0 (or an
+   * object `row(i)` gave). Anything else names no input: that failure is counted, but not named.
+   * It counts as a failure even if `run()` then returns normally.
    */
   fail(item: unknown, reason: string): void;
 }
