@@ -35,11 +35,14 @@ function define(row: Record<string, unknown>, key: string, value: unknown): void
 /** Rows already read as objects (JSON Lines, Parquet, CSV with quotes) seen column by column. */
 export class RowsSegment implements ColumnSegment {
   readonly columnNames: readonly string[];
+  /** The columns as a set: a lookup per call, not a scan (a wide table has 100,000 columns). */
+  private readonly named: ReadonlySet<string>;
 
   constructor(private readonly rows: Record<string, unknown>[]) {
     const seen = new Set<string>();
     for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
     this.columnNames = [...seen];
+    this.named = seen;
   }
 
   get length(): number {
@@ -47,7 +50,7 @@ export class RowsSegment implements ColumnSegment {
   }
 
   private has(column: string): boolean {
-    return this.columnNames.includes(column);
+    return this.named.has(column);
   }
 
   /** A row without the column (JSON Lines objects may each have other keys) holds null. */
@@ -111,6 +114,8 @@ function fastNumber(text: string, from: number, to: number): number | undefined 
  */
 export class CsvSegment implements ColumnSegment {
   private readonly stride: number;
+  /** Each column's place in a row: a lookup per call, not a scan (a wide table has 100,000 columns). */
+  private readonly places: ReadonlyMap<string, number>;
 
   constructor(
     private readonly text: string,
@@ -119,6 +124,7 @@ export class CsvSegment implements ColumnSegment {
     readonly length: number,
   ) {
     this.stride = columnNames.length + 1;
+    this.places = new Map(columnNames.map((column, j) => [column, j]));
   }
 
   /**
@@ -133,16 +139,16 @@ export class CsvSegment implements ColumnSegment {
   }
 
   values(column: string): unknown[] | undefined {
-    const j = this.columnNames.indexOf(column);
-    if (j < 0) return undefined;
+    const j = this.places.get(column);
+    if (j === undefined) return undefined;
     const out: unknown[] = new Array(this.length);
     for (let r = 0; r < this.length; r++) out[r] = this.value(r, j);
     return out;
   }
 
   numbers(column: string, into: Float64Array, at: number, nameOf: (i: number) => string): boolean {
-    const j = this.columnNames.indexOf(column);
-    if (j < 0) return false;
+    const j = this.places.get(column);
+    if (j === undefined) return false;
     const { starts, stride, text } = this;
     for (let r = 0; r < this.length; r++) {
       const from = starts[r * stride + j] ?? 0;
@@ -224,6 +230,8 @@ export class TableColumns {
   private readonly numeric = new Map<string, Float64Array>();
   /** Row objects row() gave, by position: ctx.fail takes them as it takes positions. */
   private readonly given = new WeakMap<object, number>();
+  /** The columns as a set: a lookup per call, not a scan (a wide table has 100,000 columns). */
+  private readonly named: ReadonlySet<string>;
 
   constructor(
     private readonly segments: ColumnSegment[],
@@ -234,12 +242,13 @@ export class TableColumns {
     const seen = new Set<string>();
     for (const segment of segments) for (const column of segment.columnNames) seen.add(column);
     this.columnNames = Object.freeze([...seen]);
+    this.named = seen;
     // The script gets this object: the counts and names that decide its rows' fate are not its to change.
     Object.freeze(this);
   }
 
   private known(column: unknown, call: string): string {
-    if (typeof column === 'string' && this.columnNames.includes(column)) return column;
+    if (typeof column === 'string' && this.named.has(column)) return column;
     throw new TypeError(
       `${call}(${JSON.stringify(column)}): the mini-batch has no such column; its columns: ${this.columnNames.join(', ')}`,
     );
