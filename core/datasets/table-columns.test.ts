@@ -153,6 +153,16 @@ describe('the columns view of a wide table', () => {
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(sum).toBe((49_999 * 50_000) / 2 + 45 * 5_000);
   });
+
+  it("names the first 20 columns of a wide table in an unknown column's error, and counts the rest", () => {
+    const names = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
+    const read = csvRows(item, `${names.map(() => '1').join(',')}\n`, names, lines, 'columns');
+    if (!read.segment) throw new Error('a CSV range without quotes is read as a segment');
+    const table = new TableColumns([read.segment], String);
+    const first = names.slice(0, 20).join(', ');
+    for (const call of [() => table.column('x'), () => table.numbers('x')])
+      expect(call).toThrow(new RegExp(`no such column; its columns: ${first} and 99,980 more$`));
+  });
 });
 
 describe('the columns view of rows read as objects', () => {
