@@ -7,7 +7,7 @@ import { composeOutput, type Part } from './compose-output.js';
 import { listParts } from './part-listing.js';
 import { decodeColumns, decodeTypes } from './formats.js';
 import { registerCompleted } from './reuse.js';
-import type { FailureRecord, RunTotals } from './records.js';
+import { errorOf, type FailureRecord, type RunTotals } from './records.js';
 import { overviewText, type RunStatus, type RunSummary } from './summary.js';
 
 export interface FinalizeInput {
@@ -94,14 +94,16 @@ async function* errorLines(storage: Storage, runId: string, parts: PartFailures)
     // A record whose mini-batch has a part reporting no failures was left by an earlier run of the same try.
     if (parts.get(indexOfPart(blob.name)) === 0) continue;
     const record = await readJson<FailureRecord>(runs, blob.name);
-    for (const item of record?.items ?? []) {
+    if (!record) continue;
+    for (const item of record.items) {
+      const { error, stack } = errorOf(record, item);
       yield JSON.stringify({
         item: item.item,
-        mini_batch: record?.index,
-        attempts: record?.attempts,
+        mini_batch: record.index,
+        attempts: record.attempts,
         kind: item.kind,
-        error: item.error,
-        ...(item.stack ? { stack: item.stack } : {}),
+        error,
+        ...(stack ? { stack } : {}),
       });
     }
   }

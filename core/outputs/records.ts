@@ -22,7 +22,22 @@ export interface MiniBatchResult {
 export interface FailureRecord {
   index: number;
   attempts: number;
-  items: { item: string; error: string; kind: FailureKind; stack?: string }[];
+  items: FailedItem[];
+  /**
+   * The error (and stack) most of the items failed with, held once: those items carry none of their
+   * own. A failed table range has a million rows, and the message and stack on each made a record
+   * past V8's largest string, so the try was counted as one lost item. errors.jsonl still gives each
+   * line its error and stack.
+   */
+  sharedError?: { error: string; stack?: string };
+}
+
+/** One failed item; `error` left out where the record's `sharedError` is its error. */
+export interface FailedItem {
+  item: string;
+  error?: string;
+  kind: FailureKind;
+  stack?: string;
 }
 
 /**
@@ -39,4 +54,35 @@ export interface RunTotals {
   miniBatchesSucceeded: number;
   miniBatchesFailed: number;
   tries: number;
+}
+
+/** The failure record of a mini-batch: the error more than one item failed with (the most common) held once. */
+export function failureRecord(index: number, attempts: number, items: FailedItem[]): FailureRecord {
+  const counts = new Map<string, number>();
+  let top: FailedItem | undefined;
+  let topCount = 1;
+  for (const item of items) {
+    if (item.error === undefined) continue;
+    const n = (counts.get(item.error) ?? 0) + 1;
+    counts.set(item.error, n);
+    if (n > topCount) [top, topCount] = [item, n];
+  }
+  if (!top?.error) return { index, attempts, items };
+  const shared = { error: top.error, ...(top.stack ? { stack: top.stack } : {}) };
+  return {
+    index,
+    attempts,
+    sharedError: shared,
+    items: items.map((item) =>
+      item.error === shared.error && item.stack === shared.stack
+        ? { item: item.item, kind: item.kind }
+        : item,
+    ),
+  };
+}
+
+/** An item's error as errors.jsonl writes it: its own, or its record's shared one. */
+export function errorOf(record: FailureRecord, item: FailedItem): { error: string; stack?: string } {
+  if (item.error !== undefined) return { error: item.error, ...(item.stack ? { stack: item.stack } : {}) };
+  return record.sharedError ?? { error: '' };
 }

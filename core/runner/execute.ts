@@ -6,7 +6,7 @@ import { writeJson, type Storage } from '../storage/storage.js';
 import type { Materialized } from '../datasets/kind.js';
 import { ParallelRunError } from '../errors.js';
 import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, type PartBody } from '../outputs/formats.js';
-import type { FailureRecord, MiniBatchResult } from '../outputs/records.js';
+import { failureRecord, type MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, runHasEnded } from './pools.js';
 import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
@@ -206,11 +206,11 @@ export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promis
       items.length,
     ),
     items.length > 0
-      ? writeJson(runs, runPaths.failure(input.runId, input.index), {
-          index: input.index,
-          attempts: input.attempt,
-          items,
-        } satisfies FailureRecord)
+      ? writeJson(
+          runs,
+          runPaths.failure(input.runId, input.index),
+          failureRecord(input.index, input.attempt, items),
+        )
       : Promise.resolve(),
   ]);
   return {
@@ -268,19 +268,15 @@ async function writeFailedTry(
   missing: Materialized['missing'] = [],
 ): Promise<void> {
   const runs = storage.blobs.getContainerClient(containers.runs);
-  const record: FailureRecord = {
-    index,
-    attempts,
-    items: [
-      ...missing.map((m) => ({ item: m.item, error: m.reason, kind: 'missing' as const })),
-      ...names.map((item) => ({
-        item,
-        error: error.message,
-        kind: 'try' as const,
-        ...(error.stack ? { stack: error.stack } : {}),
-      })),
-    ],
-  };
+  const record = failureRecord(index, attempts, [
+    ...missing.map((m) => ({ item: m.item, error: m.reason, kind: 'missing' as const })),
+    ...names.map((item) => ({
+      item,
+      error: error.message,
+      kind: 'try' as const,
+      ...(error.stack ? { stack: error.stack } : {}),
+    })),
+  ]);
   // A part left by an earlier try (one the host lost after it wrote its rows) must not reach the
   // output: these items end as error lines, so they must not also end as rows. Deleted first, so a
   // crash in between leaves neither, and the lost-try path records the failure again.
