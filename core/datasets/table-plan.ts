@@ -14,6 +14,12 @@ import { encodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from
 const CUTS_IN_FLIGHT = 8;
 
 /**
+ * The most bytes one range (one item) holds: a try reads a range as one string, and V8's strings
+ * stop at about 512 MB. A mini-batch bigger than this ("1GB") is several ranges of its file.
+ */
+export const MAX_RANGE_BYTES = 256 * 1024 ** 2;
+
+/**
  * A file's byte ranges of about `bytes` each, cut where a line starts: only a small window after each
  * nominal cut (every `bytes` from the file's start) is read, several at once. A line longer than
  * `bytes` holds more than one nominal cut: they find the same line start, and the range between them
@@ -80,6 +86,7 @@ function itemsOf(
   input: TableInput,
   file: TableFile,
   bytes: number,
+  maxRange: number,
 ): AsyncGenerator<TableItem> {
   const blob = storage.blobs
     .getContainerClient(input.container)
@@ -92,7 +99,8 @@ function itemsOf(
       'input.format',
     );
   if (format === 'parquet') return rowGroupRanges(blob, file, bytes);
-  return byteRanges(blob, file, bytes, !(format === 'csv' && input.newlines_in_quotes === true));
+  const splittable = !(format === 'csv' && input.newlines_in_quotes === true);
+  return byteRanges(blob, file, Math.min(bytes, maxRange), splittable);
 }
 
 /**
@@ -106,6 +114,7 @@ async function planPartitions(
   keys: string[],
   manifest: ManifestWriter,
   files: AsyncIterable<TableFile>,
+  maxRange: number,
 ) {
   const groups = new Map<string, string[]>();
   for await (const file of files) {
@@ -120,11 +129,31 @@ async function planPartitions(
     const key = JSON.stringify(keys.map((k) => partition.values[k]));
     const group = groups.get(key) ?? [];
     // The whole file: "bytes" with an end past any size reads to its end (Parquet: all rows).
-    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER))
+    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER, maxRange))
       group.push(encodeItem(item));
     groups.set(key, group);
   }
   for (const group of groups.values()) await manifest.add(group);
+}
+
+/**
+ * A file's items as mini-batches of consecutive ranges up to `bytes` together (each its own with
+ * `bytes` 0).
+ */
+async function* upTo(bytes: number, items: AsyncIterable<TableItem>): AsyncGenerator<string[]> {
+  let group: string[] = [];
+  let size = 0;
+  for await (const item of items) {
+    const itemBytes = item.unit === 'bytes' ? item.end - item.start : bytes;
+    if (group.length > 0 && size + itemBytes > bytes) {
+      yield group;
+      group = [];
+      size = 0;
+    }
+    group.push(encodeItem(item));
+    size += itemBytes;
+  }
+  if (group.length > 0) yield group;
 }
 
 /** The table's files, each told to `listed` as the plan meets it (what `tableVersions` lists). */
@@ -149,13 +178,20 @@ export async function planTable(
   input: TableInput,
   bytes: number,
   listed?: (entry: VersionedItem) => void,
+  maxRange = MAX_RANGE_BYTES,
 ): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
   const files = tellingEach(listTableFiles(storage, input), listed);
-  if (input.partition_keys) await planPartitions(storage, input, input.partition_keys, manifest, files);
+  if (input.partition_keys)
+    await planPartitions(storage, input, input.partition_keys, manifest, files, maxRange);
   else
     for await (const file of files)
-      for await (const item of itemsOf(storage, input, file, bytes)) await manifest.add([encodeItem(item)]);
+      // Ranges are grouped only where one cannot hold `bytes`: otherwise each is its own mini-batch.
+      for await (const group of upTo(
+        bytes > maxRange ? bytes : 0,
+        itemsOf(storage, input, file, bytes, maxRange),
+      ))
+        await manifest.add(group);
   const plan = await manifest.finish();
   if (plan.items === 0) throw emptyTableError(input);
   return { ...plan, itemsCountedByTries: true };

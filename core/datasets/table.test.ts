@@ -7,6 +7,7 @@ import { containers, runPaths } from '../storage/layout.js';
 import { readJson, storageFromEnv, type Storage } from '../storage/storage.js';
 import type { ManifestShard } from './plan.js';
 import { tableKind } from './table-kind.js';
+import { planTable } from './table-plan.js';
 
 let storage: Storage;
 const container = `tables-${Math.random().toString(36).slice(2, 10)}`;
@@ -17,10 +18,14 @@ async function upload(name: string, body: string | Buffer): Promise<void> {
   await storage.blobs.getContainerClient(container).getBlockBlobClient(name).upload(bytes, bytes.length);
 }
 
-/** The plan's mini-batches, read back from its manifest. */
-async function planned(input: TableInput, bytes: number): Promise<string[][]> {
+/** The plan's mini-batches, read back from its manifest; `maxRange` stands for the most one range may hold. */
+async function planned(input: TableInput, bytes: number, maxRange?: number): Promise<string[][]> {
   const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
-  const plan = await tableKind.plan(storage, runId, await tableKind.validate(storage, input), kb(bytes));
+  const validated = await tableKind.validate(storage, input);
+  const plan =
+    maxRange === undefined
+      ? await tableKind.plan(storage, runId, validated, kb(bytes))
+      : await planTable(storage, runId, validated, bytes, undefined, maxRange);
   const runs = storage.blobs.getContainerClient(containers.runs);
   const batches: string[][] = [];
   for (const ref of plan.shards)
@@ -161,6 +166,24 @@ describe('planning a table by bytes', () => {
       if (i > 0) expect(start).toBe(ranges[i - 1]?.[1]);
       if (start > 0) expect(bigCsv[start - 1]).toBe('\n');
     });
+  });
+
+  it('makes a mini-batch bigger than one range may hold of several ranges of its file, every row once', async () => {
+    // As "1GB" is with ranges of at most 256 MB (a range is read as one string): here 3 KB of 1 KB ranges.
+    const input: TableInput = { type: 'table', container, path: 'csv/' };
+    const batches = (await planned(input, 3 * 1024, 1024)).filter((b) => b[0]?.startsWith('b.csv#'));
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.some((b) => b.length > 1)).toBe(true);
+    const ranges = batches.map((b) => b.map((i) => i.slice('b.csv#bytes='.length).split('-').map(Number)));
+    for (const group of ranges) {
+      expect(group.every(([start = 0, end = 0]) => end - start <= 1024 + 64)).toBe(true);
+      expect((group.at(-1)?.[1] ?? 0) - (group[0]?.[0] ?? 0)).toBeLessThanOrEqual(3 * 1024);
+    }
+    const rows: unknown[] = [];
+    for (const batch of batches) rows.push(...(await read(input, batch)).inputs);
+    expect(rows).toEqual(
+      Array.from({ length: 200 }, (_, i) => ({ id: i + 1, name: `row-${i + 1}`, score: i * 0.5 })),
+    );
   });
 
   it('leaves out the empty ranges between cuts that fall inside one long line', async () => {
