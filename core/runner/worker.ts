@@ -90,11 +90,23 @@ let deployedScripts: string | undefined;
  * ("Cannot find module '<scripts>/helpers.js' imported from <scripts>/score.js").
  */
 function withoutHostPaths(text: string): string {
-  if (!deployedScripts) return text;
-  return text
-    .replaceAll(`${pathToFileURL(deployedScripts).href}/`, '<scripts>/')
-    .replaceAll(`${deployedScripts}${path.sep}`, '<scripts>/');
+  const scripts = deployedScripts
+    ? text
+        .replaceAll(`${pathToFileURL(deployedScripts).href}/`, '<scripts>/')
+        .replaceAll(`${deployedScripts}${path.sep}`, '<scripts>/')
+    : text;
+  // The service's own frames (an error its code threw beside the script's) name where it is installed.
+  if (path.parse(INSTALLED).root === INSTALLED) return scripts;
+  return scripts
+    .replaceAll(`${pathToFileURL(INSTALLED).href}/`, '<parallel-run>/')
+    .replaceAll(`${INSTALLED}${path.sep}`, '<parallel-run>/');
 }
+
+/**
+ * Where this service is installed: the folder its compiled code is in (`dist/`, this file being
+ * `dist/core/runner/worker.js`), and its `node_modules` beside it.
+ */
+const INSTALLED = path.resolve(import.meta.dirname, '..', '..', '..');
 
 /**
  * What the script threw, as the host reports it. Never throws itself: reading a thrown value runs

@@ -382,5 +382,9 @@ describe('the columns view end to end on the devhost', () => {
     expect(run.view.reason).toContain(
       `entry script table_bad_view.js exports tableView = "dataframe"; it must be 'rows' (row objects, the default) or 'columns'`,
     );
+    // The stack of the service's own error names no folder of this machine.
+    const stacks = run.errors.map((e) => e.stack ?? '');
+    expect(stacks.some((stack) => stack.includes('<parallel-run>/dist/core/runner/worker.js'))).toBe(true);
+    expect(stacks.filter((stack) => stack.includes(process.cwd()))).toEqual([]);
   });
 });
