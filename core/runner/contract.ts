@@ -74,7 +74,7 @@ export type TableRow = Record<string, unknown>;
  * column is decoded only when asked for, so a script that scores a whole mini-batch as one tensor
  * reads just the columns it needs. Values are those the rows view holds. With this view, ctx.fail
  * names a row by its position, `ctx.fail(i, reason)`, or by an object `row(i)` gave. Files
- * datasets ignore `tableView`: their mini-batches are paths.
+ * datasets give paths whatever `tableView` says (a value that is no view still fails the start).
  */
 export interface TableColumns {
   /** How many rows the mini-batch has. */

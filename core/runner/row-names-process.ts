@@ -17,7 +17,16 @@ async function nameRows(call: ReadInWorker): Promise<NamedRows> {
       import('../datasets/index.js'),
       import('../storage/storage.js'),
     ]);
-    const read = await datasetKindOf(call.input).materialize(storage(), call.input, call.items, '');
+    // Read as columns: only the names are wanted, and no object is built per row (a mini-batch too
+    // big for row objects is still named row by row). The names are the same in either view.
+    const read = await datasetKindOf(call.input).materialize(
+      storage(),
+      call.input,
+      call.items,
+      '',
+      undefined,
+      'columns',
+    );
     return { names: [...read.names], missing: read.missing };
   } catch (err) {
     return { error: errorMessage(err) };

@@ -218,6 +218,18 @@ function positionsIn(inputs: unknown[]): (item: unknown) => number | undefined {
   };
 }
 
+/** An item ctx.fail was given, as text: its JSON, or what it is when it has none (a cycle, undefined). */
+function textOf(item: unknown): string {
+  if (typeof item !== 'object' || item === null) return String(item);
+  try {
+    // A toJSON returning nothing gives no JSON: the object is then named by its kind.
+    const json: unknown = JSON.stringify(item);
+    return typeof json === 'string' ? json : Object.prototype.toString.call(item);
+  } catch {
+    return Object.prototype.toString.call(item);
+  }
+}
+
 /** Calls run() on one mini-batch's inputs: paths, row objects, or a table's columns. */
 async function callRun(
   script: EntryScript,
@@ -231,13 +243,17 @@ async function callRun(
     ...context,
     miniBatchIndex: batch.miniBatchIndex,
     partitionKeyValues: batch.partitionKeyValues ?? {},
-    fail: (item: unknown, reason: string) => {
+    fail: (item: unknown, given: unknown) => {
       const index = positionOf(item);
-      failures.push({
-        item: typeof item === 'string' ? item : JSON.stringify(item),
-        ...(index === undefined ? {} : { index }),
-        reason,
-      });
+      const text = typeof item === 'string' ? item : textOf(item);
+      // A script in plain JavaScript may pass any value as the reason: an error line holds text.
+      const reason = typeof given === 'string' ? given : textOf(given);
+      // Named no input: its reason would reach no error line, so the script's log says why.
+      if (index === undefined)
+        context.logger.warn(
+          `ctx.fail(${text.slice(0, 200)}${text.length > 200 ? '…' : ''}, …) in mini-batch ${batch.miniBatchIndex} names none of its inputs, so its reason (${reason.slice(0, 200)}) is on no error line: pass ${Array.isArray(inputs) ? 'the path or row object run() was given' : "the row's position (or an object row(i) gave)"}`,
+        );
+      failures.push({ item: text, ...(index === undefined ? {} : { index }), reason });
     },
   };
   try {

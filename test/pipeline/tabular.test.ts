@@ -372,6 +372,27 @@ describe('the columns view end to end on the devhost', () => {
     }
   });
 
+  it('says in the script log when ctx.fail names no row, and the row it left out still ends as an error line', async () => {
+    const run = await runToEnd(host, {
+      ...base,
+      entry_script: 'table_columns.js',
+      input: { type: 'table', container, path: 'keys-drop/' },
+      arguments: ['--fail-nowhere'],
+      allow_reuse: false,
+    });
+    expect(run.view.summary?.totals).toMatchObject({ items: 3, itemsSucceeded: 2, itemsFailed: 1 });
+    expect(run.errors.map((e) => e.kind)).toEqual(['unknown']);
+    const log = (
+      await BlobServiceClient.fromConnectionString(storage())
+        .getContainerClient(containers.runs)
+        .getBlobClient(run.view.summary?.logs.script ?? '')
+        .downloadToBuffer()
+    ).toString('utf8');
+    expect(log).toContain(
+      "ctx.fail(8, …) in mini-batch 0 names none of its inputs, so its reason (named past the end) is on no error line: pass the row's position (or an object row(i) gave)",
+    );
+  });
+
   it('fails a script that asks for a view that does not exist, naming tableView and the views', async () => {
     const run = await runToEnd(host, {
       ...base,
