@@ -22,22 +22,34 @@ export async function readRange(blob: BlobClient, start: number, end: number): P
   return at === bytes.length ? bytes : bytes.subarray(0, at);
 }
 
+/** The largest window read at once while looking for a line's end: reads stay small however long the line. */
+const MAX_LINE_WINDOW = 4 * 1024 * 1024;
+
 /**
- * The offset just after the first line break at or after `from` (or `size` when none follows): where
- * the next line starts. Reads only small windows from `from` on, never the file.
+ * The offset just after the first line break in [from, to) (where the next line starts), or
+ * undefined when none is there. Reads growing windows from `from`, never past `to`, never the file.
  */
-export async function nextLineStart(blob: BlobClient, from: number, size: number): Promise<number> {
+export async function lineStartBefore(
+  blob: BlobClient,
+  from: number,
+  to: number,
+): Promise<number | undefined> {
   let at = from;
   let window = LINE_WINDOW;
-  while (at < size) {
-    const end = Math.min(at + window, size);
+  while (at < to) {
+    const end = Math.min(at + window, to);
     const bytes = await readRange(blob, at, end);
     const newline = bytes.indexOf(0x0a);
     if (newline >= 0) return at + newline + 1;
     at = end;
-    window *= 4;
+    window = Math.min(window * 4, MAX_LINE_WINDOW);
   }
-  return size;
+  return undefined;
+}
+
+/** The offset just after the first line break at or after `from`, or `size` when none follows. */
+export async function nextLineStart(blob: BlobClient, from: number, size: number): Promise<number> {
+  return (await lineStartBefore(blob, from, size)) ?? size;
 }
 
 /** A blob as hyparquet reads files: each slice is one ranged GET (the footer, then column chunks). */

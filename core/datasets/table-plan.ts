@@ -4,7 +4,7 @@ import { ParallelRunError } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { inOrderAhead } from '../storage/in-flight.js';
 import type { Storage } from '../storage/storage.js';
-import { blobAsyncBuffer, nextLineStart } from './blob-range.js';
+import { blobAsyncBuffer, lineStartBefore } from './blob-range.js';
 import type { VersionedItem } from './listing.js';
 import { ManifestWriter, type Plan } from './plan.js';
 import { emptyTableError, listTableFiles, tableBlobName, type TableFile } from './table-files.js';
@@ -22,9 +22,8 @@ export const MAX_RANGE_BYTES = 256 * 1024 ** 2;
 /**
  * A file's byte ranges of about `bytes` each, cut where a line starts: only a small window after each
  * nominal cut (every `bytes` from the file's start) is read, several at once. A line longer than
- * `bytes` holds more than one nominal cut: they find the same line start, and the range between them
- * is empty and left out. A CSV whose quoted fields may hold line breaks is not cut (a line break
- * there is not a record's end).
+ * `bytes` spans nominal cuts that find no line start: its range goes on past them. A CSV whose
+ * quoted fields may hold line breaks is not cut (a line break there is not a record's end).
  */
 async function* byteRanges(
   blob: BlobClient,
@@ -36,15 +35,18 @@ async function* byteRanges(
     yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
     return;
   }
-  // A cut at k·bytes is kept when a line ends just before it.
+  // Cut k is the first line start after (k+1)·bytes - 1 (kept when a line ends just before the
+  // nominal cut), looked for only up to the next nominal cut: each byte is read once at most, however
+  // long the lines (a file with no line break at all is one range, read around no cut twice).
   const cuts = inOrderAhead(
     Math.ceil(file.size / bytes) - 1,
-    (k) => nextLineStart(blob, (k + 1) * bytes - 1, file.size),
+    (k) => lineStartBefore(blob, (k + 1) * bytes - 1, Math.min((k + 2) * bytes - 1, file.size)),
     CUTS_IN_FLIGHT,
   );
   let start = 0;
   for await (const end of cuts) {
-    if (end <= start) continue;
+    // No line starts in this stretch: the range goes on to a later cut.
+    if (end === undefined || end <= start) continue;
     yield { file: file.name, unit: 'bytes', start, end };
     start = end;
   }
@@ -144,7 +146,8 @@ async function* upTo(bytes: number, items: AsyncIterable<TableItem>): AsyncGener
   let group: string[] = [];
   let size = 0;
   for await (const item of items) {
-    const itemBytes = item.unit === 'bytes' ? item.end - item.start : bytes;
+    // Row groups (Parquet) are gathered up to the size already: each item is a mini-batch.
+    const itemBytes = item.unit === 'bytes' ? item.end - item.start : Number.POSITIVE_INFINITY;
     if (group.length > 0 && size + itemBytes > bytes) {
       yield group;
       group = [];

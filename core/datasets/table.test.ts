@@ -18,6 +18,33 @@ async function upload(name: string, body: string | Buffer): Promise<void> {
   await storage.blobs.getContainerClient(container).getBlockBlobClient(name).upload(bytes, bytes.length);
 }
 
+/**
+ * The same storage, its blob clients' downloads counted (bytes asked for): the real clients and
+ * Azurite do the work, the count only watches.
+ */
+function countingDownloads(real: Storage): { storage: Storage; bytes: () => number } {
+  let bytes = 0;
+  const watch = <T extends object>(target: T, wrap: Record<string, (made: unknown) => unknown>): T =>
+    new Proxy(target, {
+      get(object, name) {
+        const value: unknown = Reflect.get(object, name, object);
+        if (typeof value !== 'function') return value;
+        const method = value as (...args: unknown[]) => unknown;
+        const around = typeof name === 'string' ? wrap[name] : undefined;
+        return (...args: unknown[]) => {
+          if (name === 'download') bytes += Number(args[1] ?? 0);
+          const made = method.apply(object, args);
+          return around ? around(made) : made;
+        };
+      },
+    });
+  const blobs = watch(real.blobs, {
+    getContainerClient: (container) =>
+      watch(container as object, { getBlobClient: (blob) => watch(blob as object, {}) }),
+  });
+  return { storage: { ...real, blobs }, bytes: () => bytes };
+}
+
 /** The plan's mini-batches, read back from its manifest; `maxRange` stands for the most one range may hold. */
 async function planned(input: TableInput, bytes: number, maxRange?: number): Promise<string[][]> {
   const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
@@ -48,6 +75,7 @@ const manyIds = `id\n${Array.from({ length: 300 }, (_, i) => i + 1).join('\n')}\
 
 /** 200 rows of `id,name,score`: about 4 KB. */
 const longLineCsv = `id,text\n1,a\n2,${'x'.repeat(3000)}\n3,b\n4,${'y'.repeat(900)}\n5,c\n`;
+const noBreaks = `id\r${'1\r'.repeat(128 * 1024)}`;
 const bigCsv = `id,name,score\n${Array.from({ length: 200 }, (_, i) => `${i + 1},row-${i + 1},${(i * 0.5).toFixed(1)}`).join('\n')}\n`;
 
 /** 200 tab-separated rows `id<TAB>name`, names holding commas: about 2.6 KB. */
@@ -143,6 +171,8 @@ beforeAll(async () => {
   for (let i = 4; i < secondGroup; i++) garbled[i] = (i * 7) & 255;
   await upload('pq-garbled/a.parquet', garbled);
   await upload('big-ids/a.csv', 'id,score\n12345678901234567890,0.5\n7,1.5\n');
+  // Old Mac line ends: no LF anywhere, so no line break a cut could use.
+  await upload('no-breaks/a.csv', noBreaks);
   // Row 2 is about 3 KB: three nominal cuts of "1KB" fall inside it.
   await upload('long-line/a.csv', longLineCsv);
 });
@@ -186,6 +216,17 @@ describe('planning a table by bytes', () => {
     );
   });
 
+  it('reads each byte of a file without line breaks once at most while looking for cuts', async () => {
+    // 256 KB with no line break, cut by "4KB": every nominal cut finds no line start before the
+    // next one. Looking from each cut to the next line start read the rest of the file each time.
+    const input: TableInput = { type: 'table', container, path: 'no-breaks/' };
+    const counted = countingDownloads(storage);
+    const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
+    const plan = await planTable(counted.storage, runId, input, 4096);
+    expect(plan.miniBatches).toBe(1);
+    expect(counted.bytes()).toBeLessThanOrEqual(noBreaks.length);
+  });
+
   it('leaves out the empty ranges between cuts that fall inside one long line', async () => {
     const input: TableInput = { type: 'table', container, path: 'long-line/' };
     const items = (await planned(input, 1024)).flat();
@@ -227,7 +268,8 @@ describe('planning a table by bytes', () => {
 
   it('splits a Parquet file by row groups, read from its footer', async () => {
     const input: TableInput = { type: 'table', container, path: 'pq/' };
-    const items = (await planned(input, 1)).flat();
+    // Each row group its own mini-batch: not flattened, so a plan of one mini-batch would show.
+    const items = (await planned(input, 1)).map((batch) => batch.join(' '));
     expect(items).toEqual([0, 10, 20, 30, 40].map((s) => `rows.parquet#rows=${s}-${s + 10}`));
     const got = await read(input, [items[2] ?? '']);
     expect(got.names).toEqual(Array.from({ length: 10 }, (_, i) => `rows.parquet#row=${21 + i}`));
