@@ -261,7 +261,11 @@ describe('compute pools: runs', () => {
       process_count_per_node: 1,
       compute: groupCanceled,
     });
-    await waitFor(() => Promise.resolve(existsSync(path.join(gates, 'f01.txt.passed'))));
+    // Polled with the event loop let run between checks: a check that does no I/O, awaited in a
+    // loop, starved it, and the worker and host this process reads the output of stalled behind it.
+    await expect
+      .poll(() => existsSync(path.join(gates, 'f01.txt.passed')), { interval: 20, timeout: 60_000 })
+      .toBe(true);
     expect((await call(host.baseUrl, 'POST', `/api/runs/${runId}/cancel`)).status).toBe(202);
     const run = await finish(host, runId);
     expect(run.view.status).toBe('Canceled');
