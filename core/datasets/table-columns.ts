@@ -1,4 +1,4 @@
-import { typedField } from './table-fields.js';
+import { listedColumns, typedField } from './table-fields.js';
 
 /**
  * A table's mini-batch column by column (README, "Tabular datasets": the columns view). A script
@@ -218,20 +218,6 @@ export class FieldOffsets {
   }
 }
 
-/** Columns an error lists by name; the rest are counted. */
-const COLUMNS_LISTED = 20;
-
-/**
- * A table's columns as an error lists them: the first few and how many more. The message reaches
- * every row's error line, its stack and the run's reason: all 100,000 names of a wide table were
- * 700 KB in each.
- */
-function listed(columns: readonly string[]): string {
-  const shown = columns.slice(0, COLUMNS_LISTED).join(', ');
-  const more = columns.length - COLUMNS_LISTED;
-  return more > 0 ? `${shown} and ${more.toLocaleString('en-US')} more` : shown;
-}
-
 /**
  * What run() receives in the columns view: the mini-batch's segments (one per range read, most
  * mini-batches have one) as one table. Columns are decoded when first asked for and kept: a
@@ -264,7 +250,7 @@ export class TableColumns {
   private known(column: unknown, call: string): string {
     if (typeof column === 'string' && this.named.has(column)) return column;
     throw new TypeError(
-      `${call}(${JSON.stringify(column)}): the mini-batch has no such column; its columns: ${listed(this.columnNames)}`,
+      `${call}(${JSON.stringify(column)}): the mini-batch has no such column; its columns: ${listedColumns(this.columnNames)}`,
     );
   }
 

@@ -25,3 +25,13 @@ export function typedField(text: string): string | number | null {
   if (Number.isInteger(value) && !Number.isSafeInteger(value) && isIntegerText(text)) return text;
   return value;
 }
+
+/** Columns a message lists by name; the rest are counted (a wide table has 100,000 of them). */
+const COLUMNS_LISTED = 20;
+
+/** A table's columns for a message: the first ones by name, and how many more. */
+export function listedColumns(columns: readonly string[]): string {
+  const shown = columns.slice(0, COLUMNS_LISTED).join(', ');
+  const more = columns.length - COLUMNS_LISTED;
+  return more > 0 ? `${shown} and ${more.toLocaleString('en-US')} more` : shown;
+}

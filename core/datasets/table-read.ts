@@ -12,6 +12,7 @@ import { isNotFound, type Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, nextLineStart, readRange } from './blob-range.js';
 import type { Materialized, TableView } from './kind.js';
 import { RowsSegment, TableColumns, type ColumnSegment } from './table-columns.js';
+import { listedColumns } from './table-fields.js';
 import { tableBlobName } from './table-files.js';
 import {
   csvDelimiterOf,
@@ -56,7 +57,7 @@ function lackingCarried(input: TableInput, columns: string[]): string | undefine
   const absent = carried.find((c) => !have.has(c));
   return absent === undefined
     ? undefined
-    : `has no column "${absent}" (carry_columns); its columns: ${columns.join(', ')}`;
+    : `has no column "${absent}" (carry_columns); its columns: ${listedColumns(columns)}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { TableView } from './kind.js';
 import type { TableItem } from './table-items.js';
 import { rowName, rowNamer } from './table-items.js';
 import { FieldOffsets, type CsvSegment } from './table-columns.js';
-import { isIntegerText, typedField } from './table-fields.js';
+import { isIntegerText, listedColumns, typedField } from './table-fields.js';
 
 /**
  * The names of an item's rows (`rowName`), each kept as its row number and built only when asked
@@ -186,7 +186,7 @@ function rowOf(
 }
 
 function ragged(fields: number, columns: string[]): string {
-  return `has ${fields} fields; the header has ${columns.length} (${columns.join(', ')})`;
+  return `has ${fields} fields; the header has ${columns.length} (${listedColumns(columns)})`;
 }
 
 /** Rows a range's offsets have room for at first: they grow as more come. */

@@ -58,13 +58,16 @@ export interface RunTotals {
 
 /** The failure record of a mini-batch: the error more than one item failed with (the most common) held once. */
 export function failureRecord(index: number, attempts: number, items: FailedItem[]): FailureRecord {
-  const counts = new Map<string, number>();
+  // By error and stack together: an item is stripped only when both are the shared ones.
+  const counts = new Map<string, Map<string | undefined, number>>();
   let top: FailedItem | undefined;
   let topCount = 1;
   for (const item of items) {
     if (item.error === undefined) continue;
-    const n = (counts.get(item.error) ?? 0) + 1;
-    counts.set(item.error, n);
+    const byStack = counts.get(item.error) ?? new Map<string | undefined, number>();
+    counts.set(item.error, byStack);
+    const n = (byStack.get(item.stack) ?? 0) + 1;
+    byStack.set(item.stack, n);
     if (n > topCount) [top, topCount] = [item, n];
   }
   if (!top?.error) return { index, attempts, items };

@@ -90,16 +90,16 @@ let deployedScripts: string | undefined;
  * ("Cannot find module '<scripts>/helpers.js' imported from <scripts>/score.js").
  */
 function withoutHostPaths(text: string): string {
-  const scripts = deployedScripts
-    ? text
-        .replaceAll(`${pathToFileURL(deployedScripts).href}/`, '<scripts>/')
-        .replaceAll(`${deployedScripts}${path.sep}`, '<scripts>/')
-    : text;
-  // The service's own frames (an error its code threw beside the script's) name where it is installed.
-  if (path.parse(INSTALLED).root === INSTALLED) return scripts;
-  return scripts
-    .replaceAll(`${pathToFileURL(INSTALLED).href}/`, '<parallel-run>/')
-    .replaceAll(`${INSTALLED}${path.sep}`, '<parallel-run>/');
+  // The service's own frames (an error its code threw beside the script's) name where it is
+  // installed. The longer folder first: one may hold the other (scripts deployed inside the app).
+  const folders: [string, string][] = [];
+  if (deployedScripts) folders.push([deployedScripts, '<scripts>/']);
+  if (path.parse(INSTALLED).root !== INSTALLED) folders.push([INSTALLED, '<parallel-run>/']);
+  folders.sort(([a], [b]) => b.length - a.length);
+  let out = text;
+  for (const [folder, name] of folders)
+    out = out.replaceAll(`${pathToFileURL(folder).href}/`, name).replaceAll(`${folder}${path.sep}`, name);
+  return out;
 }
 
 /**
@@ -221,6 +221,8 @@ function positionsIn(inputs: unknown[]): (item: unknown) => number | undefined {
 /** An item ctx.fail was given, as text: its JSON, or what it is when it has none (a cycle, undefined). */
 function textOf(item: unknown): string {
   if (typeof item !== 'object' || item === null) return String(item);
+  // A caught error is the likeliest reason after text: its JSON is "{}".
+  if (item instanceof Error) return withoutHostPaths(item.message);
   try {
     // A toJSON returning nothing gives no JSON: the object is then named by its kind.
     const json: unknown = JSON.stringify(item);
@@ -238,6 +240,7 @@ async function callRun(
   batch: Pick<MiniBatchCall, 'miniBatchIndex' | 'partitionKeyValues'>,
 ): Promise<Called> {
   const failures: NamedFailure[] = [];
+  let unmatched = 0;
   const positionOf = Array.isArray(inputs) ? positionsIn(inputs) : (item: unknown) => inputs.positionOf(item);
   const ctx: RunContext = {
     ...context,
@@ -248,8 +251,9 @@ async function callRun(
       const text = typeof item === 'string' ? item : textOf(item);
       // A script in plain JavaScript may pass any value as the reason: an error line holds text.
       const reason = typeof given === 'string' ? given : textOf(given);
-      // Named no input: its reason would reach no error line, so the script's log says why.
-      if (index === undefined)
+      // Named no input: its reason would reach no error line, so the script's log says why (once
+      // a try: a script failing every row so would send a line per row).
+      if (index === undefined && ++unmatched === 1)
         context.logger.warn(
           `ctx.fail(${text.slice(0, 200)}${text.length > 200 ? '…' : ''}, …) in mini-batch ${batch.miniBatchIndex} names none of its inputs, so its reason (${reason.slice(0, 200)}) is on no error line: pass ${Array.isArray(inputs) ? 'the path or row object run() was given' : "the row's position (or an object row(i) gave)"}`,
         );
@@ -260,6 +264,11 @@ async function callRun(
     return { rows: await script.run(inputs as MiniBatch, ctx), failures };
   } catch (err) {
     return { error: errorInfo(err) };
+  } finally {
+    if (unmatched > 1)
+      context.logger.warn(
+        `… and ${unmatched - 1} more ctx.fail calls in mini-batch ${batch.miniBatchIndex} named none of its inputs`,
+      );
   }
 }
 

@@ -48,6 +48,7 @@ export async function* inOrderAhead<T>(
   fetch: (k: number) => Promise<T>,
   ahead: number,
 ): AsyncGenerator<T> {
+  if (!(ahead >= 1)) throw new RangeError(`inOrderAhead: ahead must be 1 or more, not ${ahead}`);
   const started: Promise<T>[] = [];
   let next = 0;
   const start = () => {

@@ -1,7 +1,9 @@
 /**
  * Entry script for the iris sample: a mini-batch of table rows (sepal and petal measurements) is
  * scored in one `session.run`; each row yields `{id, predicted, species}` (the label passed through,
- * so the output can be checked). A row with a measurement that is not a number is failed by position.
+ * so the output can be checked; null where the table has no such column). A row with a measurement
+ * that is not a number is failed by position; a table without a feature column fails the whole try
+ * (`column()` throws, naming the columns it has).
  */
 import path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
