@@ -204,6 +204,18 @@ async function readCsv(
   return read;
 }
 
+/** V8's longest string (0x1fffffe8 characters): a range past it cannot be read as text at all. */
+const MAX_TEXT_BYTES = 0x1fffffe8;
+
+/** Why a range past MAX_TEXT_BYTES is not read: said before downloading it on every try. */
+function tooLong(input: TableInput, item: TableItem): string {
+  const mb = Math.round((item.end - item.start) / 1024 ** 2);
+  const why = input.newlines_in_quotes
+    ? 'with newlines_in_quotes a file is never split: split the file, or leave newlines_in_quotes out if no quoted field holds a line break'
+    : 'it is one line longer than that (no line break to cut at)';
+  return `is ${mb} MB in one range, more than a try can read as text (about 512 MB, the longest string V8 makes): ${why}`;
+}
+
 async function readText(
   blob: BlobClient,
   input: TableInput,
@@ -212,6 +224,7 @@ async function readText(
   view: TableView,
 ): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
+  if (item.end - item.start > MAX_TEXT_BYTES) return whole(item, tooLong(input, item));
   const text = (await readRange(blob, item.start, item.end)).toString('utf8');
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);

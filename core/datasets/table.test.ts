@@ -227,6 +227,20 @@ describe('planning a table by bytes', () => {
     expect(counted.bytes()).toBeLessThanOrEqual(noBreaks.length);
   });
 
+  it('names a range too long to read as text, saying why, without reading it', async () => {
+    // What the plan makes of a 600 MB file with newlines_in_quotes: one range, never split.
+    const input: TableInput = { type: 'table', container, path: 'csv/', newlines_in_quotes: true };
+    const got = await read(input, ['a.csv#bytes=0-629145600']);
+    expect(got.inputs).toEqual([]);
+    expect(got.missing).toEqual([
+      {
+        item: 'a.csv',
+        reason:
+          'is 600 MB in one range, more than a try can read as text (about 512 MB, the longest string V8 makes): with newlines_in_quotes a file is never split: split the file, or leave newlines_in_quotes out if no quoted field holds a line break',
+      },
+    ]);
+  });
+
   it('leaves out the empty ranges between cuts that fall inside one long line', async () => {
     const input: TableInput = { type: 'table', container, path: 'long-line/' };
     const items = (await planned(input, 1024)).flat();
