@@ -56,9 +56,23 @@ export interface RunTotals {
   tries: number;
 }
 
-/** The failure record of a mini-batch: the error more than one item failed with (the most common) held once. */
-export function failureRecord(index: number, attempts: number, items: FailedItem[]): FailureRecord {
-  // By error and stack together: an item is stripped only when both are the shared ones.
+/** The failure record of a mini-batch; `shared` when its items were already shared out (`shareErrors`). */
+export function failureRecord(
+  index: number,
+  attempts: number,
+  items: FailedItem[],
+  shared?: FailureRecord['sharedError'],
+): FailureRecord {
+  const compact = shared ? { items, sharedError: shared } : shareErrors(items);
+  return { index, attempts, ...compact };
+}
+
+/**
+ * The error more than one item failed with (the most common, by error and stack together) held
+ * once: those items then carry none of their own. Done where the items are made (a worker process)
+ * so a million copies of one message never cross to the host.
+ */
+export function shareErrors(items: FailedItem[]): Pick<FailureRecord, 'items' | 'sharedError'> {
   const counts = new Map<string, Map<string | undefined, number>>();
   let top: FailedItem | undefined;
   let topCount = 1;
@@ -70,11 +84,9 @@ export function failureRecord(index: number, attempts: number, items: FailedItem
     byStack.set(item.stack, n);
     if (n > topCount) [top, topCount] = [item, n];
   }
-  if (!top?.error) return { index, attempts, items };
+  if (!top?.error) return { items };
   const shared = { error: top.error, ...(top.stack ? { stack: top.stack } : {}) };
   return {
-    index,
-    attempts,
     sharedError: shared,
     items: items.map((item) =>
       item.error === shared.error && item.stack === shared.stack

@@ -209,7 +209,7 @@ export async function settleTry(storage: Storage, tried: TriedMiniBatch): Promis
       ? writeJson(
           runs,
           runPaths.failure(input.runId, input.index),
-          failureRecord(input.index, input.attempt, items),
+          failureRecord(input.index, input.attempt, items, scored.sharedError),
         )
       : Promise.resolve(),
   ]);

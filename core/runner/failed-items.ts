@@ -28,7 +28,9 @@ export function failedItemsOf(
   }
   for (const [item, reason] of named) items.push({ item, error: reason, kind: 'named' });
   const unknown = inputCount(fetched) - rows.length - named.size;
-  if (unknown > 0) items.push(...unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown));
+  if (unknown > 0)
+    // One by one: a spread of a table's hundreds of thousands of lines is more arguments than a call takes.
+    for (const item of unnamedFailures(fetched.names, rows, new Set(named.keys()), unknown)) items.push(item);
   return items;
 }
 
@@ -59,17 +61,16 @@ function unnamedFailures(
   const shown = candidates.slice(0, CANDIDATES_SHOWN).join(', ');
   const more =
     candidates.length > CANDIDATES_SHOWN ? ` and ${candidates.length - CANDIDATES_SHOWN} more` : '';
+  // One message for all the lines, made once: a mini-batch of a million rows has as many lines.
   if (unmentioned.length === unknown) {
-    return unmentioned.map((item) => ({
-      item,
-      kind: 'unknown',
-      error: `${why} and none for this item; name failures with ctx.fail(item, reason)`,
-    }));
+    const error = `${why} and none for this item; name failures with ctx.fail(item, reason)`;
+    return unmentioned.map((item) => ({ item, kind: 'unknown', error }));
   }
+  const error = `${why}; ${unknown} of these failed without being named: ${shown}${more}`;
   return Array.from({ length: unknown }, (_, k) => ({
     item: `(unidentified ${k + 1} of ${unknown})`,
     kind: 'unknown' as const,
-    error: `${why}; ${unknown} of these failed without being named: ${shown}${more}`,
+    error,
   }));
 }
 

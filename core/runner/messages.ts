@@ -64,6 +64,8 @@ export interface Scored {
   inputs: number;
   /** The error lines: rows that could not be read, those named with ctx.fail, those left without a result. */
   failed: FailureRecord['items'];
+  /** The error of each of `failed` that has none of its own (`shareErrors`). */
+  sharedError?: FailureRecord['sharedError'];
 }
 
 /** An input the script failed with ctx.fail: `index` is its position in the mini-batch, when found there. */

@@ -1,5 +1,6 @@
 import { inputCount, type Materialized, type TableView } from '../datasets/kind.js';
 import { partBody, type PartBody } from '../outputs/formats.js';
+import { shareErrors } from '../outputs/records.js';
 import { joinCarriedFrom, rowsCarried, type Carried } from './carry-columns.js';
 import { failedItemsOf } from './failed-items.js';
 import type { ErrorInfo, FromWorker, NamedFailure, ReadInWorker, Scored } from './messages.js';
@@ -90,8 +91,13 @@ export async function scoreInWorker(
     return { type: 'failed', id, error: { message }, kind: 'bad_return' };
   }
   const inputs = count + fetched.missing.length;
-  const failed = failedItemsOf(fetched, rows, called.failures);
-  return { type: 'scored', id, scored: { part, rows: rows.length, inputs, failed } };
+  // Shared out here: a million rows failing alike cross to the host as one message, not a million.
+  const { items: failed, sharedError } = shareErrors(failedItemsOf(fetched, rows, called.failures));
+  return {
+    type: 'scored',
+    id,
+    scored: { part, rows: rows.length, inputs, failed, ...(sharedError ? { sharedError } : {}) },
+  };
 }
 
 function messageOf(err: unknown): string {
