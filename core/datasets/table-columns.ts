@@ -1,11 +1,13 @@
 import { listedColumns, typedField } from './table-fields.js';
 
 /**
- * A table's mini-batch column by column (README, "Tabular datasets": the columns view). A script
- * that exports `tableView = 'columns'` gets one of these instead of an array of row objects: no
- * object is built per row, and a column is decoded only when the script asks for it. Values are
- * those the rows view would hold (numbers typed as numbers, empty CSV fields null).
+ * The columns view (README, "Tabular datasets"): a script that exports `tableView = 'columns'` gets
+ * its mini-batch as one `TableColumns` instead of an array of row objects: no object is built per
+ * row, and a column is decoded only when the script asks for it. Values are those the rows view
+ * would hold (numbers typed as numbers, empty CSV fields null).
  */
+
+/** One range's rows as `TableColumns` reads them: a CSV range's text and offsets, or rows read as objects. */
 export interface ColumnSegment {
   readonly length: number;
   readonly columnNames: readonly string[];
@@ -49,13 +51,9 @@ export class RowsSegment implements ColumnSegment {
     return this.rows.length;
   }
 
-  private has(column: string): boolean {
-    return this.named.has(column);
-  }
-
   /** A row without the column (JSON Lines objects may each have other keys) holds null. */
   values(column: string): unknown[] | undefined {
-    if (!this.has(column)) return undefined;
+    if (!this.named.has(column)) return undefined;
     return this.rows.map((row) => (Object.hasOwn(row, column) ? row[column] : null));
   }
 
@@ -149,13 +147,7 @@ export class CsvSegment implements ColumnSegment {
   numbers(column: string, into: Float64Array, at: number, nameOf: (i: number) => string): boolean {
     const j = this.places.get(column);
     if (j === undefined) return false;
-    const { starts, stride, text } = this;
-    for (let r = 0; r < this.length; r++) {
-      const from = starts[r * stride + j] ?? 0;
-      const to = (starts[r * stride + j + 1] ?? 1) - 1;
-      into[at + r] =
-        fastNumber(text, from, to) ?? asNumber(typedField(text.slice(from, to)), column, () => nameOf(r));
-    }
+    for (let r = 0; r < this.length; r++) into[at + r] = asNumber(this.value(r, j), column, () => nameOf(r));
     return true;
   }
 

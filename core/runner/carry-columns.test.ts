@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinCarried } from './carry-columns.js';
+import { joinCarried, rowsCarried } from './carry-columns.js';
 
 const inputs = [
   { id: 1, name: 'a', score: 0.5 },
@@ -12,20 +12,20 @@ const nameOf = (i: number) => names[i];
 describe('joinCarried', () => {
   it('puts each input row’s carried columns first in the result at its position', () => {
     const rows = [{ p: 0.1 }, { p: 0.2 }, { p: 0.3 }];
-    expect(joinCarried(inputs, rows, [], ['id', 'name'], nameOf)).toEqual({
+    expect(joinCarried(rowsCarried(inputs, ['id', 'name']), rows, [], nameOf)).toEqual({
       rows: [
         { id: 1, name: 'a', p: 0.1 },
         { id: 2, name: 'b', p: 0.2 },
         { id: 3, name: 'c', p: 0.3 },
       ],
     });
-    const joined = joinCarried(inputs, rows, [], ['name', 'id'], nameOf);
+    const joined = joinCarried(rowsCarried(inputs, ['name', 'id']), rows, [], nameOf);
     expect('rows' in joined && Object.keys(joined.rows[0] as object)).toEqual(['name', 'id', 'p']);
   });
 
   it('skips the rows failed with ctx.fail: the results are those of the others, in order', () => {
     const failures = [{ item: '{}', index: 1, reason: 'bad' }];
-    expect(joinCarried(inputs, [{ p: 1 }, { p: 3 }], failures, ['id'], nameOf)).toEqual({
+    expect(joinCarried(rowsCarried(inputs, ['id']), [{ p: 1 }, { p: 3 }], failures, nameOf)).toEqual({
       rows: [
         { id: 1, p: 1 },
         { id: 3, p: 3 },
@@ -34,15 +34,15 @@ describe('joinCarried', () => {
   });
 
   it('refuses results that do not match the rows one to one, naming the counts', () => {
-    const joined = joinCarried(inputs, [{ p: 1 }, { p: 3 }], [], ['id'], nameOf);
+    const joined = joinCarried(rowsCarried(inputs, ['id']), [{ p: 1 }, { p: 3 }], [], nameOf);
     expect('error' in joined && joined.error).toMatch(/returned 2 results for 3 rows, 0 of them failed/);
   });
 
   it('keeps a result column holding the carried value, and refuses one holding another', () => {
-    expect(joinCarried(inputs.slice(0, 1), [{ p: 1, id: 1 }], [], ['id'], nameOf)).toEqual({
+    expect(joinCarried(rowsCarried(inputs.slice(0, 1), ['id']), [{ p: 1, id: 1 }], [], nameOf)).toEqual({
       rows: [{ id: 1, p: 1 }],
     });
-    const clash = joinCarried(inputs, [{ p: 1 }, { id: 9 }, { p: 3 }], [], ['id'], nameOf);
+    const clash = joinCarried(rowsCarried(inputs, ['id']), [{ p: 1 }, { id: 9 }, { p: 3 }], [], nameOf);
     expect(clash).toEqual({
       error: `carry_columns: the result's column "id" is 9 where the input row's carried "id" is 2; rename the result's column, or leave "id" out of carry_columns (the result for t.csv#row=2)`,
     });
@@ -50,21 +50,21 @@ describe('joinCarried', () => {
 
   it('makes a result that is not an object the column `value`, and a missing key null', () => {
     const rows = ['x', 7, [1, 2]];
-    expect(joinCarried(inputs, rows, [], ['id'], nameOf)).toEqual({
+    expect(joinCarried(rowsCarried(inputs, ['id']), rows, [], nameOf)).toEqual({
       rows: [
         { id: 1, value: 'x' },
         { id: 2, value: 7 },
         { id: 3, value: [1, 2] },
       ],
     });
-    expect(joinCarried([{ id: null }], [{ p: 1 }], [], ['id'], nameOf)).toEqual({
+    expect(joinCarried(rowsCarried([{ id: null }], ['id']), [{ p: 1 }], [], nameOf)).toEqual({
       rows: [{ id: null, p: 1 }],
     });
   });
 
   it('carries a column named __proto__ as a column', () => {
     const row = Object.defineProperty({}, '__proto__', { value: 5, enumerable: true });
-    const joined = joinCarried([row], [{ p: 1 }], [], ['__proto__'], nameOf);
+    const joined = joinCarried(rowsCarried([row], ['__proto__']), [{ p: 1 }], [], nameOf);
     expect('rows' in joined && JSON.stringify(joined.rows[0])).toBe('{"__proto__":5,"p":1}');
   });
 });

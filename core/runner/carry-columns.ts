@@ -28,17 +28,6 @@ export function rowsCarried(inputs: unknown[], columns: string[]): Carried {
  * other result (a string, a number, a list) becomes `{...carried, value: result}`.
  */
 export function joinCarried(
-  inputs: unknown[],
-  rows: unknown[],
-  failures: NamedFailure[],
-  columns: string[],
-  nameOf: (i: number) => string | undefined,
-): { rows: unknown[] } | { error: string } {
-  return joinCarriedFrom(rowsCarried(inputs, columns), rows, failures, nameOf);
-}
-
-/** `joinCarried` for inputs of any shape (row objects, or a table's columns). */
-export function joinCarriedFrom(
   inputs: Carried,
   rows: unknown[],
   failures: NamedFailure[],

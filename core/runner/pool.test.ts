@@ -140,10 +140,10 @@ describe('WorkerPool', () => {
     expect(JSON.stringify(outcome)).not.toContain(scripts);
   });
 
-  it('fails a script whose tableView is no view, naming what it exports: null as null, an object as an object', async () => {
+  it('fails a script whose tableView is no view, naming what it exports: null as null, an object by its keys', async () => {
     for (const [script, shown] of [
       ['table_null_view.js', 'null'],
-      ['table_object_view.js', 'an object'],
+      ['table_object_view.js', 'an object with keys name'],
     ]) {
       current = pool(script ?? '', 1);
       const outcome = await current.run({ inputs: ['/x/a.txt'], miniBatchIndex: 0 }, 5_000);

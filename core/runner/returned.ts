@@ -2,7 +2,8 @@ import type { NamedFailure, RunOutcome } from './messages.js';
 
 /** What run() returned, checked: in the host for rows sent back, in the worker for a mini-batch it read itself. */
 
-function describe(value: unknown): string {
+/** A value a script gave where another was wanted, in a few words for its error. */
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing (undefined)';
   if (value === null) return 'null';
   if (typeof value === 'string')

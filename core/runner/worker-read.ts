@@ -1,7 +1,7 @@
 import { inputCount, type Materialized, type TableView } from '../datasets/kind.js';
 import { partBody, type PartBody } from '../outputs/formats.js';
 import { shareErrors } from '../outputs/records.js';
-import { joinCarriedFrom, rowsCarried, type Carried } from './carry-columns.js';
+import { joinCarried, rowsCarried, type Carried } from './carry-columns.js';
 import { failedItemsOf } from './failed-items.js';
 import type { ErrorInfo, FromWorker, NamedFailure, ReadInWorker, Scored } from './messages.js';
 import { checkReturned } from './returned.js';
@@ -40,7 +40,7 @@ function carryColumnsOf(call: ReadInWorker): string[] | undefined {
 function carriedOf(fetched: Materialized, carry: string[]): Carried {
   const { columns } = fetched;
   if (!columns) return rowsCarried(fetched.inputs, carry);
-  const values = carry.map((c) => (columns.columnNames.includes(c) ? columns.valuesOf(c) : []));
+  const values = carry.map((c) => columns.valuesOf(c));
   return { count: columns.length, columns: carry, valueAt: (i, c) => values[c]?.[i] ?? null };
 }
 
@@ -78,7 +78,7 @@ export async function scoreInWorker(
   const carry = carryColumnsOf(read);
   if (carry) {
     // Names only for an error line: a table's are built when first read.
-    const joined = joinCarriedFrom(carriedOf(fetched, carry), rows, called.failures, (i) => fetched.names[i]);
+    const joined = joinCarried(carriedOf(fetched, carry), rows, called.failures, (i) => fetched.names[i]);
     if ('error' in joined)
       return { type: 'failed', id, error: { message: joined.error }, kind: 'bad_return' };
     rows = joined.rows;

@@ -14,6 +14,7 @@ import type {
   ToWorker,
   WorkerInit,
 } from './messages.js';
+import { describe } from './returned.js';
 import { reader, scoreInWorker, type Called } from './worker-read.js';
 
 /**
@@ -165,17 +166,6 @@ function contextOf(init: WorkerInit): InitContext {
   };
 }
 
-/**
- * A `tableView` that is no view, as its error names it: text quoted (its start: it may be long),
- * anything else by its kind, `null` as null (typeof calls it an object).
- */
-function shownView(view: unknown): string {
-  if (typeof view === 'string') return JSON.stringify(view.length > 40 ? `${view.slice(0, 40)}…` : view);
-  if (view === null) return 'null';
-  const kind = typeof view;
-  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`;
-}
-
 async function load(scriptPath: string): Promise<EntryScript> {
   let mod: Partial<EntryScript>;
   try {
@@ -195,7 +185,7 @@ async function load(scriptPath: string): Promise<EntryScript> {
   const view: unknown = mod.tableView;
   if (view !== undefined && view !== 'rows' && view !== 'columns') {
     throw new Error(
-      `entry script ${path.basename(scriptPath)} exports tableView = ${shownView(view)}; it must be 'rows' (row objects, the default) or 'columns'`,
+      `entry script ${path.basename(scriptPath)} exports tableView = ${describe(view)}; it must be 'rows' (row objects, the default) or 'columns'`,
     );
   }
   return mod as EntryScript;

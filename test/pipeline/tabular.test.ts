@@ -401,7 +401,7 @@ describe('the columns view end to end on the devhost', () => {
     });
     expect(run.view.status).toBe('Failed');
     expect(run.view.reason).toContain(
-      `entry script table_bad_view.js exports tableView = "dataframe"; it must be 'rows' (row objects, the default) or 'columns'`,
+      `entry script table_bad_view.js exports tableView = a string ("dataframe"); it must be 'rows' (row objects, the default) or 'columns'`,
     );
     // The stack of the service's own error names no folder of this machine.
     const stacks = run.errors.map((e) => e.stack ?? '');
