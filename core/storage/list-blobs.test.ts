@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RestError, type ContainerClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { listBlobPages, listBlobs } from './list-blobs.js';
@@ -79,6 +81,52 @@ describe('lean blob listing', () => {
     expect(await lean({ prefix: 'nothing-here/' })).toEqual([]);
   });
 
+  it('asks for the next page while the caller still works through the one it has', async () => {
+    const proxy = await countingProxy(inject('storage'));
+    try {
+      const through = storageFromEnv({
+        AzureWebJobsStorage: proxy.connectionString,
+      }).blobs.getContainerClient(container.containerName);
+      const pages = listBlobPages(through, { pageSize: 2 });
+      const first = await pages.next();
+      const firstNames = first.done ? [] : first.value.map((b) => b.name);
+      expect(firstNames).toHaveLength(2);
+      // Nothing more is pulled, yet the second page is on its way.
+      await expect.poll(() => proxy.listings(), { timeout: 10_000, interval: 20 }).toBe(2);
+      const rest: string[] = [];
+      for await (const page of { [Symbol.asyncIterator]: () => pages }) rest.push(...page.map((b) => b.name));
+      expect([...firstNames, ...rest]).toEqual((await sdkListing()).map((b) => b.name));
+      // One page ahead at most: three pages, three requests.
+      expect(proxy.listings()).toBe(3);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('holds the failure of a page asked for ahead until the caller asks for that page', async () => {
+    // The second listing request is refused: it fails while the caller still works through the first page.
+    const proxy = await countingProxy(inject('storage'), 2);
+    try {
+      const through = storageFromEnv({
+        AzureWebJobsStorage: proxy.connectionString,
+      }).blobs.getContainerClient(container.containerName);
+      const stopping = listBlobPages(through, { pageSize: 2 });
+      expect((await stopping.next()).value).toHaveLength(2);
+      await expect.poll(() => proxy.refused(), { timeout: 10_000, interval: 20 }).toBe(1);
+      // A failure nobody awaits yet is not an unhandled rejection (vitest fails the run on one)…
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // …and a caller that stops early is never told.
+      await stopping.return(undefined);
+
+      const going = listBlobPages(through, { pageSize: 2 });
+      expect((await going.next()).value).toHaveLength(2);
+      await expect(going.next()).rejects.toMatchObject({ statusCode: 403 });
+      expect(proxy.refused()).toBe(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('fails as the SDK does for a container that does not exist', async () => {
     const gone = storageFromEnv({ AzureWebJobsStorage: inject('storage') }).blobs.getContainerClient(
       `gone-${randomBytes(4).toString('hex')}`,
@@ -95,3 +143,56 @@ describe('lean blob listing', () => {
     expect((failure as RestError).code).toBe('ContainerNotFound');
   });
 });
+
+/**
+ * A pass-through proxy in front of Azurite's blob service that counts listing requests, and refuses
+ * (403) every `refuse`-th one.
+ */
+async function countingProxy(connectionString: string, refuse = 0) {
+  const endpoint = new URL(/BlobEndpoint=([^;]+)/.exec(connectionString)?.[1] ?? '');
+  let listings = 0;
+  let refused = 0;
+  const server = http.createServer((req, res) => {
+    if ((req.url ?? '').includes('comp=list')) {
+      listings++;
+      if (refuse > 0 && listings % refuse === 0) {
+        refused++;
+        res.writeHead(403, { 'content-type': 'application/xml', 'x-ms-error-code': 'AuthorizationFailure' });
+        res.end(
+          '<?xml version="1.0"?><Error><Code>AuthorizationFailure</Code><Message>refused</Message></Error>',
+        );
+        return;
+      }
+    }
+    const upstream = http.request(
+      {
+        host: endpoint.hostname,
+        port: endpoint.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectionString: connectionString.replace(
+      /BlobEndpoint=[^;]+/,
+      `BlobEndpoint=http://127.0.0.1:${port}${endpoint.pathname}`,
+    ),
+    listings: () => listings,
+    refused: () => refused,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

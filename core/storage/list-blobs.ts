@@ -23,25 +23,47 @@ export interface ListOptions {
  * which held the event loop and made a 10,000-image run spend 7 s of its host's CPU listing its
  * input. This reads the same response, authenticated as the container client is (shared key,
  * identity or SAS), keeping only name, ETag, length and metadata: 3.8 ms per 5,000-blob page.
+ *
+ * The next page is asked for as soon as a page arrives, before the caller works through it: the
+ * service prepares page n+1 while a plan is cut from page n, one page ahead at most.
  */
 export async function* listBlobPages(
   container: ContainerClient,
   options: ListOptions = {},
 ): AsyncGenerator<ListedBlob[]> {
-  let marker: string | undefined;
-  do {
-    const url = withQuery(container.url, {
-      restype: 'container',
-      comp: 'list',
-      prefix: options.prefix || undefined,
-      marker,
-      include: options.includeMetadata ? 'metadata' : undefined,
-      maxresults: String(options.pageSize ?? 5000),
-    });
-    const xml = (await storageGet({ client: container, url })).bodyAsText ?? '';
+  let next: Promise<string> | undefined = ahead(listingPage(container, options, undefined));
+  while (next) {
+    const xml = await next;
+    const marker = xmlText(xml, 'NextMarker');
+    next = marker ? ahead(listingPage(container, options, marker)) : undefined;
     yield blobsOf(xml);
-    marker = xmlText(xml, 'NextMarker');
-  } while (marker);
+  }
+}
+
+/**
+ * A page asked for ahead is awaited only when the caller wants it: until then its failure must not
+ * count as unhandled (which ends the process), and a caller that stops early never sees it at all.
+ */
+function ahead(page: Promise<string>): Promise<string> {
+  page.catch(() => undefined);
+  return page;
+}
+
+/** One page's XML, from `marker` on. */
+async function listingPage(
+  container: ContainerClient,
+  options: ListOptions,
+  marker: string | undefined,
+): Promise<string> {
+  const url = withQuery(container.url, {
+    restype: 'container',
+    comp: 'list',
+    prefix: options.prefix || undefined,
+    marker,
+    include: options.includeMetadata ? 'metadata' : undefined,
+    maxresults: String(options.pageSize ?? 5000),
+  });
+  return (await storageGet({ client: container, url })).bodyAsText ?? '';
 }
 
 /** The same blobs one by one. */
