@@ -96,7 +96,7 @@ export async function* listFiles(
     yield* readNamesBlob(storage, input.names_from);
     return;
   }
-  for await (const blob of listFolder(storage, input, pageSize)) yield blob.item;
+  for await (const blob of listFolder(storage, input, { pageSize })) yield blob.item;
 }
 
 /**
@@ -125,7 +125,8 @@ export async function* listFileVersions(storage: Storage, input: FileDataset): A
     yield* blobVersions(storage, input, readNamesBlob(storage, input.names_from));
     return;
   }
-  yield* listFolder(storage, input);
+  // Read whole (a plan, a fingerprint): the next page is asked for while this one is worked through.
+  yield* listFolder(storage, input, { readAhead: true });
 }
 
 /** Blobs the submit check asks for to find a dataset's first file (core/storage/list-blobs.ts). */
@@ -135,9 +136,9 @@ const FIRST_FILE_PAGE = 100;
 async function* listFolder(
   storage: Storage,
   input: BlobFiles,
-  pageSize?: number,
+  options: Parameters<typeof listFolderFiles>[2],
 ): AsyncGenerator<VersionedItem> {
-  for await (const file of listFolderFiles(storage, input, pageSize))
+  for await (const file of listFolderFiles(storage, input, options))
     yield { item: file.name, version: file.etag };
 }
 

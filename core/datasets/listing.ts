@@ -1,4 +1,5 @@
-import { listBlobPages } from '../storage/list-blobs.js';
+import { setImmediate } from 'node:timers/promises';
+import { listBlobPages, type ListOptions } from '../storage/list-blobs.js';
 import type { Storage } from '../storage/storage.js';
 import { globToRegExp } from './glob.js';
 
@@ -39,6 +40,9 @@ export function isFolderMarker(name: string, metadata: Record<string, string> | 
   );
 }
 
+/** Files of a listing page worked through between two turns of the event loop. */
+const TURN = 256;
+
 /**
  * The files of a blob folder, page by page in listing (lexicographic) order, folder markers and
  * names the glob refuses left out: what file and table datasets both list. Memory holds one page.
@@ -46,13 +50,16 @@ export function isFolderMarker(name: string, metadata: Record<string, string> | 
 export async function* listFolderFiles(
   storage: Storage,
   folder: BlobFolder,
-  pageSize?: number,
+  { pageSize, readAhead }: Pick<ListOptions, 'pageSize' | 'readAhead'> = {},
 ): AsyncGenerator<FolderFile> {
   const match = folder.glob ? globToRegExp(folder.glob) : undefined;
   const container = storage.blobs.getContainerClient(folder.container);
   const prefix = folderPrefix(folder.path);
-  for await (const page of listBlobPages(container, { prefix, includeMetadata: true, pageSize })) {
-    for (const blob of page) {
+  for await (const page of listBlobPages(container, { prefix, includeMetadata: true, pageSize, readAhead })) {
+    for (const [i, blob] of page.entries()) {
+      // A page is worked through in turns of the event loop: the page asked for ahead goes out on its
+      // socket meanwhile, and the host's other work (a status call) is not held for a whole page.
+      if (i > 0 && i % TURN === 0) await setImmediate();
       const name = blob.name.slice(prefix.length);
       if (name === '' || isFolderMarker(name, blob.metadata)) continue;
       if (!match || match.test(name)) yield { name, etag: blob.etag, contentLength: blob.contentLength };

@@ -30,21 +30,27 @@ export function describeTable(input: TableInput): string {
 /**
  * Streams a table's files with their sizes, page by page, in the listing's (lexicographic) order:
  * memory stays flat however many files there are. Folder markers are left out (core/datasets/listing.ts).
+ * `readAhead` for a caller that reads them all (core/storage/list-blobs.ts).
  */
-export async function* listTableFiles(storage: Storage, input: TableInput): AsyncGenerator<TableFile> {
+export async function* listTableFiles(
+  storage: Storage,
+  input: TableInput,
+  { readAhead = false } = {},
+): AsyncGenerator<TableFile> {
   const container = storage.blobs.getContainerClient(input.container);
   if (input.file) {
     const properties = await container.getBlobClient(input.path).getProperties();
     yield { name: input.path, size: properties.contentLength ?? 0, etag: properties.etag ?? '' };
     return;
   }
-  for await (const file of listFolderFiles(storage, input))
+  for await (const file of listFolderFiles(storage, input, { readAhead }))
     yield { name: file.name, size: file.contentLength, etag: file.etag };
 }
 
 /** A table's files with the versions of their contents, in listing order: what a fingerprint hashes. */
 export async function* tableVersions(storage: Storage, input: TableInput): AsyncGenerator<VersionedItem> {
-  for await (const file of listTableFiles(storage, input)) yield { item: file.name, version: file.etag };
+  for await (const file of listTableFiles(storage, input, { readAhead: true }))
+    yield { item: file.name, version: file.etag };
 }
 
 export function emptyTableError(input: TableInput): ParallelRunError {

@@ -184,7 +184,7 @@ export async function planTable(
   maxRange = MAX_RANGE_BYTES,
 ): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
-  const files = tellingEach(listTableFiles(storage, input), listed);
+  const files = tellingEach(listTableFiles(storage, input, { readAhead: true }), listed);
   if (input.partition_keys)
     await planPartitions(storage, input, input.partition_keys, manifest, files, maxRange);
   else
