@@ -37,4 +37,25 @@ describe('materialize (blob files)', () => {
       },
     ]);
   });
+
+  it("makes its input container's client once, not once per try", async () => {
+    let made = 0;
+    const blobs = new Proxy(storage.blobs, {
+      get(target, key, receiver) {
+        if (key === 'getContainerClient') made++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const counted: Storage = { blobs, queues: storage.queues };
+    for (let i = 0; i < 3; i++) {
+      const got = await materialize(
+        counted,
+        { type: 'files', container, path: '' },
+        ['a.txt'],
+        path.join(dir, `${i}`),
+      );
+      expect(await readFile(got.paths[0] ?? '', 'utf8')).toBe('a.txt');
+    }
+    expect(made).toBe(1);
+  });
 });

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { blobNameOf, isFolderMarker, isLocal, resolveLocalFolder, type FileDataset } from './files.js';
-import { blobAt, downloadBlobWithMetadata, isNotFound, type Storage } from '../storage/storage.js';
+import {
+  blobAt,
+  containerOf,
+  downloadBlobWithMetadata,
+  isNotFound,
+  type Storage,
+} from '../storage/storage.js';
 
 export interface FetchedFiles {
   /** Local path per item, in mini-batch order; undefined where the item could not be fetched. */
@@ -54,7 +60,7 @@ export async function materialize(
     const root = resolveLocalFolder(input.local_path);
     return { paths: names.map((n) => localPathFor(root, n)), missing };
   }
-  const container = storage.blobs.getContainerClient(input.container);
+  const container = containerOf(storage, input.container);
   const paths: (string | undefined)[] = new Array<string | undefined>(names.length);
   let next = 0;
   const madeDirs = new Set<string>();

@@ -124,6 +124,26 @@ export async function ensureContainer(container: ContainerClient): Promise<Conta
   return container;
 }
 
+/** Containers whose clients a Storage keeps at most (a host serves the runs of any number). */
+const KEPT_CONTAINER_CLIENTS = 64;
+const containerClients = new WeakMap<Storage, Map<string, ContainerClient>>();
+
+/**
+ * The client of container `name`, made once per Storage: the SDK builds a pipeline for each client
+ * it makes (20–30 µs), and every try of a mini-batch reads its files through its input's container.
+ */
+export function containerOf(storage: Storage, name: string): ContainerClient {
+  let kept = containerClients.get(storage);
+  if (!kept) containerClients.set(storage, (kept = new Map<string, ContainerClient>()));
+  let client = kept.get(name);
+  if (!client) {
+    if (kept.size >= KEPT_CONTAINER_CLIENTS) kept.clear();
+    client = storage.blobs.getContainerClient(name);
+    kept.set(name, client);
+  }
+  return client;
+}
+
 /** What a lean GET needs of a blob: its URL, and the credential of the client it belongs to (a BlobClient is one). */
 export type BlobLocation = Pick<BlobClient, 'url' | 'credential'>;
 
