@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { NamedRows, ReadInWorker } from './messages.js';
+import { reader } from './worker-read.js';
 
 /**
  * A short-lived process that reads a failed table try's rows only to name them for its error lines
@@ -13,20 +14,9 @@ process.on('disconnect', () => process.exit(0));
 
 async function nameRows(call: ReadInWorker): Promise<NamedRows> {
   try {
-    const [{ datasetKindOf }, { storage }] = await Promise.all([
-      import('../datasets/index.js'),
-      import('../storage/storage.js'),
-    ]);
     // Read as columns: only the names are wanted, and no object is built per row (a mini-batch too
     // big for row objects is still named row by row). The names are the same in either view.
-    const read = await datasetKindOf(call.input).materialize(
-      storage(),
-      call.input,
-      call.items,
-      '',
-      undefined,
-      'columns',
-    );
+    const read = await (await reader()).read(call, 'columns');
     return { names: [...read.names], missing: read.missing };
   } catch (err) {
     return { error: errorMessage(err) };

@@ -18,7 +18,8 @@ let clients: Promise<Reader> | undefined;
 
 /**
  * The dataset kinds and this process's storage clients, loaded on the first table try (most scripts
- * score files, and never need them). A worker process is its own boundary: it builds its clients
+ * score files, and never need them), or as a table run's pool starts; the row-naming process reads
+ * through it too. A worker process is its own boundary: it builds its clients
  * from its environment, as the host does (ARCHITECTURE.md).
  */
 export function reader(): Promise<Reader> {

@@ -49,13 +49,20 @@ describe('InFlight', () => {
   });
 });
 
+/** Reads `inOrderAhead` over `count` gated requests, `ahead` at once: what it yielded so far, and its end. */
+function readGated(count: number, ahead: number) {
+  const gates = Array.from({ length: count }, () => gated());
+  const got: number[] = [];
+  const reading = (async () => {
+    for await (const k of inOrderAhead(count, async (k) => (await gates[k]?.request(), k), ahead))
+      got.push(k);
+  })();
+  return { gates, got, reading };
+}
+
 describe('inOrderAhead', () => {
   it('yields in order while up to `ahead` requests are under way, whichever ends first', async () => {
-    const gates = Array.from({ length: 5 }, () => gated());
-    const got: number[] = [];
-    const reading = (async () => {
-      for await (const k of inOrderAhead(5, async (k) => (await gates[k]?.request(), k), 2)) got.push(k);
-    })();
+    const { gates, got, reading } = readGated(5, 2);
     await new Promise((resolve) => setImmediate(resolve));
     expect(gates.map((g) => g.started())).toEqual([true, true, false, false, false]);
     gates[1]?.end();
@@ -73,11 +80,7 @@ describe('inOrderAhead', () => {
   });
 
   it('throws a failure in its turn, and a failure ahead of it never goes unhandled', async () => {
-    const gates = Array.from({ length: 3 }, () => gated());
-    const got: number[] = [];
-    const reading = (async () => {
-      for await (const k of inOrderAhead(3, async (k) => (await gates[k]?.request(), k), 3)) got.push(k);
-    })();
+    const { gates, got, reading } = readGated(3, 3);
     await new Promise((resolve) => setImmediate(resolve));
     gates[2]?.end(new Error('404 on the third'));
     gates[1]?.end();

@@ -39,6 +39,15 @@ export class InFlight {
 }
 
 /**
+ * A request started before its result is wanted, to be awaited in its turn: until then its failure
+ * must not count as unhandled (which ends the process), and a caller that stops early never sees it.
+ */
+export function startedAhead<T>(request: Promise<T>): Promise<T> {
+  request.catch(() => undefined);
+  return request;
+}
+
+/**
  * `fetch(0)`, `fetch(1)`, … `fetch(count - 1)` in that order, up to `ahead` of them under way at
  * once: a series of independent small requests (a big file's cut points) in a few round trips'
  * time rather than one after another. A failure is thrown where its result would have been.
@@ -51,12 +60,7 @@ export async function* inOrderAhead<T>(
   if (!(ahead >= 1)) throw new RangeError(`inOrderAhead: ahead must be 1 or more, not ${ahead}`);
   const started: Promise<T>[] = [];
   let next = 0;
-  const start = () => {
-    const request = fetch(next++);
-    // Awaited in its turn; until then a failure must not count as unhandled.
-    request.catch(() => undefined);
-    started.push(request);
-  };
+  const start = () => started.push(startedAhead(fetch(next++)));
   while (next < count && started.length < ahead) start();
   for (let k = 0; k < count; k++) {
     const request = started.shift();

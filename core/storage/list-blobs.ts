@@ -1,4 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { startedAhead } from './in-flight.js';
 import { decodeXml, storageGet, withQuery, xmlText } from './rest.js';
 
 /** A blob as a listing gives it: what the product reads of one, nothing more. */
@@ -39,19 +40,12 @@ export async function* listBlobPages(
     const xml = await next;
     const marker = xmlText(xml, 'NextMarker');
     const ask = () => (marker === undefined ? undefined : listingPage(container, options, marker));
-    next = options.readAhead ? ahead(ask()) : undefined;
+    next = options.readAhead ? ask() : undefined;
+    if (next) next = startedAhead(next);
     yield blobsOf(xml);
-    if (!options.readAhead) next = ask();
+    // Otherwise asked for only once the caller comes back for it.
+    next ??= ask();
   }
-}
-
-/**
- * A page asked for ahead is awaited only when the caller wants it: until then its failure must not
- * count as unhandled (which ends the process), and a caller that stops early never sees it at all.
- */
-function ahead(page: Promise<string> | undefined): Promise<string> | undefined {
-  page?.catch(() => undefined);
-  return page;
 }
 
 /** One page's XML, from `marker` on. */
