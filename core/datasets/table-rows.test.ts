@@ -145,6 +145,23 @@ describe('csvRows', () => {
     expect(plain.rows).toEqual(quoted.rows);
     expect(quoted.failed).toEqual([]);
   });
+
+  it('fails each line of a quoted line break alike, whole or cut, and says which option reads it', () => {
+    // Without newlines_in_quotes a line is a record: a range holding the whole record must not read
+    // it as one row while a range cut inside it fails its lines (the rows then changed with mini_batch_size).
+    const text = '1,"multi\nline 1",0\n2,plain,3\n';
+    const whole = csvRows(item, text, ['n', 's', 'k'], lines);
+    expect(whole.rows).toEqual([{ n: 2, s: 'plain', k: 3 }]);
+    expect(whole.failed.map((f) => f.item)).toEqual(['t.csv#row=1', 't.csv#row=2']);
+    expect(whole.names.toArray()).toEqual(['t.csv#row=3']);
+    expect(whole.failed[0]?.reason).toContain('set input.newlines_in_quotes');
+    const [first, second] = ['1,"multi\n', 'line 1",0\n2,plain,3\n'].map((part) =>
+      csvRows(item, part, ['n', 's', 'k'], lines),
+    );
+    expect(first?.failed.map((f) => f.reason)).toEqual([whole.failed[0]?.reason]);
+    expect(second?.rows).toEqual(whole.rows);
+    expect(second?.failed).toHaveLength(1);
+  });
 });
 
 describe('firstRecordFieldCount (a CSV without a header)', () => {

@@ -255,24 +255,29 @@ function plainSegment(
  */
 function records(text: string, options: CsvOptions): ParsedRecord[] {
   if (!options.linesAreRecords) return quotedRecords(text, options);
+  const lines = text.split('\n').filter((line) => !isEmptyLine(line));
   try {
-    return parseRecords(text, options).map((fields, i) => ({ n: i + 1, fields }));
+    const parsed = parseRecords(text, options);
+    // As many records as lines: no quote held a line break. One that did joined lines into a record,
+    // which a range cut between those lines would have read otherwise: such lines fail, each alone,
+    // wherever the file is cut.
+    if (parsed.length === lines.length) return parsed.map((fields, i) => ({ n: i + 1, fields }));
   } catch {
     // fall through: find which lines are broken
   }
-  const out: ParsedRecord[] = [];
-  let n = 0;
-  for (const line of text.split('\n')) {
-    if (isEmptyLine(line)) continue;
-    n++;
+  return lines.map((line, i) => {
     try {
-      out.push({ n, fields: parseRecords(withoutCr(line), options)[0] ?? [] });
+      return { n: i + 1, fields: parseRecords(withoutCr(line), options)[0] ?? [] };
     } catch (err) {
-      out.push({ n, error: (err as Error).message });
+      const open = err instanceof CsvError && err.code === 'CSV_QUOTE_NOT_CLOSED';
+      return { n: i + 1, error: open ? QUOTE_OPEN_AT_LINE_END : (err as Error).message };
     }
-  }
-  return out;
+  });
 }
+
+/** A line that opens a quote it does not close, where lines are records. */
+const QUOTE_OPEN_AT_LINE_END =
+  'a quote opened in it is not closed on its line, and each line is a record: if quoted fields hold line breaks, set input.newlines_in_quotes (its files are then read whole, never split)';
 
 type ParsedRecord = { n: number; fields?: string[]; error?: string };
 
