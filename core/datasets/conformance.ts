@@ -114,6 +114,19 @@ export function datasetConformance<I extends DatasetInput>(
       expect(told).toEqual(listed);
     });
 
+    it('plan stops, writing no manifest, once `stopped` says its run has ended', async () => {
+      const f = await fixture();
+      const input = await kind.validate(f.storage, f.dataset);
+      const runId = `conformance-${randomUUID()}`;
+      let asked = 0;
+      const planning = kind.plan(f.storage, runId, input, f.size, undefined, () => ++asked > 0);
+      await expect(planning).rejects.toThrow(`run '${runId}' ended while it was planned`);
+      await expect(planning).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(asked).toBeGreaterThan(0);
+      const runs = f.storage.blobs.getContainerClient(containers.runs);
+      expect(await readJson(runs, runPaths.manifestShard(runId, 0))).toBeUndefined();
+    });
+
     it('materialize gives one input per item (or row), named, in order', async () => {
       const f = await fixture();
       const items = f.items.slice(0, 3);

@@ -12,7 +12,7 @@ import { planFileDataset } from './plan.js';
 export const filesKind: DatasetKind<FileDataset> = {
   type: 'files',
   validate: (storage, input) => checkDatasetExists(storage, input),
-  plan: (storage, runId, input, size, listed) => {
+  plan: (storage, runId, input, size, listed, stopped) => {
     if (size.kind !== 'files') {
       throw new ParallelRunError(
         'NOT_SUPPORTED',
@@ -20,7 +20,7 @@ export const filesKind: DatasetKind<FileDataset> = {
         'mini_batch_size',
       );
     }
-    return planFileDataset(storage, runId, input, size.count, listed);
+    return planFileDataset(storage, runId, input, size.count, listed, stopped);
   },
   materialize: async (storage, input, items, dir, stopped) => {
     const fetched = await materialize(storage, input, items, dir, stopped);

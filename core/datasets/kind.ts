@@ -63,6 +63,8 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
    * enter orchestration history). Refuses an empty dataset and a size this kind cannot cut by.
    * `listed`, when given, is called with every entry of `listing`, in its order, as the plan reads
    * it: a run hashes its fingerprint from the plan's own listing, so it lists its input once.
+   * `stopped`, asked as the plan goes, says the run ended meanwhile (canceled): the plan then stops,
+   * throwing `planStopped`, and writes nothing more.
    */
   plan(
     storage: Storage,
@@ -70,6 +72,7 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
     input: I,
     size: MiniBatchSize,
     listed?: (entry: VersionedItem) => void,
+    stopped?: () => boolean,
   ): Promise<Plan>;
   /**
    * One mini-batch for one try, into `dir` (the try's scratch folder, for kinds that write files):

@@ -1,3 +1,4 @@
+import { ParallelRunError } from '../errors.js';
 import { InFlight } from '../storage/in-flight.js';
 import { containers, runPaths } from '../storage/layout.js';
 import { ensureContainer, writeJson, type Storage } from '../storage/storage.js';
@@ -131,6 +132,11 @@ export class ManifestWriter {
   }
 }
 
+/** A plan given up because its run ended while it was planned (`DatasetKind.plan`'s `stopped`). */
+export function planStopped(runId: string): ParallelRunError {
+  return new ParallelRunError('CONFLICT', `run '${runId}' ended while it was planned: its plan was given up`);
+}
+
 /**
  * Cuts the dataset into mini-batches of `filesPerBatch` files (fewer where two items would clash on
  * the local disk, see LocalNames) and writes the manifest in shards of
@@ -143,6 +149,7 @@ export async function planFileDataset(
   input: FileDataset,
   filesPerBatch: number,
   listed?: (entry: VersionedItem) => void,
+  stopped: () => boolean = () => false,
 ): Promise<Plan> {
   const manifest = new ManifestWriter(storage, runId);
   let batch: string[] = [];
@@ -153,6 +160,7 @@ export async function planFileDataset(
     local.clear();
   };
   for await (const entry of listFileVersions(storage, input)) {
+    if (stopped()) throw planStopped(runId);
     listed?.(entry);
     const name = entry.item;
     if (local.clashes(name)) await closeBatch();

@@ -60,7 +60,7 @@ async function validateTable(storage: Storage, input: TableInput): Promise<Table
 export const tableKind: DatasetKind<TableInput> = {
   type: 'table',
   validate: validateTable,
-  plan: (storage, runId, input, size, listed) => {
+  plan: (storage, runId, input, size, listed, stopped) => {
     if (size.kind !== 'bytes') {
       throw new ParallelRunError(
         'NOT_SUPPORTED',
@@ -68,7 +68,7 @@ export const tableKind: DatasetKind<TableInput> = {
         'mini_batch_size',
       );
     }
-    return planTable(storage, runId, input, size.bytes, listed);
+    return planTable(storage, runId, input, size.bytes, { listed, stopped });
   },
   materialize: (storage, input, items, _dir, stopped, view) =>
     materializeTable(storage, input, items, stopped, view),

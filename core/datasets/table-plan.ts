@@ -6,7 +6,7 @@ import { inOrderAhead } from '../storage/in-flight.js';
 import type { Storage } from '../storage/storage.js';
 import { blobAsyncBuffer, lineStartBefore } from './blob-range.js';
 import type { VersionedItem } from './listing.js';
-import { ManifestWriter, type Plan } from './plan.js';
+import { ManifestWriter, planStopped, type Plan } from './plan.js';
 import { emptyTableError, listTableFiles, tableBlobName, type TableFile } from './table-files.js';
 import { encodeItem, formatOf, partitionOf, unknownFormat, type TableItem } from './table-items.js';
 
@@ -30,6 +30,7 @@ async function* byteRanges(
   file: TableFile,
   bytes: number,
   splittable: boolean,
+  goOn: () => void,
 ): AsyncGenerator<TableItem> {
   if (!splittable || file.size <= bytes) {
     yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
@@ -45,6 +46,8 @@ async function* byteRanges(
   );
   let start = 0;
   for await (const end of cuts) {
+    // A big file has thousands of cuts (a file without line breaks, as many as nominal cuts).
+    goOn();
     // No line starts in this stretch: the range goes on to a later cut.
     if (end === undefined || end <= start) continue;
     yield { file: file.name, unit: 'bytes', start, end };
@@ -88,7 +91,7 @@ function itemsOf(
   input: TableInput,
   file: TableFile,
   bytes: number,
-  maxRange: number,
+  { maxRange, goOn }: Pick<Planning, 'maxRange' | 'goOn'>,
 ): AsyncGenerator<TableItem> {
   const blob = storage.blobs
     .getContainerClient(input.container)
@@ -102,7 +105,7 @@ function itemsOf(
     );
   if (format === 'parquet') return rowGroupRanges(blob, file, bytes);
   const splittable = !(format === 'csv' && input.newlines_in_quotes === true);
-  return byteRanges(blob, file, Math.min(bytes, maxRange), splittable);
+  return byteRanges(blob, file, Math.min(bytes, maxRange), splittable, goOn);
 }
 
 /**
@@ -116,7 +119,7 @@ async function planPartitions(
   keys: string[],
   manifest: ManifestWriter,
   files: AsyncIterable<TableFile>,
-  maxRange: number,
+  planning: Planning,
 ) {
   const groups = new Map<string, string[]>();
   for await (const file of files) {
@@ -131,7 +134,7 @@ async function planPartitions(
     const key = JSON.stringify(keys.map((k) => partition.values[k]));
     const group = groups.get(key) ?? [];
     // The whole file: "bytes" with an end past any size reads to its end (Parquet: all rows).
-    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER, maxRange))
+    for await (const item of itemsOf(storage, input, file, Number.MAX_SAFE_INTEGER, planning))
       group.push(encodeItem(item));
     groups.set(key, group);
   }
@@ -162,13 +165,26 @@ async function* upTo(bytes: number, items: AsyncIterable<TableItem>): AsyncGener
 /** The table's files, each told to `listed` as the plan meets it (what `tableVersions` lists). */
 async function* tellingEach(
   files: AsyncIterable<TableFile>,
-  listed?: (entry: VersionedItem) => void,
+  { listed, goOn }: Pick<Planning, 'listed' | 'goOn'>,
 ): AsyncGenerator<TableFile> {
   for await (const file of files) {
+    goOn();
     listed?.({ item: file.name, version: file.etag });
     yield file;
   }
 }
+
+/** How a table is planned beyond its size (see `DatasetKind.plan`). */
+export interface PlanTableOptions {
+  listed?: (entry: VersionedItem) => void;
+  /** The run ended meanwhile: the plan stops (`planStopped`). */
+  stopped?: () => boolean;
+  /** The most bytes one range holds (MAX_RANGE_BYTES; tests stand a smaller one for it). */
+  maxRange?: number;
+}
+
+/** The options as the plan's steps use them: `goOn` throws once the run has ended. */
+type Planning = Pick<PlanTableOptions, 'listed'> & { maxRange: number; goOn: () => void };
 
 /**
  * Plans a table: each file is cut into mini-batches of about `bytes` (never across files; small
@@ -180,19 +196,25 @@ export async function planTable(
   runId: string,
   input: TableInput,
   bytes: number,
-  listed?: (entry: VersionedItem) => void,
-  maxRange = MAX_RANGE_BYTES,
+  { listed, stopped, maxRange = MAX_RANGE_BYTES }: PlanTableOptions = {},
 ): Promise<Plan> {
+  const planning: Planning = {
+    listed,
+    maxRange,
+    goOn: () => {
+      if (stopped?.()) throw planStopped(runId);
+    },
+  };
   const manifest = new ManifestWriter(storage, runId);
-  const files = tellingEach(listTableFiles(storage, input, { readAhead: true }), listed);
+  const files = tellingEach(listTableFiles(storage, input, { readAhead: true }), planning);
   if (input.partition_keys)
-    await planPartitions(storage, input, input.partition_keys, manifest, files, maxRange);
+    await planPartitions(storage, input, input.partition_keys, manifest, files, planning);
   else
     for await (const file of files)
       // Ranges are grouped only where one cannot hold `bytes`: otherwise each is its own mini-batch.
       for await (const group of upTo(
         bytes > maxRange ? bytes : 0,
-        itemsOf(storage, input, file, bytes, maxRange),
+        itemsOf(storage, input, file, bytes, planning),
       ))
         await manifest.add(group);
   const plan = await manifest.finish();

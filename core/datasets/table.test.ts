@@ -52,7 +52,7 @@ async function planned(input: TableInput, bytes: number, maxRange?: number): Pro
   const plan =
     maxRange === undefined
       ? await tableKind.plan(storage, runId, validated, kb(bytes))
-      : await planTable(storage, runId, validated, bytes, undefined, maxRange);
+      : await planTable(storage, runId, validated, bytes, { maxRange });
   const runs = storage.blobs.getContainerClient(containers.runs);
   const batches: string[][] = [];
   for (const ref of plan.shards)
@@ -225,6 +225,19 @@ describe('planning a table by bytes', () => {
     const plan = await planTable(counted.storage, runId, input, 4096);
     expect(plan.miniBatches).toBe(1);
     expect(counted.bytes()).toBeLessThanOrEqual(noBreaks.length);
+  });
+
+  it('stops looking for cuts once its run has ended, reading little of a big file', async () => {
+    // The same 256 KB without a line break: 63 cut lookups, the run ended after the third.
+    const input: TableInput = { type: 'table', container, path: 'no-breaks/' };
+    const counted = countingDownloads(storage);
+    const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
+    let asked = 0;
+    await expect(
+      planTable(counted.storage, runId, input, 4096, { stopped: () => ++asked > 3 }),
+    ).rejects.toThrow(`run '${runId}' ended while it was planned`);
+    // The cuts already asked for ahead (8) at 4 KB each, and no more.
+    expect(counted.bytes()).toBeLessThan(16 * 4096);
   });
 
   it('names a range too long to read as text, saying why, without reading it', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { containers, runPaths } from '../storage/layout.js';
 import { storageFromEnv, type Storage } from '../storage/storage.js';
-import { endedElsewhere, hasEnded, NOT_ENDED_FOR_MS } from './ended-runs.js';
+import { endedElsewhere, hasEnded, NOT_ENDED_FOR_MS, watchEnded } from './ended-runs.js';
 
 let storage: Storage;
 
@@ -30,6 +30,19 @@ describe('endedElsewhere (real Azurite)', () => {
     expect(await endedElsewhere(storage, runId, { now: t0 + NOT_ENDED_FOR_MS })).toBe(true);
     expect(hasEnded(runId)).toBe(true);
     expect(await endedElsewhere(storage, runId, { now: t0 })).toBe(true);
+  });
+
+  it('watches a run: ended() turns true once its summary is written, and stays so', async () => {
+    const runId = `ended-${randomBytes(4).toString('hex')}`;
+    const watch = watchEnded(storage, runId, 20);
+    try {
+      expect(watch.ended()).toBe(false);
+      await writeSummary(runId);
+      await expect.poll(() => watch.ended(), { timeout: 10_000, interval: 20 }).toBe(true);
+      expect(watch.ended()).toBe(true);
+    } finally {
+      watch.stop();
+    }
   });
 
   it('reads the summary again when asked for a fresh answer', async () => {

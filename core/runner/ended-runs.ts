@@ -29,6 +29,28 @@ export const NOT_ENDED_FOR_MS = 2_000;
 const asked = new Map<string, { at: number; ended: Promise<boolean> }>();
 
 /**
+ * Whether the run has ended, kept up to date in the background (its summary read every `everyMs`),
+ * for work that asks in a tight loop and cannot wait on storage each time: a plan's thousands of
+ * cut points. `stop` ends the watch.
+ */
+export function watchEnded(
+  storage: Storage,
+  runId: string,
+  everyMs = NOT_ENDED_FOR_MS,
+): { ended: () => boolean; stop: () => void } {
+  let seen = false;
+  const timer = setInterval(() => {
+    endedElsewhere(storage, runId).then(
+      (ended) => (seen ||= ended),
+      // A failed read is no answer: the next tick asks again.
+      () => undefined,
+    );
+  }, everyMs);
+  timer.unref();
+  return { ended: () => seen || hasEnded(runId), stop: () => clearInterval(timer) };
+}
+
+/**
  * A run whose summary is written has ended, whichever instance ended it. A "not ended" answer of
  * the last NOT_ENDED_FOR_MS stands; `fresh` reads the summary whatever was answered before (once
  * per event, not per heartbeat: a run's first try here, a new run coming to a pool worker).

@@ -3,8 +3,10 @@ import { computeKindOf } from '../../core/compute/pool.js';
 import { poolStartTimeoutSeconds } from '../../core/config/pools.js';
 import { datasetKindOf } from '../../core/datasets/index.js';
 import type { Plan, VersionedItem } from '../../core/datasets/kind.js';
+import { planStopped } from '../../core/datasets/plan.js';
 import { carryOver, recordPlan, type CarriedPlan } from '../../core/outputs/carry.js';
 import { loadRun, type RunRecord } from '../../core/runs/record.js';
+import { watchEnded } from '../../core/runner/ended-runs.js';
 import { ListingHasher } from '../../core/runner/fingerprint.js';
 import { checkReuse, type ReuseCheck } from '../../core/runner/reuse-check.js';
 import { storage, type Storage } from '../../core/storage/storage.js';
@@ -62,10 +64,25 @@ const NOTHING: Plan = { items: 0, miniBatches: 0, shards: [] };
  * reused records no plan (the manifest a shared listing wrote is left unread).
  */
 async function planFresh(store: Storage, run: RunRecord): Promise<{ check: ReuseCheck; plan: Plan }> {
+  // A run canceled while it is planned: the plan stops (a big table's takes minutes), and nothing
+  // of it is written after the run's summary, where a resume would find it.
+  const watch = watchEnded(store, run.runId);
+  try {
+    return await planWatched(store, run, watch.ended);
+  } finally {
+    watch.stop();
+  }
+}
+
+async function planWatched(
+  store: Storage,
+  run: RunRecord,
+  stopped: () => boolean,
+): Promise<{ check: ReuseCheck; plan: Plan }> {
   const s = run.settings;
   const kind = datasetKindOf(s.input);
   const plan = (listed?: (entry: VersionedItem) => void) =>
-    kind.plan(store, run.runId, s.input, s.mini_batch_size, listed);
+    kind.plan(store, run.runId, s.input, s.mini_batch_size, listed, stopped);
   let check: ReuseCheck;
   let planned: Plan;
   if (s.allow_reuse && kind.planReadsFiles) {
@@ -75,9 +92,11 @@ async function planFresh(store: Storage, run: RunRecord): Promise<{ check: Reuse
   } else {
     const listing = new ListingHasher();
     planned = await plan(listing.add);
+    if (stopped()) throw planStopped(run.runId);
     check = await checkReuse(store, run, listing.result());
     if (check.reusedFrom) return { check, plan: NOTHING };
   }
+  if (stopped()) throw planStopped(run.runId);
   await recordPlan(store, run.runId, planned);
   return { check, plan: planned };
 }
