@@ -55,10 +55,17 @@ export function positionals(parsed: Parsed, names: string[], usage: string): str
   return parsed.positionals;
 }
 
-/** `"5"` → 5, `true` → true, `"[1,2]"` → [1, 2]; anything that is not JSON stays the text it was. */
+/**
+ * `"5"` → 5, `true` → true, `"[1,2]"` → [1, 2]; anything that is not JSON stays the text it was, and
+ * so does a number past a double (`1e400` parses as Infinity, which a request body would carry as
+ * null: the service would then name a null nobody wrote).
+ */
 function valueOf(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text, (_key, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(text);
+      return value;
+    }) as unknown;
   } catch {
     return text;
   }

@@ -81,6 +81,14 @@ describe('CLI --set and --param', () => {
     });
   });
 
+  it('keeps a number past a double as the text it was, where JSON would send null', () => {
+    expect(assignments(['node_count=1e400', 'models=[1, -1e999]', 'x=1e308'], 'set')).toEqual({
+      node_count: '1e400',
+      models: '[1, -1e999]',
+      x: 1e308,
+    });
+  });
+
   it('refuses a pair without a key, and keys that would reach an object prototype', () => {
     for (const bad of ['=5', 'novalue', '__proto__.x=1', 'input.constructor=1', 'a..b=1']) {
       expect(() => assignments([bad], 'set')).toThrow(CliError);
