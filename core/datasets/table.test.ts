@@ -111,6 +111,7 @@ beforeAll(async () => {
   await upload('csv/c.csv', 'id,name,score\n9,z,1\n');
   await upload('bad/rows.csv', 'id,name,score\n1,ok,1\n2,ragged\n3,"bad"quote,1\n4,ok,2\n');
   await upload('bad/empty.csv', '');
+  await upload('bad/empty.parquet', '');
   await upload('bad/header-only.csv', 'id,name\n');
   await upload('bad/not.parquet', 'this is not parquet at all, only text\n');
   await upload('lines/a.jsonl', '{"id":1,"v":"x"}\n\nnot json\n[1,2]\n{"id":2,"v":"y"}\n');
@@ -328,6 +329,9 @@ describe('reading a table, record by record', () => {
     };
     expect(await reasons('bad/empty.csv')).toEqual([
       { item: 'bad/empty.csv', reason: 'is empty: no header and no rows' },
+    ]);
+    expect(await reasons('bad/empty.parquet')).toEqual([
+      { item: 'bad/empty.parquet', reason: 'is empty: no Parquet footer and no rows' },
     ]);
     expect(await reasons('bad/header-only.csv')).toEqual([
       { item: 'bad/header-only.csv', reason: 'has a header and no rows' },
