@@ -121,6 +121,13 @@ function noneRead(item: TableItem): ReadRows {
  * (`reason`); a range of a split file is simply empty (a long header can fill the first range, and
  * its rows are in the next). The file's size is asked only here, where no rows were found.
  */
+/** Why a "header" may hold the whole file: lines ended by a carriage return alone (old Mac files). */
+function crOnly(header: string): string {
+  return /\r(?!\n)./.test(header)
+    ? ' (its lines end with a carriage return alone, old Mac style: a line ends at \\n or \\r\\n; save it with those)'
+    : '';
+}
+
 async function noRows(blob: BlobClient, item: TableItem, reason: string): Promise<ReadRows> {
   const wholeFile = item.start === 0 && item.end >= (await blobSize(blob));
   return wholeFile ? whole(item, reason) : noneRead(item);
@@ -200,7 +207,7 @@ async function readCsv(
   if (absent) return whole(item, absent);
   const read = csvRows(item, rows, columns, options, view);
   if (item.start === 0 && rowCount(read) === 0 && read.failed.length === 0)
-    return noRows(blob, item, 'has a header and no rows');
+    return noRows(blob, item, `has a header and no rows${crOnly(header)}`);
   return read;
 }
 

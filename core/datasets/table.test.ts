@@ -112,6 +112,7 @@ beforeAll(async () => {
   await upload('bad/rows.csv', 'id,name,score\n1,ok,1\n2,ragged\n3,"bad"quote,1\n4,ok,2\n');
   await upload('bad/empty.csv', '');
   await upload('bad/empty.parquet', '');
+  await upload('bad/old-mac.csv', 'id,name\r1,a\r2,b\r');
   await upload('bad/header-only.csv', 'id,name\n');
   await upload('bad/not.parquet', 'this is not parquet at all, only text\n');
   await upload('lines/a.jsonl', '{"id":1,"v":"x"}\n\nnot json\n[1,2]\n{"id":2,"v":"y"}\n');
@@ -332,6 +333,13 @@ describe('reading a table, record by record', () => {
     ]);
     expect(await reasons('bad/empty.parquet')).toEqual([
       { item: 'bad/empty.parquet', reason: 'is empty: no Parquet footer and no rows' },
+    ]);
+    expect(await reasons('bad/old-mac.csv')).toEqual([
+      {
+        item: 'bad/old-mac.csv',
+        reason:
+          'has a header and no rows (its lines end with a carriage return alone, old Mac style: a line ends at \\n or \\r\\n; save it with those)',
+      },
     ]);
     expect(await reasons('bad/header-only.csv')).toEqual([
       { item: 'bad/header-only.csv', reason: 'has a header and no rows' },
