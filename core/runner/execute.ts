@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { containers, runPaths } from '../storage/layout.js';
 import { writeJson, type Storage } from '../storage/storage.js';
@@ -9,6 +8,7 @@ import { encodeColumns, encodeTypes, MAX_COLUMNS_METADATA, type PartBody } from 
 import { failureRecord, type MiniBatchResult } from '../outputs/records.js';
 import { scratchRoot } from './paths.js';
 import { flushScriptLog, runHasEnded } from './pools.js';
+import { removeTryFolder } from './scratch.js';
 import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
 import type { RunOutcome } from './messages.js';
 import { inputsByName, scoredInHost, scoreOnPool } from './score.js';
@@ -104,12 +104,11 @@ export async function tryMiniBatch(
   const run = await loadRun(storage, input.runId);
   const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
   const dir = path.join(scratchRoot(), input.runId, `${input.index}-${input.attempt}-${randomUUID()}`);
-  let tried: Awaited<ReturnType<typeof scoreOnPool>>;
+  let tried: Awaited<ReturnType<typeof scoreOnPool>> | undefined;
   try {
     tried = await scoreOnPool(storage, run, input.index, names, dir);
   } finally {
-    // Synchronously, as the files were written (see materialize).
-    rmSync(dir, { recursive: true, force: true });
+    removeTryFolder(dir, tried?.fetched?.inputs);
     await flushScriptLog(input.runId);
   }
   return { input, run, names, dir, ...tried, started };

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { processRunScratch, runScratch } from './paths.js';
-import { removeRunScratch, removeScratch } from './scratch.js';
+import { removeRunScratch, removeScratch, removeTryFolder } from './scratch.js';
 
 it('removes a scratch folder while a try still writes into it, without failing', async () => {
   const root = path.join(os.tmpdir(), `scratch-test-${process.pid}`);
@@ -58,4 +58,57 @@ it("removes this process's folder of a run, never another process's or a try's",
     else process.env.PARALLEL_RUN_TEMP = before;
     rmSync(temp, { recursive: true, force: true });
   }
+});
+
+describe("a try's download folder", () => {
+  const files = (dir: string, names: string[]) =>
+    names.map((n) => {
+      const file = path.join(dir, n);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, n);
+      return file;
+    });
+
+  it('goes with the files the try fetched, and with whatever else the script or nested names left in it', () => {
+    const temp = mkdtempSync(path.join(os.tmpdir(), 'try-folder-'));
+    try {
+      const plain = path.join(temp, 'plain');
+      removeTryFolder(plain, files(plain, ['a.png', 'b.png']));
+      const nested = path.join(temp, 'nested');
+      removeTryFolder(nested, files(nested, ['x/a.png', 'x/y/b.png']));
+      const leftBehind = path.join(temp, 'left');
+      const fetched = files(leftBehind, ['a.png']);
+      files(leftBehind, ['script-temp.txt']);
+      removeTryFolder(leftBehind, fetched);
+      // A file that went during the try (the script removed it): the rest still goes.
+      const gone = path.join(temp, 'gone');
+      const fetchedGone = files(gone, ['a.png', 'b.png']);
+      rmSync(fetchedGone[0] ?? '');
+      removeTryFolder(gone, fetchedGone);
+      // Nothing fetched (every download failed), or no folder at all (a table's try).
+      const empty = path.join(temp, 'empty');
+      mkdirSync(empty);
+      removeTryFolder(empty, [undefined]);
+      removeTryFolder(path.join(temp, 'never-made'));
+      expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it("never touches a fetched path outside it: a local dataset's own files", () => {
+    const temp = mkdtempSync(path.join(os.tmpdir(), 'try-folder-'));
+    try {
+      const own = files(path.join(temp, 'dataset'), ['a.png', 'b.png']);
+      // A sibling whose name starts with the folder's is outside it too.
+      const sibling = files(path.join(temp, 'try-1x'), ['c.png']);
+      const dir = path.join(temp, 'try-1');
+      mkdirSync(dir);
+      removeTryFolder(dir, [...own, ...sibling]);
+      expect([...own, ...sibling].map((f) => existsSync(f))).toEqual([true, true, true]);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
 });
