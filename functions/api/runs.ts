@@ -16,8 +16,7 @@ import type { RunOutput } from '../../orchestrations/parallelRun.js';
 import { runIdParam } from '../http/params.js';
 import { bodyText, guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressClock, progressView, type ProgressView } from './progress.js';
-
-type RunState = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Canceled';
+import { filterRuns, runFilters, type RunState } from './run-filters.js';
 
 export interface RunView {
   runId: string;
@@ -197,9 +196,10 @@ export async function listRunViews(client: df.DurableClient): Promise<RunView[]>
   return views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
 }
 
-const list = guarded(async (_request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> =>
-  json(200, { runs: await listRunViews(client) }),
-);
+const list = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
+  const filters = runFilters(request);
+  return json(200, { runs: filterRuns(await listRunViews(client), filters) });
+});
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const status = await statusOf(client, runIdParam(request));

@@ -375,6 +375,35 @@ describe('cancel', () => {
     rmSync(gates, { recursive: true, force: true });
   });
 
+  it('lists runs by state, pipeline and count, and refuses a filter it does not know', async () => {
+    const done = await runToEnd(host, {
+      ...base,
+      entry_script: 'echo.js',
+      input: { container, path: 'clean/' },
+    });
+    const runs = async (query: string) => {
+      const reply = await call(host.baseUrl, 'GET', `/api/runs${query}`);
+      expect(reply.status).toBe(200);
+      return (reply.body as { runs: RunView[] }).runs;
+    };
+    const completed = await runs('?status=completed');
+    expect(completed.map((r) => r.runId)).toContain(done.view.runId);
+    expect(new Set(completed.map((r) => r.status))).toEqual(new Set(['Completed']));
+    expect((await runs('?status=Running,Pending')).map((r) => r.runId)).not.toContain(done.view.runId);
+    expect(await runs('?top=1')).toHaveLength(1);
+    expect(await runs('?pipeline=no-such-pipeline')).toEqual([]);
+    for (const [query, field] of [
+      ['?status=bogus', 'status'],
+      ['?top=0', 'top'],
+      ['?top=1.5', 'top'],
+      ['?staus=Failed', 'staus'],
+    ] as const) {
+      const refused = await call(host.baseUrl, 'GET', `/api/runs${query}`);
+      expect(refused.status, query).toBe(400);
+      expect((refused.body as { error: { field: string } }).error.field, query).toBe(field);
+    }
+  });
+
   it('cancels a running run and says so in its summary', async () => {
     const runId = await submit(host, {
       ...base,
