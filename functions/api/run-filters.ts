@@ -13,8 +13,8 @@ export interface RunFilters {
 }
 
 const MAX_TOP = 10_000;
-/** `code` is the function key in Azure: it reaches every handler. */
-const KNOWN = new Set(['status', 'pipeline', 'top', 'code']);
+/** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every handler. */
+const KNOWN = new Set(['status', 'pipeline', 'top', 'code', 'clientId']);
 
 function invalid(field: string, raw: string, allowed: string): ParallelRunError {
   return new ParallelRunError('INVALID_REQUEST', `${field} ${show(raw)} is not allowed: ${allowed}`, field);
