@@ -11,11 +11,26 @@ export interface TableItem {
   unit: 'bytes' | 'rows';
   start: number;
   end: number;
+  /**
+   * The file's ETag when it was planned: its ranges are read at that version or not at all (a file
+   * replaced since would be cut mid-record). Absent in manifests planned before versions were kept.
+   */
+  etag?: string;
 }
 
-const RANGE = /^(bytes|rows)=(\d+)-(\d+)$/;
+const RANGE = /^(bytes|rows)=(\d+)-(\d+)(?:&etag=([^&#]*))?$/;
 
+/**
+ * The item as a manifest holds it: its range, and the version it was planned at (the ETag as a
+ * listing gives it, without the quotes a download's header has).
+ */
 export function encodeItem(item: TableItem): string {
+  const etag = item.etag?.replace(/^"(.*)"$/, '$1');
+  return `${rangeName(item)}${etag ? `&etag=${encodeURIComponent(etag)}` : ''}`;
+}
+
+/** The item as error lines name it: the file and its range (`file.csv#bytes=S-E`), not its version. */
+export function rangeName(item: TableItem): string {
   return `${item.file}#${item.unit}=${item.start}-${item.end}`;
 }
 
@@ -24,13 +39,23 @@ export function decodeItem(text: string): TableItem {
   const match = at < 0 ? null : RANGE.exec(text.slice(at + 1));
   if (!match)
     throw new ParallelRunError('INVALID_SETTINGS', `'${text}' is not a table item (file#bytes=S-E)`);
-  const [, unit, start = '0', end = '0'] = match;
+  const [, unit, start = '0', end = '0', etag] = match;
   return {
     file: text.slice(0, at),
     unit: unit === 'rows' ? 'rows' : 'bytes',
     start: Number(start),
     end: Number(end),
+    ...(etag === undefined ? {} : { etag: decodeURIComponent(etag) }),
   };
+}
+
+/** A manifest item's name for error lines (what `rangeName` says), or the text when it is not one. */
+export function itemName(text: string): string {
+  try {
+    return rangeName(decodeItem(text));
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -51,7 +76,7 @@ export function rowNamer(item: TableItem): (n: number) => string {
     const prefix = `${item.file}#row=`;
     return (n) => prefix + String(item.start + n);
   }
-  const prefix = item.start === 0 ? `${item.file}#row=` : `${encodeItem(item)}&row=`;
+  const prefix = item.start === 0 ? `${item.file}#row=` : `${rangeName(item)}&row=`;
   return (n) => prefix + String(n);
 }
 

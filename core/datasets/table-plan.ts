@@ -33,7 +33,7 @@ async function* byteRanges(
   goOn: () => void,
 ): AsyncGenerator<TableItem> {
   if (!splittable || file.size <= bytes) {
-    yield { file: file.name, unit: 'bytes', start: 0, end: file.size };
+    yield { file: file.name, unit: 'bytes', start: 0, end: file.size, etag: file.etag };
     return;
   }
   // Cut k is the first line start after (k+1)·bytes - 1 (kept when a line ends just before the
@@ -50,10 +50,10 @@ async function* byteRanges(
     goOn();
     // No line starts in this stretch: the range goes on to a later cut.
     if (end === undefined || end <= start) continue;
-    yield { file: file.name, unit: 'bytes', start, end };
+    yield { file: file.name, unit: 'bytes', start, end, etag: file.etag };
     start = end;
   }
-  if (start < file.size) yield { file: file.name, unit: 'bytes', start, end: file.size };
+  if (start < file.size) yield { file: file.name, unit: 'bytes', start, end: file.size, etag: file.etag };
 }
 
 /**
@@ -64,7 +64,7 @@ async function* rowGroupRanges(blob: BlobClient, file: TableFile, bytes: number)
   const metadata = await parquetMetadataAsync(blobAsyncBuffer(blob, file.size)).catch(() => undefined);
   if (!metadata) {
     // Not Parquet, or truncated: one item, whose try reads the footer again and says why in an error line.
-    yield { file: file.name, unit: 'rows', start: 0, end: 0 };
+    yield { file: file.name, unit: 'rows', start: 0, end: 0, etag: file.etag };
     return;
   }
   let start = 0;
@@ -74,7 +74,7 @@ async function* rowGroupRanges(blob: BlobClient, file: TableFile, bytes: number)
     const groupRows = Number(group.num_rows);
     const groupBytes = group.columns.reduce((n, c) => n + Number(c.meta_data?.total_compressed_size ?? 0), 0);
     if (rows > 0 && size + groupBytes > bytes) {
-      yield { file: file.name, unit: 'rows', start, end: start + rows };
+      yield { file: file.name, unit: 'rows', start, end: start + rows, etag: file.etag };
       start += rows;
       rows = 0;
       size = 0;
@@ -83,7 +83,8 @@ async function* rowGroupRanges(blob: BlobClient, file: TableFile, bytes: number)
     size += groupBytes;
   }
   // A file with no rows still gets an item: reading it says so in an error line.
-  if (rows > 0 || start === 0) yield { file: file.name, unit: 'rows', start, end: start + rows };
+  if (rows > 0 || start === 0)
+    yield { file: file.name, unit: 'rows', start, end: start + rows, etag: file.etag };
 }
 
 function itemsOf(

@@ -9,7 +9,7 @@ import {
 import { errorMessage } from '../errors.js';
 import type { TableInput } from '../config/resolved.js';
 import { isNotFound, type Storage } from '../storage/storage.js';
-import { blobAsyncBuffer, nextLineStart, readRange } from './blob-range.js';
+import { atVersion, blobAsyncBuffer, changedSincePlanned, nextLineStart, readRange } from './blob-range.js';
 import type { Materialized, TableView } from './kind.js';
 import { RowsSegment, TableColumns, type ColumnSegment } from './table-columns.js';
 import { listedColumns } from './table-fields.js';
@@ -81,9 +81,9 @@ function withCarried(read: ReadRows, carried: string[] | undefined): ReadRows {
 }
 
 /** The header line of a split CSV's later range: read by range from the file's start. */
-async function headerLine(blob: BlobClient, size: number): Promise<string> {
-  const end = await nextLineStart(blob, 0, size);
-  return (await readRange(blob, 0, end)).toString('utf8');
+async function headerLine(blob: BlobClient, item: TableItem): Promise<string> {
+  const end = await nextLineStart(blob, 0, item.end, item.etag);
+  return (await readRange(blob, 0, end, item.etag)).toString('utf8');
 }
 
 /** The first window read from a file's start when looking for its first record. */
@@ -94,10 +94,10 @@ const FIRST_RECORD_WINDOW = 64 * 1024;
  * growing windows: a later range of a file without a header takes its width from that record, as a
  * split CSV's later range takes its header from the file's first line.
  */
-async function textToFirstRecord(blob: BlobClient, end: number): Promise<string> {
+async function textToFirstRecord(blob: BlobClient, { end, etag }: TableItem): Promise<string> {
   for (let window = FIRST_RECORD_WINDOW; ; window *= 4) {
     const upTo = Math.min(window, end);
-    const text = stripBom((await readRange(blob, 0, upTo)).toString('utf8'));
+    const text = stripBom((await readRange(blob, 0, upTo, etag)).toString('utf8'));
     // A window's last line may be cut short (or mid-character): only whole lines count.
     const whole = upTo === end ? text : text.slice(0, text.lastIndexOf('\n') + 1);
     if (upTo === end || firstRecordLine(whole) !== undefined) return whole;
@@ -108,8 +108,9 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-async function blobSize(blob: BlobClient): Promise<number> {
-  return (await blob.getProperties()).contentLength ?? 0;
+/** The size of the blob at the item's planned version (a 412 when it is another now). */
+async function blobSize(blob: BlobClient, { etag }: TableItem): Promise<number> {
+  return (await blob.getProperties(atVersion(etag))).contentLength ?? 0;
 }
 
 function noneRead(item: TableItem): ReadRows {
@@ -129,7 +130,7 @@ function crOnly(header: string): string {
 }
 
 async function noRows(blob: BlobClient, item: TableItem, reason: string): Promise<ReadRows> {
-  const wholeFile = item.start === 0 && item.end >= (await blobSize(blob));
+  const wholeFile = item.start === 0 && item.end >= (await blobSize(blob, item));
   return wholeFile ? whole(item, reason) : noneRead(item);
 }
 
@@ -153,7 +154,7 @@ async function readHeaderless(
   options: CsvOptions,
   view: TableView,
 ): Promise<ReadRows> {
-  const head = item.start === 0 ? body : await textToFirstRecord(blob, item.end);
+  const head = item.start === 0 ? body : await textToFirstRecord(blob, item);
   const count = firstRecordFieldCount(head, options);
   if (count === undefined) return noRows(blob, item, 'has no rows (only blank lines)');
   const columns = numberedColumns(count);
@@ -198,7 +199,7 @@ async function readCsv(
     header = lineEnd < 0 ? body : body.slice(0, lineEnd + 1);
     rows = lineEnd < 0 ? '' : body.slice(lineEnd + 1);
   } else {
-    header = stripBom(await headerLine(blob, item.end));
+    header = stripBom(await headerLine(blob, item));
     rows = body;
   }
   const columns = parseHeader(header, options);
@@ -232,7 +233,7 @@ async function readText(
 ): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
   if (item.end - item.start > MAX_TEXT_BYTES) return whole(item, tooLong(input, item));
-  const text = (await readRange(blob, item.start, item.end)).toString('utf8');
+  const text = (await readRange(blob, item.start, item.end, item.etag)).toString('utf8');
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
     return read.rows.length === 0 && read.failed.length === 0
@@ -259,10 +260,10 @@ function parquetRows(file: AsyncBuffer, metadata: FileMetaData, item: TableItem)
 }
 
 async function readParquet(blob: BlobClient, input: TableInput, item: TableItem): Promise<ReadRows> {
-  const size = (await blob.getProperties()).contentLength ?? 0;
+  const size = await blobSize(blob, item);
   // Said as a CSV's is: "Offset is outside the bounds of the DataView" names no cause.
   if (size === 0) return whole(item, 'is empty: no Parquet footer and no rows');
-  const file = blobAsyncBuffer(blob, size);
+  const file = blobAsyncBuffer(blob, size, item.etag);
   let metadata;
   try {
     metadata = await parquetMetadataAsync(file);
@@ -314,10 +315,17 @@ async function readItem(
         : await readText(blob, input, item, format, view);
     return withCarried(read, input.carry_columns);
   } catch (err) {
-    if (isNotFound(err))
+    // A read of the planned version answers 412 for a blob deleted since, too (Azurite does).
+    const gone = isNotFound(err) || (changedSincePlanned(err) && !(await blob.exists()));
+    if (gone)
       return whole(
         item,
         `blob ${input.container}/${blob.name} does not exist (deleted since the run was planned)`,
+      );
+    if (changedSincePlanned(err))
+      return whole(
+        item,
+        `blob ${input.container}/${blob.name} changed since the run was planned (replaced or rewritten): its planned ranges no longer hold whole records, so none of them is read; run again to read it as it is now`,
       );
     throw err;
   }

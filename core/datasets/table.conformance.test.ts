@@ -2,6 +2,7 @@ import { expect, inject } from 'vitest';
 import type { TableInput } from '../config/resolved.js';
 import { storageFromEnv, type Storage } from '../storage/storage.js';
 import { datasetConformance, type ConformanceFixture } from './conformance.js';
+import { encodeItem } from './table-items.js';
 import { tableKind } from './table-kind.js';
 
 /** Four small CSV files (two rows each) in a fresh container: each is one mini-batch (small files are not merged). */
@@ -14,8 +15,10 @@ async function csvFixture(): Promise<ConformanceFixture<TableInput>> {
     name: `${i}.csv`,
     text: `id,label\n${i * 2 + 1},a\n${i * 2 + 2},b\n`,
   }));
-  await Promise.all(
-    files.map((f) => client.getBlockBlobClient(`rows/${f.name}`).upload(f.text, f.text.length)),
+  const etags = await Promise.all(
+    files.map(
+      async (f) => (await client.getBlockBlobClient(`rows/${f.name}`).upload(f.text, f.text.length)).etag,
+    ),
   );
   await client.getBlockBlobClient('other/x.csv').upload('a\n1\n', 4);
   const input: TableInput = { type: 'table', container, path: 'rows/' };
@@ -23,7 +26,9 @@ async function csvFixture(): Promise<ConformanceFixture<TableInput>> {
   return {
     storage,
     dataset: input,
-    items: files.map((f) => `${f.name}#bytes=0-${f.text.length}`),
+    items: files.map((f, i) =>
+      encodeItem({ file: f.name, unit: 'bytes', start: 0, end: f.text.length, etag: etags[i] }),
+    ),
     listed: files.map((f) => f.name),
     size: { kind: 'bytes', bytes: 1024, text: '1KB' },
     miniBatches: files.length,

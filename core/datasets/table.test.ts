@@ -7,6 +7,7 @@ import { containers, runPaths } from '../storage/layout.js';
 import { readJson, storageFromEnv, type Storage } from '../storage/storage.js';
 import type { ManifestShard } from './plan.js';
 import { tableKind } from './table-kind.js';
+import { itemName } from './table-items.js';
 import { planTable } from './table-plan.js';
 
 let storage: Storage;
@@ -45,8 +46,15 @@ function countingDownloads(real: Storage): { storage: Storage; bytes: () => numb
   return { storage: { ...real, blobs }, bytes: () => bytes };
 }
 
-/** The plan's mini-batches, read back from its manifest; `maxRange` stands for the most one range may hold. */
+/**
+ * The plan's mini-batches, read back from its manifest, each item by its range (`versioned`: as the
+ * manifest holds it, with the file's version); `maxRange` stands for the most one range may hold.
+ */
 async function planned(input: TableInput, bytes: number, maxRange?: number): Promise<string[][]> {
+  return (await versioned(input, bytes, maxRange)).map((batch) => batch.map(itemName));
+}
+
+async function versioned(input: TableInput, bytes: number, maxRange?: number): Promise<string[][]> {
   const runId = `table-${Math.random().toString(36).slice(2, 10)}`;
   const validated = await tableKind.validate(storage, input);
   const plan =
@@ -304,6 +312,45 @@ describe('planning a table by bytes', () => {
     expect(got.names).toEqual(Array.from({ length: 10 }, (_, i) => `rows.parquet#row=${21 + i}`));
     expect(got.inputs[0]).toEqual({ id: 21, species: 'b' });
     expect((await planned(input, 1024 * 1024)).flat()).toEqual(['rows.parquet#rows=0-50']);
+  });
+});
+
+describe('a file changed after the plan', () => {
+  it('is read at the version planned or not at all: each of its ranges fails, saying it changed', async () => {
+    const input: TableInput = { type: 'table', container, path: 'versions/' };
+    const parquet = (rows: number) =>
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [{ name: 'id', data: Array.from({ length: rows }, (_, i) => i + 1), type: 'INT32' }],
+          rowGroupSize: 10,
+        }),
+      );
+    await upload('versions/a.csv', bigCsv);
+    await upload('versions/b.parquet', parquet(30));
+    await upload('versions/c.csv', 'id\n1\n2\n');
+    const items = (await versioned(input, 1024)).flat();
+    expect(items.every((i) => /&etag=[^&]+$/.test(i))).toBe(true);
+    // Rewritten under the plan: the same size with its lines elsewhere, and fewer rows.
+    await upload(
+      'versions/a.csv',
+      `id,name,score\n${'9,x,1\n'.repeat(bigCsv.length / 6)}`.slice(0, bigCsv.length),
+    );
+    await upload('versions/b.parquet', parquet(5));
+    const changed = items.filter((i) => !i.startsWith('c.csv#'));
+    for (const item of changed) {
+      const got = await read(input, [item]);
+      expect(got.inputs, item).toEqual([]);
+      expect(got.missing.map((m) => m.reason).join(), item).toMatch(
+        /^blob .*versions\/[ab]\.[a-z]+ changed since the run was planned/,
+      );
+      // Named by its range, as a range that fails otherwise is; its version is the manifest's own.
+      expect(got.missing.map((m) => m.item).join(), item).not.toContain('etag');
+    }
+    const unchanged = await read(
+      input,
+      items.filter((i) => i.startsWith('c.csv#')),
+    );
+    expect(unchanged.inputs).toEqual([{ id: 1 }, { id: 2 }]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import type { Materialized } from '../datasets/kind.js';
+import { itemName } from '../datasets/table-items.js';
 import { semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import type { NamedRows, ReadInWorker } from './messages.js';
 import { distRoot } from './paths.js';
@@ -17,7 +18,7 @@ function namesOnly(names: string[], missing: Materialized['missing'] = []): Mate
 
 /** The items themselves as the names: a byte range or row groups each, one error line each. */
 export function namedWhole(items: string[]): Materialized {
-  return namesOnly(items);
+  return namesOnly(items.map(itemName));
 }
 
 /**
