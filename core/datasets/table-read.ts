@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { BlobClient } from '@azure/storage-blob';
 import {
   parquetMetadataAsync,
@@ -102,6 +103,19 @@ async function textToFirstRecord(blob: BlobClient, { end, etag }: TableItem): Pr
     const whole = upTo === end ? text : text.slice(0, text.lastIndexOf('\n') + 1);
     if (upTo === end || firstRecordLine(whole) !== undefined) return whole;
   }
+}
+
+/**
+ * Why a range's bytes are not UTF-8 text, if they are not: decoded as UTF-8 anyway, a UTF-16 file
+ * gives column names full of NULs and a Latin-1 file replacement characters, with no word said.
+ * A range starts at a line start, so a character is never cut at its edges.
+ */
+function notUtf8Text(bytes: Buffer, fileStart: boolean): string | undefined {
+  const bom = fileStart && bytes.length >= 2 ? bytes.readUInt16BE(0) : undefined;
+  if (bom === 0xfffe || bom === 0xfeff)
+    return 'is UTF-16 text (its byte order mark says so): save it as UTF-8 to read it';
+  if (isUtf8(bytes)) return undefined;
+  return 'is not UTF-8 text (Latin-1 or Windows-1252, perhaps: a byte that UTF-8 does not allow there): save it as UTF-8 to read it';
 }
 
 function stripBom(text: string): string {
@@ -233,7 +247,10 @@ async function readText(
 ): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
   if (item.end - item.start > MAX_TEXT_BYTES) return whole(item, tooLong(input, item));
-  const text = (await readRange(blob, item.start, item.end, item.etag)).toString('utf8');
+  const bytes = await readRange(blob, item.start, item.end, item.etag);
+  const notUtf8 = notUtf8Text(bytes, item.start === 0);
+  if (notUtf8) return whole(item, notUtf8);
+  const text = bytes.toString('utf8');
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
     return read.rows.length === 0 && read.failed.length === 0

@@ -215,6 +215,12 @@ describe('csvRows with quoted line breaks (newlines_in_quotes)', () => {
       },
     ]);
   });
+
+  it('reads on past any number of stray quotes, every line a row or an error line', () => {
+    const r = csvRows(item, `${'1,"x"y\n'.repeat(1_200)}${'2,ok\n'.repeat(500)}`, ['n', 's'], quoted);
+    expect(r.failed).toHaveLength(1_200);
+    expect(r.rows).toHaveLength(500);
+  });
 });
 
 describe('jsonlRows', () => {

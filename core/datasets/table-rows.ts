@@ -312,13 +312,9 @@ function quotedRecords(text: string, options: CsvOptions): ParsedRecord[] {
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       const unclosed = err.code === 'CSV_QUOTE_NOT_CLOSED';
-      if (++resyncs > MAX_RESYNCS) {
-        out.push({
-          n: ++n,
-          error: `${err.message}; the rest of the text is not read after ${MAX_RESYNCS} broken records`,
-        });
-        return out;
-      }
+      // Each quote never closed is parsed to the text's end: past so many, the rest's lines each
+      // fail, counted, rather than parsed again and again (a file of stray quotes).
+      if (unclosed && ++resyncs > MAX_RESYNCS) return [...out, ...unreadLines(rest, lastEnd, () => ++n)];
       out.push({ n: ++n, error: unclosed ? UNCLOSED_QUOTE : err.message.replace(/ at line \d+/, '') });
       // The broken record starts on the first line with text after the last good record.
       let start = lastEnd + 1;
@@ -347,8 +343,20 @@ function lineStart(text: string, line: number, at: number, from: number): number
   return Math.min(offset, text.length);
 }
 
-/** Broken records one item's text is read past; after that its rest is one more (a file of broken quotes). */
+/** Quotes never closed that one item's text is read past; after that its rest's lines fail unread. */
 const MAX_RESYNCS = 1_000;
+
+/** Each non-empty line of `text` after line `after` (from 1), failed unread: counted, never dropped. */
+function unreadLines(text: string, after: number, next: () => number): ParsedRecord[] {
+  const error = `not read: this range has more than ${MAX_RESYNCS} quotes that are never closed, and its lines from the last of them on each fail (set input.newlines_in_quotes only for files whose quoted fields hold line breaks)`;
+  const out: ParsedRecord[] = [];
+  for (let at = lineStart(text, after + 1, 0, 1); at < text.length;) {
+    const end = lineEnd(text, at);
+    if (!isEmptyLine(text.slice(at, end))) out.push({ n: next(), error });
+    at = end + 1;
+  }
+  return out;
+}
 
 const UNCLOSED_QUOTE =
   'a quote opened in it is never closed (the text ends inside it); the lines after its first were read as records of their own';

@@ -315,6 +315,27 @@ describe('planning a table by bytes', () => {
   });
 });
 
+describe('text that is not UTF-8', () => {
+  it('fails the file, saying what it is and to save it as UTF-8, instead of reading it garbled', async () => {
+    const csv = 'id,name\n1,café\n';
+    await upload(
+      'encodings/utf16le.csv',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(csv, 'utf16le')]),
+    );
+    await upload('encodings/latin1.jsonl', Buffer.from('{"id":1,"name":"café"}\n', 'latin1'));
+    await upload('encodings/utf8.csv', `\ufeff${csv}`);
+    const got = await readAll({ type: 'table', container, path: 'encodings/' }, 1024);
+    expect(got.missing).toEqual([
+      {
+        item: 'latin1.jsonl',
+        reason: expect.stringMatching(/^is not UTF-8 text .*save it as UTF-8/) as string,
+      },
+      { item: 'utf16le.csv', reason: expect.stringMatching(/^is UTF-16 text .*save it as UTF-8/) as string },
+    ]);
+    expect(got.inputs).toEqual([{ id: 1, name: 'café' }]);
+  });
+});
+
 describe('a file changed after the plan', () => {
   it('is read at the version planned or not at all: each of its ranges fails, saying it changed', async () => {
     const input: TableInput = { type: 'table', container, path: 'versions/' };
