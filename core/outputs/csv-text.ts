@@ -1,18 +1,31 @@
-import { rowToLine } from './rows.js';
+import { fieldOf, rowToLine } from './rows.js';
 
 /** A field is quoted when it holds the delimiter, a quote or a line break (RFC 4180). */
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /**
- * One CSV field: empty for null, numbers and booleans as JavaScript writes them (`true`, `false`),
- * strings as they are, other values as JSON; quoted (quotes doubled) only where needed.
+ * One CSV field: empty for null and what JSON has no value for (NaN, Infinity, a function), as JSON
+ * Lines and Parquet outputs write null; numbers and booleans as JavaScript writes them (`true`,
+ * `false`), a date as ISO text, strings as they are, other values as JSON; quoted (quotes doubled)
+ * only where needed.
  */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
+  if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  const text =
+    typeof value === 'string'
+      ? value
+      : value instanceof Date
+        ? dateText(value)
+        : (JSON.stringify(value) as string | undefined);
+  if (text === undefined) return '';
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** As JSON writes a date (an invalid one is null). */
+function dateText(date: Date): string | undefined {
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /**
@@ -28,7 +41,7 @@ export function csvLines(rows: unknown[], columns: string[]): string {
       let line = '';
       for (let i = 0; i < columns.length; i++) {
         if (i > 0) line += ',';
-        line += csvField(record[columns[i] ?? '']);
+        line += csvField(fieldOf(record, columns[i] ?? ''));
       }
       out += `${line}\n`;
     } else out += `${rowToLine(row)}\n`;

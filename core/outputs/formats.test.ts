@@ -32,6 +32,27 @@ describe('partBody', () => {
     expect(body.bytes.toString()).toBe('{"id":1,"x":1}\n{"id":2,"x":2.5,"ok":true}\n{"value":7}\n');
   });
 
+  it("gives a row that lacks a column named like an object's own member an empty field, never that member", () => {
+    const rows = [
+      { id: 1, constructor: 5, toString: 'x' },
+      { id: 2 },
+      JSON.parse('{"id":3,"__proto__":7}') as object,
+    ];
+    const csv = partBody(rows, 'csv');
+    expect(csv.columns).toEqual(['id', 'constructor', 'toString', '__proto__']);
+    expect(csv.bytes.toString()).toBe('1,5,x,\n2,,,\n3,,,7\n');
+    // Typed by the values rows have: the rows without one do not make a number column text.
+    expect(partBody(rows, 'parquet').types).toEqual(['int32', 'int32', 'string', 'int32']);
+  });
+
+  it('writes in CSV what JSON has no value for as an empty field, and a date as ISO text', () => {
+    const body = partBody(
+      [{ a: Number.NaN, b: Number.POSITIVE_INFINITY, c: () => 1, d: new Date(0), e: new Date(Number.NaN) }],
+      'csv',
+    );
+    expect(body.bytes.toString()).toBe(',,,1970-01-01T00:00:00.000Z,\n');
+  });
+
   it('writes text and JSON Lines one row a line', () => {
     expect(partBody(['a', { b: 1 }], 'jsonl').bytes.toString()).toBe('a\n{"b":1}\n');
     expect(partBody(['a', { b: 1 }], undefined).columns).toBeUndefined();

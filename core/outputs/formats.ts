@@ -1,6 +1,6 @@
 import type { AppendRowFormat } from '../config/settings.js';
 import { csvLines } from './csv-text.js';
-import { rowsToText } from './rows.js';
+import { fieldOf, rowsToText } from './rows.js';
 
 export { csvHeader, csvLines } from './csv-text.js';
 
@@ -41,7 +41,9 @@ export function partBody(rows: unknown[], format: AppendRowFormat | undefined): 
     // object is the row's one column, `value`.
     const objects = rows.map((row) => (isRecord(row) ? row : { value: row }));
     const columns = columnsOf(objects);
-    const types = columns.map((c) => objects.reduce<ColumnType>((t, row) => widen(t, typeOf(row[c])), null));
+    const types = columns.map((c) =>
+      objects.reduce<ColumnType>((t, row) => widen(t, typeOf(fieldOf(row, c))), null),
+    );
     return { bytes: Buffer.from(rowsToText(objects), 'utf8'), columns, types };
   }
   // text and jsonl: one text or JSON line per row.

@@ -4,6 +4,7 @@ import { downloadBlob } from '../storage/storage.js';
 import type { ComposeResult } from './compose.js';
 import type { Part } from './part.js';
 import { widen, type ColumnType } from './formats.js';
+import { fieldOf } from './rows.js';
 
 /** Rows gathered before a row group is written: memory holds one group, however big the output. */
 const ROWS_PER_GROUP = 50_000;
@@ -88,7 +89,7 @@ export async function composeParquet(
     for (const line of (await downloadBlob(part.blob)).toString('utf8').split('\n')) {
       if (line === '') continue;
       const row = JSON.parse(line) as Record<string, unknown>;
-      names.forEach((name, i) => group[i]?.push(cellOf(row[name], columns.get(name) ?? 'string')));
+      names.forEach((name, i) => group[i]?.push(cellOf(fieldOf(row, name), columns.get(name) ?? 'string')));
       if (++rows === ROWS_PER_GROUP) await writeGroup();
     }
   }

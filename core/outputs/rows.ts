@@ -11,3 +11,12 @@ export function rowToLine(row: unknown): string {
 export function rowsToText(rows: unknown[]): string {
   return rows.length === 0 ? '' : `${rows.map(rowToLine).join('\n')}\n`;
 }
+
+/**
+ * A row's own value for a column; undefined where the row lacks it. Never an inherited member: a
+ * row without `constructor` or `toString` has no such value (a plain lookup gives Object's own
+ * functions, written out as `{}` or `undefined`).
+ */
+export function fieldOf(row: Record<string, unknown>, column: string): unknown {
+  return Object.hasOwn(row, column) ? row[column] : undefined;
+}
