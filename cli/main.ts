@@ -16,6 +16,28 @@ const globalOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * `--url X` and `--key X` (or `--url=X`) given before the command's words, moved after them: they
+ * belong to every command, and `parallel-run --url http://host runs` reads as naturally.
+ */
+function globalsFirst(argv: string[]): string[] {
+  const leading: string[] = [];
+  let at = 0;
+  while (at < argv.length) {
+    const word = argv[at] ?? '';
+    if (/^--(url|key)=/.test(word)) {
+      leading.push(word);
+      at += 1;
+    } else if ((word === '--url' || word === '--key') && at + 1 < argv.length) {
+      leading.push(word, argv[at + 1] ?? '');
+      at += 2;
+    } else break;
+  }
+  const rest = argv.slice(at);
+  const found = find(rest);
+  return found ? [...found.command.words, ...leading, ...found.rest] : argv;
+}
+
 /** The command named by the first one or two words of `argv`, and the arguments after them. */
 function find(argv: string[]): { command: Command; rest: string[] } | undefined {
   for (const command of commands) {
@@ -71,7 +93,7 @@ async function main(
   err: (text: string) => void,
   env = process.env,
 ): Promise<number> {
-  const found = find(argv);
+  const found = find(globalsFirst(argv));
   if (!found) return helpOrUnknown(argv, out, err);
   const { command, rest } = found;
   try {

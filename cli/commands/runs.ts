@@ -110,7 +110,14 @@ const runs: Command = {
     const status = statusFilter(stringOption(parsed, 'status'));
     const pipelineName = stringOption(parsed, 'pipeline');
     const top = countOption(parsed, 'top');
-    const all = (await context.api.json<{ runs: RunView[] }>('GET', '/api/runs')).runs;
+    // Asked of the service, which then reads only the runs shown, and applied here too: a service
+    // from before it took filters answers every run.
+    const query = new URLSearchParams();
+    if (status !== undefined) query.set('status', status);
+    if (pipelineName !== undefined) query.set('pipeline', pipelineName);
+    if (top !== undefined) query.set('top', String(top));
+    const path = query.size > 0 ? `/api/runs?${query.toString()}` : '/api/runs';
+    const all = (await context.api.json<{ runs: RunView[] }>('GET', path)).runs;
     const shown = all
       .filter((r) => status === undefined || r.status === status)
       .filter((r) => pipelineName === undefined || r.pipeline === pipelineName)

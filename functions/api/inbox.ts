@@ -10,6 +10,7 @@ import { collectorInstanceId } from '../../orchestrations/names.js';
 import { pipelineNameParam } from '../http/params.js';
 import { guarded, json } from '../http/respond.js';
 import { statusOrNone } from '../inbox/collector.js';
+import { runFilters } from './run-filters.js';
 import { listRunViews, type RunView } from './runs.js';
 
 async function sourceOf(runId: string): Promise<RunRecord['source'] | undefined> {
@@ -28,7 +29,7 @@ const pipelineRuns = guarded(
     const name = pipelineNameParam(request);
     await loadPipeline(storage(), name);
     const runs: (RunView & { source: RunRecord['source'] })[] = [];
-    for (const view of await listRunViews(client)) {
+    for (const view of await listRunViews(client, { ...runFilters(request), pipeline: name })) {
       const source = await sourceOf(view.runId);
       if (source && source.kind !== 'api' && source.pipeline === name) runs.push({ ...view, source });
     }

@@ -12,7 +12,7 @@ export interface RunFilters {
   top?: number;
 }
 
-const MAX_TOP = 10_000;
+const MAX_TOP = 100_000;
 /** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every handler. */
 const KNOWN = new Set(['status', 'pipeline', 'top', 'code', 'clientId']);
 
@@ -48,7 +48,7 @@ export function runFilters(request: HttpRequest): RunFilters {
     if (!KNOWN.has(name)) {
       throw new ParallelRunError(
         'INVALID_REQUEST',
-        `query parameter ${show(name)} is not known here: GET /api/runs takes status, pipeline and top`,
+        `query parameter ${show(name)} is not known here: a list of runs takes status, pipeline and top`,
         name,
       );
     }

@@ -16,7 +16,7 @@ import type { RunOutput } from '../../orchestrations/parallelRun.js';
 import { runIdParam } from '../http/params.js';
 import { bodyText, guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressClock, progressView, type ProgressView } from './progress.js';
-import { filterRuns, runFilters, type RunState } from './run-filters.js';
+import { filterRuns, runFilters, type RunFilters, type RunState } from './run-filters.js';
 
 export interface RunView {
   runId: string;
@@ -73,14 +73,26 @@ async function liveShards(
   return out;
 }
 
+type Origin = Pick<RunView, 'pipeline' | 'runName'>;
+
+/** Origins already read: run.json never changes, and a list of hundreds of runs is asked every few seconds. */
+const origins = new Map<string, Origin>();
+const MAX_ORIGINS = 10_000;
+
 /** Who started the run and its name, from run.json (read once per process: it never changes). */
-async function originOf(runId: string): Promise<Pick<RunView, 'pipeline' | 'runName'>> {
+async function originOf(runId: string): Promise<Origin> {
+  const known = origins.get(runId);
+  if (known) return known;
   const record = await loadRun(storage(), runId).catch(() => undefined);
+  // Not kept when unread: run.json may be written a moment after the run's instance appears.
   if (!record) return {};
-  return {
+  const origin = {
     ...(record.source.kind === 'api' ? {} : { pipeline: record.source.pipeline }),
     ...(record.settings.run_name === undefined ? {} : { runName: record.settings.run_name }),
   };
+  if (origins.size >= MAX_ORIGINS) origins.delete(origins.keys().next().value ?? '');
+  origins.set(runId, origin);
+  return origin;
 }
 
 /** What a view reads beyond the run's own status: its shards in flight (live progress), its summary once ended. */
@@ -189,17 +201,32 @@ const submit = guarded(
  * Every run's view, newest first: a running run's progress as live as its own view shows it (its
  * shards in flight report there before they report to the run), an ended run's without its summary.
  */
-export async function listRunViews(client: df.DurableClient): Promise<RunView[]> {
+/** Views built at once while a list is read: each reads the run's origin and its shards in flight. */
+const VIEWS_AT_ONCE = 32;
+
+/**
+ * Runs newest first, less those the filters leave out. Views are built newest first only until
+ * `top` runs are shown: a list of the newest 20 of thousands of runs reads 20 runs' details, not all.
+ */
+export async function listRunViews(client: df.DurableClient, filters: RunFilters = {}): Promise<RunView[]> {
   const all = await client.getStatusAll();
-  const runs = all.filter((s) => s.name.toLowerCase() === orchestrators.run.toLowerCase());
-  const views = await Promise.all(runs.map((s) => viewOf(client, s, LISTED_VIEW)));
-  return views.sort((a, b) => b.createdTime.localeCompare(a.createdTime));
+  const runs = all
+    .filter((s) => s.name.toLowerCase() === orchestrators.run.toLowerCase())
+    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime());
+  const shown: RunView[] = [];
+  const top = filters.top ?? Number.POSITIVE_INFINITY;
+  for (let at = 0; at < runs.length && shown.length < top; at += VIEWS_AT_ONCE) {
+    const views = await Promise.all(
+      runs.slice(at, at + VIEWS_AT_ONCE).map((s) => viewOf(client, s, LISTED_VIEW)),
+    );
+    shown.push(...filterRuns(views, filters));
+  }
+  return shown.slice(0, filters.top);
 }
 
-const list = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
-  const filters = runFilters(request);
-  return json(200, { runs: filterRuns(await listRunViews(client), filters) });
-});
+const list = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> =>
+  json(200, { runs: await listRunViews(client, runFilters(request)) }),
+);
 
 const get = guarded(async (request: HttpRequest, client: df.DurableClient): Promise<HttpResponseInit> => {
   const status = await statusOf(client, runIdParam(request));

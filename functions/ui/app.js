@@ -6,6 +6,8 @@ const key = new URLSearchParams(location.search).get('code');
 const POLL_RUN_MS = 1000;
 const POLL_LIST_MS = 2000;
 const ROWS_SHOWN = 20;
+/** The newest runs listed: the list is read again every few seconds. */
+const RUNS_SHOWN = 100;
 const ERRORS_SHOWN = 20;
 
 /** An element with properties and children; strings become text nodes. */
@@ -135,12 +137,15 @@ async function listView(view, alive) {
     .catch((err) => catalogBox.replaceChildren(el('p', {}, err.message)));
   while (alive()) {
     try {
-      const { runs } = await get('/api/runs');
+      const { runs } = await get(`/api/runs?top=${RUNS_SHOWN}`);
       if (!alive()) return;
       runsBox.replaceChildren(
         runs.length === 0
           ? el('p', {}, 'No runs yet: submit one with parallel-run submit <settings.json>.')
           : table(['run', 'status', 'progress', 'items/s', 'started', 'pipeline'], runs.map(runRow)),
+        runs.length === RUNS_SHOWN
+          ? el('p', {}, `The newest ${RUNS_SHOWN} runs; older ones: parallel-run runs, or GET /api/runs.`)
+          : null,
       );
       showConnection();
     } catch (err) {

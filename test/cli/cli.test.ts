@@ -112,6 +112,13 @@ describe('the parallel-run CLI against the devhost', () => {
     const runs = await runCli(['runs', '--status', 'completed', '--top', '5'], host.baseUrl);
     expect(runs.code).toBe(0);
     expect(runs.stdout).toContain(runId);
+    // The service's address before the command, as a person types it (the environment's is no service).
+    const first = await runCli(
+      ['--url', host.baseUrl, 'runs', '--status', 'completed', '--top', '5'],
+      'http://127.0.0.1:9',
+    );
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(runId);
     const status = await runCli(['status', runId, '--json'], host.baseUrl);
     expect((JSON.parse(status.stdout) as { status: string }).status).toBe('Completed');
   });

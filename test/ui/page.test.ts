@@ -90,6 +90,11 @@ describe('the status page in Chromium', () => {
     expect(await page.locator('#runs b').count()).toBe(0);
   });
 
+  it('loads as well from its address with a slash at the end', async () => {
+    await page.goto(`${host.baseUrl}/api/ui/`);
+    await textAppears(page, '#runs', finished);
+  });
+
   it("shows a finished run's summary, first rows and errors, names as text", async () => {
     await page.goto(`${host.baseUrl}/api/ui#/runs/${finished}`);
     await textAppears(page, '#rows', 'row-0.txt: ok');
