@@ -929,6 +929,11 @@ describe('resume overrides', () => {
     expect(() => parseResumeOverrides([])).toThrow(SettingsError);
   });
 
+  it('answers a body that is no object with what a resume takes, not what a submit does', () => {
+    expect(() => parseResumeOverrides(null)).toThrow(/a resume may change error_threshold, .*retry_settings/);
+    expect(() => parseResumeOverrides([])).not.toThrow(/entry_script/);
+  });
+
   it('refuses any other setting, naming it', () => {
     const issues = (body: object) => {
       try {

@@ -291,11 +291,14 @@ function readAllowReuse(issues: Issues, at: Given | undefined): boolean {
 export const OUTPUT_ACTIONS: readonly OutputAction[] = ['append_row', 'summary_only'];
 export const LOGGING_LEVELS: readonly LoggingLevel[] = ['WARNING', 'INFO', 'DEBUG'];
 
-function notAnObject(body: unknown): SettingsError {
+const SETTINGS_EXAMPLE =
+  '{"entry_script": "score.js", "input": {"container": "sampledata", "path": "mnist/"}}';
+
+function notAnObject(body: unknown, example = SETTINGS_EXAMPLE): SettingsError {
   return new SettingsError([
     {
       field: '(body)',
-      message: `${show(body)} is not allowed: send a JSON object of settings, e.g. {"entry_script": "score.js", "input": {"container": "sampledata", "path": "mnist/"}}`,
+      message: `${show(body)} is not allowed: send a JSON object of settings, e.g. ${example}`,
     },
   ]);
 }
@@ -505,9 +508,13 @@ const RESUME_NAMES: Record<string, keyof ResumeOverrides> = {
  */
 export function parseResumeOverrides(input: unknown): ResumeOverrides {
   if (input === undefined) return {};
-  if (!isObject(input)) throw notAnObject(input);
-  const issues = new Issues();
   const allowed = [...Object.keys(RESUME_NAMES), 'retry_settings'];
+  if (!isObject(input))
+    throw notAnObject(
+      input,
+      `{} (the run's own settings) or {"error_threshold": -1}; a resume may change ${allowed.join(', ')}`,
+    );
+  const issues = new Issues();
   for (const key of Object.keys(input)) {
     if (allowed.includes(key)) continue;
     if (ACCEPTED_NAMES.includes(key)) {

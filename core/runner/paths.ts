@@ -11,6 +11,12 @@ export function distRoot(): string {
   return existsSync(path.join(import.meta.dirname, 'paths.js')) ? up : path.join(up, 'dist');
 }
 
+/**
+ * Where the scripts folder is, as a client may be told: the setting that names it, never the
+ * host's own path on disk.
+ */
+const SCRIPTS_FOLDER = `${SETTING.scripts}, by default samples/scripts of the deployed package`;
+
 /** Entry scripts are modules of the deployed package under this folder (never code sent over HTTP). */
 export function scriptsRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env[SETTING.scripts] ?? path.join(distRoot(), 'samples', 'scripts'));
@@ -62,7 +68,7 @@ export function resolveEntryScript(
       );
     if (!isFolder(folder)) {
       throw invalid(
-        `source_directory '${sourceDirectory}' is not deployed: no such folder under the scripts folder (${root})`,
+        `source_directory '${sourceDirectory}' is not deployed: no such folder under the app's scripts folder (${SCRIPTS_FOLDER})`,
         'source_directory',
       );
     }
@@ -77,7 +83,7 @@ export function resolveEntryScript(
   }
   if (!isFile(resolved)) {
     throw invalid(
-      `entry_script '${relative}' is not deployed: no such module under the scripts folder (${root})`,
+      `entry_script '${relative}' is not deployed: no such module under the app's scripts folder (${SCRIPTS_FOLDER})`,
     );
   }
   return resolved;

@@ -443,10 +443,14 @@ describe('bad requests', () => {
   });
 
   it('refuses scripts that are not deployed or outside the scripts folder', async () => {
-    expect((await error({ ...base, entry_script: 'nope.js' })).error).toMatchObject({
+    const missing = (await error({ ...base, entry_script: 'nope.js' })).error;
+    expect(missing).toMatchObject({
       field: 'entry_script',
       message: expect.stringContaining("entry_script 'nope.js' is not deployed") as string,
     });
+    // Where the folder is, by its setting: never the host's own path on disk.
+    expect(missing.message).toContain('PARALLEL_RUN_SCRIPTS');
+    expect(missing.message).not.toContain(path.sep + 'fixtures' + path.sep);
     expect((await error({ ...base, entry_script: '../../etc/passwd.js' })).error.field).toBe('entry_script');
   });
 
