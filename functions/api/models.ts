@@ -1,7 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { hasControlCharacters } from '../../core/config/rules.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { listModels, registerModel } from '../../core/storage/models.js';
 import { storage } from '../../core/storage/storage.js';
+import { knownQuery } from '../http/params.js';
 import { guarded, json } from '../http/respond.js';
 
 const MAX_MODEL_BYTES = 100 * 1024 * 1024;
@@ -12,6 +14,7 @@ const MAX_MODEL_BYTES = 100 * 1024 * 1024;
  */
 const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
   const name = request.params.name ?? '';
+  knownQuery(request, ['file', 'description']);
   const file = request.query.get('file') ?? 'model.onnx';
   const bytes = Buffer.from(await request.arrayBuffer());
   if (bytes.length === 0)
@@ -26,7 +29,7 @@ const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit>
       `the model file is ${bytes.length} bytes; at most ${MAX_MODEL_BYTES} are accepted over HTTP`,
       'body',
     );
-  const description = request.query.get('description');
+  const description = descriptionParam(request);
   const info = await registerModel(
     storage(),
     name,
@@ -36,9 +39,24 @@ const register = guarded(async (request: HttpRequest): Promise<HttpResponseInit>
   return json(201, info);
 });
 
-const list = guarded(async (): Promise<HttpResponseInit> =>
-  json(200, { models: await listModels(storage()) }),
-);
+const MAX_DESCRIPTION = 1024;
+
+/** `description`: one line of text, as a run's name is (it is shown wherever models are listed). */
+function descriptionParam(request: HttpRequest): string | undefined {
+  const description = request.query.get('description');
+  if (description === null || description === '') return undefined;
+  if (description.length <= MAX_DESCRIPTION && !hasControlCharacters(description)) return description;
+  throw new ParallelRunError(
+    'INVALID_REQUEST',
+    `description is not allowed: use one line of text of at most ${MAX_DESCRIPTION} characters, without control characters`,
+    'description',
+  );
+}
+
+const list = guarded(async (request: HttpRequest): Promise<HttpResponseInit> => {
+  knownQuery(request, []);
+  return json(200, { models: await listModels(storage()) });
+});
 
 app.http('registerModel', {
   route: 'models/{name}',

@@ -1,6 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
 import { show } from '../../core/config/issues.js';
 import { ParallelRunError } from '../../core/errors.js';
+import { knownQuery } from '../http/params.js';
 
 export const RUN_STATES = ['Pending', 'Running', 'Completed', 'Failed', 'Canceled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -13,9 +14,6 @@ export interface RunFilters {
 }
 
 const MAX_TOP = 100_000;
-/** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every handler. */
-const KNOWN = new Set(['status', 'pipeline', 'top', 'code', 'clientId']);
-
 function invalid(field: string, raw: string, allowed: string): ParallelRunError {
   return new ParallelRunError('INVALID_REQUEST', `${field} ${show(raw)} is not allowed: ${allowed}`, field);
 }
@@ -44,14 +42,7 @@ function topFilter(raw: string): number {
  */
 export function runFilters(request: HttpRequest): RunFilters {
   const filters: RunFilters = {};
-  for (const [name, raw] of request.query.entries()) {
-    if (!KNOWN.has(name)) {
-      throw new ParallelRunError(
-        'INVALID_REQUEST',
-        `query parameter ${show(name)} is not known here: a list of runs takes status, pipeline and top`,
-        name,
-      );
-    }
+  for (const [name, raw] of knownQuery(request, ['status', 'pipeline', 'top'])) {
     if (name === 'status') filters.status = statusFilter(raw);
     if (name === 'pipeline') filters.pipeline = raw;
     if (name === 'top') filters.top = topFilter(raw);

@@ -13,7 +13,7 @@ import { readJson, storage } from '../../core/storage/storage.js';
 import type { CancelRun, RunProgress, ShardProgress, StopShard } from '../../orchestrations/contracts.js';
 import { events, orchestrators, shardInstanceId } from '../../orchestrations/names.js';
 import type { RunOutput } from '../../orchestrations/parallelRun.js';
-import { runIdParam } from '../http/params.js';
+import { knownQuery, runIdParam } from '../http/params.js';
 import { bodyText, guarded, json, problem, readJsonBody } from '../http/respond.js';
 import { progressClock, progressView, type ProgressView } from './progress.js';
 import { filterRuns, runFilters, type RunFilters, type RunState } from './run-filters.js';
@@ -334,10 +334,11 @@ const emptyDone: RunProgress['done'] = {
 };
 
 function headParam(request: HttpRequest): number | undefined {
+  knownQuery(request, ['head']);
   const raw = request.query.get('head');
   if (raw === null) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+  if (!/^\d+$/.test(raw) || n < 1 || n > 100_000) {
     throw new ParallelRunError(
       'INVALID_REQUEST',
       `head '${raw}' is not allowed: use a whole number from 1 to 100000`,

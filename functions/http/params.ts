@@ -34,3 +34,24 @@ export function pipelineNameParam(request: HttpRequest): string {
     'use 1 to 63 letters, digits, "_" and "-", starting with a letter or digit, e.g. "mnist"',
   );
 }
+
+/** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every route. */
+const KEY_PARAMETERS = ['code', 'clientId'];
+
+/**
+ * The request's query, refused when it names a parameter the route does not take: a misspelled one
+ * (`versoin=7`, `hed=2`) would otherwise be ignored, and the request do what was not asked.
+ */
+export function knownQuery(request: HttpRequest, takes: readonly string[]): [string, string][] {
+  const entries = [...request.query.entries()];
+  for (const [name] of entries) {
+    if (takes.includes(name) || KEY_PARAMETERS.includes(name)) continue;
+    const allowed = takes.length === 0 ? 'it takes none' : `it takes ${takes.join(', ')}`;
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      `query parameter ${show(name)} is not known here: ${allowed}`,
+      name,
+    );
+  }
+  return entries.filter(([name]) => takes.includes(name));
+}

@@ -54,6 +54,22 @@ describe('model registry API', () => {
     });
     expect(await put(name, '', '')).toMatchObject({ status: 400, body: { error: { field: 'body' } } });
   });
+
+  it('refuses a parameter it does not know and a description that is not one line, registering nothing', async () => {
+    const other = `${name}-strict`;
+    expect(await put(other, '?file=w.bin&versoin=7', 'x')).toMatchObject({
+      status: 400,
+      body: { error: { field: 'versoin' } },
+    });
+    expect(
+      await put(other, `?description=${encodeURIComponent('red\u001b[31m\nline two')}`, 'x'),
+    ).toMatchObject({
+      status: 400,
+      body: { error: { field: 'description' } },
+    });
+    const list = (await call(host.baseUrl, 'GET', '/api/models')).body as { models: { name: string }[] };
+    expect(list.models.map((m) => m.name)).not.toContain(other);
+  });
 });
 
 describe('models in a run', () => {

@@ -69,6 +69,10 @@ describe('a run end to end on the devhost', () => {
     expect(run.view.summary?.output?.blob).toBe(`${run.view.runId}/rows.txt`);
     const head = await call(host.baseUrl, 'GET', `/api/runs/${run.view.runId}/output?head=2`);
     expect(head.text).toBe('good-0.txt: ok\ngood-1.txt: ok\n');
+    // A misspelled parameter is refused, not ignored (the whole output would come back).
+    const misspelled = await call(host.baseUrl, 'GET', `/api/runs/${run.view.runId}/output?hed=2`);
+    expect(misspelled.status).toBe(400);
+    expect((misspelled.body as { error: { field: string } }).error.field).toBe('hed');
     // Downloads, side inputs and the script's scratch folder go when the run ends; the model cache stays.
     expect(readdirSync(path.join(scratch, 'parallel-run')).filter((n) => n !== 'models')).toEqual([]);
   });
