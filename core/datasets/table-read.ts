@@ -20,6 +20,7 @@ import {
   decodeItem,
   formatOf,
   partitionOf,
+  rowName,
   unknownFormat,
   type TableItem,
 } from './table-items.js';
@@ -276,6 +277,33 @@ function parquetRows(file: AsyncBuffer, metadata: FileMetaData, item: TableItem)
   });
 }
 
+/**
+ * Row objects of a Parquet item's values. A value with no plain form (a timestamp past the years a
+ * JavaScript date holds) fails its row alone, naming the column, as a malformed CSV record does.
+ */
+function parquetObjects(item: TableItem, columns: string[], values: unknown[][]): ReadRows {
+  const template = rowTemplate(columns);
+  const names = RowNames.of(item);
+  const read: ReadRows = { rows: [], names, failed: [] };
+  values.forEach((row, r) => {
+    const object = { ...template };
+    for (let i = 0; i < columns.length; i++) {
+      try {
+        object[columns[i] ?? ''] = plainValue(row[i]);
+      } catch (err) {
+        read.failed.push({
+          item: rowName(item, r + 1),
+          reason: `column "${columns[i] ?? ''}": ${errorMessage(err)}`,
+        });
+        return;
+      }
+    }
+    read.rows.push(object);
+    names.add(r + 1);
+  });
+  return read;
+}
+
 async function readParquet(blob: BlobClient, input: TableInput, item: TableItem): Promise<ReadRows> {
   const size = await blobSize(blob, item);
   // Said as a CSV's is: "Offset is outside the bounds of the DataView" names no cause.
@@ -299,15 +327,7 @@ async function readParquet(blob: BlobClient, input: TableInput, item: TableItem)
   if (absent) return whole(item, absent, all);
   try {
     const values = await parquetRows(file, metadata, item);
-    const template = rowTemplate(columns);
-    const rows = values.map((row) => {
-      const object = { ...template };
-      for (let i = 0; i < columns.length; i++) object[columns[i] ?? ''] = plainValue(row[i]);
-      return object;
-    });
-    const names = RowNames.of(item);
-    for (let n = 1; n <= rows.length; n++) names.add(n);
-    return { rows, names, failed: [] };
+    return parquetObjects(item, columns, values);
   } catch (err) {
     return whole(item, `its rows ${item.start + 1} to ${item.end} cannot be read: ${errorMessage(err)}`, all);
   }

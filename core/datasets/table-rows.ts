@@ -456,7 +456,11 @@ export function jsonlRows(item: TableItem, text: string): ReadRows {
 export function plainValue(value: unknown): unknown {
   if (typeof value === 'bigint')
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime()))
+      throw new Error('a date or time outside what a JavaScript date holds (years -271821 to 275760)');
+    return value.toISOString();
+  }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(plainValue);
   if (typeof value === 'object' && value !== null)

@@ -315,6 +315,33 @@ describe('planning a table by bytes', () => {
   });
 });
 
+describe('a Parquet value with no plain form', () => {
+  it('fails its row alone, naming the column: the rows beside it are read', async () => {
+    await upload(
+      'far-dates/t.parquet',
+      Buffer.from(
+        parquetWriteBuffer({
+          columnData: [
+            { name: 'id', data: [1, 2, 3], type: 'INT32' },
+            { name: 'at', data: [1n, 9223372036854775807n, 86_400_000n], type: 'TIMESTAMP' },
+          ],
+        }),
+      ),
+    );
+    const got = await readAll({ type: 'table', container, path: 'far-dates/' }, 1024);
+    expect(got.inputs).toEqual([
+      { id: 1, at: '1970-01-01T00:00:00.001Z' },
+      { id: 3, at: '1970-01-02T00:00:00.000Z' },
+    ]);
+    expect(got.missing).toEqual([
+      {
+        item: 't.parquet#row=2',
+        reason: expect.stringMatching(/^column "at": a date or time outside/) as string,
+      },
+    ]);
+  });
+});
+
 describe('text that is not UTF-8', () => {
   it('fails the file, saying what it is and to save it as UTF-8, instead of reading it garbled', async () => {
     const csv = 'id,name\n1,café\n';
