@@ -62,6 +62,17 @@ describe('joinCarried', () => {
     });
   });
 
+  it('keeps a carried `value` once when a result that is not an object is that value, and refuses another', () => {
+    const values = [{ value: 1 }, { value: 4 }];
+    expect(joinCarried(rowsCarried(values, ['value']), [1, 4], [], nameOf)).toEqual({
+      rows: [{ value: 1 }, { value: 4 }],
+    });
+    const clash = joinCarried(rowsCarried(values, ['value']), [1, 's'], [], nameOf);
+    expect('error' in clash && clash.error).toMatch(
+      /the result's column "value" is "s" where the input row's carried "value" is 4/,
+    );
+  });
+
   it('carries a column named __proto__ as a column', () => {
     const row = Object.defineProperty({}, '__proto__', { value: 5, enumerable: true });
     const joined = joinCarried(rowsCarried([row], ['__proto__']), [{ p: 1 }], [], nameOf);

@@ -68,8 +68,9 @@ function joinOne(inputs: Carried, i: number, result: unknown): Record<string, un
   const row: Record<string, unknown> = {};
   inputs.columns.forEach((column, c) => define(row, column, inputs.valueAt(i, c) ?? null));
   if (!isRecord(result)) {
-    if (Object.hasOwn(row, 'value')) return clash('value', row.value, result);
-    define(row, 'value', result);
+    // As an object result's `value` would be: the same value is kept once.
+    if (!Object.hasOwn(row, 'value')) define(row, 'value', result);
+    else if (!sameValue(row.value, result)) return clash('value', row.value, result);
     return row;
   }
   for (const [key, value] of Object.entries(result)) {
