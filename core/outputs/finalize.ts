@@ -159,7 +159,8 @@ async function finalizeRan(storage: Storage, run: RunRecord, input: FinalizeInpu
   if (status === 'Completed' && s.output_action === 'append_row') {
     if (input.totals.itemsSucceeded === 0) {
       status = 'Failed';
-      reason = `no result to append: run() returned no rows for any of the ${input.totals.items} items (output_action append_row); see errors.jsonl`;
+      // Every item may have failed before run() was called (a table's files unreadable): not said as if run() had them.
+      reason = `no result to append: none of the ${input.totals.items} items gave a row (each failed, or run() returned none for it; output_action append_row); see errors.jsonl for why`;
     } else {
       const container = await ensureContainer(blobs.getContainerClient(s.output.container));
       const blob = `${s.output.path ? `${s.output.path.replace(/\/$/, '')}/` : ''}${input.runId}/${s.append_row_file_name}`;
