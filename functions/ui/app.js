@@ -10,7 +10,14 @@ const ROWS_SHOWN = 20;
 const RUNS_SHOWN = 100;
 const ERRORS_SHOWN = 20;
 
-/** An element with properties and children; strings become text nodes. */
+// Characters that hide or reorder text (controls, bidi overrides): shown as \uXXXX, as the CLI shows
+// them, so a file named "bad\u202eevil.txt" cannot read as "badtxt.live". Line breaks and tabs stay.
+const HIDDEN =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const visible = (text) => text.replace(HIDDEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** An element with properties and children; strings become text nodes, their hidden characters shown. */
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
@@ -19,7 +26,7 @@ function el(tag, props = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === 'string' || typeof child === 'number' ? String(child) : child);
+    node.append(typeof child === 'string' || typeof child === 'number' ? visible(String(child)) : child);
   }
   return node;
 }
@@ -208,7 +215,11 @@ function summaryPart(summary) {
     'dl',
     { id: 'summary' },
     el('dt', {}, 'items'),
-    el('dd', {}, `${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed`),
+    el(
+      'dd',
+      {},
+      `${t.items}: ${t.itemsSucceeded} succeeded, ${t.itemsFailed} failed, ${t.items - t.itemsSucceeded - t.itemsFailed} not processed`,
+    ),
     el('dt', {}, 'mini-batches'),
     el(
       'dd',

@@ -52,7 +52,8 @@ describe('the status page in Chromium', () => {
     await uploadFiles(storage, container, 'gated/', gated);
     host = await startApp(storage, { hub });
     finished = await submit(host, {
-      run_name: 'page <b>test</b>',
+      // Markup, and a right-to-left override that would show the rest reversed.
+      run_name: 'page <b>test</b> \u202eevil',
       entry_script: 'fail_named.js',
       input: { container, path: 'done/' },
       mini_batch_size: 2,
@@ -85,7 +86,7 @@ describe('the status page in Chromium', () => {
     await textAppears(page, '#runs', finished);
     await textAppears(page, '#runs', running);
     await textAppears(page, `tr[data-run="${finished}"]`, 'Completed');
-    await textAppears(page, `tr[data-run="${finished}"]`, 'page <b>test</b>');
+    await textAppears(page, `tr[data-run="${finished}"]`, 'page <b>test</b> \\u202eevil');
     await textAppears(page, '#catalog', 'Models');
     expect(await page.locator('#runs b').count()).toBe(0);
   });
@@ -104,7 +105,9 @@ describe('the status page in Chromium', () => {
     expect(items.map((i) => path.basename(i)).sort()).toEqual([hostile, hostileImg].sort());
     const messages = await page.locator('#errors .message').allTextContents();
     expect(messages).toContain(`unreadable: ${hostile}`);
-    expect(await page.locator('#summary').textContent()).toContain('6: 4 succeeded, 2 failed');
+    expect(await page.locator('#summary').textContent()).toContain(
+      '6: 4 succeeded, 2 failed, 0 not processed',
+    );
     // Shown, never parsed: no element came out of the names, and nothing they hold ran.
     expect(await page.locator('#view script, #view img').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).pwned)).toBeUndefined();
