@@ -39,7 +39,10 @@ function readFormat(issues: Issues, at: Given | undefined): TableFormat | undefi
 function readDelimiter(issues: Issues, at: Given | undefined): string | undefined {
   if (at === undefined) return undefined;
   if (typeof at.value === 'string' && at.value.length === 1 && !/["\r\n]/.test(at.value)) return at.value;
-  issues.notAllowed(at, 'use one character other than a quote or a line break, e.g. ";" or "\\t"');
+  issues.notAllowed(
+    at,
+    'use one character other than a quote or a line break, e.g. ";" or "\\t" (one that JavaScript holds in one code unit: an emoji takes two)',
+  );
   return undefined;
 }
 
