@@ -20,6 +20,7 @@ import {
   decodeItem,
   formatOf,
   partitionOf,
+  rangeName,
   rowName,
   unknownFormat,
   type TableItem,
@@ -47,7 +48,7 @@ function whole(item: TableItem, reason: string, wholeFile = item.start === 0): R
   return {
     rows: [],
     names: RowNames.of(item),
-    failed: [{ item: wholeFile ? item.file : `${item.file}#${item.unit}=${item.start}-${item.end}`, reason }],
+    failed: [{ item: wholeFile ? item.file : rangeName(item), reason }],
   };
 }
 
@@ -85,7 +86,7 @@ function withCarried(read: ReadRows, carried: string[] | undefined): ReadRows {
 /** The header line of a split CSV's later range: read by range from the file's start. */
 async function headerLine(blob: BlobClient, item: TableItem): Promise<string> {
   const end = await nextLineStart(blob, 0, item.end, item.etag);
-  return (await readRange(blob, 0, end, item.etag)).toString('utf8');
+  return utf8Text(await readRange(blob, 0, end, item.etag), true);
 }
 
 /** The first window read from a file's start when looking for its first record. */
@@ -99,24 +100,36 @@ const FIRST_RECORD_WINDOW = 64 * 1024;
 async function textToFirstRecord(blob: BlobClient, { end, etag }: TableItem): Promise<string> {
   for (let window = FIRST_RECORD_WINDOW; ; window *= 4) {
     const upTo = Math.min(window, end);
-    const text = stripBom((await readRange(blob, 0, upTo, etag)).toString('utf8'));
+    const text = stripBom(utf8Text(await readRange(blob, 0, upTo, etag), true));
     // A window's last line may be cut short (or mid-character): only whole lines count.
     const whole = upTo === end ? text : text.slice(0, text.lastIndexOf('\n') + 1);
     if (upTo === end || firstRecordLine(whole) !== undefined) return whole;
   }
 }
 
+/** Bytes of a table's text that are not UTF-8: the range fails whole, saying so (readItem). */
+class NotUtf8Error extends Error {}
+
 /**
- * Why a range's bytes are not UTF-8 text, if they are not: decoded as UTF-8 anyway, a UTF-16 file
- * gives column names full of NULs and a Latin-1 file replacement characters, with no word said.
- * A range starts at a line start, so a character is never cut at its edges.
+ * Bytes of a CSV or JSON Lines file as text, if they are UTF-8: decoded anyway, a UTF-16 file gives
+ * column names full of NULs and a Latin-1 file replacement characters, with no word said. Asked of
+ * a range and of the header or first record a later range reads. A range starts at a line start,
+ * so a character is never cut at its edges; `fileStart`: the bytes start the file (a BOM is there).
  */
-function notUtf8Text(bytes: Buffer, fileStart: boolean): string | undefined {
+function utf8Text(bytes: Buffer, fileStart: boolean): string {
   const bom = fileStart && bytes.length >= 2 ? bytes.readUInt16BE(0) : undefined;
   if (bom === 0xfffe || bom === 0xfeff)
-    return 'is UTF-16 text (its byte order mark says so): save it as UTF-8 to read it';
-  if (isUtf8(bytes)) return undefined;
-  return 'is not UTF-8 text (Latin-1 or Windows-1252, perhaps: a byte that UTF-8 does not allow there): save it as UTF-8 to read it';
+    throw new NotUtf8Error('is UTF-16 text (its byte order mark says so): save it as UTF-8 to read it');
+  // NUL is UTF-8, but no text file holds it: UTF-16 without its mark (ASCII and NULs), or not text.
+  if (bytes.includes(0))
+    throw new NotUtf8Error(
+      'holds NUL bytes: UTF-16 text without its byte order mark, or not text at all; save it as UTF-8 to read it',
+    );
+  if (!isUtf8(bytes))
+    throw new NotUtf8Error(
+      'is not UTF-8 text (Latin-1 or Windows-1252, perhaps: a byte that UTF-8 does not allow there): save it as UTF-8 to read it',
+    );
+  return bytes.toString('utf8');
 }
 
 function stripBom(text: string): string {
@@ -248,10 +261,7 @@ async function readText(
 ): Promise<ReadRows> {
   if (item.start === 0 && item.end === 0) return whole(item, 'is empty: no header and no rows');
   if (item.end - item.start > MAX_TEXT_BYTES) return whole(item, tooLong(input, item));
-  const bytes = await readRange(blob, item.start, item.end, item.etag);
-  const notUtf8 = notUtf8Text(bytes, item.start === 0);
-  if (notUtf8) return whole(item, notUtf8);
-  const text = bytes.toString('utf8');
+  const text = utf8Text(await readRange(blob, item.start, item.end, item.etag), item.start === 0);
   if (format === 'jsonl') {
     const read = jsonlRows(item, item.start === 0 ? stripBom(text) : text);
     return read.rows.length === 0 && read.failed.length === 0
@@ -352,8 +362,9 @@ async function readItem(
         : await readText(blob, input, item, format, view);
     return withCarried(read, input.carry_columns);
   } catch (err) {
+    if (err instanceof NotUtf8Error) return whole(item, err.message);
     // A read of the planned version answers 412 for a blob deleted since, too (Azurite does).
-    const gone = isNotFound(err) || (changedSincePlanned(err) && !(await blob.exists()));
+    const gone = isNotFound(err) || (changedSincePlanned(err) && !(await blob.exists().catch(() => true)));
     if (gone)
       return whole(
         item,

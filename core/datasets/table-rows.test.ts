@@ -216,10 +216,11 @@ describe('csvRows with quoted line breaks (newlines_in_quotes)', () => {
     ]);
   });
 
-  it('reads on past any number of stray quotes, every line a row or an error line', () => {
+  it('fails each line past 1,000 broken quotes unread: counted, none dropped', () => {
     const r = csvRows(item, `${'1,"x"y\n'.repeat(1_200)}${'2,ok\n'.repeat(500)}`, ['n', 's'], quoted);
-    expect(r.failed).toHaveLength(1_200);
-    expect(r.rows).toHaveLength(500);
+    expect(r.rows.length + r.failed.length).toBe(1_700);
+    expect(r.failed.at(-1)?.reason).toMatch(/not read: this range has more than 1000 broken quoted records/);
+    expect(r.failed.at(-1)?.item).toBe('t.csv#row=1700');
   });
 });
 

@@ -312,9 +312,9 @@ function quotedRecords(text: string, options: CsvOptions): ParsedRecord[] {
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       const unclosed = err.code === 'CSV_QUOTE_NOT_CLOSED';
-      // Each quote never closed is parsed to the text's end: past so many, the rest's lines each
-      // fail, counted, rather than parsed again and again (a file of stray quotes).
-      if (unclosed && ++resyncs > MAX_RESYNCS) return [...out, ...unreadLines(rest, lastEnd, () => ++n)];
+      // Each resync parses the rest of the text again (csv-parse copies it whole): past so many,
+      // the rest's lines each fail, counted, rather than parsed again and again.
+      if (++resyncs > MAX_RESYNCS) return [...out, ...unreadLines(rest, lastEnd, () => ++n)];
       out.push({ n: ++n, error: unclosed ? UNCLOSED_QUOTE : err.message.replace(/ at line \d+/, '') });
       // The broken record starts on the first line with text after the last good record.
       let start = lastEnd + 1;
@@ -343,12 +343,12 @@ function lineStart(text: string, line: number, at: number, from: number): number
   return Math.min(offset, text.length);
 }
 
-/** Quotes never closed that one item's text is read past; after that its rest's lines fail unread. */
+/** Broken records one item's text is read past; after that its rest's lines fail unread. */
 const MAX_RESYNCS = 1_000;
 
 /** Each non-empty line of `text` after line `after` (from 1), failed unread: counted, never dropped. */
 function unreadLines(text: string, after: number, next: () => number): ParsedRecord[] {
-  const error = `not read: this range has more than ${MAX_RESYNCS} quotes that are never closed, and its lines from the last of them on each fail (set input.newlines_in_quotes only for files whose quoted fields hold line breaks)`;
+  const error = `not read: this range has more than ${MAX_RESYNCS} broken quoted records, and its lines from the last of them on each fail unread (with input.newlines_in_quotes, a broken quote makes the rest of the range read again; fix the quotes, or leave newlines_in_quotes out if no quoted field holds a line break)`;
   const out: ParsedRecord[] = [];
   for (let at = lineStart(text, after + 1, 0, 1); at < text.length;) {
     const end = lineEnd(text, at);

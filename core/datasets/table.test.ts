@@ -361,6 +361,17 @@ describe('text that is not UTF-8', () => {
     ]);
     expect(got.inputs).toEqual([{ id: 1, name: 'café' }]);
   });
+
+  it("fails a split file's later ranges too, whose own bytes look like text but whose header is not", async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},x`).join('\n');
+    await upload('encodings-split/latin1.csv', Buffer.from(`id,Größe\n${rows}\n`, 'latin1'));
+    await upload('encodings-split/utf16-no-mark.csv', Buffer.from(`id,name\n${rows}\n`, 'utf16le'));
+    const got = await readAll({ type: 'table', container, path: 'encodings-split/' }, 512);
+    expect(got.items.length).toBeGreaterThan(4);
+    expect(got.inputs).toEqual([]);
+    expect(got.missing).toHaveLength(got.items.length);
+    for (const { reason } of got.missing) expect(reason).toMatch(/^(is not UTF-8 text|holds NUL bytes)/);
+  });
 });
 
 describe('a file changed after the plan', () => {
