@@ -21,6 +21,17 @@ const globalOptions = {
  * belong to every command, and `parallel-run --url http://host runs` reads as naturally.
  */
 function globalsFirst(argv: string[]): string[] {
+  const { leading, rest } = leadingGlobals(argv);
+  const found = find(rest);
+  return found ? [...found.command.words, ...leading, ...found.rest] : argv;
+}
+
+/** The words after any leading `--url`/`--key`: what names the command (or the group, or a typo). */
+function withoutGlobals(argv: string[]): string[] {
+  return leadingGlobals(argv).rest;
+}
+
+function leadingGlobals(argv: string[]): { leading: string[]; rest: string[] } {
   const leading: string[] = [];
   let at = 0;
   while (at < argv.length) {
@@ -33,9 +44,7 @@ function globalsFirst(argv: string[]): string[] {
       at += 2;
     } else break;
   }
-  const rest = argv.slice(at);
-  const found = find(rest);
-  return found ? [...found.command.words, ...leading, ...found.rest] : argv;
+  return { leading, rest: argv.slice(at) };
 }
 
 /** The command named by the first one or two words of `argv`, and the arguments after them. */
@@ -94,7 +103,7 @@ async function main(
   env = process.env,
 ): Promise<number> {
   const found = find(globalsFirst(argv));
-  if (!found) return helpOrUnknown(argv, out, err);
+  if (!found) return helpOrUnknown(withoutGlobals(argv), out, err);
   const { command, rest } = found;
   try {
     const parsed = parse(rest, { ...globalOptions, ...command.options });

@@ -641,9 +641,6 @@ describe('input', () => {
       field: 'carry_columns',
       message: 'copies columns to the output rows, and output_action "summary_only" writes none',
     });
-    const keyed = onlyIssue({ input: table, partition_keys: ['species'], carry_columns: ['id', 'species'] });
-    expect(keyed.field).toBe('carry_columns');
-    expect(keyed.message).toMatch(/^"species" is a partition key/);
   });
 
   it.each(['ab', 'Sample', 'sample_data', 'sample--data', '-sample', 'sample-', 'a'.repeat(64)])(

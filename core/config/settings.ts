@@ -444,14 +444,6 @@ export function parseRunSettings(input: unknown, defaults: RunDefaults = {}): Ru
       'copies columns to the output rows, and output_action "summary_only" writes none',
     );
   }
-  // A key's value is in the folders, not in the rows: ctx.partitionKeyValues has it for the script.
-  const keyCarried = carryColumns?.find((c) => partitionKeys?.includes(c));
-  if (keyCarried !== undefined) {
-    issues.add(
-      'carry_columns',
-      `"${keyCarried}" is a partition key: its value is in the file's folder, not a column of the rows (ctx.partitionKeyValues gives it to run()); leave it out of carry_columns`,
-    );
-  }
   const dataset =
     read.type === 'table'
       ? {

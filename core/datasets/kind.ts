@@ -97,6 +97,12 @@ export interface DatasetKind<I extends DatasetInput = DatasetInput> {
   /** The dataset in a few words, for logs (never its list of items). */
   describe(input: I): string;
   /**
+   * The name an error line gives a whole manifest item that was never read (a try lost with its
+   * process): the item itself unless the kind keeps more in it (a table's range names its file's
+   * version too, which no reader of errors.jsonl needs).
+   */
+  itemName?: (item: string) => string;
+  /**
    * True when `materialize` writes no files and its inputs are rows (tables): a try then has its
    * worker process read the mini-batch itself, with clients of its own, so rows never cross the
    * channel between host and worker (core/runner/worker-read.ts). `dir` is then not given.

@@ -4,7 +4,7 @@ import { isNotFound, type Storage } from '../storage/storage.js';
 import type { DatasetKind } from './kind.js';
 import { isFolderMarker } from './files.js';
 import { describeTable, emptyTableError, listTableFiles, tableVersions } from './table-files.js';
-import { formatOf, partitionOf, unknownFormat } from './table-items.js';
+import { formatOf, itemName, partitionOf, unknownFormat } from './table-items.js';
 import { planTable } from './table-plan.js';
 import { materializeTable } from './table-read.js';
 
@@ -77,5 +77,6 @@ export const tableKind: DatasetKind<TableInput> = {
   describe: describeTable,
   // Parsing tens of thousands of rows, and encoding their results, belongs beside the script.
   readsInWorker: true,
+  itemName,
   planReadsFiles: true,
 };

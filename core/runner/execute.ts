@@ -12,6 +12,7 @@ import { removeTryFolder } from './scratch.js';
 import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
 import type { RunOutcome } from './messages.js';
 import { inputsByName, scoredInHost, scoreOnPool } from './score.js';
+import { datasetKindOf } from '../datasets/index.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -295,6 +296,12 @@ export async function recordLostMiniBatch(
   storage: Storage,
   input: MiniBatchInput & { error: string },
 ): Promise<void> {
-  const names = await miniBatchItems(storage, input.runId, input.shard, input.index);
-  await writeFailedTry(storage, input.runId, input.index, input.attempt, names, { message: input.error });
+  const [names, run] = await Promise.all([
+    miniBatchItems(storage, input.runId, input.shard, input.index),
+    loadRun(storage, input.runId),
+  ]);
+  const nameOf = datasetKindOf(run.settings.input).itemName ?? ((item: string) => item);
+  await writeFailedTry(storage, input.runId, input.index, input.attempt, names.map(nameOf), {
+    message: input.error,
+  });
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,21 @@ describe("a try's download folder", () => {
       removeTryFolder(empty, [undefined]);
       removeTryFolder(path.join(temp, 'never-made'));
       expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('never unlinks through a folder in it that the script made a link to another one', () => {
+    const temp = mkdtempSync(path.join(os.tmpdir(), 'try-folder-'));
+    try {
+      const outside = files(path.join(temp, 'outside'), ['a.png']);
+      const dir = path.join(temp, 'try');
+      mkdirSync(dir);
+      symlinkSync(path.join(temp, 'outside'), path.join(dir, 'x'));
+      removeTryFolder(dir, [path.join(dir, 'x', 'a.png')]);
+      expect(existsSync(outside[0] ?? '')).toBe(true);
+      expect(existsSync(dir)).toBe(false);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }

@@ -36,8 +36,9 @@ export async function removeRunScratch(runId: string): Promise<void> {
  * way; a path outside the folder (a local dataset's own file) is never touched.
  */
 export function removeTryFolder(dir: string, fetched: readonly unknown[] = []): void {
-  const inside = dir + path.sep;
-  const files = fetched.filter((f): f is string => typeof f === 'string' && f.startsWith(inside));
+  // Only files right in the folder: a nested name's folder may have been swapped for a link by the
+  // script, and unlinking through it would reach outside (the recursive way removes the link only).
+  const files = fetched.filter((f): f is string => typeof f === 'string' && path.dirname(f) === dir);
   if (files.length > 0) {
     try {
       for (const file of files) unlinkSync(file);

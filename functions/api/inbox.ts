@@ -29,7 +29,10 @@ const pipelineRuns = guarded(
     const name = pipelineNameParam(request);
     await loadPipeline(storage(), name);
     const runs: (RunView & { source: RunRecord['source'] })[] = [];
-    for (const view of await listRunViews(client, { ...runFilters(request), pipeline: name })) {
+    for (const view of await listRunViews(client, {
+      ...runFilters(request, ['status', 'top']),
+      pipeline: name,
+    })) {
       const source = await sourceOf(view.runId);
       if (source && source.kind !== 'api' && source.pipeline === name) runs.push({ ...view, source });
     }

@@ -40,9 +40,12 @@ function topFilter(raw: string): number {
  * The list's query, checked: a parameter it does not know is refused rather than ignored (a
  * misspelled `staus=Failed` would otherwise answer every run as if they had failed).
  */
-export function runFilters(request: HttpRequest): RunFilters {
+export function runFilters(
+  request: HttpRequest,
+  takes: readonly (keyof RunFilters)[] = ['status', 'pipeline', 'top'],
+): RunFilters {
   const filters: RunFilters = {};
-  for (const [name, raw] of knownQuery(request, ['status', 'pipeline', 'top'])) {
+  for (const [name, raw] of knownQuery(request, takes)) {
     if (name === 'status') filters.status = statusFilter(raw);
     if (name === 'pipeline') filters.pipeline = raw;
     if (name === 'top') filters.top = topFilter(raw);

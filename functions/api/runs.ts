@@ -197,16 +197,14 @@ const submit = guarded(
     startRun(client, context, readJsonBody(await bodyText(request)), { kind: 'api' }),
 );
 
-/**
- * Every run's view, newest first: a running run's progress as live as its own view shows it (its
- * shards in flight report there before they report to the run), an ended run's without its summary.
- */
 /** Views built at once while a list is read: each reads the run's origin and its shards in flight. */
 const VIEWS_AT_ONCE = 32;
 
 /**
- * Runs newest first, less those the filters leave out. Views are built newest first only until
- * `top` runs are shown: a list of the newest 20 of thousands of runs reads 20 runs' details, not all.
+ * Runs' views newest first, less those the filters leave out: a running run's progress as live as
+ * its own view shows it (its shards in flight report there first), an ended run's without its
+ * summary. Views are built only until `top` runs are shown: the newest 20 of thousands of runs
+ * read 20 runs' details, not all.
  */
 export async function listRunViews(client: df.DurableClient, filters: RunFilters = {}): Promise<RunView[]> {
   const all = await client.getStatusAll();

@@ -36,7 +36,7 @@ export function pipelineNameParam(request: HttpRequest): string {
 }
 
 /** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every route. */
-const KEY_PARAMETERS = ['code', 'clientId'];
+const KEY_PARAMETERS = ['code', 'clientid'];
 
 /**
  * The request's query, refused when it names a parameter the route does not take: a misspelled one
@@ -45,7 +45,8 @@ const KEY_PARAMETERS = ['code', 'clientId'];
 export function knownQuery(request: HttpRequest, takes: readonly string[]): [string, string][] {
   const entries = [...request.query.entries()];
   for (const [name] of entries) {
-    if (takes.includes(name) || KEY_PARAMETERS.includes(name)) continue;
+    // The host takes the key's parameters in any case (`Code=`).
+    if (takes.includes(name) || KEY_PARAMETERS.includes(name.toLowerCase())) continue;
     const allowed = takes.length === 0 ? 'it takes none' : `it takes ${takes.join(', ')}`;
     throw new ParallelRunError(
       'INVALID_REQUEST',

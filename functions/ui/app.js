@@ -39,7 +39,7 @@ function withKey(path) {
 const runPath = (runId, tail = '') => `/api/runs/${encodeURIComponent(runId)}${tail}`;
 
 function showConnection(problem) {
-  document.getElementById('connection').textContent = problem ?? '';
+  document.getElementById('connection').textContent = visible(problem ?? '');
 }
 
 /** GET from the API; null on 404 (a file not written yet), an Error naming the API's message otherwise. */

@@ -119,6 +119,9 @@ describe('the parallel-run CLI against the devhost', () => {
     );
     expect(first.code).toBe(0);
     expect(first.stdout).toContain(runId);
+    // A group or a typo after it is named as it would be without it.
+    const typo = await runCli(['--url', host.baseUrl, 'rnus'], host.baseUrl);
+    expect(typo.stderr).toContain("unknown command 'rnus'");
     const status = await runCli(['status', runId, '--json'], host.baseUrl);
     expect((JSON.parse(status.stdout) as { status: string }).status).toBe('Completed');
   });

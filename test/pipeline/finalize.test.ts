@@ -21,10 +21,10 @@ async function put(name: string, body: string, metadata?: Record<string, string>
 }
 
 /** run.json of an append_row run writing `out.txt`: what finalize reads. */
-async function putRun(id: string): Promise<void> {
+async function putRun(id: string, input: object = { container: 'any', path: '' }): Promise<void> {
   const settings = parseRunSettings({
     entry_script: 'echo.js',
-    input: { container: 'any', path: '' },
+    input,
     append_row_file_name: 'out.txt',
   });
   const record = { runId: id, settings, createdTime: new Date().toISOString(), source: { kind: 'api' } };
@@ -151,6 +151,51 @@ describe('a try the host lost after it had written its rows', () => {
       .getBlobClient(`${lostRun}/out.txt`)
       .downloadToBuffer();
     expect(output.toString()).toBe('x: ok\n');
+  });
+});
+
+describe("a table's try the host lost", () => {
+  it('names its ranges as error lines name them, without the version the manifest keeps', async () => {
+    const lostRun = `${runId}-lost-table`;
+    await putRun(lostRun, { type: 'table', container: 'any', path: 'rows/' });
+    const manifest: ManifestShard = {
+      shard: 0,
+      first: 0,
+      miniBatches: [['a.csv#bytes=0-10&etag=0x8DC1', 'a.csv#bytes=10-20&etag=0x8DC1']],
+    };
+    await put(runPaths.manifestShard(lostRun, 0), JSON.stringify(manifest));
+    await recordLostMiniBatch(store, {
+      runId: lostRun,
+      shard: 0,
+      index: 0,
+      attempt: 3,
+      error: 'host lost it',
+    });
+    await finalizeRun(store, {
+      runId: lostRun,
+      status: 'Completed',
+      totals: {
+        items: 2,
+        miniBatches: 1,
+        itemsSucceeded: 0,
+        itemsFailed: 2,
+        miniBatchesSucceeded: 0,
+        miniBatchesFailed: 1,
+        tries: 3,
+      },
+      startedAt: new Date().toISOString(),
+    });
+    const lines = (
+      await blobs
+        .getContainerClient(containers.runs)
+        .getBlobClient(runPaths.errors(lostRun))
+        .downloadToBuffer()
+    )
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { item: string }).item);
+    expect(lines).toEqual(['a.csv#bytes=0-10', 'a.csv#bytes=10-20']);
   });
 });
 

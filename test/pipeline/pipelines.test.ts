@@ -46,6 +46,12 @@ describe('pipelines with parameters', () => {
       parameters: { folder: 'b/' },
     });
     expect((await finish(host, (second.body as { runId: string }).runId)).output).toEqual(['9.txt: ok']);
+
+    // Its runs, newest first, filtered as the runs list is; the pipeline is the route's own.
+    const runs = async (query: string) => call(host.baseUrl, 'GET', `/api/pipelines/${name}/runs${query}`);
+    const newest = (await runs('?status=completed&top=1')).body as { runs: { runId: string }[] };
+    expect(newest.runs.map((r) => r.runId)).toEqual([(second.body as { runId: string }).runId]);
+    expect((await runs('?pipeline=other')).body).toMatchObject({ error: { field: 'pipeline' } });
   });
 
   it('names unknown parameters and unknown pipelines', async () => {
