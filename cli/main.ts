@@ -17,20 +17,9 @@ const globalOptions = {
 } as const;
 
 /**
- * `--url X` and `--key X` (or `--url=X`) given before the command's words, moved after them: they
- * belong to every command, and `parallel-run --url http://host runs` reads as naturally.
+ * `--url X` and `--key X` (or `--url=X`) given before the command's words: they belong to every
+ * command, and `parallel-run --url http://host runs` reads as naturally. `rest` names the command.
  */
-function globalsFirst(argv: string[]): string[] {
-  const { leading, rest } = leadingGlobals(argv);
-  const found = find(rest);
-  return found ? [...found.command.words, ...leading, ...found.rest] : argv;
-}
-
-/** The words after any leading `--url`/`--key`: what names the command (or the group, or a typo). */
-function withoutGlobals(argv: string[]): string[] {
-  return leadingGlobals(argv).rest;
-}
-
 function leadingGlobals(argv: string[]): { leading: string[]; rest: string[] } {
   const leading: string[] = [];
   let at = 0;
@@ -102,11 +91,12 @@ async function main(
   err: (text: string) => void,
   env = process.env,
 ): Promise<number> {
-  const found = find(globalsFirst(argv));
-  if (!found) return helpOrUnknown(withoutGlobals(argv), out, err);
+  const { leading, rest: words } = leadingGlobals(argv);
+  const found = find(words);
+  if (!found) return helpOrUnknown(words, out, err);
   const { command, rest } = found;
   try {
-    const parsed = parse(rest, { ...globalOptions, ...command.options });
+    const parsed = parse([...leading, ...rest], { ...globalOptions, ...command.options });
     if (parsed.values.help === true) {
       out.write(commandHelp(command));
       return 0;

@@ -21,3 +21,9 @@ export const kinds: {
 export function datasetKindOf(input: DatasetInput): DatasetKind {
   return kinds[input.type];
 }
+
+/** Manifest items as error lines name them: as their kind names them (`DatasetKind.itemName`), else themselves. */
+export function itemNames(input: DatasetInput, items: string[]): string[] {
+  const nameOf = datasetKindOf(input).itemName;
+  return nameOf ? items.map(nameOf) : items;
+}

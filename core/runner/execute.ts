@@ -12,7 +12,7 @@ import { removeTryFolder } from './scratch.js';
 import { loadRun, miniBatchItems, type RunRecord } from '../runs/record.js';
 import type { RunOutcome } from './messages.js';
 import { inputsByName, scoredInHost, scoreOnPool } from './score.js';
-import { datasetKindOf } from '../datasets/index.js';
+import { itemNames } from '../datasets/index.js';
 
 export interface MiniBatchInput {
   runId: string;
@@ -300,8 +300,8 @@ export async function recordLostMiniBatch(
     miniBatchItems(storage, input.runId, input.shard, input.index),
     loadRun(storage, input.runId),
   ]);
-  const nameOf = datasetKindOf(run.settings.input).itemName ?? ((item: string) => item);
-  await writeFailedTry(storage, input.runId, input.index, input.attempt, names.map(nameOf), {
+  const named = itemNames(run.settings.input, names);
+  await writeFailedTry(storage, input.runId, input.index, input.attempt, named, {
     message: input.error,
   });
 }

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import type { Materialized } from '../datasets/kind.js';
-import { itemName } from '../datasets/table-items.js';
+import { itemNames } from '../datasets/index.js';
 import { semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import type { NamedRows, ReadInWorker } from './messages.js';
 import { distRoot } from './paths.js';
@@ -16,9 +16,12 @@ function namesOnly(names: string[], missing: Materialized['missing'] = []): Mate
   return { inputs: names, names, missing };
 }
 
-/** The items themselves as the names: a byte range or row groups each, one error line each. */
-export function namedWhole(items: string[]): Materialized {
-  return namesOnly(items.map(itemName));
+/**
+ * The items themselves as the names, as their kind names them (a byte range or row groups each,
+ * without the version the manifest keeps): one error line each.
+ */
+export function namedWhole({ input, items }: Pick<ReadInWorker, 'input' | 'items'>): Materialized {
+  return namesOnly(itemNames(input, items));
 }
 
 /**
@@ -45,13 +48,13 @@ export function rowNamesApart(read: ReadInWorker, timeoutMs: number): Promise<Ma
       child.kill('SIGKILL');
       resolve(named);
     };
-    const timer = setTimeout(() => settle(namedWhole(read.items)), timeoutMs);
+    const timer = setTimeout(() => settle(namedWhole(read)), timeoutMs);
     child.once('message', (answer: NamedRows) =>
-      settle('error' in answer ? namedWhole(read.items) : namesOnly(answer.names, answer.missing)),
+      settle('error' in answer ? namedWhole(read) : namesOnly(answer.names, answer.missing)),
     );
     // 'close', not 'exit': it comes after the IPC channel closed, so after any answer the process sent.
-    child.once('close', () => settle(namedWhole(read.items)));
-    child.once('error', () => settle(namedWhole(read.items)));
+    child.once('close', () => settle(namedWhole(read)));
+    child.once('error', () => settle(namedWhole(read)));
     child.send(read);
   });
 }

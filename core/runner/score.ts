@@ -76,6 +76,6 @@ export async function inputsByName(
   const kind = datasetKindOf(input);
   if (!kind.readsInWorker) return kind.materialize(storage, input, items, dir);
   // Rows the worker could not read are not read again: their items are named whole.
-  if (failure === 'unreadable') return namedWhole(items);
+  if (failure === 'unreadable') return namedWhole({ input, items });
   return rowNamesApart({ input, items }, run.settings.run_invocation_timeout * 1000);
 }

@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import * as df from 'durable-functions';
 import { inboxView } from '../../core/inbox/view.js';
 import { loadPipeline } from '../../core/runs/pipelines.js';
-import { loadRun, type RunRecord } from '../../core/runs/record.js';
+import type { RunRecord } from '../../core/runs/record.js';
 import { inboxContainers } from '../../core/storage/layout.js';
 import { storage } from '../../core/storage/storage.js';
 import type { CollectorStatus } from '../../orchestrations/inboxDecisions.js';
@@ -11,14 +11,7 @@ import { pipelineNameParam } from '../http/params.js';
 import { guarded, json } from '../http/respond.js';
 import { statusOrNone } from '../inbox/collector.js';
 import { runFilters } from './run-filters.js';
-import { listRunViews, type RunView } from './runs.js';
-
-async function sourceOf(runId: string): Promise<RunRecord['source'] | undefined> {
-  return loadRun(storage(), runId).then(
-    (r) => r.source,
-    () => undefined,
-  );
-}
+import { listRunViews, originOf, type RunView } from './runs.js';
 
 /**
  * GET /api/pipelines/{name}/runs: the pipeline's runs, newest first, each with where it came from;
@@ -33,7 +26,7 @@ const pipelineRuns = guarded(
       ...runFilters(request, ['status', 'top']),
       pipeline: name,
     })) {
-      const source = await sourceOf(view.runId);
+      const { source } = await originOf(view.runId);
       if (source && source.kind !== 'api' && source.pipeline === name) runs.push({ ...view, source });
     }
     return json(200, { pipeline: name, runs });

@@ -73,21 +73,25 @@ async function liveShards(
   return out;
 }
 
-type Origin = Pick<RunView, 'pipeline' | 'runName'>;
+/** What run.json says of a run that a list shows: who started it (`source`) and its name. */
+interface Origin {
+  source?: RunRecord['source'];
+  runName?: string;
+}
 
 /** Origins already read: run.json never changes, and a list of hundreds of runs is asked every few seconds. */
 const origins = new Map<string, Origin>();
 const MAX_ORIGINS = 10_000;
 
 /** Who started the run and its name, from run.json (read once per process: it never changes). */
-async function originOf(runId: string): Promise<Origin> {
+export async function originOf(runId: string): Promise<Origin> {
   const known = origins.get(runId);
   if (known) return known;
   const record = await loadRun(storage(), runId).catch(() => undefined);
   // Not kept when unread: run.json may be written a moment after the run's instance appears.
   if (!record) return {};
   const origin = {
-    ...(record.source.kind === 'api' ? {} : { pipeline: record.source.pipeline }),
+    source: record.source,
     ...(record.settings.run_name === undefined ? {} : { runName: record.settings.run_name }),
   };
   if (origins.size >= MAX_ORIGINS) origins.delete(origins.keys().next().value ?? '');
@@ -115,10 +119,12 @@ export async function viewOf(
 ): Promise<RunView> {
   const runId = status.instanceId;
   const progress = status.customStatus as RunProgress | null;
+  const { source, runName } = await originOf(runId);
   const view: RunView = {
     runId,
     status: 'Running',
-    ...(await originOf(runId)),
+    ...(source && source.kind !== 'api' ? { pipeline: source.pipeline } : {}),
+    ...(runName === undefined ? {} : { runName }),
     createdTime: new Date(status.createdTime).toISOString(),
     lastUpdatedTime: new Date(status.lastUpdatedTime).toISOString(),
     links: links(runId),
