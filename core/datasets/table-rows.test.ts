@@ -1,10 +1,44 @@
 import { describe, expect, it, vi } from 'vitest';
 import { typedField } from './table-fields.js';
-import { csvRows, firstRecordFieldCount, jsonlRows } from './table-rows.js';
+import { RowNames, csvRows, firstRecordFieldCount, jsonlRows } from './table-rows.js';
 import type { TableItem } from './table-items.js';
 
 const item: TableItem = { file: 't.csv', unit: 'bytes', start: 0, end: 100 };
 const lines = { delimiter: ',', linesAreRecords: true };
+
+describe('RowNames', () => {
+  it('names rows numbered one after another, then with a gap, by position', () => {
+    const names = RowNames.of(item);
+    for (const n of [3, 4, 5, 7, 8]) names.add(n);
+    expect(names.toArray()).toEqual([
+      't.csv#row=3',
+      't.csv#row=4',
+      't.csv#row=5',
+      't.csv#row=7',
+      't.csv#row=8',
+    ]);
+    expect([names.at(2), names.at(3), names.at(5), names.at(-1)]).toEqual([
+      't.csv#row=5',
+      't.csv#row=7',
+      undefined,
+      undefined,
+    ]);
+    expect(names.only([4, 0, 9]).toArray()).toEqual(['t.csv#row=8', 't.csv#row=3']);
+  });
+
+  it('names consecutive rows by position without a gap, and none past them', () => {
+    const names = RowNames.of({ ...item, start: 10 });
+    for (const n of [1, 2, 3]) names.add(n);
+    expect([names.at(0), names.at(2), names.at(3), names.at(1.5)]).toEqual([
+      't.csv#bytes=10-100&row=1',
+      't.csv#bytes=10-100&row=3',
+      undefined,
+      undefined,
+    ]);
+    expect(names.only([2, 1]).toArray()).toEqual(['t.csv#bytes=10-100&row=3', 't.csv#bytes=10-100&row=2']);
+    expect(RowNames.of(item).toArray()).toEqual([]);
+  });
+});
 
 describe('csvRows', () => {
   it('reads lines without quotes by splitting them, CRLF and blank lines too, typed as pandas would', () => {
