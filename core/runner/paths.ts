@@ -12,6 +12,18 @@ export function distRoot(): string {
 }
 
 /**
+ * The scoring process's code: the bundle the build makes of it (scripts/bundle-worker.ts: it starts
+ * in a fraction of the CPU), else the compiled module itself (a build that skipped bundling).
+ */
+export const WORKER_BUNDLE = 'worker.bundle.js';
+
+export function workerFile(): string {
+  const dir = path.join(distRoot(), 'core', 'runner');
+  const bundle = path.join(dir, WORKER_BUNDLE);
+  return existsSync(bundle) ? bundle : path.join(dir, 'worker.js');
+}
+
+/**
  * Where the scripts folder is, as a client may be told: the setting that names it, never the
  * host's own path on disk.
  */

@@ -1,8 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
-import { distRoot } from './paths.js';
+import { workerFile } from './paths.js';
 import { cutAt, cutNote, cutReceived, MAX_LINE_CHARS } from './line-cut.js';
 import { checkReturned } from './returned.js';
 import type {
@@ -73,8 +72,6 @@ interface Slot {
   /** Settles once the process's stdout and stderr have been read to their end. */
   printed: Promise<void>;
 }
-
-const workerFile = () => path.join(distRoot(), 'core', 'runner', 'worker.js');
 
 /**
  * Tries a process holds at once: the one it runs and the next, already handed over, so it starts

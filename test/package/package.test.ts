@@ -64,6 +64,7 @@ describe('the deployable package (npm run package)', () => {
         'dist/functions/api/runs.js',
         'dist/orchestrations/parallelRun.js',
         'dist/core/runner/worker.js',
+        'dist/core/runner/worker.bundle.js',
         'dist/samples/scripts/mnist/digit_identification.js',
         // The status page reads these at run time (functions/api/ui.ts): missing, /api/ui fails in Azure.
         'functions/ui/index.html',

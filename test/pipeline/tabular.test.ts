@@ -405,7 +405,10 @@ describe('the columns view end to end on the devhost', () => {
     );
     // The stack of the service's own error names no folder of this machine.
     const stacks = run.errors.map((e) => e.stack ?? '');
-    expect(stacks.some((stack) => stack.includes('<parallel-run>/dist/core/runner/worker.js'))).toBe(true);
+    // The scoring process runs from the build's bundle of it (scripts/bundle-worker.ts).
+    expect(stacks.some((stack) => stack.includes('<parallel-run>/dist/core/runner/worker.bundle.js'))).toBe(
+      true,
+    );
     expect(stacks.filter((stack) => stack.includes(process.cwd()))).toEqual([]);
   });
 });

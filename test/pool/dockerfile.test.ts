@@ -30,7 +30,11 @@ function closure(entry: string): Set<string> {
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    const text = readFileSync(file, 'utf8');
+    // Comment lines left out: a bundle keeps its libraries' comments, examples of imports among them.
+    const text = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\/\/|\/?\*)/.test(line))
+      .join('\n');
     for (const m of text.matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
       visit(path.resolve(path.dirname(file), m[1] ?? ''));
     }
@@ -84,6 +88,16 @@ describe('worker/Dockerfile', () => {
     expect(instructions[0]).toMatch(/^ARG NODE_VERSION=(20|22)$/);
   });
 
+  it('builds the bundle the pool forks for a scoring process, after compiling', () => {
+    const build = instructions.slice(
+      0,
+      instructions.findIndex((l) => /^FROM .* AS deps$/.test(l)),
+    );
+    expect(build.filter((l) => l.startsWith('RUN ') && l.includes('tsc -p tsconfig.build.json'))).toEqual([
+      'RUN npx tsc -p tsconfig.build.json && node dist/scripts/bundle-worker.js',
+    ]);
+  });
+
   it('copies every compiled file the worker and its script processes load', () => {
     const copied = copies
       .filter((c) => c.from === 'build')
@@ -91,6 +105,7 @@ describe('worker/Dockerfile', () => {
     const needed = new Set([
       ...closure(path.join(repoRoot, 'dist/worker/main.js')),
       ...closure(path.join(repoRoot, 'dist/core/runner/worker.js')),
+      ...closure(path.join(repoRoot, 'dist/core/runner/worker.bundle.js')),
     ]);
     const missing = [...needed].filter((f) => !copied.some((dir) => f.startsWith(`${dir}${path.sep}`)));
     expect(missing).toEqual([]);
