@@ -100,9 +100,11 @@ const FIRST_RECORD_WINDOW = 64 * 1024;
 async function textToFirstRecord(blob: BlobClient, { end, etag }: TableItem): Promise<string> {
   for (let window = FIRST_RECORD_WINDOW; ; window *= 4) {
     const upTo = Math.min(window, end);
-    const text = stripBom(utf8Text(await readRange(blob, 0, upTo, etag), true));
-    // A window's last line may be cut short (or mid-character): only whole lines count.
-    const whole = upTo === end ? text : text.slice(0, text.lastIndexOf('\n') + 1);
+    const bytes = await readRange(blob, 0, upTo, etag);
+    // A window's last line may be cut short, mid-character even: only whole lines are decoded (a
+    // character cut at the window's end is not text that is not UTF-8) and count.
+    const lines = upTo === end ? bytes : bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
+    const whole = stripBom(utf8Text(lines, true));
     if (upTo === end || firstRecordLine(whole) !== undefined) return whole;
   }
 }

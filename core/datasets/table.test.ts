@@ -147,6 +147,8 @@ beforeAll(async () => {
   await upload('noheader/blank-first.csv', '\n\n7,8\n9,10\n');
   await upload('noheader/bad-first.csv', '"a"x,b\n1,2\n');
   await upload('noheader-split/short-rows.csv', headerless);
+  // 9 bytes a line: the é of line 7,282 (from 1) is bytes 65,535 and 65,536, across the first 64 KB.
+  await upload('noheader-accents/cafe.csv', 'nn,café\n'.repeat(22_000));
   await upload('long-header/a.csv', longHeader);
   await upload('blank-range/a.jsonl', `{"id":1}\n${'\n'.repeat(3000)}{"id":2}\n`);
   await upload('blank-only/a.jsonl', '\n\n\n');
@@ -681,6 +683,17 @@ describe('header: false', () => {
         reason: 'has 2 fields; the header has 3 (c1, c2, c3)',
       },
     ]);
+  });
+});
+
+describe('header: false, a split file of accented text', () => {
+  it("reads a later range's width from the file's start even where a character straddles the first window's end", async () => {
+    const input: TableInput = { type: 'table', container, path: 'noheader-accents/', header: false };
+    const got = await readAll(input, 100 * 1024);
+    expect(got.items.length).toBeGreaterThan(1);
+    expect(got.missing).toEqual([]);
+    expect(got.inputs).toHaveLength(22_000);
+    expect(got.inputs.at(-1)).toEqual({ c1: 'nn', c2: 'café' });
   });
 });
 
