@@ -4,13 +4,14 @@
  * then starts from a few files instead of resolving and compiling some four hundred modules one by
  * one. Measured on the tabular bench, module loading was a quarter of a scoring process's CPU,
  * about one second a process (importing the storage clients alone: 0.85 s of CPU unbundled, 0.36
- * bundled). The pool forks the bundle where the build made one (`workerFile`), else the plain module.
+ * bundled). The pool forks the bundle where it is not older than the compiled module
+ * (`workerFile`), else the module itself.
  *
  * Left out, loaded from node_modules as before: Node's own modules, @azure/identity (loaded only
  * when a managed identity asks for a token) and onnxruntime-node (native; an entry script imports
  * its own copy).
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'rolldown';
@@ -21,12 +22,29 @@ const EXTERNAL = [/^node:/, /^@azure\/identity(\/|$)/, /^onnxruntime-/];
 /** The bundle's chunks, beside it in `dist/core/runner`. */
 const CHUNK_PREFIX = 'worker-chunk-';
 
-export async function bundleWorker(distRoot: string): Promise<void> {
+/** The chunks of the last build, listed for the next one. */
+const CHUNK_LIST = 'worker-chunks.json';
+
+function chunksListed(file: string): string[] {
+  try {
+    const listed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(listed) ? listed.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Builds the bundle over the last one. A chunk is loaded when first needed (the storage clients of
+ * an undeclared model), possibly long after its process started: a process still running the last
+ * build's bundle finds that build's chunks in place (their names hold a hash of their content), and
+ * only those of the build before are removed.
+ */
+export async function bundleWorker(distRoot: string): Promise<string[]> {
   const dir = path.join(distRoot, 'core', 'runner');
-  // Chunk names carry a content hash: an earlier build's chunks would stay behind.
-  for (const name of await readdir(dir))
-    if (name === WORKER_BUNDLE || name.startsWith(CHUNK_PREFIX)) rmSync(path.join(dir, name));
-  await build({
+  const listFile = path.join(dir, CHUNK_LIST);
+  const previous = chunksListed(listFile);
+  const { output } = await build({
     input: { [WORKER_BUNDLE.replace(/\.js$/, '')]: path.join(dir, 'worker.js') },
     platform: 'node',
     external: EXTERNAL,
@@ -38,6 +56,15 @@ export async function bundleWorker(distRoot: string): Promise<void> {
       chunkFileNames: `${CHUNK_PREFIX}[name]-[hash].js`,
     },
   });
+  const chunks = output.map((file) => file.fileName).filter((name) => name.startsWith(CHUNK_PREFIX));
+  const kept = new Set([...chunks, ...previous]);
+  for (const name of await readdir(dir))
+    if (name.startsWith(CHUNK_PREFIX) && !kept.has(name)) rmSync(path.join(dir, name));
+  writeFileSync(listFile, `${JSON.stringify(chunks)}\n`);
+  return chunks;
 }
 
-if (process.argv[1] === import.meta.filename) await bundleWorker(path.resolve(import.meta.dirname, '..'));
+/** Run as a script (the build's last step), under whatever path, a link's too. */
+const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (invoked === realpathSync(import.meta.filename))
+  await bundleWorker(path.resolve(import.meta.dirname, '..'));

@@ -13,14 +13,18 @@ export function distRoot(): string {
 
 /**
  * The scoring process's code: the bundle the build makes of it (scripts/bundle-worker.ts: it starts
- * in a fraction of the CPU), else the compiled module itself (a build that skipped bundling).
+ * in a fraction of the CPU), else the compiled module itself: where no bundle was made, or where
+ * the module was compiled since (`tsc` alone, or a build that failed after compiling), so the bundle
+ * holds older code. Copies (the zip, the worker image) give both the same time.
  */
 export const WORKER_BUNDLE = 'worker.bundle.js';
 
-export function workerFile(): string {
-  const dir = path.join(distRoot(), 'core', 'runner');
+export function workerFile(dir = path.join(distRoot(), 'core', 'runner')): string {
+  const compiled = path.join(dir, 'worker.js');
   const bundle = path.join(dir, WORKER_BUNDLE);
-  return existsSync(bundle) ? bundle : path.join(dir, 'worker.js');
+  const bundledAt = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+  const compiledAt = statSync(compiled, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return bundledAt !== undefined && bundledAt >= compiledAt ? bundle : compiled;
 }
 
 /**

@@ -1,0 +1,32 @@
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_BUNDLE, workerFile } from './paths.js';
+
+let dir = '';
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A build's runner folder: the compiled module and, if given, the bundle, each written at its time (seconds). */
+function built(compiledAt: number, bundledAt?: number): string {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'worker-file-'));
+  const write = (name: string, at: number) => {
+    writeFileSync(path.join(dir, name), '');
+    utimesSync(path.join(dir, name), at, at);
+  };
+  write('worker.js', compiledAt);
+  if (bundledAt !== undefined) write(WORKER_BUNDLE, bundledAt);
+  return dir;
+}
+
+describe('workerFile', () => {
+  it('forks the bundle made after the module was compiled, or copied with it', () => {
+    expect(path.basename(workerFile(built(1_000, 1_001)))).toBe(WORKER_BUNDLE);
+    expect(path.basename(workerFile(built(1_000, 1_000)))).toBe(WORKER_BUNDLE);
+  });
+
+  it('forks the compiled module where no bundle was made, or where it was compiled since (the bundle is older code)', () => {
+    expect(path.basename(workerFile(built(1_000)))).toBe('worker.js');
+    expect(path.basename(workerFile(built(1_001, 1_000)))).toBe('worker.js');
+  });
+});
