@@ -1,7 +1,7 @@
 /**
  * Bundles the scoring process (`dist/core/runner/worker.js`, with the dataset readers and storage
  * clients it loads for a table's rows) into `worker.bundle.js` and its chunks beside it: a process
- * then starts from a few files instead of resolving and compiling some four hundred modules one by
+ * then starts from a few files instead of resolving and compiling over three hundred modules one by
  * one. Measured on the tabular bench, module loading was a quarter of a scoring process's CPU,
  * about one second a process (importing the storage clients alone: 0.85 s of CPU unbundled, 0.36
  * bundled). The pool forks the bundle where it is not older than the compiled module
@@ -64,7 +64,7 @@ export async function bundleWorker(distRoot: string): Promise<string[]> {
   return chunks;
 }
 
-/** Run as a script (the build's last step), under whatever path, a link's too. */
+/** Run as a script (a build step), under whatever path, a link's too. */
 const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
 if (invoked === realpathSync(import.meta.filename))
   await bundleWorker(path.resolve(import.meta.dirname, '..'));
