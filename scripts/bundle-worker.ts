@@ -1,11 +1,12 @@
 /**
- * Bundles the scoring process (`dist/core/runner/worker.js`, with the dataset readers and storage
- * clients it loads for a table's rows) into `worker.bundle.js` and its chunks beside it: a process
- * then starts from a few files instead of resolving and compiling over three hundred modules one by
- * one. Measured on the tabular bench, module loading was a quarter of a scoring process's CPU,
- * about one second a process (importing the storage clients alone: 0.85 s of CPU unbundled, 0.36
- * bundled). The pool forks the bundle where it is not older than the compiled module
- * (`workerFile`), else the module itself.
+ * Bundles the runner's child processes (core/runner/paths.ts `BUNDLED_ENTRIES`): the scoring process
+ * (`dist/core/runner/worker.js`, with the dataset readers and storage clients it loads for a
+ * table's rows) and the process that names a failed table try's rows, each into `<entry>.bundle.js`,
+ * sharing chunks beside them: a process then starts from a few files instead of resolving and
+ * compiling over three hundred modules one by one. Measured on the tabular bench, module loading was
+ * a quarter of a scoring process's CPU, about one second a process (importing the storage clients
+ * alone: 0.85 s of CPU unbundled, 0.36 bundled). A process is forked from its bundle where it is not
+ * older than the compiled module (`runnerEntry`), else from the module itself.
  *
  * Left out, loaded from node_modules as before: Node's own modules, @azure/identity (loaded only
  * when a managed identity asks for a token) and onnxruntime-node (native; an entry script imports
@@ -15,7 +16,7 @@ import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'rolldown';
-import { WORKER_BUNDLE } from '../core/runner/paths.js';
+import { BUNDLED_ENTRIES, bundleOf } from '../core/runner/paths.js';
 
 const EXTERNAL = [/^node:/, /^@azure\/identity(\/|$)/, /^onnxruntime-/];
 
@@ -45,7 +46,9 @@ export async function bundleWorker(distRoot: string): Promise<string[]> {
   const listFile = path.join(dir, CHUNK_LIST);
   const previous = chunksListed(listFile);
   const { output } = await build({
-    input: { [WORKER_BUNDLE.replace(/\.js$/, '')]: path.join(dir, 'worker.js') },
+    input: Object.fromEntries(
+      BUNDLED_ENTRIES.map((entry) => [bundleOf(entry).replace(/\.js$/, ''), path.join(dir, `${entry}.js`)]),
+    ),
     platform: 'node',
     external: EXTERNAL,
     logLevel: 'warn',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WORKER_BUNDLE, workerFile } from './paths.js';
+import { bundleOf, runnerEntry } from './paths.js';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,18 +15,18 @@ function built(compiledAt: number, bundledAt?: number): string {
     utimesSync(path.join(dir, name), at, at);
   };
   write('worker.js', compiledAt);
-  if (bundledAt !== undefined) write(WORKER_BUNDLE, bundledAt);
+  if (bundledAt !== undefined) write(bundleOf('worker'), bundledAt);
   return dir;
 }
 
-describe('workerFile', () => {
+describe('runnerEntry', () => {
   it('forks the bundle made after the module was compiled, or copied with it', () => {
-    expect(path.basename(workerFile(built(1_000, 1_001)))).toBe(WORKER_BUNDLE);
-    expect(path.basename(workerFile(built(1_000, 1_000)))).toBe(WORKER_BUNDLE);
+    expect(path.basename(runnerEntry('worker', built(1_000, 1_001)))).toBe('worker.bundle.js');
+    expect(path.basename(runnerEntry('worker', built(1_000, 1_000)))).toBe('worker.bundle.js');
   });
 
   it('forks the compiled module where no bundle was made, or where it was compiled since (the bundle is older code)', () => {
-    expect(path.basename(workerFile(built(1_000)))).toBe('worker.js');
-    expect(path.basename(workerFile(built(1_001, 1_000)))).toBe('worker.js');
+    expect(path.basename(runnerEntry('worker', built(1_000)))).toBe('worker.js');
+    expect(path.basename(runnerEntry('worker', built(1_001, 1_000)))).toBe('worker.js');
   });
 });

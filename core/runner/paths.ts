@@ -12,16 +12,24 @@ export function distRoot(): string {
 }
 
 /**
- * The scoring process's code: the bundle the build makes of it (scripts/bundle-worker.ts: it starts
- * in a fraction of the CPU), else the compiled module itself: where no bundle was made, or where
- * the module was compiled since (`tsc` alone, or a build that failed after compiling), so the bundle
- * holds older code. Copies (the zip, the worker image) give both the same time.
+ * The code a child process of the runner starts from (`worker`: a scoring process; `row-names-process`:
+ * naming a failed table try's rows): the bundle the build makes of it (scripts/bundle-worker.ts: it
+ * starts in a fraction of the CPU), else the compiled module itself: where no bundle was made, or
+ * where the module was compiled since (`tsc` alone, or a build that failed after compiling), so the
+ * bundle holds older code. Copies (the zip, the worker image) give both the same time.
  */
-export const WORKER_BUNDLE = 'worker.bundle.js';
+export const BUNDLED_ENTRIES = ['worker', 'row-names-process'] as const;
 
-export function workerFile(dir = path.join(distRoot(), 'core', 'runner')): string {
-  const compiled = path.join(dir, 'worker.js');
-  const bundle = path.join(dir, WORKER_BUNDLE);
+export function bundleOf(entry: (typeof BUNDLED_ENTRIES)[number]): string {
+  return `${entry}.bundle.js`;
+}
+
+export function runnerEntry(
+  entry: (typeof BUNDLED_ENTRIES)[number],
+  dir = path.join(distRoot(), 'core', 'runner'),
+): string {
+  const compiled = path.join(dir, `${entry}.js`);
+  const bundle = path.join(dir, bundleOf(entry));
   const bundledAt = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
   const compiledAt = statSync(compiled, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   return bundledAt !== undefined && bundledAt >= compiledAt ? bundle : compiled;

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { overLimitMessage, residentMb, semiSpaceMb, workerMemoryLimitMb } from './memory.js';
-import { workerFile } from './paths.js';
+import { runnerEntry } from './paths.js';
 import { cutAt, cutNote, cutReceived, MAX_LINE_CHARS } from './line-cut.js';
 import { checkReturned } from './returned.js';
 import type {
@@ -200,7 +200,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Slot {
-    const child = fork(workerFile(), [], {
+    const child = fork(runnerEntry('worker'), [], {
       env: { ...process.env, ...this.options.env },
       // Not the host's own flags (an inspector port, say): only the heap's sizes.
       execArgv: [

@@ -1,12 +1,9 @@
 import { fork } from 'node:child_process';
-import path from 'node:path';
 import type { Materialized } from '../datasets/kind.js';
 import { itemNames } from '../datasets/index.js';
 import { semiSpaceMb, workerMemoryLimitMb } from './memory.js';
 import type { NamedRows, ReadInWorker } from './messages.js';
-import { distRoot } from './paths.js';
-
-const processFile = () => path.join(distRoot(), 'core', 'runner', 'row-names-process.js');
+import { runnerEntry } from './paths.js';
 
 /**
  * Names without their rows: what a failed try's error lines need (`inputs` stands for the rows only
@@ -35,7 +32,7 @@ export function namedWhole({ input, items }: Pick<ReadInWorker, 'input' | 'items
 export function rowNamesApart(read: ReadInWorker, timeoutMs: number): Promise<Materialized> {
   return new Promise((resolve) => {
     const limitMb = workerMemoryLimitMb();
-    const child = fork(processFile(), [], {
+    const child = fork(runnerEntry('row-names-process'), [], {
       execArgv: [`--max-old-space-size=${limitMb}`, `--max-semi-space-size=${semiSpaceMb(limitMb)}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],

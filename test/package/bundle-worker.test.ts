@@ -16,6 +16,7 @@ function compile(lazyValue: string): void {
     "export const later = () => import('./lazy.js').then((m) => m.value);\n",
   );
   writeFileSync(path.join(runner, 'lazy.js'), `export const value = ${JSON.stringify(lazyValue)};\n`);
+  writeFileSync(path.join(runner, 'row-names-process.js'), 'export const naming = true;\n');
 }
 
 describe('bundleWorker', () => {
