@@ -4,12 +4,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Azurite } from '../devhost/azurite.js';
 import { spawnDevHostProcess } from '../devhost/process.js';
-import { nextLineStart, readRange } from '../core/datasets/blob-range.js';
-import { encodeItem } from '../core/datasets/table-items.js';
+import { readRange } from '../core/datasets/blob-range.js';
+import type { ManifestShard } from '../core/datasets/plan.js';
 import { materializeTable } from '../core/datasets/table-read.js';
 import type { TableInput } from '../core/config/resolved.js';
 import { partBody } from '../core/outputs/formats.js';
-import { ensureContainer, storage } from '../core/storage/storage.js';
+import { containers, runPaths } from '../core/storage/layout.js';
+import { ensureContainer, readJson, storage } from '../core/storage/storage.js';
 import type { RunView } from '../functions/api/runs.js';
 import { miniBatchesInFlight } from '../orchestrations/contracts.js';
 import { ApiClient } from '../scripts/client.js';
@@ -93,6 +94,7 @@ const VIEWS = { rows: 'table_score.js', columns: 'table_columns.js' } as const;
 type View = keyof typeof VIEWS;
 
 interface ViewRun {
+  runId: string;
   e2eRowsPerSecond: number;
   rawReadRowsPerSecond: number;
   /** The raw read right before the run and right after it. */
@@ -135,6 +137,7 @@ async function measureView(
   const e2eRowsPerSecond = ROWS / e2eSeconds;
   const rawReadRowsPerSecond = ROWS / ((rawBefore + rawAfter) / 2);
   return {
+    runId,
     e2eRowsPerSecond,
     rawReadRowsPerSecond,
     rawReadSecondsBeforeAndAfter: [rawBefore, rawAfter],
@@ -152,20 +155,15 @@ type ViewScript = {
   ) => unknown[];
 };
 
-/** The CSV's 4 MB ranges as a run plans them: each cut moved to the next line start. */
-async function itemsOf(size: number): Promise<string[]> {
-  const blob = storage().blobs.getContainerClient(CONTAINER).getBlobClient(BLOB);
-  const etag = (await blob.getProperties()).etag;
-  const cuts = [0];
-  for (let at = MINI_BATCH_BYTES; at < size; at += MINI_BATCH_BYTES)
-    cuts.push(await nextLineStart(blob, at, size));
-  cuts.push(size);
-  const file = path.posix.basename(BLOB);
-  return cuts
-    .slice(1)
-    .map((end, i) => ({ file, unit: 'bytes' as const, start: cuts[i] ?? 0, end, etag }))
-    .filter((item) => item.end > item.start)
-    .map(encodeItem);
+/** The items a run planned, from its manifest: the plain loop reads exactly the ranges the run read. */
+async function manifestItems(runId: string): Promise<string[]> {
+  const runs = storage().blobs.getContainerClient(containers.runs);
+  const items: string[] = [];
+  for (let shard = 0; ; shard++) {
+    const manifest = await readJson<ManifestShard>(runs, runPaths.manifestShard(runId, shard));
+    if (!manifest) return items;
+    items.push(...manifest.miniBatches.flat());
+  }
 }
 
 interface PlainLoop {
@@ -184,16 +182,22 @@ interface PlainLoop {
 }
 
 /**
- * The run's work without the service: this process reads each range, parses it with the service's
- * own readers, calls the view's run() and encodes its part, as many ranges in flight as the run
- * keeps, and writes nothing. No planning, orchestration, upload or output composition.
+ * The run's work without the service: this process reads each range the run planned (`items`, from
+ * its manifest), parses it with the service's own readers, calls the view's run() and encodes its
+ * part, as many ranges in flight as the run keeps, and writes nothing. No planning, orchestration,
+ * upload or output composition.
  */
-async function plainLoop(view: View, size: number, azurite: Azurite, rawBefore: number): Promise<PlainLoop> {
+async function plainLoop(
+  view: View,
+  items: string[],
+  size: number,
+  azurite: Azurite,
+  rawBefore: number,
+): Promise<PlainLoop> {
   const input: TableInput = { type: 'table', container: CONTAINER, path: path.posix.dirname(BLOB) + '/' };
   const script = (await import(
     pathToFileURL(path.join(repoRoot, 'test/fixtures/scripts/dist', VIEWS[view])).href
   )) as ViewScript;
-  const items = await itemsOf(size);
   const ctx = { partitionKeyValues: {}, arguments: {}, fail: () => undefined };
   const own = () => {
     const { user, system } = process.cpuUsage();
@@ -252,8 +256,20 @@ async function measureTabular(connection: string, azurite: Azurite): Promise<voi
       rows.rawReadSecondsBeforeAndAfter[1],
     );
     // The floor under both: each view's work in one plain loop, with no service around it.
-    const plainRows = await plainLoop('rows', size, azurite, columns.rawReadSecondsBeforeAndAfter[1]);
-    const plainColumns = await plainLoop('columns', size, azurite, plainRows.rawReadSecondsBeforeAndAfter[1]);
+    const plainRows = await plainLoop(
+      'rows',
+      await manifestItems(rows.runId),
+      size,
+      azurite,
+      columns.rawReadSecondsBeforeAndAfter[1],
+    );
+    const plainColumns = await plainLoop(
+      'columns',
+      await manifestItems(columns.runId),
+      size,
+      azurite,
+      plainRows.rawReadSecondsBeforeAndAfter[1],
+    );
     const result = {
       rows: ROWS,
       megabytes: Number((size / 1024 ** 2).toFixed(1)),
