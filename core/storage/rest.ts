@@ -1,9 +1,11 @@
 import {
   bearerTokenAuthenticationPolicy,
-  createDefaultHttpClient,
+  createEmptyPipeline,
   createHttpHeaders,
-  createPipelineFromOptions,
   createPipelineRequest,
+  defaultRetryPolicy,
+  redirectPolicy,
+  setClientRequestIdPolicy,
   RestError,
   type Pipeline,
   type PipelinePolicy,
@@ -11,6 +13,7 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { StorageSharedKeyCredential, type BlobClient } from '@azure/storage-blob';
+import { leanHttpClient } from './http-client.js';
 
 type Credential = BlobClient['credential'];
 
@@ -19,16 +22,18 @@ type Credential = BlobClient['credential'];
  * makes by the thousand: listing a container and downloading a small blob. The SDK builds a client,
  * a tracing span and an operation per call, and maps each answer (headers, and a listing's XML)
  * through its generic deserializer; measured on a 10,000-image run, that was most of the host's
- * CPU beyond the bytes themselves. Requests go through core-rest-pipeline (retries, redirects,
- * keep-alive) and are authorized as the SDK client they are made for: shared key (signed with the
- * credential's own HMAC), identity (a bearer token) or a SAS in the URL.
+ * CPU beyond the bytes themselves. Requests go through a core-rest-pipeline pipeline of the policies
+ * a GET needs (a client request id, retries, redirects), not the default one's tracing spans, logging,
+ * user agent and form-data policies, over node's own keep-alive HTTP (http-client.ts), and are
+ * authorized as the SDK client they are made for: shared key (signed with the credential's own
+ * HMAC), identity (a bearer token) or a SAS in the URL.
  */
 
 /** The REST version the storage SDK speaks (Azurite runs with --skipApiVersionCheck). */
 const API_VERSION = '2025-11-05';
 
 const pipelines = new WeakMap<object, Pipeline>();
-const httpClient = createDefaultHttpClient();
+const httpClient = leanHttpClient();
 
 export interface StorageGet {
   /** The client the call is made for: its URL's account, and its credential. */
@@ -72,7 +77,10 @@ export function withQuery(base: string, query: Record<string, string | undefined
 function pipelineFor(credential: Credential): Pipeline {
   let pipeline = pipelines.get(credential);
   if (!pipeline) {
-    pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: 4 } });
+    pipeline = createEmptyPipeline();
+    pipeline.addPolicy(setClientRequestIdPolicy());
+    pipeline.addPolicy(defaultRetryPolicy({ maxRetries: 4 }), { phase: 'Retry' });
+    pipeline.addPolicy(redirectPolicy(), { afterPhase: 'Retry' });
     pipeline.addPolicy(authPolicy(credential), { phase: 'Sign' });
     pipelines.set(credential, pipeline);
   }

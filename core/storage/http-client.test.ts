@@ -1,0 +1,81 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ContainerClient, RestError } from '@azure/storage-blob';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listBlobs } from './list-blobs.js';
+import { downloadBlobWithMetadata } from './storage.js';
+
+/** A stand-in for Blob Storage that answers each request in turn as `answers` says. */
+async function flakyService(answers: ((res: http.ServerResponse, req: http.IncomingMessage) => void)[]) {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers);
+    const answer = answers[Math.min(seen.length - 1, answers.length - 1)];
+    answer?.(res, req);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  const { port } = server.address() as AddressInfo;
+  return { container: new ContainerClient(`http://127.0.0.1:${port}/devstoreaccount1/data`), seen };
+}
+
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+const reset = (res: http.ServerResponse) => res.socket?.destroy();
+const busy = (res: http.ServerResponse) => {
+  res.writeHead(503, { 'x-ms-error-code': 'ServerBusy', 'content-type': 'application/xml' });
+  res.end('<?xml version="1.0"?><Error><Code>ServerBusy</Code><Message>try later</Message></Error>');
+};
+
+describe('lean GETs over the lean HTTP client', () => {
+  it('retries a reset connection and a busy answer, then gives the bytes and metadata', async () => {
+    const { container, seen } = await flakyService([
+      reset,
+      busy,
+      (res) => {
+        res.writeHead(200, { 'x-ms-meta-note': 'third', 'content-length': '3' });
+        res.end(Buffer.from([1, 2, 3]));
+      },
+    ]);
+    const { bytes, metadata } = await downloadBlobWithMetadata(container.getBlobClient('a.bin'));
+    expect(bytes).toEqual(Buffer.from([1, 2, 3]));
+    expect(metadata).toEqual({ note: 'third' });
+    expect(seen).toHaveLength(3);
+    // One request, tried three times: the same client request id each time, as the SDK sends it.
+    const ids = seen.map((h) => h['x-ms-client-request-id']);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(1);
+  }, 30_000);
+
+  it("fails with the service's code and message when it stays busy, after the retries", async () => {
+    const { container, seen } = await flakyService([busy]);
+    const failure = await listBlobs(container)
+      .next()
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(RestError);
+    expect((failure as RestError).statusCode).toBe(503);
+    expect((failure as RestError).code).toBe('ServerBusy');
+    expect((failure as RestError).message).toContain('try later');
+    expect(seen).toHaveLength(5);
+  }, 60_000);
+
+  it('does not retry a blob that does not exist', async () => {
+    const { container, seen } = await flakyService([
+      (res) => {
+        res.writeHead(404, { 'x-ms-error-code': 'BlobNotFound' });
+        res.end();
+      },
+    ]);
+    const failure = await downloadBlobWithMetadata(container.getBlobClient('gone.bin')).catch(
+      (e: unknown) => e,
+    );
+    expect((failure as RestError).code).toBe('BlobNotFound');
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import https from 'node:https';
+import {
+  createDefaultHttpClient,
+  createHttpHeaders,
+  RestError,
+  type HttpClient,
+  type PipelineRequest,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
+
+/**
+ * The HTTP client of the lean GETs (rest.ts): node's own http(s) over keep-alive agents. The
+ * pipeline's default client wraps each request in an abort controller, a headers object per
+ * raw header, events and timers: measured against Azurite, 0.30 ms of CPU per small-blob GET
+ * with it, 0.15 ms with this one, on a host that makes one GET per input file. Retries,
+ * redirects and authorization stay the pipeline's policies; a proxy set in the environment
+ * gets the default client, which honours it.
+ */
+export function leanHttpClient(env: NodeJS.ProcessEnv = process.env): HttpClient {
+  return proxyConfigured(env) ? createDefaultHttpClient() : { sendRequest };
+}
+
+const PROXY_SETTINGS = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'];
+
+function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
+  return PROXY_SETTINGS.some((name) => (env[name] ?? '') !== '');
+}
+
+/** As the pipeline's own client fails an aborted request: an error named AbortError, which no policy retries. */
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+}
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+};
+
+/** A GET without a body: the only request the lean path makes. */
+function sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+  if (request.body !== undefined && request.body !== null)
+    return Promise.reject(new RestError('the lean HTTP client sends no request body', { request }));
+  const url = new URL(request.url);
+  const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise<PipelineResponse>((resolve, reject) => {
+    const signal = request.abortSignal;
+    if (signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of request.headers) headers[name] = value;
+    const outgoing = transport.request(url, { method: request.method, agent, headers });
+    const onAbort = () => {
+      outgoing.destroy();
+      reject(abortError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.timeout > 0)
+      outgoing.setTimeout(request.timeout, () =>
+        outgoing.destroy(
+          Object.assign(new Error(`no answer within ${request.timeout} ms`), { code: 'ETIMEDOUT' }),
+        ),
+      );
+    outgoing.on('error', (err: NodeJS.ErrnoException) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request }));
+    });
+    outgoing.on('response', (incoming) => {
+      signal?.removeEventListener('abort', onAbort);
+      answer(request, incoming).then(resolve, reject);
+    });
+    outgoing.end();
+  });
+}
+
+/** The response as the pipeline expects it: the body a stream where the request asked for one, else its text. */
+async function answer(request: PipelineRequest, incoming: http.IncomingMessage): Promise<PipelineResponse> {
+  const status = incoming.statusCode ?? 0;
+  const headers = createHttpHeaders();
+  for (const [name, value] of Object.entries(incoming.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response: PipelineResponse = { request, status, headers };
+  if (request.streamResponseStatusCodes?.has(status)) {
+    response.readableStreamBody = incoming;
+    return response;
+  }
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of incoming) chunks.push(chunk as Buffer);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RestError((err as Error).message, { code: code ?? RestError.REQUEST_SEND_ERROR, request });
+  }
+  response.bodyAsText = Buffer.concat(chunks).toString('utf8');
+  return response;
+}
