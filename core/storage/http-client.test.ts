@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ContainerClient, RestError } from '@azure/storage-blob';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listBlobs } from './list-blobs.js';
+import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
+import { leanHttpClient } from './http-client.js';
 import { downloadBlobWithMetadata } from './storage.js';
 
 /** A stand-in for Blob Storage that answers each request in turn as `answers` says. */
@@ -77,5 +79,49 @@ describe('lean GETs over the lean HTTP client', () => {
     );
     expect((failure as RestError).code).toBe('BlobNotFound');
     expect(seen).toHaveLength(1);
+  });
+
+  it('asks again for a blob whose body broke off midway, and gives it whole', async () => {
+    const { container, seen } = await flakyService([
+      (res) => {
+        res.writeHead(200, { 'content-length': '10' });
+        res.write(Buffer.from([1, 2, 3]), () => res.socket?.destroy());
+      },
+      (res) => {
+        res.writeHead(200, { 'content-length': '10' });
+        res.end(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+      },
+    ]);
+    const { bytes } = await downloadBlobWithMetadata(container.getBlobClient('a.bin'));
+    expect(bytes).toEqual(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    expect(seen).toHaveLength(2);
+  });
+
+  it('ends a streamed body when its request is aborted after the answer began', async () => {
+    let wrote!: () => void;
+    const began = new Promise<void>((resolve) => (wrote = resolve));
+    const { container } = await flakyService([
+      (res) => {
+        res.writeHead(200, { 'content-length': '1000' });
+        res.write(Buffer.alloc(10), () => wrote());
+      },
+    ]);
+    const abort = new AbortController();
+    const response = await leanHttpClient().sendRequest(
+      createPipelineRequest({
+        url: container.getBlobClient('slow.bin').url,
+        headers: createHttpHeaders(),
+        abortSignal: abort.signal,
+        streamResponseStatusCodes: new Set([200]),
+      }),
+    );
+    await began;
+    abort.abort();
+    const read = async () => {
+      let bytes = 0;
+      for await (const chunk of response.readableStreamBody ?? []) bytes += (chunk as Buffer).length;
+      return bytes;
+    };
+    await expect(read()).rejects.toMatchObject({ name: 'AbortError' });
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { ContainerClient, ContainerSASPermissions, RestError } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { listBlobs } from './list-blobs.js';
@@ -53,6 +54,16 @@ describe('lean blob download', () => {
       expect(bytes).toEqual(Buffer.from([0, 255, i, 10, 13]));
       expect(metadata).toMatchObject({ note: `n${i}` });
     }
+  });
+
+  it("gives a blob stored gzip-encoded as stored, as the SDK does: its bytes are the user's", async () => {
+    const stored = gzipSync(Buffer.from('a,b\n1,2\n'));
+    const blob = container.getBlockBlobClient('encoded.csv.gz');
+    await blob.upload(stored, stored.length, { blobHTTPHeaders: { blobContentEncoding: 'gzip' } });
+    const { bytes } = await downloadBlobWithMetadata(blob);
+    expect(bytes).toEqual(stored);
+    expect(bytes).toEqual(await blob.downloadToBuffer());
+    await blob.delete();
   });
 
   it('fails as the SDK does for a blob that does not exist', async () => {

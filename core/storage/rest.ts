@@ -1,8 +1,11 @@
 import {
   bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
   createEmptyPipeline,
   createHttpHeaders,
+  createPipelineFromOptions,
   createPipelineRequest,
+  decompressResponsePolicyName,
   defaultRetryPolicy,
   redirectPolicy,
   setClientRequestIdPolicy,
@@ -13,7 +16,7 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { StorageSharedKeyCredential, type BlobClient } from '@azure/storage-blob';
-import { leanHttpClient } from './http-client.js';
+import { leanHttpClient, proxyConfigured } from './http-client.js';
 
 type Credential = BlobClient['credential'];
 
@@ -24,7 +27,8 @@ type Credential = BlobClient['credential'];
  * through its generic deserializer; measured on a 10,000-image run, that was most of the host's
  * CPU beyond the bytes themselves. Requests go through a core-rest-pipeline pipeline of the policies
  * a GET needs (a client request id, retries, redirects), not the default one's tracing spans, logging,
- * user agent and form-data policies, over node's own keep-alive HTTP (http-client.ts), and are
+ * user agent and form-data policies, over node's own keep-alive HTTP (http-client.ts; the default
+ * pipeline and client where a proxy is set), and are
  * authorized as the SDK client they are made for: shared key (signed with the credential's own
  * HMAC), identity (a bearer token) or a SAS in the URL.
  */
@@ -32,8 +36,11 @@ type Credential = BlobClient['credential'];
 /** The REST version the storage SDK speaks (Azurite runs with --skipApiVersionCheck). */
 const API_VERSION = '2025-11-05';
 
+const RETRIES = 4;
 const pipelines = new WeakMap<object, Pipeline>();
-const httpClient = leanHttpClient();
+/** Where a proxy is set: the default pipeline and client, whose proxy policy honours it (and NO_PROXY). */
+const viaProxy = proxyConfigured(process.env);
+const httpClient = viaProxy ? createDefaultHttpClient() : leanHttpClient();
 
 export interface StorageGet {
   /** The client the call is made for: its URL's account, and its credential. */
@@ -77,13 +84,26 @@ export function withQuery(base: string, query: Record<string, string | undefined
 function pipelineFor(credential: Credential): Pipeline {
   let pipeline = pipelines.get(credential);
   if (!pipeline) {
-    pipeline = createEmptyPipeline();
-    pipeline.addPolicy(setClientRequestIdPolicy());
-    pipeline.addPolicy(defaultRetryPolicy({ maxRetries: 4 }), { phase: 'Retry' });
-    pipeline.addPolicy(redirectPolicy(), { afterPhase: 'Retry' });
+    pipeline = viaProxy ? proxiedPipeline() : leanPipeline();
     pipeline.addPolicy(authPolicy(credential), { phase: 'Sign' });
     pipelines.set(credential, pipeline);
   }
+  return pipeline;
+}
+
+/** The policies a GET needs: a client request id (support's handle on a request), retries, redirects. */
+function leanPipeline(): Pipeline {
+  const pipeline = createEmptyPipeline();
+  pipeline.addPolicy(setClientRequestIdPolicy());
+  pipeline.addPolicy(defaultRetryPolicy({ maxRetries: RETRIES }), { phase: 'Retry' });
+  pipeline.addPolicy(redirectPolicy(), { afterPhase: 'Retry' });
+  return pipeline;
+}
+
+/** The default pipeline (its proxy policy), less its decompression: a blob's bytes as stored, as the SDK gives them. */
+function proxiedPipeline(): Pipeline {
+  const pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: RETRIES } });
+  pipeline.removePolicy({ name: decompressResponsePolicyName });
   return pipeline;
 }
 

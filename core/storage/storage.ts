@@ -172,20 +172,32 @@ export async function downloadBlob(blob: BlobLocation): Promise<Buffer> {
 
 /**
  * A blob's bytes and its metadata, in one request, without the SDK's per-call client and header
- * mapping (core/storage/rest.ts): the materializer makes one per input file.
+ * mapping (core/storage/rest.ts): the materializer makes one per input file. An answer whose body
+ * breaks off (the connection reset midway) is asked for again, as the SDK's download stream does,
+ * up to `BODY_RETRIES` times: an input file is never counted failed for a network blip.
  */
 export async function downloadBlobWithMetadata(
   blob: BlobLocation,
 ): Promise<{ bytes: Buffer; metadata: Record<string, string> | undefined }> {
-  const response = await storageGet({ client: blob, url: blob.url, stream: true });
-  const chunks: Buffer[] = [];
-  for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of response.headers) {
-    const key = name.toLowerCase();
-    if (key.startsWith(META)) metadata[key.slice(META.length)] = value;
+  for (let retry = 0; ; retry++) {
+    const response = await storageGet({ client: blob, url: blob.url, stream: true });
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
+    } catch (err) {
+      if (retry < BODY_RETRIES && BROKEN_BODY.has((err as NodeJS.ErrnoException).code ?? '')) continue;
+      throw err;
+    }
+    const metadata: Record<string, string> = {};
+    for (const [name, value] of response.headers) {
+      const key = name.toLowerCase();
+      if (key.startsWith(META)) metadata[key.slice(META.length)] = value;
+    }
+    return { bytes: Buffer.concat(chunks), metadata };
   }
-  return { bytes: Buffer.concat(chunks), metadata };
 }
 
+const BODY_RETRIES = 3;
+/** How node ends a body the connection dropped under: worth asking again. */
+const BROKEN_BODY = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 const META = 'x-ms-meta-';
