@@ -26,11 +26,11 @@ type Credential = BlobClient['credential'];
  * a tracing span and an operation per call, and maps each answer (headers, and a listing's XML)
  * through its generic deserializer; measured on a 10,000-image run, that was most of the host's
  * CPU beyond the bytes themselves. Requests go through a core-rest-pipeline pipeline of the policies
- * a GET needs (a client request id, retries, redirects), not the default one's tracing spans, logging,
- * user agent and form-data policies, over node's own keep-alive HTTP (http-client.ts; the default
- * pipeline and client where a proxy is set), and are
- * authorized as the SDK client they are made for: shared key (signed with the credential's own
- * HMAC), identity (a bearer token) or a SAS in the URL.
+ * a GET needs (a client request id, retries, redirects), not the default one's tracing spans,
+ * logging, user agent and form-data policies, over node's own keep-alive HTTP (http-client.ts; the
+ * default pipeline and client where a proxy is set). They are authorized as the SDK client they are
+ * made for: shared key (signed with the credential's own HMAC), identity (a bearer token) or a SAS
+ * in the URL.
  */
 
 /** The REST version the storage SDK speaks (Azurite runs with --skipApiVersionCheck). */

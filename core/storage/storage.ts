@@ -174,7 +174,7 @@ export async function downloadBlob(blob: BlobLocation): Promise<Buffer> {
  * A blob's bytes and its metadata, in one request, without the SDK's per-call client and header
  * mapping (core/storage/rest.ts): the materializer makes one per input file. An answer whose body
  * breaks off (the connection reset midway) is asked for again, as the SDK's download stream does,
- * up to `BODY_RETRIES` times: an input file is never counted failed for a network blip.
+ * up to `BODY_RETRIES` times, so one reset does not make the input an error line.
  */
 export async function downloadBlobWithMetadata(
   blob: BlobLocation,
