@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listBlobs } from './list-blobs.js';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { leanHttpClient } from './http-client.js';
+import { storageGet } from './rest.js';
 import { downloadBlobWithMetadata } from './storage.js';
 
 /** A stand-in for Blob Storage that answers each request in turn as `answers` says. */
@@ -124,4 +125,32 @@ describe('lean GETs over the lean HTTP client', () => {
     };
     await expect(read()).rejects.toMatchObject({ name: 'AbortError' });
   });
+
+  it('gives up on a silent service and asks again, before the answer and within its body', async () => {
+    const silent = () => undefined;
+    const { container, seen } = await flakyService([
+      silent,
+      (res) => {
+        res.writeHead(200, { 'content-length': '4' });
+        res.write(Buffer.from([1, 2])); // and then nothing more
+      },
+      (res) => {
+        res.writeHead(200, { 'content-length': '4' });
+        res.end(Buffer.from([1, 2, 3, 4]));
+      },
+    ]);
+    const blob = container.getBlobClient('quiet.bin');
+    const response = await storageGet({ client: blob, url: blob.url, stream: true, silenceTimeoutMs: 200 });
+    const read = async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    };
+    // The first request went unanswered and was asked again; the second's body stalls.
+    await expect(read()).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(seen).toHaveLength(2);
+    const again = await storageGet({ client: blob, url: blob.url, stream: true, silenceTimeoutMs: 200 });
+    expect(again.status).toBe(200);
+    expect(seen).toHaveLength(3);
+  }, 30_000);
 });

@@ -27,14 +27,12 @@ export function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
   return PROXY_SETTINGS.some((name) => (env[name] ?? '') !== '');
 }
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
+const httpAgent = new http.Agent({ keepAlive: true });
+const httpsAgent = new https.Agent({ keepAlive: true });
 
 /** As the pipeline's own client fails an aborted request: an error named AbortError, which no policy retries. */
-function abortError(message = 'The operation was aborted.'): Error {
-  return Object.assign(new Error(message), { name: 'AbortError' });
+function abortError(): Error {
+  return Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
 }
 
 /** A GET without a body: the only request the lean path makes. */
@@ -53,7 +51,7 @@ function sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
     for (const [name, value] of request.headers) headers[name] = value;
     const outgoing = (secure ? https : http).request(url, {
       method: request.method,
-      agent: secure ? agents['https:'] : agents['http:'],
+      agent: secure ? httpsAgent : httpAgent,
       headers,
     });
     let incoming: http.IncomingMessage | undefined;
@@ -66,22 +64,19 @@ function sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
     };
     const done = () => signal?.removeEventListener('abort', onAbort);
     signal?.addEventListener('abort', onAbort, { once: true });
-    // As the default client: a deadline for the answer's headers, never retried.
-    const deadline =
-      request.timeout > 0
-        ? setTimeout(() => {
-            outgoing.destroy();
-            done();
-            reject(abortError(`no answer within ${request.timeout} ms`));
-          }, request.timeout)
-        : undefined;
+    // A socket silent this long, before the answer or within its body, is given up as timed out
+    // (ETIMEDOUT): the retry policy asks again before the answer, a download after a broken body.
+    if (request.timeout > 0)
+      outgoing.setTimeout(request.timeout, () =>
+        outgoing.destroy(
+          Object.assign(new Error(`no data from storage for ${request.timeout} ms`), { code: 'ETIMEDOUT' }),
+        ),
+      );
     outgoing.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(deadline);
       done();
       reject(new RestError(err.message, { code: err.code ?? RestError.REQUEST_SEND_ERROR, request }));
     });
     outgoing.on('response', (answered) => {
-      clearTimeout(deadline);
       incoming = answered;
       answered.once('close', done);
       answer(request, answered).then(resolve, reject);

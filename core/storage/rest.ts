@@ -42,12 +42,21 @@ const pipelines = new WeakMap<object, Pipeline>();
 const viaProxy = proxyConfigured(process.env);
 const httpClient = viaProxy ? createDefaultHttpClient() : leanHttpClient();
 
+/**
+ * How long a GET's connection may stay silent (before the answer, or within its body) before it is
+ * given up and asked again: without it, a service that accepts and never answers held a try for good.
+ * Storage's own server timeout for a read is 30 s.
+ */
+export const SILENCE_TIMEOUT_MS = 60_000;
+
 export interface StorageGet {
   /** The client the call is made for: its URL's account, and its credential. */
   client: { credential: Credential };
   url: string;
   /** The answer's body as a stream (a blob's bytes) instead of text (a listing). */
   stream?: boolean;
+  /** SILENCE_TIMEOUT_MS unless given. */
+  silenceTimeoutMs?: number;
 }
 
 /** One GET; a status other than 200 or 206 is thrown as the SDK throws it (a RestError with the service's code). */
@@ -59,6 +68,7 @@ export async function storageGet(get: StorageGet): Promise<PipelineResponse> {
     // Azurite speaks http; the storage SDK allows it too (the bearer policy still refuses it).
     allowInsecureConnection: get.url.startsWith('http:'),
     ...(get.stream ? { streamResponseStatusCodes: new Set([200, 206]) } : {}),
+    timeout: get.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS,
   });
   const response = await pipelineFor(get.client.credential).sendRequest(httpClient, request);
   if (response.status === 200 || response.status === 206) return response;
