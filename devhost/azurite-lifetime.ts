@@ -2,22 +2,6 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DevHostError } from './errors.js';
 
-/**
- * Node flags that make an Azurite process end, cleanly, with the one that started it. Azurite keeps its data in
- * memory and saves it to its folder as it goes: one left running after its devhost was killed with
- * -9 kept writing the folder that a devhost restarted at once opened with a second Azurite, and runs
- * accepted before the kill were lost for good. This stops it (SIGTERM: it saves and closes) within
- * half a second of its parent going; nothing else notices a parent killed with -9.
- */
-export function endsWithItsParent(): string[] {
-  // Its output went to the parent: once that is gone, a write there (Azurite logs as it closes) must
-  // not end the process with EPIPE before it has saved.
-  const code = `const parent = process.ppid;
-for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
-setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM'); }, 500).unref();`;
-  return ['--import', `data:text/javascript,${encodeURIComponent(code)}`];
-}
-
 /** Where an Azurite with a data folder says which process it is. */
 const pidFile = (location: string) => path.join(location, 'devhost-azurite.pid');
 
@@ -48,7 +32,7 @@ export function isRunning(pid: number): boolean {
   }
 }
 
-async function exitedWithin(pid: number, ms: number): Promise<boolean> {
+export async function exitedWithin(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (isRunning(pid)) {
     if (Date.now() > deadline) return false;

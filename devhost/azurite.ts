@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { endsWithItsParent, forgetAzurite, recordAzurite, awaitLeftoverAzurite } from './azurite-lifetime.js';
+import { forgetAzurite, recordAzurite, awaitLeftoverAzurite } from './azurite-lifetime.js';
+import { endsWithItsParent } from './ends-with-parent.js';
 import { DevHostError } from './errors.js';
 
 /** Azurite's well-known development account (public, documented by Microsoft; never a secret). */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from './azurite.js';
+import { endsWithItsParent } from './ends-with-parent.js';
 import { watchLines, type WatchedProcess } from './lines.js';
 
 /** A devhost running as a child process, with its output kept line by line (tests, benchmarks, demos). */
@@ -32,6 +33,7 @@ export async function spawnDevHostProcess(options: SpawnDevHostOptions): Promise
   const child = spawn(
     process.execPath,
     [
+      ...endsWithItsParent(),
       cli,
       '--app',
       options.app,
