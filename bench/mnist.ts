@@ -263,6 +263,12 @@ async function scoringCpuMsPerImage(
  *   of the dataset (`listingAzuriteMs`); at the raw loop's pace that alone bounds the ratio to
  *   GETs / (GETs + listing). Whatever else a run asks of it (parts, history, status) lowers the
  *   true ceiling further: `azuriteBeyondGetsMsPerImage` is all of that, listing included.
+ *
+ * Where the run fell short of the raw loop, in two factors whose product (over the raw loop's own
+ * `azuriteBusyInRawGets`) is its ratio: `ratioAtRunAzuriteWork`, the raw loop's Azurite CPU per
+ * image over the run's (the ratio were Azurite as busy in the run as in the loop), and
+ * `azuriteBusyInRun`, Azurite's CPU over the run's time (below the loop's: Azurite waited, for a
+ * core the host and the scoring processes held, or for a request while the host planned).
  */
 function ceilingOf(run: Measured, scoringMs: number, listingMs: number, images: number) {
   const { rawGetBefore, rawGetAfter } = run.cpuMsPerImage;
@@ -271,6 +277,7 @@ function ceilingOf(run: Measured, scoringMs: number, listingMs: number, images: 
   const rawAzuriteMs = ((rawGetBefore.azurite ?? 0) + (rawGetAfter.azurite ?? 0)) / 2;
   const floorCpuMs = rawCpuMs + scoringMs;
   const rawWallMs = 1000 / run.rawGetImagesPerSecond;
+  const runAzuriteMs = run.cpuMsPerImage.run.azurite ?? 0;
   const cores = rawWallMs / (floorCpuMs / os.availableParallelism());
   const azurite = rawAzuriteMs / (rawAzuriteMs + listingMs / images);
   return {
@@ -281,8 +288,10 @@ function ceilingOf(run: Measured, scoringMs: number, listingMs: number, images: 
     azuriteBusyInRawGets: rawAzuriteMs / rawWallMs,
     listingAzuriteMs: listingMs,
     ratioCeilingAzurite: azurite,
-    azuriteBeyondGetsMsPerImage: (run.cpuMsPerImage.run.azurite ?? 0) - rawAzuriteMs,
+    azuriteBeyondGetsMsPerImage: runAzuriteMs - rawAzuriteMs,
     ratioCeiling: Math.min(cores, azurite),
+    ratioAtRunAzuriteWork: rawAzuriteMs / runAzuriteMs,
+    azuriteBusyInRun: runAzuriteMs / (1000 / run.imagesPerSecond),
   };
 }
 
@@ -510,6 +519,9 @@ async function measureMnist(storage: string, azurite: Azurite): Promise<void> {
   );
   console.log(
     `Azurite CPU per image a run adds beyond its GETs: tuned ${ct.azuriteBeyondGetsMsPerImage.toFixed(3)} ms, tutorial ${cu.azuriteBeyondGetsMsPerImage.toFixed(3)} ms (of which the listing ${(listingMs / IMAGES).toFixed(3)}); cpuPerImageVsRawGet floor tuned ${ct.cpuPerImageVsRawGetFloor.toFixed(2)}, tutorial ${cu.cpuPerImageVsRawGetFloor.toFixed(2)}`,
+  );
+  console.log(
+    `where the runs fell short: the raw loop's Azurite CPU per image over the run's, tuned ${ct.ratioAtRunAzuriteWork.toFixed(3)}, tutorial ${cu.ratioAtRunAzuriteWork.toFixed(3)}; Azurite busy in the run ${ct.azuriteBusyInRun.toFixed(2)} and ${cu.azuriteBusyInRun.toFixed(2)} of its time (in the raw loop ${ct.azuriteBusyInRawGets.toFixed(2)}, ${cu.azuriteBusyInRawGets.toFixed(2)})`,
   );
   const file = writeResult('mnist', result);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
