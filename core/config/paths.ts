@@ -12,6 +12,8 @@ export interface PathRule {
   dotSegmentsOk?: boolean;
   /** The characters a segment may have; any when absent. */
   segment?: { pattern: RegExp; hint: string };
+  /** A segment's most UTF-8 bytes, where each segment is a file or folder name (file systems allow 255). */
+  segmentMaxBytes?: number;
   /** Checks particular to this kind of path, run once the generic ones pass. */
   extra?: (text: string) => string | undefined;
 }
@@ -39,6 +41,8 @@ function segmentProblem(segment: string, rule: PathRule): string | undefined {
   if (segment === '.') return rule.dotSegmentsOk ? undefined : '"." segments are not allowed';
   if (segment === '') return 'it has an empty segment ("//")';
   if (rule.segment && !rule.segment.pattern.test(segment)) return rule.segment.hint;
+  if (rule.segmentMaxBytes !== undefined && Buffer.byteLength(segment) > rule.segmentMaxBytes)
+    return `a name between "/" is longer than ${rule.segmentMaxBytes} bytes, the most a file system allows`;
   return undefined;
 }
 
@@ -59,6 +63,8 @@ const CODE_SEGMENT = {
   hint: 'only letters, digits, ".", "_" and "-" may appear in names',
 };
 const MODULE_EXTENSION = /\.(?:[cm]?js|[cm]?ts)$/;
+/** A file or folder name's most bytes on the file systems scripts and local data live on. */
+const FILE_NAME_MAX_BYTES = 255;
 
 /**
  * Entry scripts are modules deployed with the app, named by a plain relative path: nothing that could be
@@ -68,6 +74,7 @@ export const ENTRY_SCRIPT_RULE: PathRule = {
   allowed: 'the relative path of a .js or .ts module in the app, e.g. "mnist/digit_identification.js"',
   maxLength: 1024,
   segment: CODE_SEGMENT,
+  segmentMaxBytes: FILE_NAME_MAX_BYTES,
   extra: (text) => {
     if (!MODULE_EXTENSION.test(text)) return 'entry scripts are JavaScript or TypeScript modules';
     if (text.split('/').includes('node_modules')) return 'modules under node_modules are not entry scripts';
@@ -80,6 +87,7 @@ export const SOURCE_DIRECTORY_RULE: PathRule = {
   maxLength: 1024,
   trailingSlashOk: true,
   segment: CODE_SEGMENT,
+  segmentMaxBytes: FILE_NAME_MAX_BYTES,
 };
 
 /** Blob name limit: 1,024 characters. */
@@ -112,6 +120,7 @@ export const LOCAL_PATH_RULE: PathRule = {
   maxLength: 4096,
   trailingSlashOk: true,
   dotSegmentsOk: true,
+  segmentMaxBytes: FILE_NAME_MAX_BYTES,
 };
 
 export const CONTAINER_ALLOWED =

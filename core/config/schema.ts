@@ -9,6 +9,7 @@
 import { AFTER_RUN_CHOICES, INBOX_DEFAULTS, MAX_QUIET_SECONDS } from './inbox.js';
 import { MAX_NAMES } from './locations.js';
 import { MAX_POOL_NAME, POOL_NAME, POOL_NAME_RULE } from './pools.js';
+import { MODELS_MAX } from './script-settings.js';
 import { TABLE_FORMATS } from './table-input.js';
 import {
   APPEND_ROW_FORMATS,
@@ -200,6 +201,8 @@ const FIELDS: Record<SettingName | (typeof V2_NAMES)[number], Fragment> = {
   },
   models: {
     type: 'array',
+    maxItems: MODELS_MAX,
+    uniqueItems: true,
     items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,62}(:[1-9][0-9]*)?$' },
   },
   input: { anyOf: [BLOB_INPUT, LOCAL_INPUT, TABLE_INPUT] },

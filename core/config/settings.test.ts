@@ -757,6 +757,20 @@ describe('output, side inputs, variables and models', () => {
     ]);
   });
 
+  it.each([
+    'AZURE_CLIENT_ID',
+    'IDENTITY_ENDPOINT',
+    'MSI_SECRET',
+    'https_proxy',
+    'NO_PROXY',
+    'PARALLEL_RUN_SCRIPTS',
+  ])("keeps %s, which the service's storage clients read, out of a run's variables", (name) => {
+    expect(onlyIssue({ environment_variables: { [name]: 'x' } })).toMatchObject({
+      field: `environment_variables.${name}`,
+      message: expect.stringContaining("reserved for the service's storage clients") as string,
+    });
+  });
+
   it('refuses a variable value holding NUL, which no process environment can carry', () => {
     expect(onlyIssue({ environment_variables: { A: 'x\u0000y' } })).toMatchObject({
       field: 'environment_variables.A',
@@ -770,6 +784,34 @@ describe('output, side inputs, variables and models', () => {
       field: 'environment_variables',
       message: expect.stringContaining('at most 65536 characters') as string,
     });
+  });
+
+  it('refuses a model named twice, naming where it was first, and more models than a run may name', () => {
+    expect(onlyIssue({ models: ['mnist:1', 'mnist', 'mnist:1'] })).toMatchObject({
+      field: 'models[2]',
+      message: expect.stringContaining('it is named already, at models[0]') as string,
+    });
+    const many = Array.from({ length: 65 }, (_, i) => `m${i}:1`);
+    expect(onlyIssue({ models: many })).toMatchObject({
+      field: 'models',
+      message: expect.stringContaining('name at most 64') as string,
+    });
+    expect(parseRunSettings({ ...minimal, models: many.slice(0, 64) }).models).toHaveLength(64);
+  });
+
+  it('refuses a script path with a name longer than a file system allows, naming the field', () => {
+    const long = 'a'.repeat(256);
+    expect(onlyIssue({ entry_script: `${long}.js` })).toMatchObject({
+      field: 'entry_script',
+      message: expect.stringContaining('longer than 255 bytes') as string,
+    });
+    expect(onlyIssue({ source_directory: long })).toMatchObject({
+      field: 'source_directory',
+      message: expect.stringContaining('longer than 255 bytes') as string,
+    });
+    expect(parseRunSettings({ ...minimal, source_directory: 'a'.repeat(255) }).source_directory).toHaveLength(
+      255,
+    );
   });
 
   it.each(['mnist:0', 'mnist:v1', ':1', 'a b', 'x'.repeat(64), 3])('rejects the model %j', (model) => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundleOf, runnerEntry } from './paths.js';
+import { bundleOf, resolveEntryScript, runnerEntry } from './paths.js';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,5 +28,21 @@ describe('runnerEntry', () => {
   it('forks the compiled module where no bundle was made, or where it was compiled since (the bundle is older code)', () => {
     expect(path.basename(runnerEntry('worker', built(1_000)))).toBe('worker.js');
     expect(path.basename(runnerEntry('worker', built(1_001, 1_000)))).toBe('worker.js');
+  });
+});
+
+describe('resolveEntryScript', () => {
+  it('says a name longer than a file system allows is not deployed, as any other missing script', () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'scripts-'));
+    const long = 'a'.repeat(300);
+    for (const [script, folder, field] of [
+      [`${long}.js`, undefined, 'entry_script'],
+      ['score.js', long, 'source_directory'],
+      [`${long}/score.js`, undefined, 'entry_script'],
+    ] as const) {
+      expect(() => resolveEntryScript(script, folder, dir)).toThrow(
+        expect.objectContaining({ code: 'INVALID_SETTINGS', field }) as Error,
+      );
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SETTING } from '../config/app-settings.js';
@@ -113,10 +113,19 @@ export function resolveEntryScript(
   return resolved;
 }
 
+/** What is at `p`; none where nothing can be (a name too long, a file where a folder was named). */
+function statOf(p: string): Stats | undefined {
+  try {
+    return statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 function isFolder(p: string): boolean {
-  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return statOf(p)?.isDirectory() ?? false;
 }
 
 function isFile(p: string): boolean {
-  return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  return statOf(p)?.isFile() ?? false;
 }
