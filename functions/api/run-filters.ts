@@ -1,5 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import { show } from '../../core/config/issues.js';
+import { isPipelineName } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { knownQuery } from '../http/params.js';
 
@@ -29,6 +30,17 @@ function statusFilter(raw: string): ReadonlySet<RunState> {
   return new Set(states);
 }
 
+/** A pipeline's name, as published: any other text names no pipeline, and is refused as a typo would be. */
+function pipelineFilter(raw: string): string {
+  if (!isPipelineName(raw))
+    throw invalid(
+      'pipeline',
+      raw,
+      'use a pipeline name: 1 to 63 letters, digits, "_" and "-", starting with a letter or digit, e.g. "mnist"',
+    );
+  return raw;
+}
+
 function topFilter(raw: string): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > MAX_TOP)
@@ -47,7 +59,7 @@ export function runFilters(
   const filters: RunFilters = {};
   for (const [name, raw] of knownQuery(request, takes)) {
     if (name === 'status') filters.status = statusFilter(raw);
-    if (name === 'pipeline') filters.pipeline = raw;
+    if (name === 'pipeline') filters.pipeline = pipelineFilter(raw);
     if (name === 'top') filters.top = topFilter(raw);
   }
   return filters;

@@ -401,6 +401,8 @@ describe('cancel', () => {
       ['?top=0', 'top'],
       ['?top=1.5', 'top'],
       ['?staus=Failed', 'staus'],
+      ['?pipeline=..%2f', 'pipeline'],
+      ['?pipeline=', 'pipeline'],
     ] as const) {
       const refused = await call(host.baseUrl, 'GET', `/api/runs${query}`);
       expect(refused.status, query).toBe(400);
