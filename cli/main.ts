@@ -85,6 +85,31 @@ function checkedKey(key: string | undefined): string | undefined {
   return key;
 }
 
+/**
+ * The service's address, checked before any request: one holding a user name or password can never
+ * be fetched (and the failure would repeat the password on the screen), and one that is not an
+ * http(s) URL would fail as if the service could not be reached.
+ */
+function checkedUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(
+      `--url (or PARALLEL_RUN_URL) is not a URL: give the service's address, e.g. http://localhost:7071`,
+    );
+  }
+  if (parsed.username !== '' || parsed.password !== '')
+    throw new CliError(
+      '--url (or PARALLEL_RUN_URL) holds a user name or password: give the address alone, and the function key with --key',
+    );
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliError(
+      `--url (or PARALLEL_RUN_URL) is not http or https: give the service's address, e.g. http://localhost:7071`,
+    );
+  return url.replace(/\/+$/, '');
+}
+
 async function main(
   argv: string[],
   out: Out,
@@ -106,7 +131,7 @@ async function main(
       (typeof parsed.values.url === 'string' ? parsed.values.url : env.PARALLEL_RUN_URL) ||
       'http://localhost:7071';
     const key = checkedKey(typeof parsed.values.key === 'string' ? parsed.values.key : env.PARALLEL_RUN_KEY);
-    const api = new Api({ url: url.replace(/\/+$/, ''), ...(key ? { key } : {}) });
+    const api = new Api({ url: checkedUrl(url), ...(key ? { key } : {}) });
     return await command.run({ api, out }, parsed);
   } catch (e) {
     if (e instanceof ApiError) err(`parallel-run ${command.words.join(' ')}: ${describeProblem(e)}\n`);

@@ -47,6 +47,18 @@ describe('the CLI with names that are dot segments', () => {
     expect(result.stderr).not.toContain('cannot reach');
   });
 
+  it.each([
+    ['http://someone:s3cret@127.0.0.1:1', 'holds a user name or password'],
+    ['localhost:7071', 'is not http or https'],
+    ['not a url', 'is not a URL'],
+  ])('names a --url of %j for what it is, never repeating a password', async (url, problem) => {
+    const result = await runCli(['runs', '--url', url], host.baseUrl);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`--url (or PARALLEL_RUN_URL) ${problem}`);
+    expect(result.stderr).not.toContain('s3cret');
+    expect(result.stderr).not.toContain('cannot reach');
+  });
+
   it('refuses models register .. (it would PUT /api/)', async () => {
     const result = await runCli(['models', 'register', '..', 'package.json'], host.baseUrl);
     expect(result.code).toBe(3);
