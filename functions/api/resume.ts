@@ -18,12 +18,23 @@ function conflict(message: string): ParallelRunError {
   return new ParallelRunError('CONFLICT', message);
 }
 
+/**
+ * A Completed run is never resumed: its output is final. Its failures, if any, stayed within
+ * error_threshold and are each an error line; saying "every mini-batch succeeded" of it was false.
+ */
+function completedWhyNot(id: string, view: RunView): string {
+  const failed = view.summary?.totals.itemsFailed ?? 0;
+  if (failed === 0)
+    return `${id} is Completed: every mini-batch succeeded and its output is complete, so there is nothing to resume`;
+  return `${id} is Completed: its ${failed} failed item(s) stayed within error_threshold and are listed in its errors (GET /api/runs/${view.runId}/errors), and a Completed run's output is final, so it is not resumed; to try those items again, submit a run of them`;
+}
+
 /** Why `view`'s run cannot be resumed, or undefined when it can (it ended Failed or Canceled, its summary written). */
 function whyNot(view: RunView): string | undefined {
   const id = `run '${view.runId}'`;
   switch (view.status) {
     case 'Completed':
-      return `${id} is Completed: every mini-batch succeeded and its output is complete, so there is nothing to resume`;
+      return completedWhyNot(id, view);
     case 'Running':
     case 'Pending':
       return `${id} is ${view.status}: only a Failed or Canceled run can be resumed; wait for it to end, or cancel it first`;

@@ -354,7 +354,15 @@ describe('resume', () => {
     const completed = await runToEnd(host, { ...tutorial, allow_reuse: false });
     const again = await call(host.baseUrl, 'POST', `/api/runs/${completed.view.runId}/resume`);
     expect(again.status).toBe(409);
-    expect(again.text).toContain('is Completed');
+    expect(again.text).toContain('is Completed: every mini-batch succeeded');
+    // Completed with failures within the threshold: not resumed either, and not said to have none.
+    const withFailures = await runToEnd(host, { ...failing, error_threshold: -1, allow_reuse: false });
+    expect(withFailures.view.status).toBe('Completed');
+    expect(withFailures.view.summary?.totals.itemsFailed).toBeGreaterThan(0);
+    const refused = await call(host.baseUrl, 'POST', `/api/runs/${withFailures.view.runId}/resume`);
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('stayed within error_threshold');
+    expect(refused.text).not.toContain('every mini-batch succeeded');
     const unknown = await call(host.baseUrl, 'POST', '/api/runs/no-such-run-20240101-000000-abcdef/resume');
     expect(unknown.status).toBe(404);
     const bad = await call(host.baseUrl, 'POST', `/api/runs/${completed.view.runId}/resume`, {
