@@ -21,6 +21,10 @@ export interface Command {
 
 export const jsonOption: Options = { json: { type: 'boolean' } };
 export const JSON_HELP = '--json            print the API reply as JSON (for scripts)';
+export const WATCH_JSON_HELP =
+  '--json            the run as one JSON line each time it changes, the ended run last (for scripts)';
+export const STARTED_JSON_HELP =
+  '--json            the reply as JSON; with --watch, its first JSON line, then the run as watch --json writes it';
 export const WATCH_HELP =
   '--watch           follow the run until it ends; exit 0 Completed, 1 Failed, 2 Canceled';
 

@@ -62,8 +62,30 @@ async function firstErrors(api: Api, runId: string): Promise<ErrorLine[]> {
   }
 }
 
+/** The exit code of an ended run's status. */
+function exitCodeOf(view: RunView): number {
+  return exitCodes[view.status as 'Completed' | 'Failed' | 'Canceled'];
+}
+
+/**
+ * For scripts: the run's view as one JSON line each time it changes, the ended view last, in place
+ * of the progress lines and summary. The exit code is the same.
+ */
+async function watchJson(api: Api, runId: string, out: Out): Promise<number> {
+  let last = '';
+  for (;;) {
+    const view = await api.json<RunView>('GET', runPath(runId));
+    const line = JSON.stringify(view);
+    if (line !== last) out.write(`${line}\n`);
+    last = line;
+    if (isEnded(view.status)) return exitCodeOf(view);
+    await delay(POLL_MS);
+  }
+}
+
 /** Polls the run until it ends, showing its progress; then its summary and first errors. Returns the exit code. */
-export async function watchRun(api: Api, runId: string, out: Out): Promise<number> {
+export async function watchRun(api: Api, runId: string, out: Out, json = false): Promise<number> {
+  if (json) return watchJson(api, runId, out);
   const writer = new ProgressWriter(out);
   let view = await api.json<RunView>('GET', runPath(runId));
   while (!isEnded(view.status)) {
@@ -81,5 +103,5 @@ export async function watchRun(api: Api, runId: string, out: Out): Promise<numbe
       for (const line of errorLines(errors)) out.write(`${line}\n`);
     }
   }
-  return exitCodes[view.status as 'Completed' | 'Failed' | 'Canceled'];
+  return exitCodeOf(view);
 }

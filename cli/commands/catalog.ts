@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assignments, listOption, positionals, stringOption } from '../args.js';
-import { JSON_HELP, WATCH_HELP, jsonOption, printJson, type Command } from '../command.js';
+import { JSON_HELP, STARTED_JSON_HELP, WATCH_HELP, jsonOption, printJson, type Command } from '../command.js';
 import { CliError, pathSegment } from '../http.js';
 import type { ModelEntry, ModelInfo } from '../wire.js';
 import { started } from './runs.js';
@@ -56,7 +56,11 @@ const runPipeline: Command = {
   summary: 'start a run of a published pipeline',
   examples: ['parallel-run pipelines run mnist --param folder=mnist-new/ --param batch=20 --watch'],
   options: { param: { type: 'string', multiple: true }, watch: { type: 'boolean' }, ...jsonOption },
-  optionHelp: ['--param key=value a parameter value (JSON values keep their type)', WATCH_HELP, JSON_HELP],
+  optionHelp: [
+    '--param key=value a parameter value (JSON values keep their type)',
+    WATCH_HELP,
+    STARTED_JSON_HELP,
+  ],
   async run(context, parsed) {
     const [name = ''] = positionals(parsed, ['name'], this.usage);
     const parameters = assignments(listOption(parsed, 'param'), 'param');

@@ -4,7 +4,16 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { assignments, countOption, listOption, merged, positionals, stringOption } from '../args.js';
-import { JSON_HELP, WATCH_HELP, jsonOption, printJson, type Command, type Context } from '../command.js';
+import {
+  JSON_HELP,
+  STARTED_JSON_HELP,
+  WATCH_HELP,
+  WATCH_JSON_HELP,
+  jsonOption,
+  printJson,
+  type Command,
+  type Context,
+} from '../command.js';
 import { RUN_HEADER, errorLines, printable, progressLine, runRow, summaryLines } from '../format.js';
 import { ApiError, CliError, runPath } from '../http.js';
 import { watchRun } from '../watch.js';
@@ -22,9 +31,11 @@ export async function started(
   watch: boolean,
   json: boolean,
 ): Promise<number> {
-  if (json && !watch) {
-    printJson(context.out, reply);
-    return 0;
+  if (json) {
+    // With --watch, the reply is the first of the JSON lines the watch writes.
+    if (!watch) printJson(context.out, reply);
+    else context.out.write(`${JSON.stringify(reply)}\n`);
+    return watch ? watchRun(context.api, reply.runId, context.out, true) : 0;
   }
   context.out.write(`submitted run ${reply.runId}\n`);
   if (!watch) {
@@ -69,7 +80,7 @@ const submit: Command = {
   optionHelp: [
     '--set key=value   override a setting (dotted for nested fields; JSON values keep their type)',
     WATCH_HELP,
-    JSON_HELP,
+    STARTED_JSON_HELP,
   ],
   async run(context, parsed) {
     const [file = ''] = positionals(parsed, ['settings.json'], this.usage);
@@ -151,14 +162,14 @@ const status: Command = {
 
 const watch: Command = {
   words: ['watch'],
-  usage: 'parallel-run watch <runId>',
+  usage: 'parallel-run watch <runId> [--json]',
   summary: 'follow a run until it ends (exit 0 Completed, 1 Failed, 2 Canceled)',
   examples: ['parallel-run watch mnist-tutorial-20240101-120000-a1b2c3 && echo done'],
-  options: {},
-  optionHelp: [],
+  options: jsonOption,
+  optionHelp: [WATCH_JSON_HELP],
   async run(context, parsed) {
     const [runId = ''] = positionals(parsed, ['runId'], this.usage);
-    return watchRun(context.api, runId, context.out);
+    return watchRun(context.api, runId, context.out, parsed.values.json === true);
   },
 };
 
@@ -267,7 +278,7 @@ const resume: Command = {
   summary: 'run again what a failed or canceled run left undone (needs the resume API)',
   examples: ['parallel-run resume mnist-tutorial-20240101-120000-a1b2c3 --watch'],
   options: { watch: { type: 'boolean' }, ...jsonOption },
-  optionHelp: [WATCH_HELP, JSON_HELP],
+  optionHelp: [WATCH_HELP, STARTED_JSON_HELP],
   async run(context, parsed) {
     const [runId = ''] = positionals(parsed, ['runId'], this.usage);
     let reply: Started;

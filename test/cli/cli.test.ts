@@ -77,6 +77,31 @@ describe('the parallel-run CLI against the devhost', () => {
     expect(watched.stdout).toMatch(/bad-1\.txt \(mini-batch \d+, 1 tries, .*\): unreadable: bad-1\.txt/);
   });
 
+  it('watches with --json: one JSON line per change of the run, the ended run last, the same exit code', async () => {
+    const watch = await runCli(['watch', runId, '--json'], host.baseUrl);
+    expect(watch.code).toBe(0);
+    const views = watch.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { runId: string; status: string });
+    expect(views.at(-1)).toMatchObject({ runId, status: 'Completed' });
+
+    const file = await settingsFile('json.json', {
+      entry_script: 'fail_named.js',
+      input: { container, path: 'in/' },
+      mini_batch_size: 4,
+    });
+    const submitted = await runCli(['submit', file, '--watch', '--json'], host.baseUrl);
+    expect(submitted.code).toBe(0);
+    const [reply, ...changes] = submitted.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { runId: string; status: string; summary?: unknown });
+    expect(reply).toMatchObject({ status: 'Pending' });
+    expect(changes.at(-1)).toMatchObject({ runId: reply?.runId, status: 'Completed' });
+    expect(changes.at(-1)?.summary).toBeDefined();
+  });
+
   it('prints the first rows with results --head 10, and saves them all with --out', async () => {
     const head = await runCli(['results', runId, '--head', '10'], host.baseUrl);
     expect(head.code).toBe(0);
