@@ -104,6 +104,17 @@ describe('parsePipeline', () => {
     ]);
   });
 
+  it.each(['${{parameters.${{parameters.dataset}}}}', '${{parameters.dataset', 'x ${{ }} y'])(
+    'refuses %j, a reference nested, unclosed or empty, naming the field',
+    (runName) => {
+      const input = { ...mnist, settings: { ...mnist.settings, run_name: runName } };
+      expect(issuesOf(() => parsePipeline(input, 'mnist'))).toContainEqual({
+        field: 'settings.run_name',
+        message: expect.stringContaining('does not open a reference') as string,
+      });
+    },
+  );
+
   it('checks the shape of the definition', () => {
     expect(issuesOf(() => parsePipeline([], 'mnist'))).toEqual([
       { field: '(body)', message: expect.stringContaining('[] is not allowed') as string },

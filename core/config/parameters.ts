@@ -156,6 +156,20 @@ function checkParameterUse(
 }
 
 /**
+ * Every `${{` must open a whole reference: a nested one (`${{parameters.${{parameters.a}}}}`) or one
+ * never closed would be left half resolved, as literal text in the run's settings.
+ */
+function checkReferenceSyntax(issues: Issues, settings: object): void {
+  forEachString(settings, 'settings', (text, field) => {
+    if (!text.replace(REFERENCE, '').includes('${{')) return;
+    issues.add(
+      field,
+      `holds "\${{" that does not open a reference: write each one whole as "\${{parameters.NAME}}" (NAME of letters, digits and "_"), closed, and not inside another`,
+    );
+  });
+}
+
+/**
  * An inbox run reads the dropped files as a files input (core/inbox/run.ts replaces the pipeline's
  * input with them): a table pipeline's runs would get paths, not rows, and its table settings
  * (partition_keys, carry_columns, a byte mini_batch_size) would not apply. Refused, naming `inbox`.
@@ -240,6 +254,7 @@ export function parsePipeline(input: unknown, name: string): PipelineDefinition 
     parameters: readParameters(issues, input),
     ...(inbox ? { inbox } : {}),
   };
+  checkReferenceSyntax(issues, pipeline.settings);
   checkParameterUse(issues, pipeline.settings, pipeline.parameters);
   if (inbox) checkInboxDefaults(issues, pipeline.parameters);
   if (issues.list.length === 0) checkSettingsWithDefaults(issues, pipeline);
