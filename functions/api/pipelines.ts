@@ -14,7 +14,7 @@ const publish = guarded(async (request: HttpRequest): Promise<HttpResponseInit> 
   const { pipeline, replaced } = await savePipeline(
     storage(),
     pipelineNameParam(request),
-    readJsonBody(await bodyText(request)),
+    readJsonBody(await bodyText(request), 'the pipeline definition ({"settings": {…}, "parameters": {…}})'),
   );
   return json(replaced ? 200 : 201, pipeline);
 });

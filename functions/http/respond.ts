@@ -108,11 +108,12 @@ export async function bodyText(request: HttpRequest): Promise<string> {
   return text;
 }
 
-export function readJsonBody(text: string): unknown {
+/** `expected`: what the route takes, as its empty-body refusal says, e.g. "the run settings". */
+export function readJsonBody(text: string, expected = 'the run settings'): unknown {
   if (text.trim() === '')
     throw new ParallelRunError(
       'INVALID_REQUEST',
-      'the request body is empty: send the run settings as a JSON object',
+      `the request body is empty: send ${expected} as a JSON object`,
     );
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH))
     throw new ParallelRunError(

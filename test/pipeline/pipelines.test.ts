@@ -67,5 +67,9 @@ describe('pipelines with parameters', () => {
     expect(unwrapped.body).toMatchObject({ error: { code: 'INVALID_REQUEST', field: 'folder' } });
     const missing = await call(host.baseUrl, 'POST', '/api/pipelines/no-such-pipeline/runs', {});
     expect(missing.status).toBe(404);
+    // A publish with no body asks for what publishing takes, not for run settings.
+    const empty = await call(host.baseUrl, 'PUT', `/api/pipelines/${name}`, '');
+    expect(empty.status).toBe(400);
+    expect(empty.text).toContain('send the pipeline definition');
   });
 });
