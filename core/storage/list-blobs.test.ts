@@ -14,6 +14,8 @@ const NAMES = [
   'percent%20not-decoded.txt',
   'deep/a/b/c/d/e/f.txt',
   'plus+sign.txt',
+  // XML cannot hold these: Azure (and the patched Azurite) answer the name URL-encoded, Encoded="true".
+  'bell\u0001 and unit\u001f.txt',
 ];
 
 let container: ContainerClient;
@@ -70,7 +72,7 @@ describe('lean blob listing', () => {
   it('follows the continuation marker page by page, and filters by prefix', async () => {
     const pages: string[][] = [];
     for await (const page of listBlobPages(container, { pageSize: 2 })) pages.push(page.map((b) => b.name));
-    expect(pages.map((p) => p.length)).toEqual([2, 2, 2]);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 2, 1]);
     expect(pages.flat()).toEqual((await sdkListing()).map((b) => b.name));
     expect((await lean({ prefix: 'folder/' })).map((b) => b.name)).toEqual(['folder/with space/x.txt']);
     expect((await lean({ prefix: 'folder/with space/' })).map((b) => b.name)).toEqual([
@@ -96,8 +98,8 @@ describe('lean blob listing', () => {
       const rest: string[] = [];
       for await (const page of { [Symbol.asyncIterator]: () => pages }) rest.push(...page.map((b) => b.name));
       expect([...firstNames, ...rest]).toEqual((await sdkListing()).map((b) => b.name));
-      // One page ahead at most: three pages, three requests.
-      expect(proxy.listings()).toBe(3);
+      // One page ahead at most: four pages, four requests.
+      expect(proxy.listings()).toBe(4);
     } finally {
       await proxy.close();
     }

@@ -195,6 +195,32 @@ describe('runs started by dropping files into the inbox', () => {
     expect((await inboxState(host, pipeline)).batches).toEqual([]);
   }, 120_000);
 
+  it('rejects a name with a control character, and runs the files dropped beside it', async () => {
+    const pipeline = `ctl-${tag}`;
+    await publish(pipeline, { quiet_seconds: 2 });
+    const good = ['c-1.txt', 'c-2.txt'];
+    // XML cannot hold \u0001: Azurite's listing of the inbox once failed whole on it (a 500), so no drop ran.
+    await drop(storage(), names, pipeline, [...good, 'bell\u0001.txt']);
+    const [batch] = await settledBatches(host, pipeline, 1);
+    expect(batch?.files).toBe(2);
+    const [run] = await pipelineRuns(host, pipeline);
+    expect(run?.status).toBe('Completed');
+    expect((await outputOf(host, run?.runId ?? '')).sort()).toEqual(rows(good));
+    const rejected = containerOf(storage(), names.rejected);
+    await expect
+      .poll(async () => (await listNames(rejected, '_unsafe-names/')).length, {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBeGreaterThanOrEqual(2);
+    const reasons = await Promise.all(
+      (await listNames(rejected, '_unsafe-names/'))
+        .filter((n) => n.endsWith('.reason.txt'))
+        .map(async (n) => (await rejected.getBlobClient(n).downloadToBuffer()).toString('utf8')),
+    );
+    expect(reasons.some((r) => r.includes(`${pipeline}/bell\\u0001.txt`))).toBe(true);
+  }, 120_000);
+
   it('refuses at once to resume a failed run whose files were moved, and resumes one whose files were left', async () => {
     const failing = (pipeline: string, afterRun: string) =>
       call(host.baseUrl, 'PUT', `/api/pipelines/${pipeline}`, {
