@@ -13,13 +13,14 @@ const POISON_QUEUE = 'webjobs-blobtrigger-poison';
 const REPORT_AGAIN_MS = 60_000;
 
 /**
- * Why a scan failed, said so that it can be acted on. Azurite answers a listing with a bare 500 when a
- * blob name under it holds a control character (its XML writer refuses the name; Azure lists it,
- * encoded): the trigger then sees nothing under the path until that blob is gone.
+ * Why a scan failed, said so that it can be acted on. Azurite answers a listing it cannot write with a
+ * bare 500 (a blob name under the path it cannot render: a name with a control character was one,
+ * until the embedded Azurite learnt to encode it as Azure does): the trigger then sees nothing under
+ * the path until the listing succeeds.
  */
 export function scanFailure(err: unknown, container: string, prefix: string): string {
   if (err instanceof RestError && err.statusCode === 500) {
-    return `Azurite answered HTTP 500 to the listing of ${container}/${prefix} (${errorMessage(err) || 'no message'}). The usual cause: a blob under it whose name holds a control character, which Azurite cannot list (Azure can). Nothing under ${container}/${prefix} is handed over until that blob is deleted or renamed.`;
+    return `Azurite answered HTTP 500 to the listing of ${container}/${prefix} (${errorMessage(err) || 'no message'}): nothing under ${container}/${prefix} is handed over until a listing succeeds (asked again every 2 s). Look for a blob under it with an unusual name, and delete or rename it.`;
   }
   return errorMessage(err);
 }

@@ -118,22 +118,20 @@ describe('blob triggers (Event Grid source)', () => {
   });
 });
 
-describe('blob triggers: a name Azurite cannot list', () => {
-  it('says why nothing under the path is handed over, once, and goes on when the blob is gone', async () => {
+describe('blob triggers: a name XML cannot hold', () => {
+  it('hands it over like any other, as Azure lists it (encoded), the blobs beside it too', async () => {
     const inbox = BlobServiceClient.fromConnectionString(storage()).getContainerClient(names.inbox);
     await inbox.createIfNotExists();
-    const unlistable = inbox.getBlockBlobClient('bell\u0007.txt');
-    await unlistable.upload('x', 1);
-    await host.waitForLine(
-      /could not scan inbox-\w+: Azurite answered HTTP 500 to the listing of inbox-\w+\/ .*a blob under it whose name holds a control character/,
-    );
+    // Azurite once failed every listing of the container with a 500 while this blob was there.
+    await inbox.getBlockBlobClient('bell\u0007.txt').upload('x', 1);
     await inbox.getBlockBlobClient('after.txt').upload('y', 1);
-    await unlistable.delete();
-    await vi.waitFor(async () => expect(await listResults('blob/after.txt/')).toHaveLength(1), {
-      timeout: 20_000,
-      interval: 100,
-    });
-    // Reported once while it lasted, not every scan (one every 2 s).
-    expect(host.lines.filter((l) => l.includes('Azurite answered HTTP 500')).length).toBe(1);
+    await vi.waitFor(
+      async () => {
+        expect(await listResults('blob/bell\u0007.txt/')).toHaveLength(1);
+        expect(await listResults('blob/after.txt/')).toHaveLength(1);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(host.lines.filter((l) => l.includes('could not scan'))).toEqual([]);
   });
 });
