@@ -98,14 +98,25 @@ function tooLarge(bytes: number): ParallelRunError {
   );
 }
 
+/** Strict: bytes that are not UTF-8 are refused, never replaced (a byte-order mark is dropped, as before). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** A JSON request's body as text, refused by its declared length before it is read where it can be. */
 export async function bodyText(request: HttpRequest): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > MAX_JSON_BODY_BYTES) throw tooLarge(declared);
-  const text = await request.text();
-  const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_JSON_BODY_BYTES) throw tooLarge(bytes);
-  return text;
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > MAX_JSON_BODY_BYTES) throw tooLarge(bytes.byteLength);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    // Read with replacement characters, a Latin-1 "café" in a run name or path would be taken as another name.
+    throw new ParallelRunError(
+      'INVALID_REQUEST',
+      'the request body is not valid UTF-8: send JSON text encoded in UTF-8',
+      'body',
+    );
+  }
 }
 
 /** `expected`: what the route takes, as its empty-body refusal says, e.g. "the run settings". */

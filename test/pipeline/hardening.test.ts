@@ -270,4 +270,26 @@ describe('request bodies', () => {
     expect((reply.body as ErrorBody).error.message).toContain('at most 1048576');
     expect((await call(host.baseUrl, 'GET', '/api/runs')).status).toBe(200);
   });
+
+  it('refuses a body that is not UTF-8, naming it, rather than reading it with replacement characters', async () => {
+    // "café" in Latin-1: the é is the single byte 0xE9, which UTF-8 never has alone.
+    const [head = '', tail = ''] = JSON.stringify({
+      ...base,
+      input: { container, path: 'x/' },
+      run_name: 'caf#',
+    }).split('#');
+    const res = await fetch(`${host.baseUrl}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from(head), Buffer.from([0xe9]), Buffer.from(tail)]),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: {
+        code: 'INVALID_REQUEST',
+        field: 'body',
+        message: expect.stringContaining('not valid UTF-8') as string,
+      },
+    });
+  });
 });
