@@ -31,11 +31,14 @@ export async function started(
   watch: boolean,
   json: boolean,
 ): Promise<number> {
+  if (json && !watch) {
+    printJson(context.out, reply);
+    return 0;
+  }
   if (json) {
-    // With --watch, the reply is the first of the JSON lines the watch writes.
-    if (!watch) printJson(context.out, reply);
-    else context.out.write(`${JSON.stringify(reply)}\n`);
-    return watch ? watchRun(context.api, reply.runId, context.out, true) : 0;
+    // The reply, then the run as it changes: one JSON line each.
+    context.out.write(`${JSON.stringify(reply)}\n`);
+    return watchRun(context.api, reply.runId, context.out, true);
   }
   context.out.write(`submitted run ${reply.runId}\n`);
   if (!watch) {

@@ -27,7 +27,10 @@ const WHOLE_REFERENCE = new RegExp(`^\\$\\{\\{\\s*parameters\\.(${NAME})\\s*\\}\
 const REFERENCE = new RegExp(`\\$\\{\\{\\s*parameters\\.(${NAME})\\s*\\}\\}`, 'g');
 const PARAMETER_NAME = new RegExp(`^${NAME}$`);
 /** Pipeline names become blob names (`pipelines/<name>.json`, `inbox/<name>/`). */
-const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** What PIPELINE_NAME allows, as every refusal of a pipeline name says it. */
+export const PIPELINE_NAME_ALLOWED =
+  'use 1 to 63 letters, digits, "_" and "-", starting with a letter or digit, e.g. "mnist"';
 /** `$schema` lets an editor check a pipeline file; it means nothing to the pipeline. */
 const PIPELINE_KEYS = ['$schema', 'name', 'settings', 'parameters', 'inbox'];
 
@@ -224,10 +227,7 @@ function readSettingsTemplate(issues: Issues, body: JsonObject): JsonObject | un
 export function parsePipeline(input: unknown, name: string): PipelineDefinition {
   const issues = new Issues();
   if (!PIPELINE_NAME.test(name)) {
-    issues.notAllowed(
-      { field: 'name', value: name },
-      'use 1 to 63 letters, digits, "_" and "-", e.g. "mnist"',
-    );
+    issues.notAllowed({ field: 'name', value: name }, PIPELINE_NAME_ALLOWED);
   }
   if (!isObject(input)) {
     issues.notAllowed(

@@ -1,6 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import { show } from '../../core/config/issues.js';
-import { isPipelineName } from '../../core/config/parameters.js';
+import { isPipelineName, PIPELINE_NAME_ALLOWED } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 import { knownQuery } from '../http/params.js';
 
@@ -32,12 +32,7 @@ function statusFilter(raw: string): ReadonlySet<RunState> {
 
 /** A pipeline's name, as published: any other text names no pipeline, and is refused as a typo would be. */
 function pipelineFilter(raw: string): string {
-  if (!isPipelineName(raw))
-    throw invalid(
-      'pipeline',
-      raw,
-      'use a pipeline name: 1 to 63 letters, digits, "_" and "-", starting with a letter or digit, e.g. "mnist"',
-    );
+  if (!isPipelineName(raw)) throw invalid('pipeline', raw, PIPELINE_NAME_ALLOWED);
   return raw;
 }
 

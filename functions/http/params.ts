@@ -1,11 +1,10 @@
 import type { HttpRequest } from '@azure/functions';
 import { show } from '../../core/config/issues.js';
+import { PIPELINE_NAME, PIPELINE_NAME_ALLOWED } from '../../core/config/parameters.js';
 import { ParallelRunError } from '../../core/errors.js';
 
 /** Run ids are made by the service (`mnist-tutorial-20240101-120000-a1b2c3`): this charset and no more. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** As `parsePipeline` takes them: pipeline names become blob names. */
-const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 function param(request: HttpRequest, name: string, pattern: RegExp, what: string, allowed: string): string {
   const value = request.params[name] ?? '';
@@ -26,13 +25,7 @@ export function runIdParam(request: HttpRequest): string {
 
 /** `{name}` of /api/pipelines/{name}…. */
 export function pipelineNameParam(request: HttpRequest): string {
-  return param(
-    request,
-    'name',
-    PIPELINE_NAME,
-    'pipeline name',
-    'use 1 to 63 letters, digits, "_" and "-", starting with a letter or digit, e.g. "mnist"',
-  );
+  return param(request, 'name', PIPELINE_NAME, 'pipeline name', PIPELINE_NAME_ALLOWED);
 }
 
 /** `code` (and the key's name, `clientId`) is the function key in Azure: it reaches every route. */
